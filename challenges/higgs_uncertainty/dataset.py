@@ -1,0 +1,81 @@
+"""Generate, write and load the train / test splits of a preset.
+
+Files: ``DIR/train.parquet`` and ``DIR/test.parquet``, each with a JSON sidecar (generator
+version, preset, seed, luminosity, events and summed weights per process, sha256).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ...datafiles import DataFileError, read_table, write_table
+from .generator import GENERATOR_VERSION, generate_events
+from .presets import Preset, get_preset
+from .schema import FEATURES, LABEL_COLUMNS
+
+SPLITS: tuple[str, ...] = ("train", "test")
+
+
+def split_seed(seed: int, split: str) -> int:
+    """Independent generator seed of one split, derived from the data set seed."""
+    state = np.random.SeedSequence([seed, SPLITS.index(split)]).generate_state(1, dtype=np.uint32)
+    return int(state[0])
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """The weighted train and test splits of one generated (or loaded) data set."""
+
+    train: pd.DataFrame
+    test: pd.DataFrame
+    preset: str
+    seed: int
+
+
+def generate_split(preset: Preset, split: str, seed: int) -> pd.DataFrame:
+    counts = preset.train_events if split == "train" else preset.test_events
+    return generate_events(counts, seed=split_seed(seed, split), luminosity_fb=preset.luminosity_fb)
+
+
+def split_metadata(frame: pd.DataFrame, preset: Preset, split: str, seed: int) -> dict:
+    by_process = frame.groupby("detailed_labels", observed=True)["weights"]
+    return {
+        "challenge": "higgs-uncertainty",
+        "generator": "hepbench.challenges.higgs_uncertainty.generator",
+        "generator_version": GENERATOR_VERSION,
+        "preset": preset.name,
+        "split": split,
+        "seed": seed,
+        "split_seed": split_seed(seed, split),
+        "luminosity_fb": preset.luminosity_fb,
+        "events_per_process": {k: int(v) for k, v in by_process.size().items()},
+        "sum_weights_per_process": {k: float(v) for k, v in by_process.sum().items()},
+    }
+
+
+def generate_dataset(preset: str, seed: int, out_dir: str | Path | None = None) -> Dataset:
+    """Generate both splits of ``preset``; write them under ``out_dir`` when given."""
+    spec = get_preset(preset)
+    frames = {split: generate_split(spec, split, seed) for split in SPLITS}
+    if out_dir is not None:
+        for split, frame in frames.items():
+            write_table(frame, Path(out_dir) / f"{split}.parquet", split_metadata(frame, spec, split, seed))
+    return Dataset(frames["train"], frames["test"], spec.name, seed)
+
+
+def load_dataset(data_dir: str | Path) -> Dataset:
+    """Load a generated data set, checking checksums, columns and that both splits match."""
+    data_dir = Path(data_dir)
+    frames = {split: read_table(data_dir / f"{split}.parquet") for split in SPLITS}
+    for split, frame in frames.items():
+        missing = [c for c in (*FEATURES, *LABEL_COLUMNS) if c not in frame.columns]
+        if missing:
+            raise DataFileError(f"{data_dir / (split + '.parquet')}: missing column(s) {missing}")
+    meta = {split: frames[split].attrs["metadata"] for split in SPLITS}
+    if (meta["train"]["preset"], meta["train"]["seed"]) != (meta["test"]["preset"], meta["test"]["seed"]):
+        raise DataFileError(f"{data_dir}: train and test come from different presets or seeds")
+    return Dataset(frames["train"], frames["test"], meta["train"]["preset"], int(meta["train"]["seed"]))

@@ -1,0 +1,96 @@
+"""Run a signal-strength estimator over a test plan and score its answers.
+
+The harness draws each pseudo-experiment of the plan, hands the estimator the features only,
+checks the answer (``protocol.validate_answer``) and records it with the host-measured time.
+A failed pseudo-experiment keeps its row with the reason; it is scored as the least
+informative answer (an interval reversed over the whole prior range: never covered, width
+of the prior range), so failing is never cheaper than answering.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+from rich.progress import Progress
+
+from ...scoring.intervals import bootstrap_over_sets, interval_metrics
+from .protocol import ANSWER_KEYS, AnswerError, validate_answer
+from .pseudo_experiments import MU_RANGE, TestPlan
+
+
+class Estimator(Protocol):
+    def predict(self, data: pd.DataFrame) -> Any: ...
+
+
+def _failed_answer() -> dict[str, float]:
+    low, high = MU_RANGE
+    return {"mu_hat": 0.5 * (low + high), "delta_mu_hat": 0.5 * (high - low), "p16": high, "p84": low}
+
+
+def evaluate_plan(
+    estimator: Estimator,
+    test_set: pd.DataFrame,
+    plan: TestPlan,
+    *,
+    progress: bool = True,
+    on_result: Callable[[dict[str, Any]], None] | None = None,
+) -> pd.DataFrame:
+    """Evaluate ``estimator`` on every pseudo-experiment of ``plan``.
+
+    Returns one row per pseudo-experiment: ``set_index``, ``pe_index``, ``seed``, ``mu_true``,
+    ``n_events``, the four answer keys, ``status`` (``ok`` / ``failed``), ``message`` and
+    ``predict_seconds`` (wall time of the estimator's ``predict``, measured here).
+    ``on_result`` is called with each row as soon as it exists (to persist progress).
+    """
+    rows: list[dict[str, Any]] = []
+    with Progress(disable=not progress, transient=True) as bar:
+        task = bar.add_task("pseudo-experiments", total=len(plan))
+        for spec in plan.table.itertuples(index=False):
+            data = plan.draw(test_set, int(spec.set_index), int(spec.pe_index))
+            row: dict[str, Any] = {
+                "set_index": int(spec.set_index),
+                "pe_index": int(spec.pe_index),
+                "seed": int(spec.seed),
+                "mu_true": float(spec.mu_true),
+                "n_events": len(data),
+            }
+            start = time.perf_counter()
+            try:
+                answer = validate_answer(estimator.predict(data))
+                row.update(answer, status="ok", message="")
+            except AnswerError as err:
+                row.update({k: np.nan for k in ANSWER_KEYS}, status="failed", message=str(err))
+            except Exception as err:  # noqa: BLE001 - a crashing submission fails its pseudo-experiment, not the run
+                row.update({k: np.nan for k in ANSWER_KEYS}, status="failed", message=f"{type(err).__name__}: {err}")
+            row["predict_seconds"] = time.perf_counter() - start
+            rows.append(row)
+            if on_result is not None:
+                on_result(row)
+            bar.advance(task)
+    return pd.DataFrame(rows)
+
+
+def scored_answers(results: pd.DataFrame) -> pd.DataFrame:
+    """The answers as scored: failed pseudo-experiments replaced by the least informative one."""
+    scored = results.copy()
+    failed = scored["status"] != "ok"
+    for key, value in _failed_answer().items():
+        scored.loc[failed, key] = value
+    return scored
+
+
+def score_results(results: pd.DataFrame, *, n_bootstrap: int = 1000, seed: int = 0) -> dict[str, Any]:
+    """Coverage score, width, coverage, RMSE, MAE and their bootstrap over sets."""
+    scored = scored_answers(results)
+    arrays = {k: scored[k].to_numpy(np.float64) for k in ("mu_true", *ANSWER_KEYS)}
+    metrics = interval_metrics(**arrays)
+    out = dict(metrics if isinstance(metrics, dict) else metrics.__dict__)
+    out["n_failed"] = int((results["status"] != "ok").sum())
+    if n_bootstrap > 0 and results["set_index"].nunique() > 1:
+        boot = bootstrap_over_sets(**arrays, set_index=scored["set_index"].to_numpy(), n_replicas=n_bootstrap, seed=seed)
+        out["bootstrap"] = boot if isinstance(boot, dict) else boot.__dict__
+    return out

@@ -1,0 +1,61 @@
+"""Named sizes of the HiggsML Uncertainty challenge: ``tiny`` (tests), ``small`` (demo), ``full``.
+
+A preset fixes the luminosity the weights are normalised to, the generated events per process
+for the train and test splits, and the default test plan. ``full`` is the anchor's size
+(10 fb^-1, about a million events per pseudo-experiment); the smaller presets scale the
+luminosity down so that a pseudo-experiment stays quick while keeping many more simulated
+events than expected ones (simulation statistics must not dominate).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    luminosity_fb: float
+    train_events: dict[str, int]
+    test_events: dict[str, int]
+    n_sets: int
+    n_pseudo_experiments: int
+    description: str
+
+
+PRESETS: dict[str, Preset] = {
+    "tiny": Preset(
+        name="tiny",
+        luminosity_fb=0.1,
+        train_events={"htautau": 20_000, "ztautau": 60_000, "ttbar": 10_000, "diboson": 4_000},
+        test_events={"htautau": 10_000, "ztautau": 60_000, "ttbar": 6_000, "diboson": 2_000},
+        n_sets=3,
+        n_pseudo_experiments=10,
+        description="unit tests: about 10k events per pseudo-experiment",
+    ),
+    "small": Preset(
+        name="small",
+        luminosity_fb=1.0,
+        train_events={"htautau": 150_000, "ztautau": 800_000, "ttbar": 100_000, "diboson": 30_000},
+        test_events={"htautau": 50_000, "ztautau": 1_000_000, "ttbar": 60_000, "diboson": 10_000},
+        n_sets=5,
+        n_pseudo_experiments=20,
+        description="demo: 1 fb^-1, about 100k events per pseudo-experiment",
+    ),
+    "full": Preset(
+        name="full",
+        luminosity_fb=10.0,
+        train_events={"htautau": 1_000_000, "ztautau": 4_000_000, "ttbar": 500_000, "diboson": 100_000},
+        test_events={"htautau": 500_000, "ztautau": 5_000_000, "ttbar": 400_000, "diboson": 60_000},
+        n_sets=10,
+        n_pseudo_experiments=100,
+        description="anchor size: 10 fb^-1, about 1M events per pseudo-experiment",
+    ),
+}
+
+
+def get_preset(name: str) -> Preset:
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise ValueError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}") from None

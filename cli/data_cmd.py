@@ -1,0 +1,106 @@
+"""``hepbench data generate|validate``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.table import Table
+
+from ..challenges import get_challenge
+from ..challenges.higgs_uncertainty import dataset as higgs_dataset
+from ..challenges.higgs_uncertainty.presets import get_preset
+from ..challenges.higgs_uncertainty.pseudo_experiments import make_test_plan
+from .main import ChallengeArg, JsonOption, PresetOption, SeedOption, data_app, handles_errors
+from .output import console, write_json
+
+DEFAULT_DATA_ROOT = Path("hepbench-data")
+
+
+def default_data_dir(challenge: str, preset: str, seed: int) -> Path:
+    return DEFAULT_DATA_ROOT / challenge / f"{preset}-seed{seed}"
+
+
+def ensure_higgs_dataset(preset: str, seed: int, data_dir: Path | None, progress: bool = True) -> higgs_dataset.Dataset:
+    """Load the data set from ``data_dir`` if it is there (checksums verified), else generate it."""
+    target = data_dir or default_data_dir("higgs-uncertainty", preset, seed)
+    if (target / "train.parquet").exists():
+        data = higgs_dataset.load_dataset(target)
+        if (data.preset, data.seed) != (preset, seed):
+            raise ValueError(f"{target} holds preset {data.preset!r} seed {data.seed}, not {preset!r} seed {seed}")
+        return data
+    with console.status(f"generating higgs-uncertainty preset {preset!r} (seed {seed}) into {target}", spinner="dots"):
+        return higgs_dataset.generate_dataset(preset, seed, target)
+
+
+@data_app.command("generate")
+@handles_errors
+def generate(
+    challenge: ChallengeArg,
+    preset: PresetOption = "small",
+    seed: SeedOption = 0,
+    out: Annotated[Optional[Path], typer.Option(help="Output folder (default hepbench-data/CHALLENGE/PRESET-seedSEED).")] = None,
+    json_path: JsonOption = None,
+) -> None:
+    """Generate the train and test splits of a preset, with JSON sidecars and the default test plan."""
+    get_challenge(challenge)
+    if challenge != "higgs-uncertainty":
+        raise ValueError(f"data generation for {challenge!r} is not available yet")
+    spec = get_preset(preset)
+    target = out or default_data_dir(challenge, preset, seed)
+    with console.status(f"generating {challenge} preset {preset!r} (seed {seed})", spinner="dots"):
+        data = higgs_dataset.generate_dataset(preset, seed, target)
+    plan = make_test_plan(spec.n_sets, spec.n_pseudo_experiments, initial_seed=seed)
+    plan.to_json(target / "test_plan.json")
+
+    table = Table(title=f"{challenge} / {preset} / seed {seed} -> {target}")
+    for column in ("split", "process", "events", "sum of weights"):
+        table.add_column(column, justify="right")
+    summary = {}
+    for split, frame in (("train", data.train), ("test", data.test)):
+        grouped = frame.groupby("detailed_labels", observed=True)["weights"]
+        summary[split] = {"events": grouped.size().to_dict(), "sum_weights": grouped.sum().to_dict()}
+        for process, n in grouped.size().items():
+            table.add_row(split, process, f"{n:,}", f"{summary[split]['sum_weights'][process]:,.1f}")
+    console.print(table)
+    console.print(f"test plan: {plan.n_sets} sets x {plan.n_pseudo_experiments} pseudo-experiments -> {target / 'test_plan.json'}")
+    write_json(json_path, {"challenge": challenge, "preset": preset, "seed": seed, "out": target, **summary})
+
+
+@data_app.command("validate")
+@handles_errors
+def validate(
+    challenge: ChallengeArg,
+    real: Annotated[Path, typer.Option(help="Real data file to compare with (HiggsML 2014 CSV).")] = Path(
+        "../shared/data/higgsml2014/atlas-higgs-challenge-2014-v2.first22889.csv"
+    ),
+    events_per_process: Annotated[int, typer.Option(help="Generated events per process.")] = 200_000,
+    seed: SeedOption = 1,
+    out: Annotated[Path, typer.Option(help="Folder for the table (CSV, markdown) and the PNG histograms.")] = Path(
+        "validation"
+    ),
+    json_path: JsonOption = None,
+) -> None:
+    """Compare generated events with real simulation: per-feature distances and overlaid histograms."""
+    get_challenge(challenge)
+    if challenge != "higgs-uncertainty":
+        raise ValueError(f"validation for {challenge!r} is not available yet")
+    from ..challenges.higgs_uncertainty.generator import generate_events
+    from ..challenges.higgs_uncertainty.schema import PROCESSES
+    from ..challenges.higgs_uncertainty.validation import validate_higgs_uncertainty
+
+    if not real.exists():
+        raise FileNotFoundError(f"{real}: real data file not found (pass --real PATH)")
+    with console.status("generating events to compare", spinner="dots"):
+        generated = generate_events({p: events_per_process for p in PROCESSES}, seed=seed)
+    table = validate_higgs_uncertainty(real, generated, out)
+    view = Table(title=f"generated vs {real.name} (W1 / std of real; KS)")
+    for column in ("feature", "class", "w1_std", "ks", "mean_real", "mean_gen"):
+        view.add_column(column, justify="right")
+    for r in table.itertuples(index=False):
+        view.add_row(r.feature, str(r.cls) if hasattr(r, "cls") else str(getattr(r, "_1", "")), f"{r.w1_std:.3f}",
+                     f"{r.ks:.3f}", f"{r.mean_real:.3g}", f"{r.mean_gen:.3g}")
+    console.print(view)
+    console.print(f"histograms and tables written under {out}")
+    write_json(json_path, table.to_dict(orient="records"))

@@ -1,0 +1,56 @@
+"""``hepbench demo``: every challenge end to end on its small preset, then the leaderboard."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from ..baselines.registry import BASELINES
+from ..challenges import get_challenge
+from .baseline_cmd import metrics_table, run_higgs_baseline
+from .main import DeviceOption, JsonOption, ProgressOption, SeedOption, app, handles_errors
+from .output import console, write_json
+
+
+def rank(challenge: str, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Order results by the challenge's ranking metrics (primary first, then tie-breakers)."""
+    ranking = get_challenge(challenge).ranking
+    return sorted(
+        records,
+        key=lambda r: tuple(-r["metrics"][m.name] if m.higher_is_better else r["metrics"][m.name] for m in ranking),
+    )
+
+
+@app.command("demo")
+@handles_errors
+def demo(
+    preset: Annotated[str, typer.Option(help="Data size for every challenge (small: minutes on 2 CPU cores).")] = "small",
+    seed: SeedOption = 0,
+    sets: Annotated[int, typer.Option(help="Sets in the HiggsML test plan.")] = 5,
+    pseudo_experiments: Annotated[int, typer.Option(help="Pseudo-experiments per set.")] = 20,
+    data_root: Annotated[Path, typer.Option(help="Where generated data sets are kept (reused when present).")] = Path("hepbench-data"),
+    device: DeviceOption = "auto",
+    progress: ProgressOption = True,
+    json_path: JsonOption = None,
+) -> None:
+    """Generate data, train every baseline, evaluate, score and print the leaderboard."""
+    start = time.perf_counter()
+    payload: dict[str, Any] = {"preset": preset, "seed": seed, "challenges": {}}
+
+    challenge = "higgs-uncertainty"
+    records = []
+    for method in BASELINES[challenge]:
+        records.append(
+            run_higgs_baseline(method, preset, seed, data_root / challenge / f"{preset}-seed{seed}", sets,
+                               pseudo_experiments, plan_seed=seed, size=preset, device=device, progress=progress)
+        )
+    ranked = rank(challenge, records)
+    console.print(metrics_table(f"leaderboard: {challenge} ({preset}, {sets} sets x {pseudo_experiments} PE)", ranked))
+    payload["challenges"][challenge] = [{k: v for k, v in r.items() if k != "pseudo_experiments"} for r in ranked]
+
+    payload["wall_seconds"] = time.perf_counter() - start
+    console.print(f"demo finished in {payload['wall_seconds']:.0f} s")
+    write_json(json_path, payload)

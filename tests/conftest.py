@@ -1,0 +1,25 @@
+"""Shared fixtures: paths to the real reference samples beside the repository."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+FAIR_SAMPLE = SHARED_DATA / "fair_universe" / "FAIR_Universe_HiggsML_data.sample1000.parquet"
+HIGGSML2014_SAMPLE = SHARED_DATA / "higgsml2014" / "atlas-higgs-challenge-2014-v2.first22889.csv"
+
+
+def require(path: Path) -> Path:
+    if not path.exists():
+        pytest.skip(f"real reference sample {path} is absent (expected ../shared/data beside the repository)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def fair_sample() -> pd.DataFrame:
+    """The 1,000 real FAIR Universe HiggsML Uncertainty rows."""
+    return pd.read_parquet(require(FAIR_SAMPLE))
