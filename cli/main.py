@@ -40,6 +40,8 @@ def handles_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
+        except typer.Exit:
+            raise  # a deliberate exit code (typer.Exit subclasses RuntimeError in recent typer)
         except (ValueError, FileNotFoundError, RuntimeError, KeyError) as err:
             err_console.print(f"[bold red]error:[/bold red] {err}")
             raise typer.Exit(code=1) from None
