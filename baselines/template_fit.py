@@ -74,10 +74,10 @@ class BinnedTemplateFit:
         self.seed = seed
 
     # -- templates ---------------------------------------------------------------------
-    def _histograms(self, scores: np.ndarray, frame: pd.DataFrame) -> np.ndarray:
-        """Weighted score histograms per process, shape (n_processes, n_bins)."""
+    def _histograms(self, scores: np.ndarray, frame: pd.DataFrame, power: int = 1) -> np.ndarray:
+        """Per-process histograms of the scores weighted by weight**power, shape (n_processes, n_bins)."""
         labels = frame["detailed_labels"].to_numpy()
-        weights = frame["weights"].to_numpy(np.float64)
+        weights = frame["weights"].to_numpy(np.float64) ** power
         clipped = np.clip(scores, self.edges_[0], self.edges_[-1])
         return np.stack(
             [np.histogram(clipped[labels == p], self.edges_, weights=weights[labels == p])[0] for p in PROCESSES]
@@ -102,6 +102,8 @@ class BinnedTemplateFit:
         self.nominal_ = self._histograms(nominal_scores, nominal_set)
         if np.any(self.nominal_.sum(axis=0) <= 0):
             raise ValueError("a score bin has no expected events; use fewer bins or a larger template set")
+        sum_w2 = self._histograms(nominal_scores, nominal_set, power=2).sum(axis=0)
+        self.mc_relative_error_ = np.sqrt(sum_w2) / self.nominal_.sum(axis=0)
 
         n_proc, n_bins = self.nominal_.shape
         self.response_ = np.zeros((len(SHAPE_NUISANCES), n_proc, n_bins, self.degree))
@@ -130,8 +132,16 @@ class BinnedTemplateFit:
         return (norms[:, None] * self.nominal_ * shape).sum(axis=0)
 
     def negative_log_likelihood(self, params: Sequence[float], observed: np.ndarray) -> float:
+        """-ln L: Poisson terms with per-bin simulation nuisances profiled, plus constraints."""
         nu = np.maximum(self.expected(params), 1e-9)
-        nll = float(np.sum(nu - observed * np.log(nu)))
+        # Per-bin gamma minimising gamma nu - n ln(gamma nu) + (gamma - 1)^2 / (2 delta^2):
+        # the positive root of gamma^2 / delta^2 + gamma (nu - 1 / delta^2) - n = 0.
+        a = 1.0 / self.mc_relative_error_**2
+        b = nu - a
+        disc = np.sqrt(b**2 + 4.0 * a * observed)
+        gamma = np.where(b >= 0, 2.0 * observed / np.where(b + disc > 0, b + disc, 1.0), (disc - b) / (2.0 * a))
+        mean = np.maximum(gamma * nu, 1e-9)
+        nll = float(np.sum(mean - observed * np.log(mean)) + 0.5 * np.sum(a * (gamma - 1.0) ** 2))
         for name, value in zip(PARAMETERS[1:], params[1:]):
             mean, sigma = _CONSTRAINTS[name]
             nll += 0.5 * ((value - mean) / sigma) ** 2

@@ -19,7 +19,7 @@ from rich.progress import Progress
 
 from ...scoring.intervals import bootstrap_over_sets, interval_metrics
 from .protocol import ANSWER_KEYS, AnswerError, validate_answer
-from .pseudo_experiments import MU_RANGE, TestPlan
+from .pseudo_experiments import MU_RANGE, PseudoExperimentSampler, TestPlan
 
 
 class Estimator(Protocol):
@@ -47,10 +47,11 @@ def evaluate_plan(
     ``on_result`` is called with each row as soon as it exists (to persist progress).
     """
     rows: list[dict[str, Any]] = []
+    sampler = PseudoExperimentSampler(test_set)
     with Progress(disable=not progress, transient=True) as bar:
         task = bar.add_task("pseudo-experiments", total=len(plan))
         for spec in plan.table.itertuples(index=False):
-            data = plan.draw(test_set, int(spec.set_index), int(spec.pe_index))
+            data = plan.draw(sampler, int(spec.set_index), int(spec.pe_index))
             row: dict[str, Any] = {
                 "set_index": int(spec.set_index),
                 "pe_index": int(spec.pe_index),

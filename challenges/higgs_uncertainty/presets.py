@@ -35,12 +35,12 @@ PRESETS: dict[str, Preset] = {
     ),
     "small": Preset(
         name="small",
-        luminosity_fb=1.0,
-        train_events={"htautau": 150_000, "ztautau": 800_000, "ttbar": 100_000, "diboson": 30_000},
-        test_events={"htautau": 50_000, "ztautau": 1_000_000, "ttbar": 60_000, "diboson": 10_000},
+        luminosity_fb=0.5,
+        train_events={"htautau": 100_000, "ztautau": 500_000, "ttbar": 60_000, "diboson": 20_000},
+        test_events={"htautau": 50_000, "ztautau": 600_000, "ttbar": 40_000, "diboson": 10_000},
         n_sets=5,
         n_pseudo_experiments=20,
-        description="demo: 1 fb^-1, about 100k events per pseudo-experiment",
+        description="demo: 0.5 fb^-1, about 50k events per pseudo-experiment",
     ),
     "full": Preset(
         name="full",

@@ -22,50 +22,56 @@ MU_RANGE: tuple[float, float] = (0.1, 3.0)
 """Range of the uniform prior of the true signal strength."""
 
 
-def pseudo_experiment(
-    test_set: pd.DataFrame,
-    mu: float,
-    nuisances: NuisanceParameters,
-    seed: int,
-    *,
-    with_truth: bool = False,
-) -> pd.DataFrame:
-    """Draw one pseudo-experiment from a weighted test set.
+class PseudoExperimentSampler:
+    """Draws pseudo-experiments from one weighted test set.
+
+    The test set is indexed once (process of each row, features as a frame), so each draw costs
+    only the Poisson counts, the row gather and the systematics of the drawn events.
 
     Parameters
     ----------
     test_set:
-        Weighted events: ``FEATURES`` + ``weights`` + ``detailed_labels``; the weights are the
-        expected number of events each row stands for.
-    mu:
-        True signal strength (scales the htautau weights).
-    nuisances:
-        Normalisation factors scale the Poisson means; the kinematic ones shift the events.
-    seed:
-        Seed of the Poisson draw, the shuffle and the soft-MET smearing.
-    with_truth:
-        Keep ``detailed_labels`` and ``labels`` (for diagnostics only, never for a submission).
-
-    Returns
-    -------
-    Unweighted events with the 28 features (plus truth columns when asked), shuffled.
+        Weighted events: ``FEATURES`` + ``weights`` + ``detailed_labels`` (+ ``labels``); the
+        weights are the expected number of events each row stands for.
     """
-    rng = np.random.default_rng(seed)
-    norms = nuisances.process_norms(mu)
-    labels = test_set["detailed_labels"].to_numpy()
-    weights = test_set["weights"].to_numpy(np.float64)
-    unknown = set(np.unique(labels)) - set(PROCESSES)
-    if unknown:
-        raise ValueError(f"test set has unknown detailed_labels {sorted(unknown)}")
-    means = weights * pd.Series(labels).map(norms).to_numpy(np.float64)
-    counts = rng.poisson(means)
-    rows = np.repeat(np.arange(len(test_set)), counts)
-    rng.shuffle(rows)
-    keep = list(FEATURES) + (["detailed_labels", "labels"] if with_truth else [])
-    events = test_set[keep].iloc[rows].reset_index(drop=True)
-    soft_seed = int(rng.integers(0, 2**63 - 1))
-    shifted = systematics(events, nuisances, seed=soft_seed)
-    return shifted.reset_index(drop=True)
+
+    def __init__(self, test_set: pd.DataFrame) -> None:
+        missing = [c for c in (*FEATURES, "weights", "detailed_labels") if c not in test_set.columns]
+        if missing:
+            raise ValueError(f"test set lacks column(s) {missing}")
+        codes = pd.Categorical(test_set["detailed_labels"], categories=PROCESSES).codes
+        if np.any(codes < 0):
+            unknown = sorted(set(test_set["detailed_labels"][codes < 0]))
+            raise ValueError(f"test set has unknown detailed_labels {unknown}")
+        self._codes = codes
+        self._weights = test_set["weights"].to_numpy(np.float64)
+        truth = ["detailed_labels", "labels"] if "labels" in test_set.columns else ["detailed_labels"]
+        self._events = test_set[[*FEATURES, *truth]].reset_index(drop=True)
+
+    def draw(self, mu: float, nuisances: NuisanceParameters, seed: int, *, with_truth: bool = False) -> pd.DataFrame:
+        """One pseudo-experiment: unweighted, shuffled events with the 28 features.
+
+        ``mu`` scales the htautau weights; the normalisation nuisances scale the Poisson means
+        and the kinematic ones shift the drawn events; ``seed`` fixes the Poisson draw, the
+        shuffle and the soft-MET smearing. ``with_truth`` keeps ``detailed_labels`` and
+        ``labels`` for diagnostics (never for a submission).
+        """
+        rng = np.random.default_rng(seed)
+        norms = nuisances.process_norms(mu)
+        means = self._weights * np.array([norms[p] for p in PROCESSES])[self._codes]
+        rows = np.repeat(np.arange(len(means)), rng.poisson(means))
+        rng.shuffle(rows)
+        keep = list(FEATURES) + ([c for c in ("detailed_labels", "labels") if c in self._events] if with_truth else [])
+        events = self._events[keep].iloc[rows].reset_index(drop=True)
+        soft_seed = int(rng.integers(0, 2**63 - 1))
+        return systematics(events, nuisances, seed=soft_seed).reset_index(drop=True)
+
+
+def pseudo_experiment(
+    test_set: pd.DataFrame, mu: float, nuisances: NuisanceParameters, seed: int, *, with_truth: bool = False
+) -> pd.DataFrame:
+    """Draw one pseudo-experiment from a weighted test set (see ``PseudoExperimentSampler.draw``)."""
+    return PseudoExperimentSampler(test_set).draw(mu, nuisances, seed, with_truth=with_truth)
 
 
 @dataclass(frozen=True)
@@ -100,13 +106,13 @@ class TestPlan:
         r = self.row(set_index, pe_index)
         return NuisanceParameters(**{k: float(r[k]) for k in NuisanceParameters.names()})
 
-    def draw(self, test_set: pd.DataFrame, set_index: int, pe_index: int, *, with_truth: bool = False) -> pd.DataFrame:
-        """Replay one pseudo-experiment of the plan."""
+    def draw(
+        self, source: pd.DataFrame | PseudoExperimentSampler, set_index: int, pe_index: int, *, with_truth: bool = False
+    ) -> pd.DataFrame:
+        """Replay one pseudo-experiment of the plan from a test set (or its prepared sampler)."""
+        sampler = source if isinstance(source, PseudoExperimentSampler) else PseudoExperimentSampler(source)
         r = self.row(set_index, pe_index)
-        return pseudo_experiment(
-            test_set, float(r["mu_true"]), self.nuisances(set_index, pe_index), int(r["seed"]),
-            with_truth=with_truth,
-        )
+        return sampler.draw(float(r["mu_true"]), self.nuisances(set_index, pe_index), int(r["seed"]), with_truth=with_truth)
 
     def to_json(self, path: str | Path) -> None:
         payload = {
