@@ -194,7 +194,7 @@ def _jets_from(*vectors: np.ndarray) -> np.ndarray:
 def _boson_events(process: str, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
     if process == "ztautau":
         mass = _breit_wigner(M_Z, GAMMA_Z, 60.0, 140.0, n, rng)
-        pt = _pt_spectrum(12.0, 2.15, n, rng)
+        pt = _pt_spectrum(14.0, 2.15, n, rng)
         y = rng.normal(0.0, 1.9, n)
         vbf = np.zeros(n, dtype=bool)
     else:
@@ -316,7 +316,8 @@ def _detector(truth: dict[str, np.ndarray], rng: np.random.Generator) -> tuple[p
     lep_pt, lep_eta, lep_phi = _pt_eta_phi(truth["lep"])
     had_pt, had_eta, had_phi = _pt_eta_phi(truth["had"])
     lep_pt_reco = lep_pt * rng.normal(1.0, 0.02, n)
-    had_pt_reco = had_pt * rng.normal(1.0, 0.08, n)
+    # A reconstructed tau jet also collects neutral hadrons and underlying event in its cone.
+    had_pt_reco = had_pt * rng.normal(1.07, 0.08, n)
 
     jets = truth["jets"]
     jet_pt = np.hypot(jets[..., 1], jets[..., 2])
@@ -348,7 +349,7 @@ def _detector(truth: dict[str, np.ndarray], rng: np.random.Generator) -> tuple[p
     met_x -= (dj * np.cos(jet_phi)).sum(axis=1)
     met_y -= (dj * np.sin(jet_phi)).sum(axis=1)
     sum_et = lep_pt_reco + had_pt_reco + all_pt
-    soft = 3.0 + 0.35 * np.sqrt(sum_et)
+    soft = 4.0 + 0.35 * np.sqrt(sum_et)
     met_x += rng.normal(0.0, 1.0, n) * soft
     met_y += rng.normal(0.0, 1.0, n) * soft
 
