@@ -26,12 +26,12 @@ class Preset:
 PRESETS: dict[str, Preset] = {
     "tiny": Preset(
         name="tiny",
-        luminosity_fb=0.1,
-        train_events={"htautau": 20_000, "ztautau": 60_000, "ttbar": 10_000, "diboson": 4_000},
-        test_events={"htautau": 10_000, "ztautau": 60_000, "ttbar": 6_000, "diboson": 2_000},
+        luminosity_fb=0.3,
+        train_events={"htautau": 30_000, "ztautau": 100_000, "ttbar": 15_000, "diboson": 5_000},
+        test_events={"htautau": 15_000, "ztautau": 150_000, "ttbar": 10_000, "diboson": 3_000},
         n_sets=3,
         n_pseudo_experiments=10,
-        description="unit tests: about 10k events per pseudo-experiment",
+        description="unit tests: 0.3 fb^-1, about 30k events per pseudo-experiment",
     ),
     "small": Preset(
         name="small",
