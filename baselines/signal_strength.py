@@ -75,3 +75,7 @@ class SignalStrengthEstimator:
     def predict(self, data: pd.DataFrame) -> dict[str, float]:
         """``data``: one pseudo-experiment's events (features only)."""
         return self.inference.predict(self.classifier.decision_score(data))
+
+    def decision_score(self, data: pd.DataFrame) -> np.ndarray:
+        """The classifier's signal score (n_events,), for the classification view (AUC, AMS)."""
+        return self.classifier.decision_score(data)

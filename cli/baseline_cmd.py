@@ -54,14 +54,15 @@ def list_baselines(
 def metrics_table(title: str, records: list[dict[str, Any]]) -> Table:
     """Rich table of HiggsML Uncertainty results, one row per method."""
     table = Table(title=title)
-    for column in ("method", "coverage score", "coverage", "width", "RMSE", "MAE", "failed", "train s", "s / PE"):
-        table.add_column(column, justify="right")
+    for column in ("method", "score", "coverage", "width", "RMSE", "MAE", "AUC", "AMS", "failed", "train s", "s/PE"):
+        table.add_column(column, justify="right", no_wrap=(column == "method"))
     for r in records:
         m = r["metrics"]
         table.add_row(
             r["method"], f"{m['coverage_score']:.3f}", f"{m['coverage']:.3f}", f"{m['width']:.3f}",
-            f"{m['rmse']:.3f}", f"{m['mae']:.3f}", str(m["n_failed"]), f"{r['train_seconds']:.1f}",
-            f"{r['predict_seconds_mean']:.3f}",
+            f"{m['rmse']:.3f}", f"{m['mae']:.3f}", f"{m.get('auc', float('nan')):.3f}",
+            f"{m.get('ams', float('nan')):.2f}", str(m["n_failed"]), f"{r['train_seconds']:.0f}",
+            f"{r['predict_seconds_mean']:.2f}",
         )
     return table
 

@@ -98,9 +98,9 @@ def validate(
     view = Table(title=f"generated vs {real.name} (W1 / std of real; KS)")
     for column in ("feature", "class", "w1_std", "ks", "mean_real", "mean_gen"):
         view.add_column(column, justify="right")
-    for r in table.itertuples(index=False):
-        view.add_row(r.feature, str(r.cls) if hasattr(r, "cls") else str(getattr(r, "_1", "")), f"{r.w1_std:.3f}",
-                     f"{r.ks:.3f}", f"{r.mean_real:.3g}", f"{r.mean_gen:.3g}")
+    for r in table.to_dict(orient="records"):
+        view.add_row(r["feature"], r["class"], f"{r['w1_std']:.3f}", f"{r['ks']:.3f}", f"{r['mean_real']:.3g}",
+                     f"{r['mean_gen']:.3g}")
     console.print(view)
     console.print(f"histograms and tables written under {out}")
     write_json(json_path, table.to_dict(orient="records"))

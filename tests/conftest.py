@@ -23,3 +23,13 @@ def require(path: Path) -> Path:
 def fair_sample() -> pd.DataFrame:
     """The 1,000 real FAIR Universe HiggsML Uncertainty rows."""
     return pd.read_parquet(require(FAIR_SAMPLE))
+
+
+@pytest.fixture(scope="session")
+def fair_path() -> Path:
+    return require(FAIR_SAMPLE)
+
+
+@pytest.fixture(scope="session")
+def higgsml2014_path() -> Path:
+    return require(HIGGSML2014_SAMPLE)

@@ -5,9 +5,27 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from ...scoring.classification import best_ams, roc_auc
 from .dataset import Dataset
 from .harness import evaluate_plan, score_results
 from .pseudo_experiments import TestPlan
+from .systematics import systematics
+
+
+def classification_metrics(estimator: Any, test_set: Any) -> dict[str, float]:
+    """ROC AUC and best AMS (b_r = 10) of the estimator's score on the nominal test set.
+
+    The test set's weights are the expected yields at the preset's luminosity, so AMS is quoted
+    at that luminosity. Empty for estimators without a ``decision_score``.
+    """
+    if not hasattr(estimator, "decision_score"):
+        return {}
+    nominal = systematics(test_set)
+    score = estimator.decision_score(nominal)
+    labels, weights = nominal["labels"].to_numpy(), nominal["weights"].to_numpy()
+    value, threshold, fraction = best_ams(labels, score, weights)
+    return {"auc": roc_auc(labels, score, weights), "ams": value, "ams_threshold": threshold,
+            "ams_selected_fraction": fraction}
 
 
 def run_estimator(
@@ -31,6 +49,7 @@ def run_estimator(
     train_seconds = time.perf_counter() - start
     results = evaluate_plan(estimator, dataset.test, plan, progress=progress)
     metrics = score_results(results, n_bootstrap=n_bootstrap)
+    metrics.update(classification_metrics(estimator, dataset.test))
     return {
         "challenge": "higgs-uncertainty",
         "method": name,
