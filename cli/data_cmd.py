@@ -72,7 +72,7 @@ def generate(
 @handles_errors
 def validate(
     challenge: ChallengeArg,
-    real: Annotated[Path, typer.Option(help="Real data file to compare with (HiggsML 2014 CSV).")] = Path(
+    real: Annotated[Path, typer.Option(help="Real rows to compare with: the 2014 ATLAS HiggsML CSV or a FAIR Universe parquet.")] = Path(
         "../shared/data/higgsml2014/atlas-higgs-challenge-2014-v2.first22889.csv"
     ),
     events_per_process: Annotated[int, typer.Option(help="Generated events per process.")] = 200_000,

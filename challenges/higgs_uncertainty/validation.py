@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import wasserstein_distance
 
-from .real_data import HIGGSML2014_TO_FAIR, load_higgsml2014
+from .real_data import HIGGSML2014_TO_FAIR, load_fair_universe, load_higgsml2014
 from .schema import UNDEFINED
 
 CLASSES: dict[str, int] = {"signal": 1, "background": 0}
@@ -124,6 +124,8 @@ def _plot(gen: pd.DataFrame, real: pd.DataFrame, features: list[str], path: Path
 
 
 def validate_higgs_uncertainty(real_path: str | Path, generated: pd.DataFrame, out_dir: str | Path | None = None) -> pd.DataFrame:
-    """Compare ``generated`` with the 2014 ATLAS HiggsML CSV at ``real_path`` (names mapped)."""
-    real = load_higgsml2014(real_path)
-    return compare_to_real(generated, real, out_dir=out_dir, reference_name="ATLAS 2014")
+    """Compare ``generated`` with real rows: the 2014 ATLAS CSV (names mapped) or a FAIR Universe parquet."""
+    real_path = Path(real_path)
+    if real_path.suffix == ".parquet":
+        return compare_to_real(generated, load_fair_universe(real_path), out_dir=out_dir, reference_name="FAIR Universe")
+    return compare_to_real(generated, load_higgsml2014(real_path), out_dir=out_dir, reference_name="ATLAS 2014")
