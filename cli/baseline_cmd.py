@@ -15,7 +15,7 @@ from ..challenges.higgs_uncertainty.presets import get_preset
 from ..challenges.higgs_uncertainty.pseudo_experiments import make_test_plan
 from ..challenges.higgs_uncertainty.run import run_estimator
 from .data_cmd import ensure_higgs_dataset
-from .main import (
+from .apps import (
     ChallengeArg,
     DeviceOption,
     JsonOption,

@@ -12,7 +12,7 @@ from ..challenges import get_challenge
 from ..challenges.higgs_uncertainty import dataset as higgs_dataset
 from ..challenges.higgs_uncertainty.presets import get_preset
 from ..challenges.higgs_uncertainty.pseudo_experiments import make_test_plan
-from .main import ChallengeArg, JsonOption, PresetOption, SeedOption, data_app, handles_errors
+from .apps import ChallengeArg, JsonOption, PresetOption, SeedOption, data_app, handles_errors
 from .output import console, write_json
 
 DEFAULT_DATA_ROOT = Path("hepbench-data")

@@ -11,7 +11,7 @@ import typer
 from ..baselines.registry import BASELINES
 from ..challenges import get_challenge
 from .baseline_cmd import metrics_table, run_higgs_baseline
-from .main import DeviceOption, JsonOption, ProgressOption, SeedOption, app, handles_errors
+from .apps import DeviceOption, JsonOption, ProgressOption, SeedOption, app, handles_errors
 from .output import console, write_json
 
 

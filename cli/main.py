@@ -2,66 +2,14 @@
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
-from pathlib import Path
-from typing import Annotated, Any, Optional
-
-import typer
 from rich.table import Table
 
-from .. import __version__
-from ..challenges import CHALLENGES, get_challenge
-from .output import console, err_console, write_json
+from ..challenges import CHALLENGES
+from . import baseline_cmd, data_cmd, demo_cmd, score_cmd  # noqa: F401  (register the commands)
+from .apps import JsonOption, app
+from .output import console, write_json
 
-app = typer.Typer(
-    name="hepbench",
-    help="Benchmarks and challenges for machine learning in particle physics.",
-    no_args_is_help=True,
-    add_completion=False,
-)
-data_app = typer.Typer(help="Generate challenge data sets and validate them against real simulation.", no_args_is_help=True)
-baseline_app = typer.Typer(help="List and run the baseline methods of a challenge.", no_args_is_help=True)
-app.add_typer(data_app, name="data")
-app.add_typer(baseline_app, name="baseline")
-
-JsonOption = Annotated[Optional[Path], typer.Option("--json", help="Also write the numbers to this JSON file.")]
-ChallengeArg = Annotated[str, typer.Argument(help=f"Challenge id: {', '.join(CHALLENGES)}.")]
-PresetOption = Annotated[str, typer.Option(help="Data size: tiny (tests), small (demo), full (anchor size).")]
-SeedOption = Annotated[int, typer.Option(help="Seed of the data generation.")]
-DeviceOption = Annotated[str, typer.Option(help="auto | cpu | cuda.")]
-ProgressOption = Annotated[bool, typer.Option("--progress/--no-progress", help="Show progress bars.")]
-
-
-def handles_errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn expected failures (bad input, corrupt files) into a one-line message and exit 1."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except typer.Exit:
-            raise  # a deliberate exit code (typer.Exit subclasses RuntimeError in recent typer)
-        except (ValueError, FileNotFoundError, RuntimeError, KeyError) as err:
-            err_console.print(f"[bold red]error:[/bold red] {err}")
-            raise typer.Exit(code=1) from None
-
-    return wrapper
-
-
-def version_callback(value: bool) -> None:
-    if value:
-        console.print(f"hepbench {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def main(
-    version: Annotated[
-        bool, typer.Option("--version", callback=version_callback, is_eager=True, help="Print the version and exit.")
-    ] = False,
-) -> None:
-    """Benchmarks and challenges for machine learning in particle physics."""
+__all__ = ["app"]
 
 
 @app.command("challenges")
@@ -80,4 +28,3 @@ def list_challenges(json_path: JsonOption = None) -> None:
     write_json(json_path, rows)
 
 
-from . import baseline_cmd, data_cmd, demo_cmd, score_cmd  # noqa: E402,F401  (register the commands)

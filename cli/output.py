@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from rich.console import Console
 
-console = Console()
-err_console = Console(stderr=True)
+# Tables stay readable when the output is a file or a pipe (rich would fall back to 80 columns).
+console = Console(width=None if sys.stdout.isatty() else 120)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 120)
 
 
 def _jsonable(value: Any) -> Any:

@@ -14,7 +14,7 @@ from ..challenges import get_challenge
 from ..challenges.higgs_uncertainty.harness import score_results
 from ..challenges.higgs_uncertainty.protocol import ANSWER_KEYS, AnswerError, validate_answer
 from ..challenges.higgs_uncertainty.pseudo_experiments import TestPlan
-from .main import ChallengeArg, JsonOption, app, handles_errors
+from .apps import ChallengeArg, JsonOption, app, handles_errors
 from .output import console, write_json
 
 KEY_COLUMNS = ("set_index", "pe_index")

@@ -36,8 +36,8 @@ PRESETS: dict[str, Preset] = {
     "small": Preset(
         name="small",
         luminosity_fb=0.5,
-        train_events={"htautau": 100_000, "ztautau": 500_000, "ttbar": 60_000, "diboson": 20_000},
-        test_events={"htautau": 50_000, "ztautau": 600_000, "ttbar": 40_000, "diboson": 10_000},
+        train_events={"htautau": 100_000, "ztautau": 1_200_000, "ttbar": 80_000, "diboson": 20_000},
+        test_events={"htautau": 50_000, "ztautau": 1_500_000, "ttbar": 60_000, "diboson": 10_000},
         n_sets=5,
         n_pseudo_experiments=20,
         description="demo: 0.5 fb^-1, about 50k events per pseudo-experiment",

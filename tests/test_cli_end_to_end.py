@@ -1,0 +1,78 @@
+"""From the command line: generate data, run the baseline, score its answers again."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from hepbench.cli.main import app
+from hepbench.datafiles import read_sidecar
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("tiny")
+    result = runner.invoke(app, ["data", "generate", "higgs-uncertainty", "--preset", "tiny", "--seed", "2", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_generated_files_carry_metadata(data_dir) -> None:
+    meta = read_sidecar(data_dir / "train.parquet")
+    assert meta["generator_version"] and meta["preset"] == "tiny" and meta["seed"] == 2
+    assert len(meta["sha256"]) == 64
+    assert meta["events_per_process"]["ztautau"] == 100_000
+    assert (data_dir / "test_plan.json").exists()
+
+
+def test_same_command_same_bytes(data_dir, tmp_path) -> None:
+    result = runner.invoke(app, ["data", "generate", "higgs-uncertainty", "--preset", "tiny", "--seed", "2", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    for split in ("train", "test"):
+        assert read_sidecar(tmp_path / f"{split}.parquet")["sha256"] == read_sidecar(data_dir / f"{split}.parquet")["sha256"]
+
+
+def test_baseline_run_then_rescore(data_dir, tmp_path) -> None:
+    out = tmp_path / "run.json"
+    result = runner.invoke(app, [
+        "baseline", "run", "higgs-uncertainty", "bdt-template-fit", "--preset", "tiny", "--seed", "2",
+        "--data", str(data_dir), "--sets", "2", "--pseudo-experiments", "3", "--device", "cpu",
+        "--no-progress", "--json", str(out),
+    ])
+    assert result.exit_code == 0, result.output
+    record = json.loads(out.read_text())
+    assert record["device"] == "cpu" and len(record["pseudo_experiments"]) == 6
+    metrics = record["metrics"]
+    assert 0.5 < metrics["auc"] <= 1.0 and metrics["ams"] > 0
+    assert metrics["n_failed"] == 0 and metrics["width"] > 0
+
+    plan = tmp_path / "plan.json"
+    from hepbench.challenges.higgs_uncertainty.pseudo_experiments import make_test_plan
+
+    make_test_plan(2, 3, initial_seed=0).to_json(plan)
+    rescored = tmp_path / "score.json"
+    result = runner.invoke(app, ["score", "higgs-uncertainty", "--plan", str(plan), "--answers", str(out),
+                                 "--n-bootstrap", "0", "--json", str(rescored)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(rescored.read_text())["metrics"]["coverage_score"] == pytest.approx(metrics["coverage_score"])
+
+
+def test_wrong_preset_for_existing_data_is_refused(data_dir) -> None:
+    result = runner.invoke(app, ["baseline", "run", "higgs-uncertainty", "bdt-template-fit", "--preset", "small",
+                                 "--data", str(data_dir), "--no-progress"])
+    assert result.exit_code == 1
+    assert "holds preset 'tiny'" in result.output
+
+
+def test_cuda_without_gpu_is_a_clear_error(data_dir) -> None:
+    from hepbench.baselines.device import cuda_available
+
+    if cuda_available():
+        pytest.skip("a GPU is present")
+    result = runner.invoke(app, ["baseline", "run", "higgs-uncertainty", "bdt-template-fit", "--preset", "tiny",
+                                 "--seed", "2", "--data", str(data_dir), "--device", "cuda", "--no-progress"])
+    assert result.exit_code == 1 and "no CUDA GPU" in result.output
