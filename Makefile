@@ -18,6 +18,7 @@ demo: $(STAMP)
 	$(BIN)/hepbench demo --json demo-results.json
 
 test: $(STAMP)
+	$(BIN)/ruff check --select F,E9 .
 	$(BIN)/python -m pytest
 
 clean:

@@ -11,7 +11,7 @@ import typer
 
 from .. import __version__
 from ..challenges import CHALLENGES
-from .output import console, err_console, write_json
+from .output import console, err_console
 
 app = typer.Typer(
     name="hepbench",
