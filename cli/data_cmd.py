@@ -22,7 +22,7 @@ def default_data_dir(challenge: str, preset: str, seed: int) -> Path:
     return DEFAULT_DATA_ROOT / challenge / f"{preset}-seed{seed}"
 
 
-def ensure_higgs_dataset(preset: str, seed: int, data_dir: Path | None, progress: bool = True) -> higgs_dataset.Dataset:
+def ensure_higgs_dataset(preset: str, seed: int, data_dir: Path | None) -> higgs_dataset.Dataset:
     """Load the data set from ``data_dir`` if it is there (checksums verified), else generate it."""
     target = data_dir or default_data_dir("higgs-uncertainty", preset, seed)
     if (target / "train.parquet").exists():

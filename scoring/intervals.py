@@ -1,8 +1,17 @@
-"""Interval metrics of the HiggsML Uncertainty challenge (SPEC 1; the anchor's code is authoritative).
+"""Interval metrics of the HiggsML Uncertainty challenge.
 
-Inputs are per-pseudo-experiment arrays of shape (N,): the true signal strength ``mu_true``,
-the estimate ``mu_hat``, its uncertainty ``delta_mu_hat`` and the 68.27% interval
-``[p16, p84]``. A reversed interval (p16 > p84) counts in the width and is never covered.
+Every function takes per-pseudo-experiment arrays of shape ``(N,)``, one entry per
+pseudo-experiment, all in units of the signal strength mu (dimensionless):
+
+- ``mu_true``: the true signal strength the pseudo-experiment was generated with;
+- ``mu_hat``: the submission's point estimate;
+- ``delta_mu_hat``: its stated uncertainty;
+- ``p16``, ``p84``: the lower and upper ends of its 68.27% interval.
+
+The definitions follow the FAIR Universe scoring program (``scoring_program/score.py`` of
+FAIR-Universe/HEP-Challenge), which is authoritative where the white paper differs: the width
+offset is 1e-3, not 1e-2. A reversed interval (``p16 > p84``) contributes ``|p84 - p16|`` to
+the width and never covers ``mu_true``.
 """
 
 from __future__ import annotations
@@ -10,80 +19,146 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 CONFIDENCE_LEVEL = 0.6827
+"""Target coverage of the [p16, p84] interval (one Gaussian sigma)."""
+
 COVERAGE_EPSILON = 1e-3
-"""Width offset in the coverage score (the anchor's code; the white paper's 1e-2 is not used)."""
+"""Offset added to the width in the coverage score (the scoring program's value)."""
+
+QUANTILES = (0.16, 0.50, 0.84)
+"""Quantiles of the bootstrap replicas reported by :func:`bootstrap_over_sets`."""
+
+FloatArray = NDArray[np.float64]
 
 
-def _as_arrays(**arrays: np.ndarray) -> dict[str, np.ndarray]:
-    """Check the inputs are finite 1-D arrays of one common, non-zero length."""
-    out = {name: np.asarray(value, dtype=np.float64) for name, value in arrays.items()}
-    lengths = {name: a.shape for name, a in out.items()}
-    first = next(iter(out.values()))
-    if first.ndim != 1 or first.size == 0:
-        raise ValueError(f"expected non-empty 1-D arrays, got shapes {lengths}")
-    if len(set(lengths.values())) != 1:
-        raise ValueError(f"arrays differ in shape: {lengths}")
+def _checked(**arrays: ArrayLike) -> dict[str, FloatArray]:
+    """Return the inputs as float64 arrays after checking they are finite, 1-D, non-empty and
+    of one shape; the ValueError names the first offending field."""
+    out: dict[str, FloatArray] = {}
+    for name, value in arrays.items():
+        a = np.asarray(value, dtype=np.float64)
+        if a.ndim != 1:
+            raise ValueError(f"{name} has shape {a.shape}; expected a non-empty 1-D array")
+        if a.size == 0:
+            raise ValueError(f"{name} is empty; expected a non-empty 1-D array")
+        out[name] = a
+    first, shape = next(iter(out)), next(iter(out.values())).shape
     for name, a in out.items():
-        bad = int(np.count_nonzero(~np.isfinite(a)))
-        if bad:
-            raise ValueError(f"{name} contains {bad} non-finite (NaN or inf) value(s)")
+        if a.shape != shape:
+            raise ValueError(f"arrays differ in shape: {name} has {a.shape}, {first} has {shape}")
+    for name, a in out.items():
+        n_nan = int(np.count_nonzero(np.isnan(a)))
+        n_inf = int(np.count_nonzero(np.isinf(a)))
+        if n_nan or n_inf:
+            kinds = ", ".join(f"{k} {label}" for k, label in ((n_nan, "NaN"), (n_inf, "inf")) if k)
+            plural = "" if n_nan + n_inf == 1 else "s"
+            raise ValueError(f"{name} contains {n_nan + n_inf} non-finite value{plural} ({kinds})")
     return out
 
 
+def _sigma68(n: ArrayLike) -> FloatArray:
+    # Written as in the scoring program, sqrt(cl (1 - cl) n) / n, so the band edges agree to
+    # the last bit with the reference implementation.
+    n = np.asarray(n, dtype=np.float64)
+    return np.sqrt((1.0 - CONFIDENCE_LEVEL) * CONFIDENCE_LEVEL * n) / n
+
+
+def _penalty(c: ArrayLike, n: ArrayLike) -> FloatArray:
+    """Vectorised f(c) for coverages ``c`` of ``n`` pseudo-experiments (broadcast together)."""
+    c = np.asarray(c, dtype=np.float64)
+    s = _sigma68(n)
+    low, high = CONFIDENCE_LEVEL - 2.0 * s, CONFIDENCE_LEVEL + 2.0 * s
+    # Under-coverage is penalised more steeply (quartic) than over-coverage (cubic), as in the
+    # scoring program; np.where keeps this usable on arrays of bootstrap replicas.
+    return np.where(
+        c < low, 1.0 + np.abs((c - low) / s) ** 4, np.where(c > high, 1.0 + np.abs((c - high) / s) ** 3, 1.0)
+    )
+
+
+def _score(width: ArrayLike, c: ArrayLike, n: ArrayLike) -> FloatArray:
+    return -np.log((np.asarray(width, dtype=np.float64) + COVERAGE_EPSILON) * _penalty(c, n))
+
+
+def _covered(mu_true: FloatArray, p16: FloatArray, p84: FloatArray) -> NDArray[np.bool_]:
+    # Both comparisons are needed: a reversed interval then covers nothing.
+    return (p16 <= mu_true) & (mu_true <= p84)
+
+
 def sigma68(n: int) -> float:
-    """Binomial standard deviation of the coverage of ``n`` intervals at 68.27%."""
-    return float(np.sqrt(CONFIDENCE_LEVEL * (1.0 - CONFIDENCE_LEVEL) / n))
+    """Binomial standard deviation of the coverage of ``n`` independent 68.27% intervals.
 
-
-def interval_width(p16: np.ndarray, p84: np.ndarray) -> float:
-    """Mean |p84 - p16|."""
-    a = _as_arrays(p16=p16, p84=p84)
-    return float(np.mean(np.abs(a["p84"] - a["p16"])))
-
-
-def coverage(mu_true: np.ndarray, p16: np.ndarray, p84: np.ndarray) -> float:
-    """Fraction of pseudo-experiments with p16 <= mu_true <= p84 (reversed: never covered)."""
-    a = _as_arrays(mu_true=mu_true, p16=p16, p84=p84)
-    return float(np.mean((a["p16"] <= a["mu_true"]) & (a["mu_true"] <= a["p84"])))
+    ``sqrt(0.6827 (1 - 0.6827) / n)``; ``n`` is the number of pseudo-experiments (>= 1).
+    """
+    if int(n) != n or n < 1:
+        raise ValueError(f"n must be a positive integer, got {n!r}")
+    return float(_sigma68(int(n)))
 
 
 def coverage_penalty(c: float, n: int) -> float:
-    """f(c): 1 inside 0.6827 +- 2 sigma68; quartic below, cubic above (in units of sigma68)."""
-    s = sigma68(n)
-    low, high = CONFIDENCE_LEVEL - 2.0 * s, CONFIDENCE_LEVEL + 2.0 * s
-    if c < low:
-        return 1.0 + abs((c - low) / s) ** 4
-    if c > high:
-        return 1.0 + abs((c - high) / s) ** 3
-    return 1.0
+    """The coverage penalty f(c) for a coverage ``c`` measured on ``n`` pseudo-experiments.
+
+    With ``s = sigma68(n)``, ``lo = 0.6827 - 2 s`` and ``hi = 0.6827 + 2 s``::
+
+        f(c) = 1                          lo <= c <= hi
+        f(c) = 1 + |(c - lo) / s|^4       c < lo
+        f(c) = 1 + |(c - hi) / s|^3       c > hi
+
+    ``c`` is a fraction in [0, 1]; the result is dimensionless and >= 1.
+    """
+    if not (np.isfinite(c) and 0.0 <= c <= 1.0):
+        raise ValueError(f"coverage c must be a fraction in [0, 1], got {c!r}")
+    sigma68(n)  # validates n
+    return float(_penalty(c, n))
 
 
-def coverage_score(mu_true: np.ndarray, p16: np.ndarray, p84: np.ndarray) -> float:
-    """-ln((w + eps) f(c)); higher is better."""
-    a = _as_arrays(mu_true=mu_true, p16=p16, p84=p84)
-    w = float(np.mean(np.abs(a["p84"] - a["p16"])))
-    c = float(np.mean((a["p16"] <= a["mu_true"]) & (a["mu_true"] <= a["p84"])))
-    return float(-np.log((w + COVERAGE_EPSILON) * coverage_penalty(c, a["mu_true"].size)))
+def interval_width(p16: ArrayLike, p84: ArrayLike) -> float:
+    """Mean interval width ``mean(|p84 - p16|)`` over the ``(N,)`` inputs, in units of mu."""
+    a = _checked(p16=p16, p84=p84)
+    return float(np.mean(np.abs(a["p84"] - a["p16"])))
 
 
-def rmse(mu_true: np.ndarray, mu_hat: np.ndarray, delta_mu_hat: np.ndarray) -> float:
-    """sqrt(mean((mu_hat - mu)^2) + mean(((mu_hat - mu)^2 - dmu^2)^2))."""
-    a = _as_arrays(mu_true=mu_true, mu_hat=mu_hat, delta_mu_hat=delta_mu_hat)
+def coverage(mu_true: ArrayLike, p16: ArrayLike, p84: ArrayLike) -> float:
+    """Fraction of the ``(N,)`` pseudo-experiments with ``p16 <= mu_true <= p84``."""
+    a = _checked(mu_true=mu_true, p16=p16, p84=p84)
+    return float(np.mean(_covered(a["mu_true"], a["p16"], a["p84"])))
+
+
+def coverage_score(mu_true: ArrayLike, p16: ArrayLike, p84: ArrayLike) -> float:
+    """The challenge's ranking score ``-ln((w + 1e-3) f(c))``; higher is better.
+
+    ``w`` is :func:`interval_width`, ``c`` is :func:`coverage` and ``f`` is
+    :func:`coverage_penalty`, all over the same ``(N,)`` pseudo-experiments.
+    """
+    a = _checked(mu_true=mu_true, p16=p16, p84=p84)
+    w = np.mean(np.abs(a["p84"] - a["p16"]))
+    c = np.mean(_covered(a["mu_true"], a["p16"], a["p84"]))
+    return float(_score(w, c, a["mu_true"].size))
+
+
+def rmse(mu_true: ArrayLike, mu_hat: ArrayLike, delta_mu_hat: ArrayLike) -> float:
+    """``sqrt(mean((mu_hat - mu)^2) + mean(((mu_hat - mu)^2 - delta_mu_hat^2)^2))``.
+
+    The second term rewards a ``delta_mu_hat`` that matches the actual error. Inputs are
+    ``(N,)``; the result is in units of mu (mixing mu and mu^2 terms, as the challenge does).
+    """
+    a = _checked(mu_true=mu_true, mu_hat=mu_hat, delta_mu_hat=delta_mu_hat)
     sq = (a["mu_hat"] - a["mu_true"]) ** 2
     return float(np.sqrt(np.mean(sq) + np.mean((sq - a["delta_mu_hat"] ** 2) ** 2)))
 
 
-def mae(mu_true: np.ndarray, mu_hat: np.ndarray, delta_mu_hat: np.ndarray) -> float:
-    """mean|mu_hat - mu| + mean| |mu_hat - mu| - dmu |."""
-    a = _as_arrays(mu_true=mu_true, mu_hat=mu_hat, delta_mu_hat=delta_mu_hat)
+def mae(mu_true: ArrayLike, mu_hat: ArrayLike, delta_mu_hat: ArrayLike) -> float:
+    """``mean(|mu_hat - mu|) + mean(||mu_hat - mu| - delta_mu_hat|)`` over ``(N,)`` inputs."""
+    a = _checked(mu_true=mu_true, mu_hat=mu_hat, delta_mu_hat=delta_mu_hat)
     err = np.abs(a["mu_hat"] - a["mu_true"])
     return float(np.mean(err) + np.mean(np.abs(err - a["delta_mu_hat"])))
 
 
 @dataclass(frozen=True)
 class IntervalMetrics:
+    """All interval metrics of one submission over N pseudo-experiments."""
+
     coverage_score: float
     width: float
     coverage: float
@@ -93,64 +168,99 @@ class IntervalMetrics:
     sigma68: float
     coverage_penalty: float
 
-    def as_dict(self) -> dict[str, float]:
+    def as_dict(self) -> dict[str, float | int]:
         return asdict(self)
 
 
 def interval_metrics(
-    mu_true: np.ndarray, mu_hat: np.ndarray, delta_mu_hat: np.ndarray, p16: np.ndarray, p84: np.ndarray
-) -> dict[str, float]:
-    """Every interval metric at once, as a dict (see ``IntervalMetrics`` for the keys)."""
-    a = _as_arrays(mu_true=mu_true, mu_hat=mu_hat, delta_mu_hat=delta_mu_hat, p16=p16, p84=p84)
+    mu_true: ArrayLike, mu_hat: ArrayLike, delta_mu_hat: ArrayLike, p16: ArrayLike, p84: ArrayLike
+) -> dict[str, float | int]:
+    """Every metric of :class:`IntervalMetrics` at once, as a plain (mutable) dict.
+
+    Inputs are ``(N,)`` arrays; mismatched shapes, empty input or NaN/inf values raise a
+    ValueError naming the field. Keys: coverage_score, width, coverage, rmse, mae,
+    n_pseudo_experiments, sigma68 and coverage_penalty (f(c)).
+    """
+    a = _checked(mu_true=mu_true, mu_hat=mu_hat, delta_mu_hat=delta_mu_hat, p16=p16, p84=p84)
     n = a["mu_true"].size
-    c = coverage(a["mu_true"], a["p16"], a["p84"])
+    w = float(np.mean(np.abs(a["p84"] - a["p16"])))
+    c = float(np.mean(_covered(a["mu_true"], a["p16"], a["p84"])))
     return IntervalMetrics(
-        coverage_score=coverage_score(a["mu_true"], a["p16"], a["p84"]),
-        width=interval_width(a["p16"], a["p84"]),
+        coverage_score=float(_score(w, c, n)),
+        width=w,
         coverage=c,
         rmse=rmse(a["mu_true"], a["mu_hat"], a["delta_mu_hat"]),
         mae=mae(a["mu_true"], a["mu_hat"], a["delta_mu_hat"]),
         n_pseudo_experiments=n,
         sigma68=sigma68(n),
-        coverage_penalty=coverage_penalty(c, n),
+        coverage_penalty=float(_penalty(c, n)),
     ).as_dict()
 
 
-def bootstrap_over_sets(
-    mu_true: np.ndarray,
-    mu_hat: np.ndarray,
-    delta_mu_hat: np.ndarray,
-    p16: np.ndarray,
-    p84: np.ndarray,
-    set_index: np.ndarray,
-    n_replicas: int = 1000,
-    seed: int = 0,
-) -> dict[str, dict[str, float]]:
-    """Resample whole sets with replacement and recompute score, width and coverage.
+def _summary(replicas: FloatArray) -> dict[str, float]:
+    q16, q50, q84 = np.quantile(replicas, QUANTILES)
+    return {"mean": float(replicas.mean()), "std": float(replicas.std()),
+            "q16": float(q16), "q50": float(q50), "q84": float(q84)}
 
-    Returns, for ``coverage_score``, ``width`` and ``coverage``: the mean, standard deviation
-    and 16 / 50 / 84% quantiles over the replicas.
+
+def bootstrap_over_sets(
+    mu_true: ArrayLike,
+    mu_hat: ArrayLike,
+    delta_mu_hat: ArrayLike,
+    p16: ArrayLike,
+    p84: ArrayLike,
+    set_index: ArrayLike,
+    n_replicas: int = 1000,
+    seed: int | np.random.Generator | None = 0,
+) -> dict[str, dict[str, float]]:
+    """Bootstrap the coverage score, width and coverage by resampling whole sets.
+
+    A set is the group of pseudo-experiments sharing one ``set_index`` value (one true mu).
+    Each replica draws as many sets as there are, with replacement, concatenates their
+    pseudo-experiments and recomputes the three metrics on them, so a set's weight is its
+    size and N in sigma68 is the replica's total. ``mu_hat`` and ``delta_mu_hat`` do not
+    enter; they are taken (and checked) so one dict of answers feeds every function here.
+
+    Parameters
+    ----------
+    mu_true, mu_hat, delta_mu_hat, p16, p84, set_index
+        ``(N,)`` arrays; ``set_index`` holds any labels (ints or strings).
+    n_replicas
+        Number of bootstrap replicas (>= 1).
+    seed
+        Seed of, or an existing, ``numpy.random.Generator``.
+
+    Returns
+    -------
+    ``{"coverage_score": s, "width": s, "coverage": s}``, each ``s`` a dict with the mean and
+    standard deviation (ddof=0) of the replicas and their 16/50/84% quantiles
+    (``mean``, ``std``, ``q16``, ``q50``, ``q84``).
     """
-    a = _as_arrays(mu_true=mu_true, mu_hat=mu_hat, delta_mu_hat=delta_mu_hat, p16=p16, p84=p84)
+    a = _checked(mu_true=mu_true, mu_hat=mu_hat, delta_mu_hat=delta_mu_hat, p16=p16, p84=p84)
     sets = np.asarray(set_index)
     if sets.shape != a["mu_true"].shape:
         raise ValueError(f"set_index has shape {sets.shape}, expected {a['mu_true'].shape}")
-    if n_replicas < 1:
-        raise ValueError("n_replicas must be at least 1")
-    labels, members = np.unique(sets, return_inverse=True)
-    groups = [np.flatnonzero(members == k) for k in range(labels.size)]
+    if sets.dtype.kind == "f" and not np.all(np.isfinite(sets)):
+        raise ValueError(f"set_index contains {np.count_nonzero(~np.isfinite(sets))} non-finite value(s)")
+    if int(n_replicas) != n_replicas or n_replicas < 1:
+        raise ValueError(f"n_replicas must be a positive integer, got {n_replicas!r}")
+
+    # Reduce each set to three sums once; a replica's metrics are then sums over its drawn
+    # sets, which equals recomputing on the concatenated pseudo-experiments without copying.
+    _, member = np.unique(sets, return_inverse=True)
+    member = member.ravel()
+    n_sets = int(member.max()) + 1
+    size = np.bincount(member, minlength=n_sets).astype(np.float64)
+    width_sum = np.bincount(member, weights=np.abs(a["p84"] - a["p16"]), minlength=n_sets)
+    covered_sum = np.bincount(
+        member, weights=_covered(a["mu_true"], a["p16"], a["p84"]).astype(np.float64), minlength=n_sets
+    )
+
     rng = np.random.default_rng(seed)
-    values: dict[str, list[float]] = {"coverage_score": [], "width": [], "coverage": []}
-    for _ in range(n_replicas):
-        rows = np.concatenate([groups[k] for k in rng.integers(0, labels.size, size=labels.size)])
-        mu, lo, hi = a["mu_true"][rows], a["p16"][rows], a["p84"][rows]
-        values["coverage_score"].append(coverage_score(mu, lo, hi))
-        values["width"].append(interval_width(lo, hi))
-        values["coverage"].append(coverage(mu, lo, hi))
-    summary = {}
-    for key, v in values.items():
-        arr = np.asarray(v)
-        q16, q50, q84 = np.quantile(arr, [0.16, 0.5, 0.84])
-        summary[key] = {"mean": float(arr.mean()), "std": float(arr.std()), "q16": float(q16),
-                        "q50": float(q50), "q84": float(q84)}
-    return summary
+    drawn = rng.integers(0, n_sets, size=(int(n_replicas), n_sets))
+    n = size[drawn].sum(axis=1)
+    width = width_sum[drawn].sum(axis=1) / n
+    cov = covered_sum[drawn].sum(axis=1) / n
+    score = _score(width, cov, n)
+    return {"coverage_score": _summary(score), "width": _summary(width), "coverage": _summary(cov)}
+

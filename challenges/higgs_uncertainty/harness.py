@@ -88,10 +88,10 @@ def score_results(results: pd.DataFrame, *, n_bootstrap: int = 1000, seed: int =
     """Coverage score, width, coverage, RMSE, MAE and their bootstrap over sets."""
     scored = scored_answers(results)
     arrays = {k: scored[k].to_numpy(np.float64) for k in ("mu_true", *ANSWER_KEYS)}
-    metrics = interval_metrics(**arrays)
-    out = dict(metrics if isinstance(metrics, dict) else metrics.__dict__)
+    out: dict[str, Any] = interval_metrics(**arrays)
     out["n_failed"] = int((results["status"] != "ok").sum())
     if n_bootstrap > 0 and results["set_index"].nunique() > 1:
-        boot = bootstrap_over_sets(**arrays, set_index=scored["set_index"].to_numpy(), n_replicas=n_bootstrap, seed=seed)
-        out["bootstrap"] = boot if isinstance(boot, dict) else boot.__dict__
+        out["bootstrap"] = bootstrap_over_sets(
+            **arrays, set_index=scored["set_index"].to_numpy(), n_replicas=n_bootstrap, seed=seed
+        )
     return out
