@@ -73,6 +73,9 @@ class BDTClassifier:
         """Train on ``data`` (n_events rows) with labels ``y`` (1 signal, 0 background)."""
         weight = np.ones(len(y)) if sample_weight is None else sample_weight
         self.device_ = resolve_device(self.device)
+        if self.device_ == "cuda" and not xgb.build_info().get("USE_CUDA", False):
+            # a CPU-only xgboost build (e.g. the xgboost-cpu wheel) beside a GPU: train on the CPU
+            self.device_ = "cpu"
         self.model_ = xgb.XGBClassifier(
             n_estimators=self.n_estimators,
             max_depth=self.max_depth,

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..challenges.higgs_uncertainty.schema import PROCESSES
-from ..challenges.higgs_uncertainty.systematics import systematics
+from .augmentation import NuisanceAugmentation
 
 
 class Classifier(Protocol):
@@ -23,7 +23,7 @@ class Classifier(Protocol):
 
 class ScoreInference(Protocol):
     def fit(self, score: Any, template_set: pd.DataFrame) -> Any: ...
-    def predict(self, scores: np.ndarray) -> dict[str, float]: ...
+    def predict(self, data: pd.DataFrame) -> dict[str, float]: ...
 
 
 def split_by_process(train: pd.DataFrame, fraction: float, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -51,30 +51,42 @@ class SignalStrengthEstimator:
     classifier:
         Any object with ``fit(data, y, sample_weight)`` and ``decision_score(data)``.
     inference:
-        Any object with ``fit(score_function, template_set)`` and ``predict(scores)``.
+        Any object with ``fit(score_function, template_set)`` and ``predict(events)``.
     classifier_fraction:
         Fraction of the training set used to train the classifier; the rest builds templates.
+    augmentation:
+        How the classifier's training set is built from its share of events: nominal only
+        (default) or with shifted copies over nuisance draws (systematics-aware training).
     seed:
         Seed of the split.
     """
 
-    def __init__(self, classifier: Classifier, inference: ScoreInference, classifier_fraction: float = 0.5, seed: int = 0) -> None:
+    def __init__(
+        self,
+        classifier: Classifier,
+        inference: ScoreInference,
+        classifier_fraction: float = 0.5,
+        augmentation: NuisanceAugmentation | None = None,
+        seed: int = 0,
+    ) -> None:
         self.classifier = classifier
         self.inference = inference
         self.classifier_fraction = classifier_fraction
+        self.augmentation = augmentation
         self.seed = seed
 
     def fit(self, train: pd.DataFrame) -> "SignalStrengthEstimator":
         """``train``: weighted events with features, ``weights``, ``labels``, ``detailed_labels``."""
         for_classifier, for_templates = split_by_process(train, self.classifier_fraction, self.seed)
-        nominal = systematics(for_classifier)
-        self.classifier.fit(nominal, nominal["labels"].to_numpy(), nominal["weights"].to_numpy())
+        augmentation = self.augmentation or NuisanceAugmentation(seed=self.seed)
+        training = augmentation.build(for_classifier)
+        self.classifier.fit(training, training["labels"].to_numpy(), training["weights"].to_numpy())
         self.inference.fit(self.classifier.decision_score, for_templates)
         return self
 
     def predict(self, data: pd.DataFrame) -> dict[str, float]:
         """``data``: one pseudo-experiment's events (features only)."""
-        return self.inference.predict(self.classifier.decision_score(data))
+        return self.inference.predict(data)
 
     def decision_score(self, data: pd.DataFrame) -> np.ndarray:
         """The classifier's signal score (n_events,), for the classification view (AUC, AMS)."""

@@ -74,14 +74,28 @@ class BinnedTemplateFit:
         self.seed = seed
 
     # -- templates ---------------------------------------------------------------------
+    def _bounded(self, scores: np.ndarray) -> np.ndarray:
+        """Scores moved into the binned range (every event counts in some bin)."""
+        return np.clip(scores, self.edges_[0], self.edges_[-1])
+
     def _histograms(self, scores: np.ndarray, frame: pd.DataFrame, power: int = 1) -> np.ndarray:
         """Per-process histograms of the scores weighted by weight**power, shape (n_processes, n_bins)."""
         labels = frame["detailed_labels"].to_numpy()
         weights = frame["weights"].to_numpy(np.float64) ** power
-        clipped = np.clip(scores, self.edges_[0], self.edges_[-1])
+        bounded = self._bounded(scores)
         return np.stack(
-            [np.histogram(clipped[labels == p], self.edges_, weights=weights[labels == p])[0] for p in PROCESSES]
+            [np.histogram(bounded[labels == p], self.edges_, weights=weights[labels == p])[0] for p in PROCESSES]
         )
+
+    def _choose_edges(self, scores: np.ndarray, frame: pd.DataFrame) -> np.ndarray:
+        """Bin edges in [0, 1]: quantiles of the nominal signal score (equal expected signal per bin)."""
+        is_signal = frame["detailed_labels"].to_numpy() == "htautau"
+        quantiles = np.linspace(0.0, 1.0, self.n_bins + 1)[1:-1]
+        sig_w = frame["weights"].to_numpy()[is_signal]
+        order = np.argsort(scores[is_signal])
+        cdf = np.cumsum(sig_w[order]) / sig_w.sum()
+        inner = scores[is_signal][order][np.searchsorted(cdf, quantiles)]
+        return np.concatenate([[0.0], np.unique(inner), [1.0]])
 
     def fit(self, score: Callable[[pd.DataFrame], np.ndarray], template_set: pd.DataFrame) -> "BinnedTemplateFit":
         """Build the templates from a weighted template set.
@@ -90,15 +104,10 @@ class BinnedTemplateFit:
         weights must be the expected yields of a pseudo-experiment at nominal normalisation.
         """
         grids = {k: tuple(v) for k, v in (self.grids or DEFAULT_GRIDS).items()}
+        self.score_ = score
         nominal_set = systematics(template_set, seed=self.seed)
         nominal_scores = score(nominal_set)
-        is_signal = nominal_set["detailed_labels"].to_numpy() == "htautau"
-        quantiles = np.linspace(0.0, 1.0, self.n_bins + 1)[1:-1]
-        sig_w = nominal_set["weights"].to_numpy()[is_signal]
-        order = np.argsort(nominal_scores[is_signal])
-        cdf = np.cumsum(sig_w[order]) / sig_w.sum()
-        inner = nominal_scores[is_signal][order][np.searchsorted(cdf, quantiles)]
-        self.edges_ = np.concatenate([[0.0], np.unique(inner), [1.0]])
+        self.edges_ = self._choose_edges(nominal_scores, nominal_set)
         self.nominal_ = self._histograms(nominal_scores, nominal_set)
         if np.any(self.nominal_.sum(axis=0) <= 0):
             raise ValueError("a score bin has no expected events; use fewer bins or a larger template set")
@@ -121,15 +130,27 @@ class BinnedTemplateFit:
         return self
 
     # -- likelihood ----------------------------------------------------------------------
-    def expected(self, params: Sequence[float]) -> np.ndarray:
-        """Expected events per bin (n_bins,) for parameters in ``PARAMETERS`` order."""
+    def expected_by_process(self, params: Sequence[float]) -> np.ndarray:
+        """Expected events per process and bin (n_processes, n_bins), parameters in ``PARAMETERS`` order."""
         mu, tes, jes, log_soft, bkg, ttbar, diboson = params
         shape = np.ones_like(self.nominal_)
         for k, x in enumerate((tes - 1.0, jes - 1.0, np.exp(log_soft))):
             powers = x ** np.arange(1, self.degree + 1)
             shape *= np.maximum(1.0 + self.response_[k] @ powers, 1e-6)
         norms = np.array([mu, bkg, ttbar * bkg, diboson * bkg])
-        return (norms[:, None] * self.nominal_ * shape).sum(axis=0)
+        return norms[:, None] * self.nominal_ * shape
+
+    def expected(self, params: Sequence[float]) -> np.ndarray:
+        """Expected events per bin (n_bins,) for parameters in ``PARAMETERS`` order."""
+        return self.expected_by_process(params).sum(axis=0)
+
+    def constraint_nll(self, params: Sequence[float]) -> float:
+        """Gaussian constraint terms of the nuisance parameters (-ln of their priors)."""
+        nll = 0.0
+        for name, value in zip(PARAMETERS[1:], params[1:]):
+            mean, sigma = _CONSTRAINTS[name]
+            nll += 0.5 * ((value - mean) / sigma) ** 2
+        return nll
 
     def negative_log_likelihood(self, params: Sequence[float], observed: np.ndarray) -> float:
         """-ln L: Poisson terms with per-bin simulation nuisances profiled, plus constraints."""
@@ -141,37 +162,43 @@ class BinnedTemplateFit:
         disc = np.sqrt(b**2 + 4.0 * a * observed)
         gamma = np.where(b >= 0, 2.0 * observed / np.where(b + disc > 0, b + disc, 1.0), (disc - b) / (2.0 * a))
         mean = np.maximum(gamma * nu, 1e-9)
-        nll = float(np.sum(mean - observed * np.log(mean)) + 0.5 * np.sum(a * (gamma - 1.0) ** 2))
-        for name, value in zip(PARAMETERS[1:], params[1:]):
-            mean, sigma = _CONSTRAINTS[name]
-            nll += 0.5 * ((value - mean) / sigma) ** 2
-        return nll
+        return float(np.sum(mean - observed * np.log(mean)) + 0.5 * np.sum(a * (gamma - 1.0) ** 2)) + self.constraint_nll(params)
 
-    def predict(self, scores: np.ndarray) -> dict[str, float]:
+    def fit_scores(self, scores: np.ndarray) -> dict[str, float]:
         """Fit one pseudo-experiment's scores (n_events,); returns mu_hat, delta_mu_hat, p16, p84."""
         if not hasattr(self, "nominal_"):
-            raise RuntimeError("BinnedTemplateFit.predict called before fit")
-        observed = np.histogram(np.clip(scores, self.edges_[0], self.edges_[-1]), self.edges_)[0].astype(np.float64)
-        start = (1.0, 1.0, 1.0, 0.0, 1.0, 1.0, 1.0)
-        minuit = Minuit(lambda *p: self.negative_log_likelihood(p, observed), *start, name=PARAMETERS)
-        minuit.errordef = Minuit.LIKELIHOOD
-        for name, limits in _LIMITS.items():
-            minuit.limits[name] = limits
-        minuit.strategy = 1
-        minuit.migrad()
-        mu_hat = float(minuit.values["mu"])
-        try:
-            minuit.minos("mu", cl=0.6827)
-            lower, upper = minuit.merrors["mu"].lower, minuit.merrors["mu"].upper
-            if not (minuit.merrors["mu"].is_valid and np.isfinite(lower) and np.isfinite(upper)):
-                raise RuntimeError("MINOS invalid")
-        except RuntimeError:
-            # MINOS can fail on a pathological pseudo-experiment; fall back to the HESSE error.
-            minuit.hesse()
-            lower, upper = -float(minuit.errors["mu"]), float(minuit.errors["mu"])
-        return {
-            "mu_hat": mu_hat,
-            "delta_mu_hat": 0.5 * (upper - lower),
-            "p16": mu_hat + lower,
-            "p84": mu_hat + upper,
-        }
+            raise RuntimeError(f"{type(self).__name__} used before fit")
+        observed = np.histogram(self._bounded(scores), self.edges_)[0].astype(np.float64)
+        return profile_interval(lambda p: self.negative_log_likelihood(p, observed))
+
+    def predict(self, data: pd.DataFrame) -> dict[str, float]:
+        """Score one pseudo-experiment's events with the classifier and fit them."""
+        return self.fit_scores(self.score_(data))
+
+
+def profile_interval(nll: Callable[[Sequence[float]], float]) -> dict[str, float]:
+    """Minimise ``nll`` over ``PARAMETERS`` (MIGRAD) and return mu_hat with its 68.27% profile
+    likelihood interval (MINOS; the HESSE error when MINOS fails)."""
+    start = (1.0, 1.0, 1.0, 0.0, 1.0, 1.0, 1.0)
+    minuit = Minuit(lambda *p: nll(p), *start, name=PARAMETERS)
+    minuit.errordef = Minuit.LIKELIHOOD
+    for name, limits in _LIMITS.items():
+        minuit.limits[name] = limits
+    minuit.strategy = 1
+    minuit.migrad()
+    mu_hat = float(minuit.values["mu"])
+    try:
+        minuit.minos("mu", cl=0.6827)
+        lower, upper = minuit.merrors["mu"].lower, minuit.merrors["mu"].upper
+        if not (minuit.merrors["mu"].is_valid and np.isfinite(lower) and np.isfinite(upper)):
+            raise RuntimeError("MINOS invalid")
+    except RuntimeError:
+        # MINOS can fail on a pathological pseudo-experiment; fall back to the HESSE error.
+        minuit.hesse()
+        lower, upper = -float(minuit.errors["mu"]), float(minuit.errors["mu"])
+    return {
+        "mu_hat": mu_hat,
+        "delta_mu_hat": 0.5 * (upper - lower),
+        "p16": mu_hat + lower,
+        "p84": mu_hat + upper,
+    }

@@ -9,10 +9,12 @@ import typer
 from rich.table import Table
 
 from ..baselines.device import resolve_device
-from ..baselines.registry import BASELINES, get_baseline
+from ..baselines.feature_ranking import FEATURE_RANKING_SIZES, markdown_rankings, plot_auc_curves, rank_features
+from ..baselines.registry import BASELINES, COMPARISON_TABLE, STUDIES, get_baseline
 from ..challenges import get_challenge
 from ..challenges.higgs_uncertainty.presets import get_preset
 from ..challenges.higgs_uncertainty.pseudo_experiments import make_test_plan
+from ..challenges.higgs_uncertainty.comparison import comparison_markdown, write_section
 from ..challenges.higgs_uncertainty.run import run_estimator
 from .data_cmd import ensure_higgs_dataset
 from .apps import (
@@ -47,6 +49,9 @@ def list_baselines(
         for b in methods.values():
             table.add_row(cid, b.name, b.description)
             rows.append({"challenge": cid, "method": b.name, "description": b.description})
+        for name, description in STUDIES.get(cid, {}).items():
+            table.add_row(cid, name, f"(study) {description}")
+            rows.append({"challenge": cid, "method": name, "description": description, "study": True})
     console.print(table)
     write_json(json_path, rows)
 
@@ -95,13 +100,107 @@ def run(
     plan_seed: Annotated[int, typer.Option(help="Initial seed of the test plan.")] = 0,
     size: Annotated[Optional[str], typer.Option(help="Model configuration: tiny | small | full (default: the preset).")] = None,
     device: DeviceOption = "auto",
+    out: Annotated[Path, typer.Option(help="Folder for a study's rankings and plot.")] = Path("feature-ranking"),
     progress: ProgressOption = True,
     json_path: JsonOption = None,
 ) -> None:
-    """Train a baseline, evaluate it on a test plan and print its score."""
+    """Train a baseline, evaluate it on a test plan and print its score (or run a study)."""
     get_challenge(challenge)
     if challenge != "higgs-uncertainty":
         raise ValueError(f"baselines for {challenge!r} are not available yet")
+    if method == "feature-ranking":
+        run_feature_ranking(preset, seed, data, size or preset, out, json_path, progress)
+        return
     record = run_higgs_baseline(method, preset, seed, data, sets, pseudo_experiments, plan_seed, size, device, progress)
     console.print(metrics_table(f"{challenge} / {preset}: {record['n_sets']} sets x {record['n_pseudo_experiments']} PE", [record]))
     write_json(json_path, record)
+
+
+def run_feature_ranking(preset: str, seed: int, data_dir: Path | None, size: str, out: Path,
+                        json_path: Path | None, progress: bool) -> None:
+    """Rank the features by every method; write rankings.json, rankings.md and auc_vs_n_features.png."""
+    if size not in FEATURE_RANKING_SIZES:
+        raise ValueError(f"size must be one of {sorted(FEATURE_RANKING_SIZES)}, got {size!r}")
+    data = ensure_higgs_dataset(preset, seed, data_dir)
+    notify = (lambda message: console.print(f"feature ranking: {message}")) if progress else None
+    result = rank_features(data.train, data.test, FEATURE_RANKING_SIZES[size], seed=seed, progress=notify)
+    result.update({"preset": preset, "data_seed": seed, "size": size})
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(out / "rankings.json", result)
+    (out / "rankings.md").write_text(markdown_rankings(result, top=len(result["methods"]["separation"]["order"])))
+    plot = plot_auc_curves(result, out / "auc_vs_n_features.png")
+    table = Table(title=f"feature ranking ({preset}, {size}; full-feature AUC {result['full_auc']:.3f})")
+    for column in ("method", "top 3", "AUC top 1", "AUC top 3", "AUC top 5"):
+        table.add_column(column)
+    for method, record in result["methods"].items():
+        curve = record["auc_curve"]
+        table.add_row(method, ", ".join(record["order"][:3]), *(f"{curve[k - 1][1]:.3f}" for k in (1, 3, 5)))
+    console.print(table)
+    console.print(f"wrote {out / 'rankings.json'}, {out / 'rankings.md'} and {plot}")
+    write_json(json_path, result)
+
+
+@baseline_app.command("compare")
+@handles_errors
+def compare(
+    challenge: ChallengeArg,
+    methods: Annotated[Optional[str], typer.Option(help="Comma-separated baselines (default: the comparison table's; 'all' for every one).")] = None,
+    preset: PresetOption = "small",
+    seed: SeedOption = 0,
+    data: Annotated[Optional[Path], typer.Option(help="Data folder (generated if absent).")] = None,
+    sets: Annotated[Optional[int], typer.Option(help="Number of sets in the test plan.")] = None,
+    pseudo_experiments: Annotated[Optional[int], typer.Option(help="Pseudo-experiments per set.")] = None,
+    plan_seed: Annotated[int, typer.Option(help="Initial seed of the test plan.")] = 0,
+    size: Annotated[Optional[str], typer.Option(help="Model configuration: tiny | small | full (default: the preset).")] = None,
+    device: DeviceOption = "auto",
+    markdown: Annotated[Optional[Path], typer.Option(help="Markdown file whose comparison section is (re)written, e.g. docs/results.md.")] = None,
+    machine: Annotated[str, typer.Option(help="Machine description written above the table.")] = "unspecified machine",
+    jobs: Annotated[int, typer.Option(help="Baselines run at once, in separate processes.")] = 1,
+    progress: ProgressOption = True,
+    json_path: JsonOption = None,
+) -> None:
+    """Rerun every baseline on the same test plan and tabulate them."""
+    import datetime
+    import shlex
+    import sys
+
+    get_challenge(challenge)
+    if challenge != "higgs-uncertainty":
+        raise ValueError(f"baselines for {challenge!r} are not available yet")
+    names = (list(COMPARISON_TABLE[challenge]) if methods is None
+             else list(BASELINES[challenge]) if methods == "all" else [m.strip() for m in methods.split(",") if m.strip()])
+    for name in names:
+        get_baseline(challenge, name)
+    records: list[dict[str, Any]] = []
+
+    def keep(record: dict[str, Any]) -> None:
+        records.append(record)
+        # Results so far are kept even if a later method fails or the run is interrupted.
+        write_json(json_path, {"challenge": challenge, "results": sorted(records, key=lambda r: names.index(r["method"]))})
+
+    args = (preset, seed, data, sets, pseudo_experiments, plan_seed, size, device)
+    if jobs <= 1:
+        for name in names:
+            keep(run_higgs_baseline(name, *args, progress))
+    else:
+        import multiprocessing
+        import os
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        ensure_higgs_dataset(preset, seed, data)  # once, before the workers read it
+        # Each worker gets its share of the cores (the children inherit the environment).
+        os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // jobs)))
+        # spawn: CUDA cannot be used in a forked child
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = {pool.submit(run_higgs_baseline, name, *args, False): name for name in names}
+            for future in as_completed(futures):
+                record = future.result()
+                console.print(f"{record['method']}: coverage {record['metrics']['coverage']:.3f}, "
+                              f"width {record['metrics']['width']:.3f}")
+                keep(record)
+    records.sort(key=lambda r: names.index(r["method"]))
+    console.print(metrics_table(f"{challenge} / {preset}: {records[0]['n_sets']} sets x {records[0]['n_pseudo_experiments']} PE", records))
+    if markdown is not None:
+        command = "hepbench " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+        section = comparison_markdown(records, command=command, machine=machine, date=datetime.date.today().isoformat())
+        console.print(f"wrote the comparison section of {write_section(markdown, section)}")

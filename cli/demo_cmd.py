@@ -42,7 +42,7 @@ def demo(
 
     challenge = "higgs-uncertainty"
     records = []
-    for method in BASELINES[challenge]:
+    for method in (name for name, b in BASELINES[challenge].items() if b.in_demo):
         records.append(
             run_higgs_baseline(method, preset, seed, data_root / challenge / f"{preset}-seed{seed}", sets,
                                pseudo_experiments, plan_seed=seed, size=preset, device=device, progress=progress)

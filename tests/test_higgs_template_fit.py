@@ -36,7 +36,7 @@ def test_asimov_data_returns_the_injected_mu(fitted) -> None:
     fit_scaled = fit.nominal_.copy()
     fit.nominal_ = fit_scaled * 50
     try:
-        answer = fit.predict(scores)
+        answer = fit.fit_scores(scores)
     finally:
         fit.nominal_ = fit_scaled
     assert answer["mu_hat"] == pytest.approx(2.0, abs=0.15)

@@ -1,0 +1,94 @@
+"""The comparison table of HiggsML Uncertainty baselines, as Markdown for ``docs/results.md``."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from ...scoring.intervals import CONFIDENCE_LEVEL, sigma68
+
+SECTION_BEGIN = "<!-- comparison:higgs-uncertainty:begin -->"
+SECTION_END = "<!-- comparison:higgs-uncertainty:end -->"
+
+# Systematics-aware classifiers and the nominally trained one each is compared with.
+SYSTEMATICS_AWARE: dict[str, str] = {
+    "bdt-augmented": "bdt",
+    "nn-augmented": "nn-deep-all",
+    "nn-parameterised": "nn-deep-all",
+    "nn-adversarial": "nn-deep-all",
+}
+
+
+def _in_band(coverage: float, n: int) -> bool:
+    s = sigma68(n)
+    return CONFIDENCE_LEVEL - 2 * s <= coverage <= CONFIDENCE_LEVEL + 2 * s
+
+
+def comparison_markdown(records: list[dict[str, Any]], *, command: str, machine: str, date: str) -> str:
+    """Markdown section: one row per method, then systematics-aware versus nominal training."""
+    if not records:
+        raise ValueError("no results to tabulate")
+    n = records[0]["n_sets"] * records[0]["n_pseudo_experiments"]
+    s = sigma68(n)
+    lines = [
+        SECTION_BEGIN,
+        f"### Every baseline on one test plan: {records[0]['preset']} preset, "
+        f"{records[0]['n_sets']} sets x {records[0]['n_pseudo_experiments']} pseudo-experiments",
+        "",
+        "```bash",
+        command,
+        "```",
+        "",
+        f"{machine}; {date}; data seed {records[0]['data_seed']}, plan seed {records[0]['plan_seed']}. "
+        f"Coverage band 0.6827 +- 2 sigma68 = [{CONFIDENCE_LEVEL - 2 * s:.3f}, {CONFIDENCE_LEVEL + 2 * s:.3f}] "
+        f"(N = {n}). AUC and AMS (b_r = 10) on the nominal test split; AMS at the preset's luminosity.",
+        "",
+        "| method | coverage score | coverage | in band | mean width | RMSE | MAE | AUC | AMS | failed | train s | s / PE | device |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in records:
+        m = r["metrics"]
+        lines.append(
+            f"| {r['method']} | {m['coverage_score']:.3f} | {m['coverage']:.3f} | "
+            f"{'yes' if _in_band(m['coverage'], n) else '**no**'} | {m['width']:.3f} | {m['rmse']:.3f} | "
+            f"{m['mae']:.3f} | {m.get('auc', float('nan')):.3f} | {m.get('ams', float('nan')):.2f} | "
+            f"{m['n_failed']} | {r['train_seconds']:.0f} | {r['predict_seconds_mean']:.2f} | {r['device']} |"
+        )
+    by_name = {r["method"]: r for r in records}
+    pairs = []
+    for aware, nominal in SYSTEMATICS_AWARE.items():
+        a, b = by_name.get(f"{aware}-template-fit"), by_name.get(f"{nominal}-template-fit")
+        if a and b:
+            pairs.append((a, b))
+    if pairs:
+        lines += [
+            "",
+            "Systematics-aware training against nominal training (template fit for both):",
+            "",
+            "| classifier | nominal counterpart | width | nominal width | width ratio | coverage | nominal coverage |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for a, b in pairs:
+            ma, mb = a["metrics"], b["metrics"]
+            lines.append(
+                f"| {a['method']} | {b['method']} | {ma['width']:.3f} | {mb['width']:.3f} | "
+                f"{ma['width'] / mb['width']:.3f} | {ma['coverage']:.3f} | {mb['coverage']:.3f} |"
+            )
+    not_covering = [r["method"] for r in records if not _in_band(r["metrics"]["coverage"], n)]
+    lines += ["", "Outside the coverage band: " + (", ".join(not_covering) if not_covering else "none") + ".", SECTION_END]
+    return "\n".join(lines) + "\n"
+
+
+def write_section(path: str | Path, section: str) -> Path:
+    """Replace the comparison section of a Markdown file (append it when absent)."""
+    path = Path(path)
+    text = path.read_text() if path.exists() else "# Results\n"
+    pattern = re.compile(re.escape(SECTION_BEGIN) + r".*?" + re.escape(SECTION_END) + r"\n?", re.S)
+    if pattern.search(text):
+        text = pattern.sub(lambda _: section, text)
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
