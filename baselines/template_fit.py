@@ -16,7 +16,11 @@ import pandas as pd
 from iminuit import Minuit
 
 from ..challenges.higgs_uncertainty.schema import PROCESSES
-from ..challenges.higgs_uncertainty.systematics import NUISANCE_PRIORS, NuisanceParameters, systematics
+from ..challenges.higgs_uncertainty.systematics import (
+    NUISANCE_PRIORS,
+    NuisanceParameters,
+    systematics,
+)
 
 SHAPE_NUISANCES: tuple[str, ...] = ("tes", "jes", "soft_met")
 DEFAULT_GRIDS: dict[str, tuple[float, ...]] = {
@@ -34,7 +38,7 @@ _CONSTRAINTS: dict[str, tuple[float, float]] = {
     "ttbar_scale": (NUISANCE_PRIORS["ttbar_scale"].loc, NUISANCE_PRIORS["ttbar_scale"].scale),
     "diboson_scale": (NUISANCE_PRIORS["diboson_scale"].loc, NUISANCE_PRIORS["diboson_scale"].scale),
 }
-_LIMITS: dict[str, tuple[float, float]] = {
+PARAMETER_LIMITS: dict[str, tuple[float, float]] = {
     "mu": (-20.0, 50.0),
     "tes": (0.9, 1.1),
     "jes": (0.9, 1.1),
@@ -182,7 +186,7 @@ def profile_interval(nll: Callable[[Sequence[float]], float]) -> dict[str, float
     start = (1.0, 1.0, 1.0, 0.0, 1.0, 1.0, 1.0)
     minuit = Minuit(lambda *p: nll(p), *start, name=PARAMETERS)
     minuit.errordef = Minuit.LIKELIHOOD
-    for name, limits in _LIMITS.items():
+    for name, limits in PARAMETER_LIMITS.items():
         minuit.limits[name] = limits
     minuit.strategy = 1
     minuit.migrad()

@@ -63,7 +63,8 @@ class TrainingConfig:
     adversary_weight: float = 0.0
     adversary_hidden: tuple[int, ...] = (32, 32)
     adversary_steps: int = 1
-    """Adversary updates per classifier update."""
+    """Adversary updates per classifier update; a large ``adversary_weight`` needs several, or the
+    classifier outruns the adversary instead of decorrelating (tests/test_baselines_training.py)."""
 
 
 def train_classifier(

@@ -1,7 +1,8 @@
-"""``hepbench baseline list|run``."""
+"""``hepbench baseline list|run|compare``."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -84,7 +85,9 @@ def run_higgs_baseline(
     estimator = baseline.factory(size or preset, resolved, seed)
     console.print(f"[bold]{method}[/bold]: training on {len(data.train):,} events ({resolved}), "
                   f"then {len(plan)} pseudo-experiments")
-    return run_estimator(method, estimator, data, plan, device=resolved, progress=progress)
+    record = run_estimator(method, estimator, data, plan, device=resolved, progress=progress)
+    record["size"] = size or preset
+    return record
 
 
 @baseline_app.command("run")
@@ -140,6 +143,22 @@ def run_feature_ranking(preset: str, seed: int, data_dir: Path | None, size: str
     write_json(json_path, result)
 
 
+def previous_results(path: Path, names: list[str], preset: str, seed: int, sets: int | None,
+                     pseudo_experiments: int | None, plan_seed: int, size: str) -> list[dict[str, Any]]:
+    """Records of ``names`` in a comparison JSON that were run on the same data, plan and size."""
+    if not path.exists():
+        return []
+    try:
+        results = json.loads(path.read_text())["results"]
+    except (json.JSONDecodeError, KeyError, TypeError) as err:
+        raise ValueError(f"{path}: not a comparison file ({err})") from err
+    spec = get_preset(preset)
+    wanted = {"preset": preset, "data_seed": seed, "plan_seed": plan_seed, "size": size,
+              "n_sets": sets or spec.n_sets, "n_pseudo_experiments": pseudo_experiments or spec.n_pseudo_experiments}
+    return [r for r in results
+            if r.get("method") in names and all(r.get(k, preset if k == "size" else None) == v for k, v in wanted.items())]
+
+
 @baseline_app.command("compare")
 @handles_errors
 def compare(
@@ -156,6 +175,7 @@ def compare(
     markdown: Annotated[Optional[Path], typer.Option(help="Markdown file whose comparison section is (re)written, e.g. docs/results.md.")] = None,
     machine: Annotated[str, typer.Option(help="Machine description written above the table.")] = "unspecified machine",
     jobs: Annotated[int, typer.Option(help="Baselines run at once, in separate processes.")] = 1,
+    resume: Annotated[bool, typer.Option(help="Keep the results already in --json that were run on the same data, plan and size; run only the missing methods.")] = False,
     progress: ProgressOption = True,
     json_path: JsonOption = None,
 ) -> None:
@@ -172,6 +192,14 @@ def compare(
     for name in names:
         get_baseline(challenge, name)
     records: list[dict[str, Any]] = []
+    if resume:
+        if json_path is None:
+            raise ValueError("--resume needs --json: the file holding the results to keep")
+        records = previous_results(json_path, names, preset, seed, sets, pseudo_experiments, plan_seed, size or preset)
+        if records:
+            console.print(f"kept {len(records)} results from {json_path}: {', '.join(r['method'] for r in records)}")
+    done = {r["method"] for r in records}
+    todo = [name for name in names if name not in done]
 
     def keep(record: dict[str, Any]) -> None:
         records.append(record)
@@ -179,8 +207,8 @@ def compare(
         write_json(json_path, {"challenge": challenge, "results": sorted(records, key=lambda r: names.index(r["method"]))})
 
     args = (preset, seed, data, sets, pseudo_experiments, plan_seed, size, device)
-    if jobs <= 1:
-        for name in names:
+    if jobs <= 1 or len(todo) <= 1:
+        for name in todo:
             keep(run_higgs_baseline(name, *args, progress))
     else:
         import multiprocessing
@@ -192,7 +220,7 @@ def compare(
         os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // jobs)))
         # spawn: CUDA cannot be used in a forked child
         with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = {pool.submit(run_higgs_baseline, name, *args, False): name for name in names}
+            futures = {pool.submit(run_higgs_baseline, name, *args, False): name for name in todo}
             for future in as_completed(futures):
                 record = future.result()
                 console.print(f"{record['method']}: coverage {record['metrics']['coverage']:.3f}, "

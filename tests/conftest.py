@@ -33,3 +33,11 @@ def fair_path() -> Path:
 @pytest.fixture(scope="session")
 def higgsml2014_path() -> Path:
     return require(HIGGSML2014_SAMPLE)
+
+
+@pytest.fixture(scope="session")
+def higgs_tiny():
+    """The tiny HiggsML Uncertainty preset (seed 5), generated once per test session."""
+    from hepbench.challenges.higgs_uncertainty.dataset import generate_dataset
+
+    return generate_dataset("tiny", seed=5)

@@ -76,3 +76,53 @@ def test_cuda_without_gpu_is_a_clear_error(data_dir) -> None:
     result = runner.invoke(app, ["baseline", "run", "higgs-uncertainty", "bdt-template-fit", "--preset", "tiny",
                                  "--seed", "2", "--data", str(data_dir), "--device", "cuda", "--no-progress"])
     assert result.exit_code == 1 and "no CUDA GPU" in result.output
+
+
+def test_baseline_compare_in_parallel_writes_table_and_json(data_dir, tmp_path) -> None:
+    out, markdown = tmp_path / "compare.json", tmp_path / "results.md"
+    markdown.write_text("# Results\n\nkept text\n")
+    methods = "bdt-counting,nn-shallow-low-template-fit"
+    result = runner.invoke(app, [
+        "baseline", "compare", "higgs-uncertainty", "--methods", methods, "--preset", "tiny", "--seed", "2",
+        "--data", str(data_dir), "--sets", "2", "--pseudo-experiments", "3", "--device", "cpu", "--jobs", "2",
+        "--no-progress", "--markdown", str(markdown), "--machine", "test machine", "--json", str(out),
+    ])
+    assert result.exit_code == 0, result.output
+    records = json.loads(out.read_text())["results"]
+    assert [r["method"] for r in records] == methods.split(",")
+    for r in records:
+        assert len(r["pseudo_experiments"]) == 6 and r["metrics"]["n_failed"] == 0
+    text = markdown.read_text()
+    assert "kept text" in text and "test machine" in text
+    assert "| bdt-counting |" in text and "| nn-shallow-low-template-fit |" in text
+
+    # an interrupted comparison resumes: the finished methods are kept, not rerun
+    result = runner.invoke(app, [
+        "baseline", "compare", "higgs-uncertainty", "--methods", methods, "--preset", "tiny", "--seed", "2",
+        "--data", str(data_dir), "--sets", "2", "--pseudo-experiments", "3", "--resume", "--no-progress",
+        "--json", str(out),
+    ])
+    assert result.exit_code == 0, result.output
+    assert "kept 2 results" in result.output and "training on" not in result.output
+    kept = json.loads(out.read_text())["results"]
+    assert [(r["method"], r["train_seconds"]) for r in kept] == [(r["method"], r["train_seconds"]) for r in records]
+
+
+def test_baseline_compare_rejects_unknown_method(data_dir) -> None:
+    result = runner.invoke(app, ["baseline", "compare", "higgs-uncertainty", "--methods", "bdt-counting,no-such",
+                                 "--preset", "tiny", "--data", str(data_dir)])
+    assert result.exit_code == 1
+    assert "no-such" in result.output
+
+
+def test_feature_ranking_study_writes_rankings_and_plot(data_dir, tmp_path) -> None:
+    out = tmp_path / "ranking"
+    result = runner.invoke(app, [
+        "baseline", "run", "higgs-uncertainty", "feature-ranking", "--preset", "tiny", "--seed", "2",
+        "--data", str(data_dir), "--size", "tiny", "--out", str(out), "--no-progress",
+    ])
+    assert result.exit_code == 0, result.output
+    record = json.loads((out / "rankings.json").read_text())
+    assert len(record["methods"]) == 7
+    assert (out / "auc_vs_n_features.png").stat().st_size > 10_000
+    assert "iterative-addition" in (out / "rankings.md").read_text()

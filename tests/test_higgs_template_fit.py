@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from hepbench.baselines.registry import get_baseline
-from hepbench.challenges.higgs_uncertainty.dataset import generate_dataset
 from hepbench.challenges.higgs_uncertainty.harness import evaluate_plan, score_results
 from hepbench.challenges.higgs_uncertainty.pseudo_experiments import make_test_plan
 from hepbench.challenges.higgs_uncertainty.systematics import NuisanceParameters, systematics
@@ -14,8 +13,8 @@ from hepbench.scoring.intervals import CONFIDENCE_LEVEL, sigma68
 
 
 @pytest.fixture(scope="module")
-def tiny():
-    return generate_dataset("tiny", seed=5)
+def tiny(higgs_tiny):
+    return higgs_tiny
 
 
 @pytest.fixture(scope="module")

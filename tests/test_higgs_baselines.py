@@ -1,0 +1,150 @@
+"""Every HiggsML Uncertainty classifier and inference method, on the tiny preset with tiny configs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hepbench.baselines.augmentation import (
+    NUISANCE_COLUMNS,
+    NuisanceAugmentation,
+    nuisance_matrix,
+)
+from hepbench.baselines.counting import CountingExperiment
+from hepbench.baselines.likelihood_ratio import LikelihoodRatioFit
+from hepbench.baselines.neural_net import NeuralNetClassifier
+from hepbench.baselines.registry import (
+    BASELINES,
+    CLASSIFIERS,
+    COMPARISON_TABLE,
+    INFERENCES,
+    STUDIES,
+    get_baseline,
+)
+from hepbench.baselines.signal_strength import split_by_process
+from hepbench.challenges.higgs_uncertainty.harness import evaluate_plan, score_results
+from hepbench.challenges.higgs_uncertainty.pseudo_experiments import (
+    MU_RANGE,
+    make_test_plan,
+)
+from hepbench.challenges.higgs_uncertainty.schema import FEATURES, PRIMARY_FEATURES
+from hepbench.challenges.higgs_uncertainty.systematics import (
+    NuisanceParameters,
+    systematics,
+)
+from hepbench.scoring.classification import roc_auc
+from hepbench.scoring.intervals import CONFIDENCE_LEVEL, sigma68
+
+
+@pytest.fixture(scope="module")
+def nominal_test(higgs_tiny):
+    return systematics(higgs_tiny.test, seed=0)
+
+
+def test_registry_pairs_every_classifier_with_every_inference() -> None:
+    names = set(BASELINES["higgs-uncertainty"])
+    assert len(names) == len(CLASSIFIERS) * len(INFERENCES) == 33
+    for family in ("nn-shallow-low", "nn-shallow-all", "nn-deep-low", "nn-deep-all", "nn-focal", "nn-fgsm",
+                   "bdt", "bdt-augmented", "nn-augmented", "nn-parameterised", "nn-adversarial"):
+        for inference in ("template-fit", "counting", "likelihood-ratio"):
+            assert f"{family}-{inference}" in names
+    assert set(COMPARISON_TABLE["higgs-uncertainty"]) <= names
+    assert "feature-ranking" in STUDIES["higgs-uncertainty"]
+    estimator = get_baseline("higgs-uncertainty", "nn-parameterised-counting").factory("tiny", "cpu", 0)
+    assert isinstance(estimator.inference, CountingExperiment)
+    assert estimator.classifier.nuisance_inputs and estimator.augmentation.n_draws > 0
+
+
+def test_shallow_and_deep_networks_have_the_named_depth() -> None:
+    shallow = CLASSIFIERS["nn-shallow-low"].make("small", "cpu", 0)
+    deep = CLASSIFIERS["nn-deep-all"].make("small", "cpu", 0)
+    assert len(shallow.hidden) == 1 and len(deep.hidden) >= 3
+    assert shallow.features == list(PRIMARY_FEATURES) and deep.features == list(FEATURES)
+    assert CLASSIFIERS["nn-fgsm"].make("tiny", "cpu", 0).fgsm_epsilon == 0.01
+
+
+def test_augmentation_tags_copies_and_keeps_the_yield(higgs_tiny) -> None:
+    events = higgs_tiny.train.iloc[:20_000]
+    augmentation = NuisanceAugmentation(n_draws=3, spread=2.0, seed=1)
+    draws = augmentation.draws()
+    assert len(draws) == 4 and draws[0] == NuisanceParameters()
+    built = augmentation.build(events)
+    assert set(NUISANCE_COLUMNS) <= set(built.columns)
+    tags = nuisance_matrix(built)
+    assert len(np.unique(tags[:, 0])) == 4  # one TES value per copy, nominal among them
+    assert np.any(np.all(tags == 0.0, axis=1))
+    nominal_yield = systematics(events, seed=1)["weights"].sum()
+    # each copy's selection moves with its shift; the average yield stays close to nominal
+    assert built["weights"].sum() == pytest.approx(nominal_yield, rel=0.05)
+    # an untagged frame (a pseudo-experiment) reads as the nominal point
+    assert np.all(nuisance_matrix(events.drop(columns=list(NUISANCE_COLUMNS), errors="ignore")) == 0.0)
+
+
+def test_neural_net_learns_and_is_seeded(higgs_tiny, nominal_test) -> None:
+    train = systematics(higgs_tiny.train, seed=0)
+    scores = []
+    for _ in range(2):
+        clf = NeuralNetClassifier(FEATURES, hidden=(32, 32, 32), epochs=2, batch_size=1024, device="cpu", seed=4)
+        clf.fit(train, train["labels"].to_numpy(), train["weights"].to_numpy())
+        scores.append(clf.decision_score(nominal_test))
+    np.testing.assert_array_equal(scores[0], scores[1])
+    assert np.all((scores[0] > 0) & (scores[0] < 1))
+    assert roc_auc(nominal_test["labels"], scores[0], nominal_test["weights"]) > 0.85
+    with pytest.raises(RuntimeError, match="before fit"):
+        NeuralNetClassifier(FEATURES).decision_score(nominal_test)
+
+
+def test_parameterised_network_responds_to_its_nuisance_inputs(higgs_tiny, nominal_test) -> None:
+    estimator = get_baseline("higgs-uncertainty", "nn-parameterised-template-fit").factory("tiny", "cpu", 0)
+    augmented = estimator.augmentation.build(higgs_tiny.train)
+    clf = estimator.classifier.fit(augmented, augmented["labels"].to_numpy(), augmented["weights"].to_numpy())
+    assert clf.network_[0].in_features == len(FEATURES) + len(NUISANCE_COLUMNS)
+    shifted = nominal_test.assign(nu_tes=1.05)
+    assert not np.allclose(clf.decision_score(nominal_test), clf.decision_score(shifted))
+
+
+@pytest.mark.parametrize("method", ["bdt-counting", "nn-deep-all-template-fit", "nn-adversarial-counting", "bdt-likelihood-ratio"])
+def test_baseline_covers_on_the_tiny_preset(method, higgs_tiny) -> None:
+    estimator = get_baseline("higgs-uncertainty", method).factory("tiny", "cpu", 0).fit(higgs_tiny.train)
+    plan = make_test_plan(10, 10, initial_seed=3)
+    results = evaluate_plan(estimator, higgs_tiny.test, plan, progress=False)
+    metrics = score_results(results, n_bootstrap=0)
+    assert metrics["n_failed"] == 0
+    s = sigma68(len(plan))
+    assert CONFIDENCE_LEVEL - 3 * s <= metrics["coverage"] <= CONFIDENCE_LEVEL + 3 * s, metrics
+    assert metrics["width"] < 3 * (MU_RANGE[1] - MU_RANGE[0])  # informative: the tiny networks are weak
+    assert ((results["p16"] <= results["mu_hat"]) & (results["mu_hat"] <= results["p84"])).all()
+
+
+def test_counting_cut_keeps_a_pure_signal_region(higgs_tiny) -> None:
+    estimator = get_baseline("higgs-uncertainty", "bdt-counting").factory("tiny", "cpu", 0).fit(higgs_tiny.train)
+    counting = estimator.inference
+    assert isinstance(counting, CountingExperiment)
+    assert 0.0 < counting.threshold_ < 1.0
+    nominal = systematics(higgs_tiny.test, seed=0)
+    selected = estimator.decision_score(nominal) >= counting.threshold_
+    signal = nominal["labels"].to_numpy() == 1
+    w = nominal["weights"].to_numpy()
+    purity_after = w[selected & signal].sum() / w[selected].sum()
+    purity_before = w[signal].sum() / w.sum()
+    assert purity_after > 5 * purity_before
+    assert w[selected & signal].sum() >= 0.05 * w[signal].sum()
+
+
+def test_likelihood_ratio_is_unbiased_where_its_ratio_is_exact(higgs_tiny) -> None:
+    """Pseudo-experiments drawn from the events the ratio was estimated on: the unbinned
+    likelihood itself must then be unbiased and cover (no shape systematics active)."""
+    estimator = get_baseline("higgs-uncertainty", "bdt-likelihood-ratio").factory("tiny", "cpu", 0).fit(higgs_tiny.train)
+    assert isinstance(estimator.inference, LikelihoodRatioFit)
+    ratios = estimator.inference.log_ratio(np.array([0.01, 0.5, 0.99]))
+    assert ratios[0] < ratios[1] < ratios[2]  # calibration keeps the score's order
+    assert estimator.inference.spurious_mu_ > 0
+    estimator.inference.spurious_mu_ = 0.0  # the likelihood alone: no term for a ratio that is exact here
+    _, template_set = split_by_process(higgs_tiny.train, estimator.classifier_fraction, estimator.seed)
+    plan = make_test_plan(10, 20, initial_seed=8, active_systematics=())
+    results = evaluate_plan(estimator, template_set, plan, progress=False)
+    metrics = score_results(results, n_bootstrap=0)
+    pull = (results["mu_hat"] - results["mu_true"]) / results["delta_mu_hat"]
+    assert metrics["n_failed"] == 0
+    assert abs(pull.mean()) < 3 / np.sqrt(len(plan)) + 0.1
+    s = sigma68(len(plan))
+    assert CONFIDENCE_LEVEL - 3 * s <= metrics["coverage"] <= CONFIDENCE_LEVEL + 3 * s, metrics

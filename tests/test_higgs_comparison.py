@@ -1,0 +1,51 @@
+"""The comparison table's Markdown: rows, the coverage band, systematics-aware versus nominal."""
+
+from __future__ import annotations
+
+import pytest
+
+from hepbench.challenges.higgs_uncertainty.comparison import SECTION_BEGIN, SECTION_END, comparison_markdown, write_section
+
+
+def record(method: str, coverage: float, width: float) -> dict:
+    return {
+        "method": method, "preset": "small", "data_seed": 0, "plan_seed": 0, "n_sets": 10, "n_pseudo_experiments": 100,
+        "device": "cpu", "train_seconds": 12.0, "predict_seconds_mean": 0.1,
+        "metrics": {"coverage_score": -0.1, "coverage": coverage, "width": width, "rmse": 0.5, "mae": 0.4,
+                    "auc": 0.9, "ams": 1.5, "n_failed": 0},
+    }
+
+
+@pytest.fixture()
+def section() -> str:
+    records = [record("nn-deep-all-template-fit", 0.69, 1.2), record("nn-adversarial-template-fit", 0.70, 0.9),
+               record("bdt-likelihood-ratio", 0.52, 0.8)]
+    return comparison_markdown(records, command="hepbench baseline compare higgs-uncertainty", machine="m", date="d")
+
+
+def test_table_flags_coverage_outside_the_band(section) -> None:
+    # N = 1000: the band is 0.6827 +- 2 x 0.0147 = [0.653, 0.712]
+    assert "[0.653, 0.712]" in section
+    row = next(line for line in section.splitlines() if line.startswith("| bdt-likelihood-ratio"))
+    assert "**no**" in row
+    assert "Outside the coverage band: bdt-likelihood-ratio." in section
+
+
+def test_systematics_aware_width_ratio_is_computed(section) -> None:
+    row = next(line for line in section.splitlines() if line.startswith("| nn-adversarial-template-fit | nn-deep-all"))
+    assert "| 0.750 |" in row  # 0.9 / 1.2
+
+
+def test_write_section_replaces_only_its_section(tmp_path, section) -> None:
+    path = tmp_path / "results.md"
+    path.write_text("# Results\n\nbefore\n")
+    write_section(path, section)
+    write_section(path, section.replace("0.750", "0.751"))
+    text = path.read_text()
+    assert text.count(SECTION_BEGIN) == 1 and text.count(SECTION_END) == 1
+    assert "before" in text and "0.751" in text and "0.750" not in text
+
+
+def test_empty_results_are_an_error() -> None:
+    with pytest.raises(ValueError, match="no results"):
+        comparison_markdown([], command="c", machine="m", date="d")
