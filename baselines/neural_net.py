@@ -34,7 +34,7 @@ class FeatureScaler:
         missing = [c for c in self.features if c not in data.columns]
         if missing:
             raise ValueError(f"input lacks feature column(s) {missing}")
-        x = data[self.features].to_numpy(np.float64)
+        x = data[self.features].to_numpy(np.float64, copy=True)  # written in place below
         undefined = x == UNDEFINED
         x[:, self.log_scaled_] = np.log1p(np.maximum(x[:, self.log_scaled_], 0.0))
         return x, undefined
