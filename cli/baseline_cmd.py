@@ -75,18 +75,24 @@ def metrics_table(title: str, records: list[dict[str, Any]]) -> Table:
 
 def run_higgs_baseline(
     method: str, preset: str, seed: int, data_dir: Path | None, n_sets: int | None, n_pe: int | None,
-    plan_seed: int, size: str | None, device: str, progress: bool,
+    plan_seed: int, size: str | None, device: str, progress: bool, model_seed: int | None = None,
 ) -> dict[str, Any]:
+    """Train ``method`` on the preset's data and score it on a test plan; the JSON-ready record.
+
+    ``seed`` generates the data; ``model_seed`` (default: ``seed``) seeds the training, so the
+    spread over training seeds can be measured on fixed data.
+    """
     spec = get_preset(preset)
     baseline = get_baseline("higgs-uncertainty", method)
     resolved = resolve_device(device)
     data = ensure_higgs_dataset(preset, seed, data_dir)
     plan = make_test_plan(n_sets or spec.n_sets, n_pe or spec.n_pseudo_experiments, initial_seed=plan_seed)
-    estimator = baseline.factory(size or preset, resolved, seed)
+    model_seed = seed if model_seed is None else model_seed
+    estimator = baseline.factory(size or preset, resolved, model_seed)
     console.print(f"[bold]{method}[/bold]: training on {len(data.train):,} events ({resolved}), "
                   f"then {len(plan)} pseudo-experiments")
     record = run_estimator(method, estimator, data, plan, device=resolved, progress=progress)
-    record["size"] = size or preset
+    record.update(size=size or preset, model_seed=model_seed)
     return record
 
 
@@ -103,6 +109,7 @@ def run(
     plan_seed: Annotated[int, typer.Option(help="Initial seed of the test plan.")] = 0,
     size: Annotated[Optional[str], typer.Option(help="Model configuration: tiny | small | full (default: the preset).")] = None,
     device: DeviceOption = "auto",
+    model_seed: Annotated[Optional[int], typer.Option(help="Seed of the training (default: --seed).")] = None,
     out: Annotated[Path, typer.Option(help="Folder for a study's rankings and plot.")] = Path("feature-ranking"),
     progress: ProgressOption = True,
     json_path: JsonOption = None,
@@ -114,7 +121,8 @@ def run(
     if method == "feature-ranking":
         run_feature_ranking(preset, seed, data, size or preset, out, json_path, progress)
         return
-    record = run_higgs_baseline(method, preset, seed, data, sets, pseudo_experiments, plan_seed, size, device, progress)
+    record = run_higgs_baseline(method, preset, seed, data, sets, pseudo_experiments, plan_seed, size, device, progress,
+                                model_seed)
     console.print(metrics_table(f"{challenge} / {preset}: {record['n_sets']} sets x {record['n_pseudo_experiments']} PE", [record]))
     write_json(json_path, record)
 
@@ -153,10 +161,12 @@ def previous_results(path: Path, names: list[str], preset: str, seed: int, sets:
     except (json.JSONDecodeError, KeyError, TypeError) as err:
         raise ValueError(f"{path}: not a comparison file ({err})") from err
     spec = get_preset(preset)
-    wanted = {"preset": preset, "data_seed": seed, "plan_seed": plan_seed, "size": size,
+    wanted = {"preset": preset, "data_seed": seed, "plan_seed": plan_seed, "size": size, "model_seed": seed,
               "n_sets": sets or spec.n_sets, "n_pseudo_experiments": pseudo_experiments or spec.n_pseudo_experiments}
+    # Records written before a field existed carry its default.
+    defaults = {"size": preset, "model_seed": seed}
     return [r for r in results
-            if r.get("method") in names and all(r.get(k, preset if k == "size" else None) == v for k, v in wanted.items())]
+            if r.get("method") in names and all(r.get(k, defaults.get(k)) == v for k, v in wanted.items())]
 
 
 @baseline_app.command("compare")
@@ -229,6 +239,7 @@ def compare(
     records.sort(key=lambda r: names.index(r["method"]))
     console.print(metrics_table(f"{challenge} / {preset}: {records[0]['n_sets']} sets x {records[0]['n_pseudo_experiments']} PE", records))
     if markdown is not None:
-        command = "hepbench " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+        # A resumed table is the one the same command gives in one go: --resume is left out.
+        command = "hepbench " + " ".join(shlex.quote(a) for a in sys.argv[1:] if a not in ("--resume", "--no-resume"))
         section = comparison_markdown(records, command=command, machine=machine, date=datetime.date.today().isoformat())
         console.print(f"wrote the comparison section of {write_section(markdown, section)}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from hepbench.challenges.higgs_uncertainty.comparison import SECTION_BEGIN, SECTION_END, comparison_markdown, write_section
@@ -49,3 +50,19 @@ def test_write_section_replaces_only_its_section(tmp_path, section) -> None:
 def test_empty_results_are_an_error() -> None:
     with pytest.raises(ValueError, match="no results"):
         comparison_markdown([], command="c", machine="m", date="d")
+
+
+def test_paired_width_ratio_uses_the_same_pseudo_experiments() -> None:
+    from hepbench.challenges.higgs_uncertainty.comparison import paired_width_ratio
+
+    a, b = record("a", 0.68, 0.9), record("b", 0.68, 1.0)
+    widths_b = np.linspace(0.5, 1.5, 50)
+    b["pseudo_experiments"] = [{"p16": 0.0, "p84": w} for w in widths_b]
+    a["pseudo_experiments"] = [{"p16": 0.0, "p84": 0.9 * w} for w in widths_b]  # exactly 0.9 each time
+    ratio, error = paired_width_ratio(a, b)
+    assert ratio == pytest.approx(0.9) and error == pytest.approx(0.0, abs=1e-12)
+    a["pseudo_experiments"] = [{"p16": 0.0, "p84": 0.9 * w + (0.1 if i % 2 else -0.1)} for i, w in enumerate(widths_b)]
+    ratio, error = paired_width_ratio(a, b)
+    assert 0.0 < error < 0.05
+    del a["pseudo_experiments"]
+    assert np.isnan(paired_width_ratio(a, b)[1])

@@ -6,6 +6,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ...scoring.intervals import CONFIDENCE_LEVEL, sigma68
 
 SECTION_BEGIN = "<!-- comparison:higgs-uncertainty:begin -->"
@@ -23,6 +25,23 @@ SYSTEMATICS_AWARE: dict[str, str] = {
 def _in_band(coverage: float, n: int) -> bool:
     s = sigma68(n)
     return CONFIDENCE_LEVEL - 2 * s <= coverage <= CONFIDENCE_LEVEL + 2 * s
+
+
+def paired_width_ratio(a: dict[str, Any], b: dict[str, Any]) -> tuple[float, float]:
+    """Mean width of ``a`` over that of ``b`` and its standard error, pairing the two methods'
+    intervals on the same pseudo-experiments (delta method); s.e. is NaN without the rows."""
+    ratio = a["metrics"]["width"] / b["metrics"]["width"]
+    rows_a, rows_b = a.get("pseudo_experiments"), b.get("pseudo_experiments")
+    if not rows_a or not rows_b or len(rows_a) != len(rows_b):
+        return ratio, float("nan")
+    w_a = np.array([r["p84"] - r["p16"] for r in rows_a], dtype=float)
+    w_b = np.array([r["p84"] - r["p16"] for r in rows_b], dtype=float)
+    ok = np.isfinite(w_a) & np.isfinite(w_b)
+    if ok.sum() < 2:
+        return ratio, float("nan")
+    w_a, w_b = w_a[ok], w_b[ok]
+    r = w_a.mean() / w_b.mean()
+    return float(r), float(np.std(w_a - r * w_b, ddof=1) / np.sqrt(ok.sum()) / w_b.mean())
 
 
 def comparison_markdown(records: list[dict[str, Any]], *, command: str, machine: str, date: str) -> str:
@@ -66,14 +85,15 @@ def comparison_markdown(records: list[dict[str, Any]], *, command: str, machine:
             "",
             "Systematics-aware training against nominal training (template fit for both):",
             "",
-            "| classifier | nominal counterpart | width | nominal width | width ratio | coverage | nominal coverage |",
+            "| classifier | nominal counterpart | width | nominal width | width ratio (+- s.e., paired) | coverage | nominal coverage |",
             "|---|---|---|---|---|---|---|",
         ]
         for a, b in pairs:
             ma, mb = a["metrics"], b["metrics"]
+            ratio, error = paired_width_ratio(a, b)
             lines.append(
                 f"| {a['method']} | {b['method']} | {ma['width']:.3f} | {mb['width']:.3f} | "
-                f"{ma['width'] / mb['width']:.3f} | {ma['coverage']:.3f} | {mb['coverage']:.3f} |"
+                f"{ratio:.3f}{f' +- {error:.3f}' if np.isfinite(error) else ''} | {ma['coverage']:.3f} | {mb['coverage']:.3f} |"
             )
     not_covering = [r["method"] for r in records if not _in_band(r["metrics"]["coverage"], n)]
     lines += ["", "Outside the coverage band: " + (", ".join(not_covering) if not_covering else "none") + ".", SECTION_END]
