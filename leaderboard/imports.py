@@ -22,9 +22,10 @@ def add_records(store: Store, records: list[dict[str, Any]], *, phase: str = "pu
     out = []
     with tempfile.TemporaryDirectory(prefix="hepbench-records-") as tmp:
         for i, record in enumerate(records):
-            validate_record(record, source, f"record {i}")
+            text = json.dumps(_jsonable(record), sort_keys=True, allow_nan=False) + "\n"
+            record = validate_record(json.loads(text), source, f"record {i}")
             path = Path(tmp) / f"record-{i}.json"
-            path.write_text(json.dumps(_jsonable(record), sort_keys=True, allow_nan=False) + "\n")
+            path.write_text(text)
             description = (f"{record.get('preset', '?')} preset, {record.get('n_sets', '?')} sets x "
                            f"{record.get('n_pseudo_experiments', '?')} pseudo-experiments, device {record.get('device', '?')}")
             out.append(submit(store, record["challenge"], phase, participant, record["method"], path,
