@@ -73,6 +73,16 @@ def migrate(engine: Engine, revision: str = "head") -> None:
         command.upgrade(config, revision)
 
 
+def downgrade(engine: Engine, revision: str) -> None:
+    """Downgrade the schema of ``engine``'s database to ``revision`` (``base``: no tables)."""
+    from alembic import command
+
+    config = alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+
+
 def current_revision(engine: Engine) -> str | None:
     """The schema revision the database is at (None for an empty database)."""
     from alembic.runtime.migration import MigrationContext
