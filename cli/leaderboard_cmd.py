@@ -28,8 +28,16 @@ def _open(home: Path, db: str | None) -> Any:
     from ..leaderboard.db import open_store
     from ..leaderboard.submissions import sync_challenges
 
-    store = open_store(home, db)
-    sync_challenges(store)
+    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+    try:
+        store = open_store(home, db)
+        sync_challenges(store)
+    except ArgumentError as err:
+        raise ValueError(f"--db {db!r}: not a database URL ({err})") from None
+    except SQLAlchemyError as err:
+        raise RuntimeError(f"cannot open the leaderboard database: {type(err).__name__}: "
+                           f"{str(err).splitlines()[0]}") from None
     return store
 
 

@@ -202,3 +202,12 @@ def test_bad_answers_are_rejected_at_submission(store, answers_phase, tmp_path):
 def test_open_store_without_upgrade_refuses_an_empty_database(tmp_path):
     with pytest.raises(RuntimeError, match="no leaderboard schema"):
         open_store(tmp_path, f"sqlite:///{tmp_path / 'empty.db'}", upgrade=False)
+
+
+def test_cli_names_a_bad_database_url(tmp_path):
+    from typer.testing import CliRunner
+
+    from hepbench.cli.main import app
+
+    result = CliRunner().invoke(app, ["leaderboard", "init", "--home", str(tmp_path), "--db", "not-a-url"])
+    assert result.exit_code == 1 and "--db 'not-a-url': not a database URL" in result.output
