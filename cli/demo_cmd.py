@@ -76,7 +76,8 @@ def demo(
     payload["challenges"][challenge] = [{k: v for k, v in r.items() if k != "pseudo_experiments"} for r in ranked]
 
     site = write_demo_leaderboard(leaderboard, records)
-    console.print(f"leaderboard web site: {site} (or `hepbench leaderboard serve --home {leaderboard}`)")
+    console.print(f"leaderboard web site: {site} (or `hepbench leaderboard serve --home {leaderboard}`)",
+                  soft_wrap=True)  # a path stays whole, to be copied
 
     payload["wall_seconds"] = time.perf_counter() - start
     console.print(f"demo finished in {payload['wall_seconds']:.0f} s")

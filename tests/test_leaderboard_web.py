@@ -169,3 +169,30 @@ def test_demo_writes_the_static_leaderboard_of_its_baselines(tmp_path, make_reco
     write_demo_leaderboard(tmp_path / "demo-lb", [record])
     html = (tmp_path / "demo-lb/site/challenges/higgs-uncertainty/public.html").read_text()
     assert table_methods(html) == ["bdt-template-fit"]
+
+
+@pytest.mark.slow
+def test_demo_end_to_end_writes_its_leaderboard(tmp_path):
+    """`hepbench demo` (tiny preset) prints the path of a static site ranking every baseline it ran."""
+    from typer.testing import CliRunner
+
+    from hepbench.cli.main import app
+
+    lb = tmp_path / "demo-lb"
+    result = CliRunner().invoke(app, ["demo", "--preset", "tiny", "--sets", "2", "--pseudo-experiments", "2",
+                                      "--data-root", str(tmp_path / "data"), "--leaderboard", str(lb),
+                                      "--no-progress", "--json", str(tmp_path / "demo.json")])
+    assert result.exit_code == 0, result.output
+    index = lb / "site" / "index.html"
+    assert f"leaderboard web site: {index} " in result.output
+    ran = [r["method"] for r in json.loads((tmp_path / "demo.json").read_text())["challenges"]["higgs-uncertainty"]]
+    assert len(ran) >= 2
+    html = (lb / "site/challenges/higgs-uncertainty/public.html").read_text()
+    assert table_methods(html) == ran  # the demo's own ranking, every baseline that ran
+    assert len(list((lb / "site/submissions").glob("*/intervals.png"))) == len(ran)
+    # the demo's summary JSON imports as baselines too
+    store = open_store(tmp_path / "other", f"sqlite:///{tmp_path / 'other.db'}")
+    sync_challenges(store)
+    assert sum(a.created for a in add_results(store, tmp_path / "demo.json")) == len(ran)
+    assert work(store)["scored"] == len(ran)
+    store.close()
