@@ -6,8 +6,10 @@ Screenshots are written to tests/artifacts/leaderboard/ (ignored by git).
 from __future__ import annotations
 
 import csv
-import threading
+import subprocess
+import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -26,30 +28,35 @@ EXPECTED_ORDER = ["strong", "bdt-template-fit", "weak", "last"]
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    """uvicorn serving a leaderboard with the real BDT baseline and three synthetic ones."""
-    import uvicorn
-
-    from hepbench.leaderboard.web import create_app
-
+    """`hepbench leaderboard serve` (a real uvicorn process) on a leaderboard with the real BDT
+    baseline and three synthetic ones."""
     home = tmp_path_factory.mktemp("browser-lb")
-    store = open_store(home, f"sqlite:///{home / 'lb.db'}")
+    url = f"sqlite:///{home / 'lb.db'}"
+    store = open_store(home, url)
     sync_challenges(store)
     add_results(store, BDT_RECORD)
     add_records(store, [synthetic_record("weak", -0.5, width=1.2, mae=0.7), synthetic_record("last", -3.0),
                         synthetic_record("strong", 0.6, width=0.6)])
     work(store)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(store), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
     store.close()
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "hepbench", "leaderboard", "serve", "--home", str(home), "--db", url,
+                             "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base}/api/challenges.json", timeout=2):
+                break
+        except OSError:
+            if proc.poll() is not None:
+                raise AssertionError(f"serve exited: {proc.stderr.read().decode()[-2000:]}") from None
+            assert time.monotonic() < deadline, "serve did not answer within 60 s"
+            time.sleep(0.2)
+    yield base
+    proc.terminate()
+    proc.wait(timeout=30)
+    proc.stderr.close()
 
 
 @pytest.fixture(scope="module")

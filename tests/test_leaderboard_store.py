@@ -211,3 +211,27 @@ def test_cli_names_a_bad_database_url(tmp_path):
 
     result = CliRunner().invoke(app, ["leaderboard", "init", "--home", str(tmp_path), "--db", "not-a-url"])
     assert result.exit_code == 1 and "--db 'not-a-url': not a database URL" in result.output
+
+
+def test_concurrent_submissions_cannot_slip_under_a_limit(store, answers_phase):
+    import threading
+
+    configure_phase(store, "higgs-uncertainty", "public", max_total=2)
+    payloads = [answers_phase(f"c{i}", shift=0.01 * i) for i in range(6)]
+    outcomes: list[str] = []
+    barrier = threading.Barrier(len(payloads))
+
+    def send(path: Path) -> None:
+        barrier.wait()
+        try:
+            submit(store, "higgs-uncertainty", "public", "carol", "m", path)
+            outcomes.append("accepted")
+        except SubmissionLimitError:
+            outcomes.append("refused")
+
+    threads = [threading.Thread(target=send, args=(p,)) for p in payloads]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["accepted"] * 2 + ["refused"] * 4
