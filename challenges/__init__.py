@@ -26,7 +26,7 @@ class MetricColumn:
 @dataclass(frozen=True)
 class PhaseSpec:
     """A test split of a challenge. A hidden phase's scores stay hidden until the organiser
-    reveals them (``hepbench leaderboard reveal``)."""
+    reveals them (``hepbench leaderboard phase CHALLENGE hidden --reveal``)."""
 
     slug: str
     title: str
