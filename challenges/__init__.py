@@ -10,6 +10,27 @@ class RankingMetric:
     name: str
     higher_is_better: bool
     description: str
+    label: str = ""
+    """Column heading on the leaderboard (default: the name)."""
+
+
+@dataclass(frozen=True)
+class MetricColumn:
+    """A metric the leaderboard shows beside the ranking metrics (it does not rank)."""
+
+    name: str
+    label: str
+    fmt: str = ".3f"
+
+
+@dataclass(frozen=True)
+class PhaseSpec:
+    """A test split of a challenge. A hidden phase's scores stay hidden until the organiser
+    reveals them (``hepbench leaderboard phase CHALLENGE hidden --reveal``)."""
+
+    slug: str
+    title: str
+    hidden: bool = False
 
 
 @dataclass(frozen=True)
@@ -20,6 +41,9 @@ class Challenge:
     presets: tuple[str, ...]
     ranking: tuple[RankingMetric, ...]
     """Primary metric first, then the tie-breakers."""
+    columns: tuple[MetricColumn, ...] = ()
+    """Further metrics shown on the leaderboard."""
+    phases: tuple[PhaseSpec, ...] = (PhaseSpec("public", "Public test"), PhaseSpec("hidden", "Hidden test", hidden=True))
 
 
 CHALLENGES: dict[str, Challenge] = {
@@ -32,9 +56,18 @@ CHALLENGES: dict[str, Challenge] = {
         ),
         presets=("tiny", "small", "full"),
         ranking=(
-            RankingMetric("coverage_score", True, "-ln((width + 1e-3) * f(coverage))"),
+            RankingMetric("coverage_score", True, "-ln((width + 1e-3) * f(coverage))", "coverage score"),
             RankingMetric("width", False, "mean interval width"),
-            RankingMetric("mae", False, "mean absolute error plus interval mismatch"),
+            RankingMetric("mae", False, "mean absolute error plus interval mismatch", "MAE"),
+        ),
+        columns=(
+            MetricColumn("coverage", "coverage"),
+            MetricColumn("rmse", "RMSE"),
+            MetricColumn("auc", "AUC"),
+            MetricColumn("ams", "AMS", ".2f"),
+            MetricColumn("n_failed", "failed PE", "d"),
+            MetricColumn("train_seconds", "train s", ".0f"),
+            MetricColumn("predict_seconds_mean", "s / PE", ".2f"),
         ),
     ),
 }

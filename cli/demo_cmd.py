@@ -24,6 +24,29 @@ def rank(challenge: str, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     )
 
 
+def write_demo_leaderboard(home: Path, records: list[dict[str, Any]]) -> Path:
+    """A fresh leaderboard at ``home`` holding ``records`` as scored baselines; returns the static
+    site's index.html."""
+    import shutil
+
+    from ..leaderboard.db import open_store
+    from ..leaderboard.imports import add_records
+    from ..leaderboard.pages import build_site
+    from ..leaderboard.queue import work
+    from ..leaderboard.submissions import sync_challenges
+
+    if home.exists():
+        shutil.rmtree(home)
+    store = open_store(home, f"sqlite:///{(home / 'leaderboard.db').resolve()}")
+    try:
+        sync_challenges(store)
+        add_records(store, records, source="demo")
+        work(store)
+        return build_site(store, home / "site")
+    finally:
+        store.close()
+
+
 @app.command("demo")
 @handles_errors
 def demo(
@@ -34,6 +57,7 @@ def demo(
     data_root: Annotated[Path, typer.Option(help="Where generated data sets are kept (reused when present).")] = Path("hepbench-data"),
     device: DeviceOption = "auto",
     progress: ProgressOption = True,
+    leaderboard: Annotated[Path, typer.Option(help="Folder of the demo's leaderboard (recreated on every run); the static site is written to its site/ folder.")] = Path("hepbench-runs/demo-leaderboard"),
     json_path: JsonOption = None,
 ) -> None:
     """Generate data, train every baseline, evaluate, score and print the leaderboard."""
@@ -50,6 +74,10 @@ def demo(
     ranked = rank(challenge, records)
     console.print(metrics_table(f"leaderboard: {challenge} ({preset}, {sets} sets x {pseudo_experiments} PE)", ranked))
     payload["challenges"][challenge] = [{k: v for k, v in r.items() if k != "pseudo_experiments"} for r in ranked]
+
+    site = write_demo_leaderboard(leaderboard, records)
+    console.print(f"leaderboard web site: {site} (or `hepbench leaderboard serve --home {leaderboard}`)",
+                  soft_wrap=True)  # a path stays whole, to be copied
 
     payload["wall_seconds"] = time.perf_counter() - start
     console.print(f"demo finished in {payload['wall_seconds']:.0f} s")

@@ -41,3 +41,7 @@ def higgs_tiny():
     from hepbench.challenges.higgs_uncertainty.dataset import generate_dataset
 
     return generate_dataset("tiny", seed=5)
+
+
+# Leaderboard fixtures: `store` (SQLite and PostgreSQL), `postgres_server`, `chromium_path`.
+from hepbench.leaderboard.testing import chromium_path, make_record, postgres_server, store  # noqa: E402, F401

@@ -1,0 +1,216 @@
+"""``hepbench leaderboard ...``: the store, the scoring queue, and the web site."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.table import Table
+
+from .apps import JsonOption, app, handles_errors
+from .output import console, write_json
+
+leaderboard_app = typer.Typer(
+    help="Durable submissions, the scoring queue, rankings and the leaderboard web site.", no_args_is_help=True
+)
+app.add_typer(leaderboard_app, name="leaderboard")
+
+HomeOption = Annotated[Path, typer.Option("--home", help="Folder of the leaderboard: payloads, artefacts and (by default) the SQLite database.")]
+DbOption = Annotated[Optional[str], typer.Option("--db", help="SQLAlchemy URL of the database, e.g. postgresql+psycopg://user@host/db (default: $HEPBENCH_LEADERBOARD_DB, else HOME/leaderboard.db).")]
+ChallengeOpt = Annotated[str, typer.Argument(help="Challenge id.")]
+PhaseOpt = Annotated[str, typer.Option("--phase", help="Phase (test split): public or hidden.")]
+
+DEFAULT_HOME = Path("hepbench-leaderboard")
+
+
+def _open(home: Path, db: str | None) -> Any:
+    from ..leaderboard.db import open_store
+    from ..leaderboard.submissions import sync_challenges
+
+    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+    try:
+        store = open_store(home, db)
+        sync_challenges(store)
+    except ArgumentError as err:
+        raise ValueError(f"--db {db!r}: not a database URL ({err})") from None
+    except SQLAlchemyError as err:
+        raise RuntimeError(f"cannot open the leaderboard database: {type(err).__name__}: "
+                           f"{str(err).splitlines()[0]}") from None
+    return store
+
+
+def _work(store: Any, max_attempts: int, stale_after: float) -> dict[str, int]:
+    from ..leaderboard.queue import work
+
+    return work(store, max_attempts=max_attempts, stale_after=stale_after,
+                on_event=lambda message: console.print(f"[dim]{message}[/dim]"))
+
+
+@leaderboard_app.command("init")
+@handles_errors
+def init(home: HomeOption = DEFAULT_HOME, db: DbOption = None) -> None:
+    """Create (or migrate) the store and the declared challenges and phases."""
+    from ..leaderboard.db import current_revision
+
+    store = _open(home, db)
+    console.print(f"leaderboard at {home} (schema {current_revision(store.engine)}, "
+                  f"database {store.engine.url.render_as_string()})")
+
+
+@leaderboard_app.command("phase")
+@handles_errors
+def phase_settings(
+    challenge: ChallengeOpt,
+    phase: Annotated[str, typer.Argument(help="Phase: public or hidden.")],
+    plan: Annotated[Optional[Path], typer.Option(help="Test plan JSON whose hidden truth scores the answers.")] = None,
+    max_per_day: Annotated[Optional[int], typer.Option(help="Submissions per participant in any 24 hours.")] = None,
+    max_total: Annotated[Optional[int], typer.Option(help="Submissions per participant in total.")] = None,
+    no_limits: Annotated[bool, typer.Option("--no-limits", help="Remove both limits.")] = False,
+    reveal: Annotated[Optional[bool], typer.Option("--reveal/--hide", help="Show (or hide again) a hidden phase's scores.")] = None,
+    home: HomeOption = DEFAULT_HOME,
+    db: DbOption = None,
+) -> None:
+    """Organiser settings of a phase: test plan, participant limits, revealing hidden scores."""
+    from ..leaderboard.submissions import configure_phase
+
+    store = _open(home, db)
+    configure_phase(store, challenge, phase, plan=plan, max_per_day=max_per_day, max_total=max_total,
+                    revealed=reveal, clear_limits=no_limits)
+    console.print(f"updated {challenge}/{phase}")
+
+
+@leaderboard_app.command("submit")
+@handles_errors
+def submit_cmd(
+    challenge: ChallengeOpt,
+    payload: Annotated[Path, typer.Argument(help="Answers file (CSV or JSON).")],
+    participant: Annotated[str, typer.Option(help="Who submits.")],
+    method: Annotated[str, typer.Option(help="Name of the method.")],
+    phase: PhaseOpt = "public",
+    description: Annotated[str, typer.Option(help="One line about the method.")] = "",
+    score: Annotated[bool, typer.Option("--score/--no-score", help="Score the queue right away.")] = False,
+    home: HomeOption = DEFAULT_HOME,
+    db: DbOption = None,
+) -> None:
+    """Submit answers to a phase; they are stored, then queued for scoring."""
+    from ..leaderboard.submissions import submit
+
+    store = _open(home, db)
+    result = submit(store, challenge, phase, participant, method, payload, description=description)
+    console.print(f"submission {result.submission_id} " + ("queued" if result.created else "already received (same payload)"))
+    if score:
+        _work(store, 3, 120.0)
+
+
+@leaderboard_app.command("add-results")
+@handles_errors
+def add_results_cmd(
+    files: Annotated[list[Path], typer.Argument(help="JSON from `hepbench baseline run|compare --json` or `hepbench demo --json`.")],
+    phase: PhaseOpt = "public",
+    participant: Annotated[str, typer.Option(help="Name shown for these baselines.")] = "hepbench baselines",
+    score: Annotated[bool, typer.Option("--score/--no-score", help="Score the queue right away.")] = True,
+    home: HomeOption = DEFAULT_HOME,
+    db: DbOption = None,
+) -> None:
+    """Import baseline run records as baseline submissions (and score them)."""
+    from ..leaderboard.imports import add_results
+
+    store = _open(home, db)
+    for path in files:
+        added = add_results(store, path, phase=phase, participant=participant)
+        new = sum(a.created for a in added)
+        console.print(f"{path}: {len(added)} record(s), {new} new, {len(added) - new} already present")
+    if score:
+        _work(store, 3, 120.0)
+
+
+@leaderboard_app.command("work")
+@handles_errors
+def work_cmd(
+    max_attempts: Annotated[int, typer.Option(help="Attempts before a run whose worker died is failed.")] = 3,
+    stale_after: Annotated[float, typer.Option(help="Seconds without a heartbeat after which a running run is presumed dead.")] = 120.0,
+    forever: Annotated[bool, typer.Option("--forever", help="Keep polling the queue instead of stopping when it is empty.")] = False,
+    home: HomeOption = DEFAULT_HOME,
+    db: DbOption = None,
+) -> None:
+    """Score queued submissions (re-queuing the runs of crashed workers first)."""
+    from ..leaderboard.queue import work
+
+    store = _open(home, db)
+    counts = work(store, max_attempts=max_attempts, stale_after=stale_after, until_empty=not forever,
+                  on_event=lambda message: console.print(message))
+    console.print(", ".join(f"{k} {v}" for k, v in counts.items()))
+
+
+@leaderboard_app.command("requeue")
+@handles_errors
+def requeue_cmd(submission: Annotated[int, typer.Argument(help="Submission id.")],
+                home: HomeOption = DEFAULT_HOME, db: DbOption = None) -> None:
+    """Queue a scored or failed submission again (its new score replaces the old one)."""
+    from ..leaderboard.queue import requeue
+
+    requeue(_open(home, db), submission)
+    console.print(f"submission {submission} queued")
+
+
+@leaderboard_app.command("show")
+@handles_errors
+def show(
+    challenge: ChallengeOpt,
+    phase: PhaseOpt = "public",
+    organiser: Annotated[bool, typer.Option(help="Show a hidden phase's scores too.")] = False,
+    home: HomeOption = DEFAULT_HOME,
+    db: DbOption = None,
+    json_path: JsonOption = None,
+) -> None:
+    """Print a phase's leaderboard."""
+    from ..leaderboard.pages import _board_json
+    from ..leaderboard.ranking import board
+
+    b = board(_open(home, db), challenge, phase, organiser=organiser)
+    table = Table(title=f"{challenge} / {phase}" + ("" if b.visible else " (scores hidden)"))
+    names = [m.name for m in b.challenge.ranking]
+    for column in ("#", "method", "participant", *names, "state"):
+        table.add_column(column, justify="right" if column in names else "left")
+    for e in b.ranked + b.pending:
+        cells = []
+        for name in names:
+            value, error = e.metrics.get(name, (None, None))
+            cells.append("" if value is None else f"{value:.3f}" + ("" if error is None else f" ± {error:.3f}"))
+        table.add_row(str(e.rank or ""), e.method + (" (baseline)" if e.is_baseline else ""), e.participant,
+                      *cells, e.state + (f": {e.reason}" if e.reason and e.state != "scored" else ""))
+    console.print(table)
+    write_json(json_path, _board_json(b))
+
+
+@leaderboard_app.command("build")
+@handles_errors
+def build(
+    out: Annotated[Path, typer.Option(help="Folder of the static site (index.html at its top).")] = Path("leaderboard-site"),
+    home: HomeOption = DEFAULT_HOME,
+    db: DbOption = None,
+) -> None:
+    """Write the leaderboard as a static site for any web host."""
+    from ..leaderboard.pages import build_site
+
+    index = build_site(_open(home, db), out)
+    console.print(f"wrote {index}")
+
+
+@leaderboard_app.command("serve")
+@handles_errors
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    home: HomeOption = DEFAULT_HOME,
+    db: DbOption = None,
+) -> None:
+    """Serve the leaderboard pages and the JSON API (/api/...) with uvicorn."""
+    import uvicorn
+
+    from ..leaderboard.web import create_app
+
+    console.print(f"serving http://{host}:{port}/ (API under /api/, docs at /api/docs)")
+    uvicorn.run(create_app(_open(home, db)), host=host, port=port, log_level="warning")

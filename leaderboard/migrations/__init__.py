@@ -1,0 +1,1 @@
+"""Alembic migration scripts of the leaderboard store, shipped inside the package."""

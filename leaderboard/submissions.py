@@ -1,0 +1,164 @@
+"""Challenges, phases and submissions: what enters the store, with the participant limits.
+
+A submission is persisted (payload copied into the home folder under its sha256, submission and
+queued run rows committed in one transaction) before anything scores it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..challenges import CHALLENGES, get_challenge
+from .db import Store
+from .models import QUEUED, ChallengeRow, PhaseRow, RunRow, SubmissionRow, utcnow
+from .scoring import check_payload
+
+
+class SubmissionLimitError(ValueError):
+    """A participant has used up a phase's submissions (per day or in total)."""
+
+
+@dataclass(frozen=True)
+class Submitted:
+    submission_id: int
+    created: bool
+    """False when the same participant had already sent the same payload to this phase."""
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def sync_challenges(store: Store) -> None:
+    """Create the rows of every declared challenge and phase that the store lacks (idempotent;
+    organiser settings of existing phases are kept)."""
+    with store.transaction() as session:
+        for position, challenge in enumerate(CHALLENGES.values()):
+            row = session.scalar(select(ChallengeRow).where(ChallengeRow.slug == challenge.id))
+            if row is None:
+                row = ChallengeRow(slug=challenge.id, title=challenge.title, description=challenge.description)
+                session.add(row)
+                session.flush()
+            else:
+                row.title, row.description = challenge.title, challenge.description
+            existing = {p.slug for p in row.phases}
+            for i, spec in enumerate(challenge.phases):
+                if spec.slug not in existing:
+                    session.add(PhaseRow(challenge_id=row.id, slug=spec.slug, title=spec.title, position=i,
+                                         hidden=spec.hidden, revealed=False))
+
+
+def get_phase(session: Session, challenge: str, phase: str, *, lock: bool = False) -> PhaseRow:
+    """The phase row ``challenge``/``phase``, with an error listing the known ones."""
+    get_challenge(challenge)
+    query = select(PhaseRow).join(ChallengeRow).where(ChallengeRow.slug == challenge, PhaseRow.slug == phase)
+    if lock:
+        query = query.with_for_update()
+    row = session.scalar(query)
+    if row is None:
+        known = session.scalars(select(PhaseRow.slug).join(ChallengeRow).where(ChallengeRow.slug == challenge)).all()
+        raise ValueError(f"challenge {challenge!r} has no phase {phase!r}; known: {sorted(known)} "
+                         "(run `hepbench leaderboard init` to create the declared ones)")
+    return row
+
+
+def configure_phase(store: Store, challenge: str, phase: str, *, plan: Path | None = None,
+                    max_per_day: int | None = None, max_total: int | None = None,
+                    revealed: bool | None = None, clear_limits: bool = False) -> None:
+    """Organiser settings of a phase: test plan, submission limits, whether hidden scores are shown."""
+    with store.transaction() as session:
+        row = get_phase(session, challenge, phase, lock=True)
+        if plan is not None:
+            if not plan.exists():
+                raise FileNotFoundError(f"{plan}: test plan not found")
+            row.plan_path = str(plan.resolve())
+        if clear_limits:
+            row.max_per_day = row.max_total = None
+        for name, value in (("max_per_day", max_per_day), ("max_total", max_total)):
+            if value is not None:
+                if value < 1:
+                    raise ValueError(f"{name} must be at least 1, got {value}")
+                setattr(row, name, value)
+        if revealed is not None:
+            row.revealed = revealed
+
+
+def _check_limits(session: Session, phase: PhaseRow, participant: str, now: dt.datetime) -> None:
+    mine = select(func.count(SubmissionRow.id)).where(SubmissionRow.phase_id == phase.id,
+                                                       SubmissionRow.participant == participant)
+    where = f"{phase.challenge.slug}/{phase.slug}"
+    if phase.max_total is not None:
+        total = session.scalar(mine) or 0
+        if total >= phase.max_total:
+            raise SubmissionLimitError(f"participant {participant!r} has made {total} submissions to {where}; "
+                                       f"the limit is {phase.max_total} in total")
+    if phase.max_per_day is not None:
+        since = now - dt.timedelta(days=1)
+        recent = session.scalars(mine.with_only_columns(SubmissionRow.created_at)
+                                 .where(SubmissionRow.created_at > since).order_by(SubmissionRow.created_at)).all()
+        if len(recent) >= phase.max_per_day:
+            allowed = recent[len(recent) - phase.max_per_day] + dt.timedelta(days=1)
+            raise SubmissionLimitError(
+                f"participant {participant!r} has made {len(recent)} submissions to {where} in the last 24 hours; "
+                f"the limit is {phase.max_per_day} per day (next one allowed after {allowed:%Y-%m-%d %H:%M} UTC)")
+
+
+def submit(store: Store, challenge: str, phase: str, participant: str, method: str, payload: str | Path, *,
+           is_baseline: bool = False, description: str = "", now: dt.datetime | None = None) -> Submitted:
+    """Persist a submission and queue it for scoring (one transaction).
+
+    The payload is checked first (a clear error names the file and field), then copied into the
+    home folder under its sha256. Sending the same payload again returns the existing
+    submission. Baselines are exempt from the participant limits.
+    """
+    payload = Path(payload)
+    if not payload.is_file():
+        raise FileNotFoundError(f"{payload}: payload file not found")
+    participant, method = participant.strip(), method.strip()
+    if not participant:
+        raise ValueError("participant must not be empty")
+    if not method:
+        raise ValueError("method must not be empty")
+    digest = sha256_file(payload)
+    now = now or utcnow()
+    with store.transaction() as session:
+        # Locking the phase row serialises submissions to it (PostgreSQL; SQLite has one writer anyway),
+        # so two concurrent submissions cannot both slip under a limit.
+        row = get_phase(session, challenge, phase, lock=True)
+        if row.plan_path is None and not is_baseline:
+            raise ValueError(f"phase {challenge}/{phase} has no test plan yet: only baseline run records can be "
+                             f"added (organiser: `hepbench leaderboard phase {challenge} {phase} --plan PLAN.json`)")
+        check_payload(challenge, payload, row.plan_path)
+        existing = session.scalar(select(SubmissionRow).where(SubmissionRow.phase_id == row.id,
+                                                              SubmissionRow.participant == participant,
+                                                              SubmissionRow.payload_sha256 == digest))
+        if existing is not None:
+            return Submitted(existing.id, created=False)
+        if not is_baseline:
+            _check_limits(session, row, participant, now)
+        relative = f"payloads/{digest}{''.join(payload.suffixes[-1:]) or '.bin'}"
+        target = store.path(relative)
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            partial = target.with_name(target.name + ".partial")
+            shutil.copyfile(payload, partial)
+            partial.replace(target)
+        submission = SubmissionRow(phase_id=row.id, participant=participant, method=method, description=description,
+                                   is_baseline=is_baseline, created_at=now, payload_path=relative,
+                                   payload_sha256=digest)
+        session.add(submission)
+        session.flush()
+        session.add(RunRow(submission_id=submission.id, state=QUEUED, attempts=0, queued_at=now))
+        session.flush()
+        return Submitted(submission.id, created=True)
