@@ -12,24 +12,16 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import statistics
-import time
 
 import numpy as np
+
+from timing import median_seconds
 
 from hepbench.challenges.higgs_uncertainty.generator import generate_events, generate_process
 from hepbench.challenges.higgs_uncertainty.presets import PRESETS
 from hepbench.challenges.higgs_uncertainty.pseudo_experiments import PseudoExperimentSampler, make_test_plan
 from hepbench.challenges.higgs_uncertainty.schema import PROCESSES
 
-
-def median_seconds(func, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        func()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> None:

@@ -15,11 +15,11 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import statistics
-import time
 
 import numpy as np
 import torch
+
+from timing import median_seconds
 
 from hepbench.baselines.device import resolve_device
 from hepbench.baselines.training import TrainingConfig, mlp, train_classifier
@@ -31,15 +31,6 @@ NETWORKS = {
     "deep + adversary": ((128, 128, 128), {"adversary_weight": 1.0}),
 }
 
-
-def median_seconds(func, repeats: int) -> float:
-    func()  # warm-up: thread pools, CUDA context and kernels
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        func()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> None:
@@ -68,7 +59,7 @@ def main() -> None:
             if device == "cuda":
                 torch.cuda.synchronize()
 
-        seconds = median_seconds(train, args.repeats)
+        seconds = median_seconds(train, args.repeats, warmup=True)
         results[f"{name}: events/s"] = args.events * args.epochs / seconds
         print(f"{name:>18}: {results[f'{name}: events/s']:>12,.0f} training events/s ({device})")
 
@@ -78,7 +69,7 @@ def main() -> None:
         xgb.XGBClassifier(n_estimators=200, max_depth=5, tree_method="hist", device=device).fit(x, y)
 
     try:
-        results["bdt (200 trees, depth 5): fit seconds"] = median_seconds(fit_bdt, args.repeats)
+        results["bdt (200 trees, depth 5): fit seconds"] = median_seconds(fit_bdt, args.repeats, warmup=True)
     except xgb.core.XGBoostError as err:  # an xgboost build without CUDA
         print(f"xgboost on {device}: {err}")
     else:
