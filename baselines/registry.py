@@ -117,7 +117,8 @@ INFERENCES: dict[str, InferenceRecipe] = {r.name: r for r in (
     InferenceRecipe("counting", "events above the score cut maximising s/sqrt(b + (0.01 b)^2), one Poisson "
                     "bin with the same six nuisances", lambda seed: CountingExperiment(seed=seed), 0.3),
     InferenceRecipe("likelihood-ratio", "unbinned extended likelihood with isotonic-calibrated per-event "
-                    "ratios p_s/p_b; totals profiled in the six nuisances",
+                    "ratios p_s/p_b, densities corrected per score bin for the shape nuisances, six constrained "
+                    "nuisances, spurious-signal term for the ratio's simulation statistics",
                     lambda seed: LikelihoodRatioFit(seed=seed), 0.3),
 )}
 
