@@ -30,6 +30,11 @@ PresetOption = Annotated[str, typer.Option(help="Data size: tiny (tests), small 
 SeedOption = Annotated[int, typer.Option(help="Seed of the data generation.")]
 DeviceOption = Annotated[str, typer.Option(help="auto | cpu | cuda.")]
 ProgressOption = Annotated[bool, typer.Option("--progress/--no-progress", help="Show progress bars.")]
+DataDirOption = Annotated[Optional[Path], typer.Option("--data", help="Data folder from `hepbench data generate` (generated if absent).")]
+SetsOption = Annotated[Optional[int], typer.Option("--sets", help="Number of sets in the test plan (default: the preset's).")]
+PseudoExperimentsOption = Annotated[Optional[int], typer.Option("--pseudo-experiments", help="Pseudo-experiments per set (default: the preset's).")]
+PlanSeedOption = Annotated[int, typer.Option("--plan-seed", help="Initial seed of the test plan.")]
+SizeOption = Annotated[Optional[str], typer.Option("--size", help="Model configuration: tiny | small | full (default: the preset).")]
 
 
 def handles_errors(func: Callable[..., Any]) -> Callable[..., Any]:
