@@ -78,6 +78,13 @@ def metrics_table(title: str, records: list[dict[str, Any]]) -> Table:
     return table
 
 
+def require_higgs_baselines(challenge: str) -> None:
+    """A known challenge id whose baselines have landed (HiggsML Uncertainty only, so far)."""
+    get_challenge(challenge)
+    if challenge != "higgs-uncertainty":
+        raise ValueError(f"baselines for {challenge!r} are not available yet")
+
+
 def run_higgs_baseline(
     method: str, preset: str, seed: int, data_dir: Path | None, n_sets: int | None, n_pe: int | None,
     plan_seed: int, size: str | None, device: str, progress: bool, model_seed: int | None = None,
@@ -120,9 +127,7 @@ def run(
     json_path: JsonOption = None,
 ) -> None:
     """Train a baseline, evaluate it on a test plan and print its score (or run a study)."""
-    get_challenge(challenge)
-    if challenge != "higgs-uncertainty":
-        raise ValueError(f"baselines for {challenge!r} are not available yet")
+    require_higgs_baselines(challenge)
     if method == "feature-ranking":
         run_feature_ranking(preset, seed, data, size or preset, out, json_path, progress)
         return
@@ -199,9 +204,7 @@ def compare(
     import shlex
     import sys
 
-    get_challenge(challenge)
-    if challenge != "higgs-uncertainty":
-        raise ValueError(f"baselines for {challenge!r} are not available yet")
+    require_higgs_baselines(challenge)
     names = (list(COMPARISON_TABLE[challenge]) if methods is None
              else list(BASELINES[challenge]) if methods == "all" else [m.strip() for m in methods.split(",") if m.strip()])
     for name in names:
