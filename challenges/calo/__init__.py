@@ -1,0 +1,1 @@
+"""Calorimeter fast simulation: learn a surrogate of calorimeter showers (CaloChallenge 2022 formats)."""

@@ -1,0 +1,1 @@
+"""LHC Olympics 2020 resonant anomaly detection: find a dijet resonance without labels."""
