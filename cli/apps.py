@@ -34,6 +34,8 @@ DataDirOption = Annotated[Optional[Path], typer.Option("--data", help="Data fold
 SetsOption = Annotated[Optional[int], typer.Option("--sets", help="Number of sets in the test plan (default: the preset's).")]
 PseudoExperimentsOption = Annotated[Optional[int], typer.Option("--pseudo-experiments", help="Pseudo-experiments per set (default: the preset's).")]
 PlanSeedOption = Annotated[int, typer.Option("--plan-seed", help="Initial seed of the test plan.")]
+SchedulerOption = Annotated[str, typer.Option("--scheduler", help="Where parallel work runs: serial (this process), local (worker processes on this machine), or a Dask scheduler address (tcp://host:8786) or scheduler file (*.json).")]
+WorkersOption = Annotated[Optional[int], typer.Option("--workers", help="Worker processes of a local cluster (default: one per core).")]
 SizeOption = Annotated[Optional[str], typer.Option("--size", help="Model configuration: tiny | small | full (default: the preset).")]
 
 

@@ -17,6 +17,7 @@ from ..challenges.higgs_uncertainty.presets import get_preset
 from ..challenges.higgs_uncertainty.pseudo_experiments import make_test_plan
 from ..challenges.higgs_uncertainty.comparison import comparison_markdown, write_section
 from ..challenges.higgs_uncertainty.run import run_estimator
+from ..parallel import dask_client, map_tasks
 from .data_cmd import ensure_higgs_dataset
 from .apps import (
     ChallengeArg,
@@ -27,9 +28,11 @@ from .apps import (
     PresetOption,
     ProgressOption,
     PseudoExperimentsOption,
+    SchedulerOption,
     SeedOption,
     SetsOption,
     SizeOption,
+    WorkersOption,
     baseline_app,
     handles_errors,
 )
@@ -88,11 +91,13 @@ def require_higgs_baselines(challenge: str) -> None:
 def run_higgs_baseline(
     method: str, preset: str, seed: int, data_dir: Path | None, n_sets: int | None, n_pe: int | None,
     plan_seed: int, size: str | None, device: str, progress: bool, model_seed: int | None = None,
+    client: Any = None,
 ) -> dict[str, Any]:
     """Train ``method`` on the preset's data and score it on a test plan; the JSON-ready record.
 
     ``seed`` generates the data; ``model_seed`` (default: ``seed``) seeds the training, so the
-    spread over training seeds can be measured on fixed data.
+    spread over training seeds can be measured on fixed data. ``client`` spreads the
+    pseudo-experiments over a Dask cluster (training stays in this process).
     """
     spec = get_preset(preset)
     baseline = get_baseline("higgs-uncertainty", method)
@@ -103,7 +108,7 @@ def run_higgs_baseline(
     estimator = baseline.factory(size or preset, resolved, model_seed)
     console.print(f"[bold]{method}[/bold]: training on {len(data.train):,} events ({resolved}), "
                   f"then {len(plan)} pseudo-experiments")
-    record = run_estimator(method, estimator, data, plan, device=resolved, progress=progress)
+    record = run_estimator(method, estimator, data, plan, device=resolved, progress=progress, client=client)
     record.update(size=size or preset, model_seed=model_seed)
     return record
 
@@ -121,20 +126,57 @@ def run(
     plan_seed: PlanSeedOption = 0,
     size: SizeOption = None,
     device: DeviceOption = "auto",
-    model_seed: Annotated[Optional[int], typer.Option(help="Seed of the training (default: --seed).")] = None,
+    model_seed: Annotated[Optional[list[int]], typer.Option(help="Seed of the training (default: --seed); repeat the option to train once per seed, in parallel on --scheduler.")] = None,
     out: Annotated[Path, typer.Option(help="Folder for a study's rankings and plot.")] = Path("feature-ranking"),
+    scheduler: SchedulerOption = "local",
+    workers: WorkersOption = None,
     progress: ProgressOption = True,
     json_path: JsonOption = None,
 ) -> None:
-    """Train a baseline, evaluate it on a test plan and print its score (or run a study)."""
+    """Train a baseline, evaluate it on a test plan and print its score (or run a study).
+
+    With one training seed the pseudo-experiments are spread over the scheduler's workers;
+    with several, each worker trains and evaluates one seed. The JSON is the record, or for
+    several seeds ``{"results": [...], "summary": ...}``.
+    """
     require_higgs_baselines(challenge)
     if method == "feature-ranking":
         run_feature_ranking(preset, seed, data, size or preset, out, json_path, progress)
         return
-    record = run_higgs_baseline(method, preset, seed, data, sets, pseudo_experiments, plan_seed, size, device, progress,
-                                model_seed)
-    console.print(metrics_table(f"{challenge} / {preset}: {record['n_sets']} sets x {record['n_pseudo_experiments']} PE", [record]))
-    write_json(json_path, record)
+    get_baseline(challenge, method)
+    seeds = model_seed or [seed]
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"--model-seed values repeat: {seeds}")
+    title = f"{challenge} / {preset}"
+    with dask_client(scheduler, workers) as client:
+        if len(seeds) == 1:
+            record = run_higgs_baseline(method, preset, seed, data, sets, pseudo_experiments, plan_seed, size, device,
+                                        progress, seeds[0], client)
+            console.print(metrics_table(f"{title}: {record['n_sets']} sets x {record['n_pseudo_experiments']} PE", [record]))
+            write_json(json_path, record)
+            return
+        ensure_higgs_dataset(preset, seed, data)  # once, before the workers read it
+        tasks = [(method, preset, seed, data, sets, pseudo_experiments, plan_seed, size, device, False, s) for s in seeds]
+        records = map_tasks(run_higgs_baseline, tasks, client=client, progress=progress, description="trainings")
+    for record in records:
+        record["method"] = f"{method} (seed {record['model_seed']})"
+    console.print(metrics_table(f"{title}: {records[0]['n_sets']} sets x {records[0]['n_pseudo_experiments']} PE", records))
+    summary = seed_summary(records)
+    console.print("over seeds: " + ", ".join(f"{k} {v['mean']:.3f} +- {v['std']:.3f}" for k, v in summary.items()))
+    write_json(json_path, {"challenge": challenge, "method": method, "model_seeds": seeds, "summary": summary,
+                           "results": records})
+
+
+def seed_summary(records: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """Mean and standard deviation (ddof = 1) over training seeds of the headline metrics."""
+    import numpy as np
+
+    summary = {}
+    for key in ("coverage_score", "coverage", "width", "rmse", "mae", "auc"):
+        values = np.array([r["metrics"][key] for r in records if key in r["metrics"]], dtype=float)
+        if len(values):
+            summary[key] = {"mean": float(values.mean()), "std": float(values.std(ddof=1)) if len(values) > 1 else 0.0}
+    return summary
 
 
 def run_feature_ranking(preset: str, seed: int, data_dir: Path | None, size: str, out: Path,
@@ -194,7 +236,8 @@ def compare(
     device: DeviceOption = "auto",
     markdown: Annotated[Optional[Path], typer.Option(help="Markdown file whose comparison section is (re)written, e.g. docs/results.md.")] = None,
     machine: Annotated[str, typer.Option(help="Machine description written above the table.")] = "unspecified machine",
-    jobs: Annotated[int, typer.Option(help="Baselines run at once, in separate processes.")] = 1,
+    scheduler: SchedulerOption = "local",
+    workers: WorkersOption = None,
     resume: Annotated[bool, typer.Option(help="Keep the results already in --json that were run on the same data, plan and size; run only the missing methods.")] = False,
     progress: ProgressOption = True,
     json_path: JsonOption = None,
@@ -224,26 +267,18 @@ def compare(
         # Results so far are kept even if a later method fails or the run is interrupted.
         write_json(json_path, {"challenge": challenge, "results": sorted(records, key=lambda r: names.index(r["method"]))})
 
-    args = (preset, seed, data, sets, pseudo_experiments, plan_seed, size, device)
-    if jobs <= 1 or len(todo) <= 1:
-        for name in todo:
-            keep(run_higgs_baseline(name, *args, progress))
-    else:
-        import multiprocessing
-        import os
-        from concurrent.futures import ProcessPoolExecutor, as_completed
+    def finished(_: int, record: dict[str, Any]) -> None:
+        console.print(f"{record['method']}: coverage {record['metrics']['coverage']:.3f}, "
+                      f"width {record['metrics']['width']:.3f}")
+        keep(record)
 
+    if todo:
         ensure_higgs_dataset(preset, seed, data)  # once, before the workers read it
-        # Each worker gets its share of the cores (the children inherit the environment).
-        os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // jobs)))
-        # spawn: CUDA cannot be used in a forked child
-        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = {pool.submit(run_higgs_baseline, name, *args, False): name for name in todo}
-            for future in as_completed(futures):
-                record = future.result()
-                console.print(f"{record['method']}: coverage {record['metrics']['coverage']:.3f}, "
-                              f"width {record['metrics']['width']:.3f}")
-                keep(record)
+        # Each baseline trains and evaluates in one worker: the unit of work is a whole method.
+        tasks = [(name, preset, seed, data, sets, pseudo_experiments, plan_seed, size, device, False) for name in todo]
+        with dask_client(scheduler if len(todo) > 1 else "serial", workers) as client:
+            map_tasks(run_higgs_baseline, tasks, client=client, progress=progress, description="baselines",
+                      on_result=finished)
     records.sort(key=lambda r: names.index(r["method"]))
     console.print(metrics_table(f"{challenge} / {preset}: {records[0]['n_sets']} sets x {records[0]['n_pseudo_experiments']} PE", records))
     if markdown is not None:

@@ -12,7 +12,8 @@ from ..challenges import get_challenge
 from ..challenges.higgs_uncertainty import dataset as higgs_dataset
 from ..challenges.higgs_uncertainty.presets import get_preset
 from ..challenges.higgs_uncertainty.pseudo_experiments import make_test_plan
-from .apps import ChallengeArg, JsonOption, PresetOption, SeedOption, data_app, handles_errors
+from ..parallel import dask_client
+from .apps import ChallengeArg, JsonOption, PresetOption, SchedulerOption, SeedOption, WorkersOption, data_app, handles_errors
 from .output import console, write_json
 
 DEFAULT_DATA_ROOT = Path("hepbench-data")
@@ -41,16 +42,22 @@ def generate(
     preset: PresetOption = "small",
     seed: SeedOption = 0,
     out: Annotated[Optional[Path], typer.Option(help="Output folder (default hepbench-data/CHALLENGE/PRESET-seedSEED).")] = None,
+    scheduler: SchedulerOption = "local",
+    workers: WorkersOption = None,
     json_path: JsonOption = None,
 ) -> None:
-    """Generate the train and test splits of a preset, with JSON sidecars and the default test plan."""
+    """Generate the train and test splits of a preset, with JSON sidecars and the default test plan.
+
+    The independent streams (each physics process of each split) are generated in parallel on
+    ``--scheduler``; the files are byte-identical whichever scheduler made them."""
     get_challenge(challenge)
     if challenge != "higgs-uncertainty":
         raise ValueError(f"data generation for {challenge!r} is not available yet")
     spec = get_preset(preset)
     target = out or default_data_dir(challenge, preset, seed)
-    with console.status(f"generating {challenge} preset {preset!r} (seed {seed})", spinner="dots"):
-        data = higgs_dataset.generate_dataset(preset, seed, target)
+    with dask_client(scheduler, workers) as client, \
+            console.status(f"generating {challenge} preset {preset!r} (seed {seed})", spinner="dots"):
+        data = higgs_dataset.generate_dataset(preset, seed, target, client=client)
     plan = make_test_plan(spec.n_sets, spec.n_pseudo_experiments, initial_seed=seed)
     plan.to_json(target / "test_plan.json")
 

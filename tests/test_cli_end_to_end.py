@@ -84,7 +84,7 @@ def test_baseline_compare_in_parallel_writes_table_and_json(data_dir, tmp_path) 
     methods = "bdt-counting,nn-shallow-low-template-fit"
     result = runner.invoke(app, [
         "baseline", "compare", "higgs-uncertainty", "--methods", methods, "--preset", "tiny", "--seed", "2",
-        "--data", str(data_dir), "--sets", "2", "--pseudo-experiments", "3", "--device", "cpu", "--jobs", "2",
+        "--data", str(data_dir), "--sets", "2", "--pseudo-experiments", "3", "--device", "cpu", "--scheduler", "local", "--workers", "2",
         "--no-progress", "--markdown", str(markdown), "--machine", "test machine", "--json", str(out),
     ])
     assert result.exit_code == 0, result.output
@@ -126,3 +126,30 @@ def test_feature_ranking_study_writes_rankings_and_plot(data_dir, tmp_path) -> N
     assert len(record["methods"]) == 7
     assert (out / "auc_vs_n_features.png").stat().st_size > 10_000
     assert "iterative-addition" in (out / "rankings.md").read_text()
+
+
+def test_repeated_trainings_on_local_cluster_match_serial_runs(data_dir, tmp_path) -> None:
+    common = ["baseline", "run", "higgs-uncertainty", "bdt-counting", "--preset", "tiny", "--seed", "2",
+              "--data", str(data_dir), "--sets", "1", "--pseudo-experiments", "3", "--device", "cpu", "--no-progress"]
+    out = tmp_path / "seeds.json"
+    result = runner.invoke(app, [*common, "--model-seed", "1", "--model-seed", "4", "--scheduler", "local",
+                                 "--workers", "2", "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(out.read_text())
+    assert payload["model_seeds"] == [1, 4] and [r["model_seed"] for r in payload["results"]] == [1, 4]
+    assert set(payload["summary"]) >= {"coverage", "width", "auc"} and payload["summary"]["width"]["std"] > 0
+
+    single = tmp_path / "seed4.json"
+    result = runner.invoke(app, [*common, "--model-seed", "4", "--scheduler", "serial", "--json", str(single)])
+    assert result.exit_code == 0, result.output
+    serial = json.loads(single.read_text())
+    keys = ("mu_hat", "p16", "p84")
+    assert ([[pe[k] for k in keys] for pe in serial["pseudo_experiments"]]
+            == [[pe[k] for k in keys] for pe in payload["results"][1]["pseudo_experiments"]])
+    assert serial["metrics"]["auc"] == payload["results"][1]["metrics"]["auc"]
+
+
+def test_unknown_scheduler_exits_non_zero(data_dir) -> None:
+    result = runner.invoke(app, ["baseline", "run", "higgs-uncertainty", "bdt-counting", "--preset", "tiny",
+                                 "--data", str(data_dir), "--scheduler", "threads", "--no-progress"])
+    assert result.exit_code == 1 and "unknown scheduler 'threads'" in result.output

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -36,9 +37,9 @@ class Dataset:
     seed: int
 
 
-def generate_split(preset: Preset, split: str, seed: int) -> pd.DataFrame:
+def generate_split(preset: Preset, split: str, seed: int, *, client: Any = None) -> pd.DataFrame:
     counts = preset.train_events if split == "train" else preset.test_events
-    return generate_events(counts, seed=split_seed(seed, split), luminosity_fb=preset.luminosity_fb)
+    return generate_events(counts, seed=split_seed(seed, split), luminosity_fb=preset.luminosity_fb, client=client)
 
 
 def split_metadata(frame: pd.DataFrame, preset: Preset, split: str, seed: int) -> dict:
@@ -57,10 +58,14 @@ def split_metadata(frame: pd.DataFrame, preset: Preset, split: str, seed: int) -
     }
 
 
-def generate_dataset(preset: str, seed: int, out_dir: str | Path | None = None) -> Dataset:
-    """Generate both splits of ``preset``; write them under ``out_dir`` when given."""
+def generate_dataset(preset: str, seed: int, out_dir: str | Path | None = None, *, client: Any = None) -> Dataset:
+    """Generate both splits of ``preset``; write them under ``out_dir`` when given.
+
+    ``client`` (a ``distributed.Client``) generates each split's processes on its workers;
+    the files are byte-identical to the serial run's.
+    """
     spec = get_preset(preset)
-    frames = {split: generate_split(spec, split, seed) for split in SPLITS}
+    frames = {split: generate_split(spec, split, seed, client=client) for split in SPLITS}
     if out_dir is not None:
         for split, frame in frames.items():
             write_table(frame, Path(out_dir) / f"{split}.parquet", split_metadata(frame, spec, split, seed))

@@ -19,10 +19,12 @@ and a soft term. All momenta in GeV, angles in radians.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ...parallel import map_tasks
 from .derived import with_derived_features
 from .schema import EXPECTED_YIELDS, FEATURES, LUMINOSITY_FB, PRIMARY_FEATURES, PROCESSES, UNDEFINED, label_of
 
@@ -413,8 +415,17 @@ def generate_process(process: str, n_events: int, rng: np.random.Generator) -> p
     return out.round(3).astype(np.float32).reset_index(drop=True)
 
 
+def _weighted_process(process: str, n_events: int, stream: np.random.SeedSequence, luminosity_fb: float) -> pd.DataFrame:
+    frame = generate_process(process, n_events, np.random.default_rng(stream))
+    frame = with_derived_features(frame)
+    frame["weights"] = EXPECTED_YIELDS[process] * (luminosity_fb / LUMINOSITY_FB) / n_events
+    frame["detailed_labels"] = process
+    frame["labels"] = np.int8(label_of(process))
+    return frame
+
+
 def generate_events(
-    n_per_process: Mapping[str, int], seed: int, luminosity_fb: float = LUMINOSITY_FB
+    n_per_process: Mapping[str, int], seed: int, luminosity_fb: float = LUMINOSITY_FB, *, client: Any = None
 ) -> pd.DataFrame:
     """Generate a weighted data set with every requested process.
 
@@ -427,6 +438,9 @@ def generate_events(
         others' events unchanged.
     luminosity_fb:
         The weights of each process sum to its expected yield at this luminosity.
+    client:
+        A ``distributed.Client``: the processes are generated on its workers, one task each
+        (their streams are independent, so the events are those of the serial run).
 
     Returns
     -------
@@ -437,20 +451,11 @@ def generate_events(
     if unknown:
         raise ValueError(f"unknown process(es) {sorted(unknown)}; expected {PROCESSES}")
     streams = dict(zip(PROCESSES, np.random.SeedSequence(seed).spawn(len(PROCESSES))))
-    parts = []
-    for process in PROCESSES:
-        n = int(n_per_process.get(process, 0))
-        if n <= 0:
-            continue
-        frame = generate_process(process, n, np.random.default_rng(streams[process]))
-        frame = with_derived_features(frame)
-        frame["weights"] = EXPECTED_YIELDS[process] * (luminosity_fb / LUMINOSITY_FB) / n
-        frame["detailed_labels"] = process
-        frame["labels"] = np.int8(label_of(process))
-        parts.append(frame)
-    if not parts:
+    tasks = [(p, int(n_per_process.get(p, 0)), streams[p], luminosity_fb) for p in PROCESSES
+             if int(n_per_process.get(p, 0)) > 0]
+    if not tasks:
         raise ValueError("no events requested")
-    data = pd.concat(parts, ignore_index=True)
+    data = pd.concat(map_tasks(_weighted_process, tasks, client=client), ignore_index=True)
     order = np.random.default_rng(np.random.SeedSequence([seed, 1])).permutation(len(data))
     data = data.iloc[order].reset_index(drop=True)
     return data[[*FEATURES, "weights", "detailed_labels", "labels"]]

@@ -15,8 +15,8 @@ from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
-from rich.progress import Progress
 
+from ...parallel import map_tasks
 from ...scoring.intervals import bootstrap_over_sets, interval_metrics
 from .protocol import ANSWER_KEYS, AnswerError, validate_answer
 from .pseudo_experiments import MU_RANGE, PseudoExperimentSampler, TestPlan
@@ -31,6 +31,40 @@ def _failed_answer() -> dict[str, float]:
     return {"mu_hat": 0.5 * (low + high), "delta_mu_hat": 0.5 * (high - low), "p16": high, "p84": low}
 
 
+def _evaluate_pseudo_experiment(
+    estimator: Estimator, sampler: PseudoExperimentSampler, plan: TestPlan, set_index: int, pe_index: int
+) -> dict[str, Any]:
+    spec = plan.row(set_index, pe_index)
+    data = plan.draw(sampler, set_index, pe_index)
+    row: dict[str, Any] = {
+        "set_index": set_index,
+        "pe_index": pe_index,
+        "seed": int(spec["seed"]),
+        "mu_true": float(spec["mu_true"]),
+        "n_events": len(data),
+    }
+    start = time.perf_counter()
+    try:
+        answer = validate_answer(estimator.predict(data))
+        row.update(answer, status="ok", message="")
+    except AnswerError as err:
+        row.update({k: np.nan for k in ANSWER_KEYS}, status="failed", message=str(err))
+    except Exception as err:  # noqa: BLE001 - a crashing submission fails its pseudo-experiment, not the run
+        row.update({k: np.nan for k in ANSWER_KEYS}, status="failed", message=f"{type(err).__name__}: {err}")
+    row["predict_seconds"] = time.perf_counter() - start
+    return row
+
+
+def _evaluate_chunk(
+    pseudo_experiments: tuple[tuple[int, int], ...],
+    *,
+    estimator: Estimator,
+    sampler: PseudoExperimentSampler,
+    plan: TestPlan,
+) -> list[dict[str, Any]]:
+    return [_evaluate_pseudo_experiment(estimator, sampler, plan, s, p) for s, p in pseudo_experiments]
+
+
 def evaluate_plan(
     estimator: Estimator,
     test_set: pd.DataFrame,
@@ -38,41 +72,40 @@ def evaluate_plan(
     *,
     progress: bool = True,
     on_result: Callable[[dict[str, Any]], None] | None = None,
+    client: Any = None,
+    chunks_per_worker: int = 4,
 ) -> pd.DataFrame:
     """Evaluate ``estimator`` on every pseudo-experiment of ``plan``.
 
-    Returns one row per pseudo-experiment: ``set_index``, ``pe_index``, ``seed``, ``mu_true``,
-    ``n_events``, the four answer keys, ``status`` (``ok`` / ``failed``), ``message`` and
-    ``predict_seconds`` (wall time of the estimator's ``predict``, measured here).
+    Returns one row per pseudo-experiment, in plan order: ``set_index``, ``pe_index``,
+    ``seed``, ``mu_true``, ``n_events``, the four answer keys, ``status`` (``ok`` /
+    ``failed``), ``message`` and ``predict_seconds`` (wall time of the estimator's
+    ``predict``, measured by the harness).
+
+    ``client`` (a ``distributed.Client``, see ``hepbench.parallel.dask_client``) spreads the
+    pseudo-experiments over its workers in ``chunks_per_worker`` chunks per worker; each
+    pseudo-experiment is drawn from its own seed, so the answers are those of the serial run.
     ``on_result`` is called with each row as soon as it exists (to persist progress).
     """
-    rows: list[dict[str, Any]] = []
-    sampler = PseudoExperimentSampler(test_set)
-    with Progress(disable=not progress, transient=True) as bar:
-        task = bar.add_task("pseudo-experiments", total=len(plan))
-        for spec in plan.table.itertuples(index=False):
-            data = plan.draw(sampler, int(spec.set_index), int(spec.pe_index))
-            row: dict[str, Any] = {
-                "set_index": int(spec.set_index),
-                "pe_index": int(spec.pe_index),
-                "seed": int(spec.seed),
-                "mu_true": float(spec.mu_true),
-                "n_events": len(data),
-            }
-            start = time.perf_counter()
-            try:
-                answer = validate_answer(estimator.predict(data))
-                row.update(answer, status="ok", message="")
-            except AnswerError as err:
-                row.update({k: np.nan for k in ANSWER_KEYS}, status="failed", message=str(err))
-            except Exception as err:  # noqa: BLE001 - a crashing submission fails its pseudo-experiment, not the run
-                row.update({k: np.nan for k in ANSWER_KEYS}, status="failed", message=f"{type(err).__name__}: {err}")
-            row["predict_seconds"] = time.perf_counter() - start
-            rows.append(row)
-            if on_result is not None:
+    pairs = [(int(s), int(p)) for s, p in zip(plan.table["set_index"], plan.table["pe_index"])]
+    if client is None:
+        tasks = [((pair,),) for pair in pairs]
+    else:
+        n_chunks = max(1, min(len(pairs), chunks_per_worker * max(1, len(client.scheduler_info()["workers"]))))
+        size = -(-len(pairs) // n_chunks)
+        tasks = [(tuple(pairs[i:i + size]),) for i in range(0, len(pairs), size)]
+
+    def report(_: int, rows: list[dict[str, Any]]) -> None:
+        if on_result is not None:
+            for row in rows:
                 on_result(row)
-            bar.advance(task)
-    return pd.DataFrame(rows)
+
+    chunks = map_tasks(
+        _evaluate_chunk, tasks, client=client, progress=progress, description="pseudo-experiments",
+        shared={"estimator": estimator, "sampler": PseudoExperimentSampler(test_set), "plan": plan},
+        on_result=report,
+    )
+    return pd.DataFrame([row for chunk in chunks for row in chunk])
 
 
 def scored_answers(results: pd.DataFrame) -> pd.DataFrame:

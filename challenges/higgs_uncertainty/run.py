@@ -37,17 +37,19 @@ def run_estimator(
     device: str,
     progress: bool = True,
     n_bootstrap: int = 1000,
+    client: Any = None,
 ) -> dict[str, Any]:
     """Fit ``estimator`` on ``dataset.train`` and score it on ``plan`` drawn from ``dataset.test``.
 
     Returns a JSON-ready record: method, preset, seed, plan size, metrics (with bootstrap),
     train seconds, mean / median predict seconds per pseudo-experiment, device, and the
-    per-pseudo-experiment rows.
+    per-pseudo-experiment rows. ``client`` spreads the pseudo-experiments over a Dask
+    cluster (``hepbench.parallel.dask_client``).
     """
     start = time.perf_counter()
     estimator.fit(dataset.train)
     train_seconds = time.perf_counter() - start
-    results = evaluate_plan(estimator, dataset.test, plan, progress=progress)
+    results = evaluate_plan(estimator, dataset.test, plan, progress=progress, client=client)
     metrics = score_results(results, n_bootstrap=n_bootstrap)
     metrics.update(classification_metrics(estimator, dataset.test))
     return {

@@ -1,0 +1,80 @@
+"""Dask execution: the same numbers as the serial run, on a real LocalCluster of worker processes."""
+
+from __future__ import annotations
+
+import os
+
+import pandas as pd
+import pytest
+from distributed import LocalCluster
+
+from hepbench.baselines.registry import get_baseline
+from hepbench.challenges.higgs_uncertainty.harness import evaluate_plan, score_results
+from hepbench.challenges.higgs_uncertainty.pseudo_experiments import make_test_plan
+from hepbench.parallel import check_scheduler, dask_client, map_tasks
+
+ANSWER_COLUMNS = ["set_index", "pe_index", "seed", "mu_true", "n_events", "mu_hat", "delta_mu_hat", "p16", "p84",
+                  "status", "message"]
+
+
+def worker_pid(value: int) -> tuple[int, int]:
+    return value * value, os.getpid()
+
+
+@pytest.fixture(scope="module")
+def fitted_bdt(higgs_tiny):
+    return get_baseline("higgs-uncertainty", "bdt-template-fit").factory("tiny", "cpu", 0).fit(higgs_tiny.train)
+
+
+def test_plan_on_local_cluster_matches_serial(fitted_bdt, higgs_tiny) -> None:
+    plan = make_test_plan(3, 4, initial_seed=21)
+    serial = evaluate_plan(fitted_bdt, higgs_tiny.test, plan, progress=False)
+    seen = []
+    with dask_client("local", n_workers=2) as client:
+        assert len(client.scheduler_info()["workers"]) == 2
+        parallel = evaluate_plan(fitted_bdt, higgs_tiny.test, plan, progress=False, client=client,
+                                 on_result=seen.append)
+    pd.testing.assert_frame_equal(serial[ANSWER_COLUMNS], parallel[ANSWER_COLUMNS])
+    assert (serial["status"] == "ok").all()
+    assert sorted((r["set_index"], r["pe_index"]) for r in seen) == list(zip(serial["set_index"], serial["pe_index"]))
+    assert score_results(serial, n_bootstrap=50) == score_results(parallel, n_bootstrap=50)
+
+
+def test_map_tasks_runs_on_several_worker_processes_in_task_order() -> None:
+    tasks = [(k,) for k in range(12)]
+    finished = []
+    with dask_client("local", n_workers=2) as client:
+        results = map_tasks(worker_pid, tasks, client=client, on_result=lambda i, r: finished.append(i))
+    assert [r[0] for r in results] == [k * k for k in range(12)]
+    assert os.getpid() not in {r[1] for r in results}
+    assert sorted(finished) == list(range(12))
+    assert map_tasks(worker_pid, tasks)[3] == (9, os.getpid())
+
+
+def test_scheduler_address_and_file(tmp_path) -> None:
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        with dask_client(cluster.scheduler_address) as client:
+            assert map_tasks(worker_pid, [(3,)], client=client)[0][0] == 9
+    with pytest.raises(FileNotFoundError, match="scheduler file not found"):
+        with dask_client(str(tmp_path / "scheduler.json")):
+            pass
+
+
+def test_unknown_scheduler_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="unknown scheduler 'threads'"):
+        check_scheduler("threads")
+    with pytest.raises(ValueError, match="at least one worker"):
+        with dask_client("local", n_workers=-1):
+            pass
+
+
+def test_generation_on_local_cluster_is_byte_identical(tmp_path) -> None:
+    from hepbench.challenges.higgs_uncertainty.dataset import generate_dataset
+    from hepbench.datafiles import read_sidecar
+
+    generate_dataset("tiny", 9, tmp_path / "serial")
+    with dask_client("local", n_workers=2) as client:
+        generate_dataset("tiny", 9, tmp_path / "dask", client=client)
+    for split in ("train", "test"):
+        assert (read_sidecar(tmp_path / "serial" / f"{split}.parquet")["sha256"]
+                == read_sidecar(tmp_path / "dask" / f"{split}.parquet")["sha256"])
