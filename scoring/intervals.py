@@ -142,6 +142,9 @@ def rmse(mu_true: ArrayLike, mu_hat: ArrayLike, delta_mu_hat: ArrayLike) -> floa
 
     The second term rewards a ``delta_mu_hat`` that matches the actual error. Inputs are
     ``(N,)``; the result is in units of mu (mixing mu and mu^2 terms, as the challenge does).
+    This is the SPEC formula. The FAIR Universe scoring program instead averages the value of
+    each pseudo-experiment alone (the mean of square roots, which is smaller);
+    ``benchmarks/bench_anchor_higgs_scoring.py`` shows both.
     """
     a = _checked(mu_true=mu_true, mu_hat=mu_hat, delta_mu_hat=delta_mu_hat)
     sq = (a["mu_hat"] - a["mu_true"]) ** 2
