@@ -53,7 +53,9 @@ def ensure_base_image(tag: str = BASE_IMAGE_TAG, *, client=None) -> dict[str, fl
     """
     import docker
 
-    client = client or docker.from_env()
+    from .container import docker_client
+
+    client = client or docker_client()
     start = time.perf_counter()
     try:
         client.images.get(tag)

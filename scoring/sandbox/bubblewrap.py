@@ -25,7 +25,7 @@ from pathlib import Path
 from .backend import Backend
 from .cgroups import RunCgroup
 from .limits import MIB, Limits
-from .result import CRASHED, KILLED, OK, OOM, TIMEOUT, LogCapture, RunOutcome
+from .result import LogCapture, RunOutcome, classify
 from .workspace import check_reachable
 
 HOST_READ_ONLY: tuple[str, ...] = ("/usr", "/etc")
@@ -146,7 +146,7 @@ class BubblewrapBackend(Backend):
                    "address_space_rlimit": address_space}
         if cgroup is not None:
             cgroup.remove()
-        status, reason, signal_number = _classify(exit_code, timed_out, oom_kills, log, limits)
+        status, reason, signal_number = classify(exit_code, timed_out, oom_kills, log, limits)
         return RunOutcome(status=status, reason=reason, backend=self.name,
                           exit_code=None if signal_number else exit_code, signal=signal_number, wall_seconds=wall,
                           kill_seconds=kill_seconds, peak_memory_bytes=peak, log_tail=log.text(),
@@ -169,37 +169,3 @@ def _kill_group(pgid: int) -> None:
         os.killpg(pgid, signal.SIGKILL)
     except ProcessLookupError:
         pass
-
-
-def _classify(exit_code: int | None, timed_out: bool, oom_kills: int, log: LogCapture,
-              limits: Limits) -> tuple[str, str, int | None]:
-    """Status, reason and terminating signal from what the host saw.
-
-    bwrap reports a payload killed by signal N as exit status 128 + N.
-    """
-    mib = limits.memory_bytes / MIB
-    if timed_out:
-        return TIMEOUT, f"wall-clock limit of {limits.wall_seconds:g} s reached; the sandbox was killed", signal.SIGKILL
-    if oom_kills:
-        return OOM, f"memory limit of {mib:.0f} MiB reached; the kernel killed the submission", None
-    if exit_code == 0:
-        return OK, "exited with status 0", None
-    signal_number = None
-    if exit_code is not None and exit_code < 0:
-        signal_number = -exit_code
-    elif exit_code is not None and exit_code > 128:
-        signal_number = exit_code - 128
-    tail = log.text()[-4000:]
-    if signal_number == signal.SIGXCPU:
-        return KILLED, f"CPU-time limit of {limits.cpu_time_seconds} s reached (SIGXCPU)", signal_number
-    if signal_number == signal.SIGXFSZ or "File too large" in tail:
-        return CRASHED, f"file-size limit of {limits.file_size_bytes / MIB:.0f} MiB reached", signal_number
-    if "MemoryError" in tail or "Cannot allocate memory" in tail:
-        return OOM, f"memory limit of {mib:.0f} MiB reached; an allocation was refused", signal_number
-    if signal_number is not None:
-        try:
-            name = signal.Signals(signal_number).name
-        except ValueError:
-            return CRASHED, f"exited with status {exit_code}", None
-        return KILLED, f"killed by signal {signal_number} ({name})", signal_number
-    return CRASHED, f"exited with status {exit_code}", None

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import signal
 from dataclasses import asdict, dataclass, field
+
+from .limits import MIB, Limits
 
 OK = "ok"
 TIMEOUT = "timeout"
@@ -84,7 +87,37 @@ class LogCapture:
                 + bytes(self._tail).decode("utf-8", "replace"))
 
 
-def exit_reason(exit_code: int | None, signal: int | None) -> str:
-    if signal is not None:
-        return f"killed by signal {signal}"
-    return f"exited with status {exit_code}"
+def classify(exit_code: int | None, timed_out: bool, oom_kills: int, log: LogCapture,
+              limits: Limits) -> tuple[str, str, int | None]:
+    """Status, reason and terminating signal from what the host saw.
+
+    ``exit_code`` is the sandbox's exit status (negative: killed by that signal); bwrap and a
+    container's init report a payload killed by signal N as 128 + N. ``oom_kills`` comes
+    from the host (cgroup counters, docker's OOMKilled).
+    """
+    mib = limits.memory_bytes / MIB
+    if timed_out:
+        return TIMEOUT, f"wall-clock limit of {limits.wall_seconds:g} s reached; the sandbox was killed", int(signal.SIGKILL)
+    if oom_kills:
+        return OOM, f"memory limit of {mib:.0f} MiB reached; the kernel killed the submission", None
+    if exit_code == 0:
+        return OK, "exited with status 0", None
+    signal_number = None
+    if exit_code is not None and exit_code < 0:
+        signal_number = -exit_code
+    elif exit_code is not None and exit_code > 128:
+        signal_number = exit_code - 128
+    tail = log.text()[-4000:]
+    if signal_number == signal.SIGXCPU:
+        return KILLED, f"CPU-time limit of {limits.cpu_time_seconds} s reached (SIGXCPU)", signal_number
+    if signal_number == signal.SIGXFSZ or "File too large" in tail:
+        return CRASHED, f"file-size limit of {limits.file_size_bytes / MIB:.0f} MiB reached", signal_number
+    if "MemoryError" in tail or "Cannot allocate memory" in tail:
+        return OOM, f"memory limit of {mib:.0f} MiB reached; an allocation was refused", signal_number
+    if signal_number is not None:
+        try:
+            name = signal.Signals(signal_number).name
+        except ValueError:
+            return CRASHED, f"exited with status {exit_code}", None
+        return KILLED, f"killed by signal {signal_number} ({name})", signal_number
+    return CRASHED, f"exited with status {exit_code}", None
