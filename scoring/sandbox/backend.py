@@ -38,11 +38,11 @@ class Backend:
     name = "backend"
 
     def sandbox_ids(self) -> tuple[int, int]:
-        """Host uid and gid that own the live output folder."""
+        """Host uid and gid of one run (they own its live output folder)."""
         raise NotImplementedError
 
     def _execute(self, command: list[str], *, input_dir: Path, output_dir: Path, submission_dir: Path | None,
-                 limits: Limits, env: dict[str, str]) -> RunOutcome:
+                 limits: Limits, env: dict[str, str], uid: int, gid: int) -> RunOutcome:
         raise NotImplementedError
 
     def run(
@@ -70,7 +70,7 @@ class Backend:
         start = time.perf_counter()
         with OutputMount(live, limits, uid, gid) as mount:
             outcome = self._execute(command, input_dir=input_dir, output_dir=live, submission_dir=submission_dir,
-                                    limits=limits, env=sandbox_env(limits, env))
+                                    limits=limits, env=sandbox_env(limits, env), uid=uid, gid=gid)
             outcome.details["output_capped_by_host_tmpfs"] = mount.mounted
             outcome.details["output_files"] = mount.collect(output_dir, limits.output_bytes)
         outcome.details["host_seconds"] = time.perf_counter() - start

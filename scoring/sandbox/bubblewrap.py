@@ -59,14 +59,13 @@ class BubblewrapBackend(Backend):
         self.bwrap = path
         self.python = python
         self.read_only = read_only
-        self._uid: int | None = None
 
     def sandbox_ids(self) -> tuple[int, int]:
         if os.geteuid() != 0:
             return os.getuid(), os.getgid()
         # A uid of its own: the process rlimit counts per user, so runs never share a budget.
-        self._uid = 200_000 + secrets.randbelow(1 << 24)
-        return self._uid, self._uid
+        uid = 200_000 + secrets.randbelow(1 << 24)
+        return uid, uid
 
     def bwrap_args(self, *, input_dir: Path, output_dir: Path, submission_dir: Path | None,
                    limits: Limits) -> list[str]:
@@ -86,14 +85,14 @@ class BubblewrapBackend(Backend):
             args += ["--ro-bind", str(submission_dir), "/submission", "--chdir", "/submission"]
         else:
             args += ["--chdir", "/tmp"]
-        return args
+        return args + ["--remount-ro", "/"]
 
     def _execute(self, command: list[str], *, input_dir: Path, output_dir: Path, submission_dir: Path | None,
-                 limits: Limits, env: dict[str, str]) -> RunOutcome:
+                 limits: Limits, env: dict[str, str], uid: int, gid: int) -> RunOutcome:
         for folder in (input_dir, output_dir, *( [submission_dir] if submission_dir else [])):
             check_reachable(folder)
         command = [self.python if part == "{python}" else part for part in command]
-        uid = self._uid if os.geteuid() == 0 else None
+        drop_to = (uid, gid) if os.geteuid() == 0 else None
         cgroup = RunCgroup.create(f"run-{os.getpid()}-{secrets.token_hex(4)}", limits)
         address_space = limits.memory_bytes + (ADDRESS_SPACE_HEADROOM if cgroup else 0)
 
@@ -105,10 +104,10 @@ class BubblewrapBackend(Backend):
             resource.setrlimit(resource.RLIMIT_NPROC, (limits.pids, limits.pids))
             resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_size_bytes, limits.file_size_bytes))
             resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-            if uid is not None:
+            if drop_to is not None:
                 os.setgroups([])
-                os.setgid(uid)
-                os.setuid(uid)
+                os.setgid(drop_to[1])
+                os.setuid(drop_to[0])
 
         args = self.bwrap_args(input_dir=input_dir, output_dir=output_dir, submission_dir=submission_dir,
                                limits=limits) + ["--", *command]
@@ -142,8 +141,8 @@ class BubblewrapBackend(Backend):
         if peak is None and rusage is not None:
             peak = int(rusage.ru_maxrss) * 1024
         oom_kills = cgroup.oom_kills() if cgroup is not None else 0
-        details = {"cgroup": None if cgroup is None else f"v{cgroup.version}", "sandbox_uid": uid,
-                   "address_space_rlimit": address_space}
+        details = {"cgroup": None if cgroup is None else f"v{cgroup.version}",
+                   "sandbox_uid": drop_to[0] if drop_to else os.getuid(), "address_space_rlimit": address_space}
         if cgroup is not None:
             cgroup.remove()
         status, reason, signal_number = classify(exit_code, timed_out, oom_kills, log, limits)

@@ -95,7 +95,7 @@ class ContainerBackend(Backend):
         return SANDBOX_USER
 
     def _execute(self, command: list[str], *, input_dir: Path, output_dir: Path, submission_dir: Path | None,
-                 limits: Limits, env: dict[str, str]) -> RunOutcome:
+                 limits: Limits, env: dict[str, str], uid: int, gid: int) -> RunOutcome:
         from docker.types import DeviceRequest, LogConfig, Ulimit
 
         command = ["python3" if part == "{python}" else part for part in command]
@@ -108,7 +108,7 @@ class ContainerBackend(Backend):
         container = self.client.containers.create(
             self.image,
             command=command or None,
-            user=f"{SANDBOX_USER[0]}:{SANDBOX_USER[1]}",
+            user=f"{uid}:{gid}",
             network_mode="none",
             mem_limit=limits.memory_bytes,
             memswap_limit=limits.memory_bytes,
@@ -146,6 +146,8 @@ class ContainerBackend(Backend):
                 result = container.wait(timeout=limits.wall_seconds)
                 exit_code = int(result.get("StatusCode", -1))
             except Exception:  # noqa: BLE001 - requests raises ReadTimeout / ConnectionError at the deadline
+                if time.perf_counter() - start < limits.wall_seconds:
+                    raise  # the daemon failed before the deadline: not a timeout
                 timed_out = True
                 kill_start = time.perf_counter()
                 _kill(container)

@@ -110,6 +110,9 @@ def classify(exit_code: int | None, timed_out: bool, oom_kills: int, log: LogCap
     tail = log.text()[-4000:]
     if signal_number == signal.SIGXCPU:
         return KILLED, f"CPU-time limit of {limits.cpu_time_seconds} s reached (SIGXCPU)", signal_number
+    if "No space left on device" in tail or "Disk quota exceeded" in tail:
+        return CRASHED, (f"out of space: /output ({limits.output_bytes / MIB:.0f} MiB) or /tmp "
+                         f"({limits.tmp_bytes / MIB:.0f} MiB) is full"), signal_number
     if signal_number == signal.SIGXFSZ or "File too large" in tail:
         return CRASHED, f"file-size limit of {limits.file_size_bytes / MIB:.0f} MiB reached", signal_number
     if "MemoryError" in tail or "Cannot allocate memory" in tail:
