@@ -108,6 +108,7 @@ while True:
 """
 
 SLEEP = """
+import time
 print("sleeping", flush=True)
 time.sleep(10 ** 6)
 """
