@@ -40,7 +40,7 @@ def install_packages(packages: tuple[str, ...] = APT_PACKAGES) -> list[str]:
             raise PermissionError(f"packages {missing} are missing and installing them needs root")
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
         subprocess.run(["apt-get", "update", "-qq"], check=True, env=env, stdout=subprocess.DEVNULL)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing], check=True, env=env,
+        subprocess.run(["apt-get", "install", "-y", "-qq", *missing], check=True, env=env,
                        stdout=subprocess.DEVNULL)
     return missing
 
