@@ -204,3 +204,26 @@ def prepare_host_cmd(json_path: JsonOption = None) -> None:
     for key, value in report.items():
         console.print(f"{key}: {value}")
     write_json(json_path, report)
+
+
+@submission_app.command("recover")
+@handles_errors
+def recover(runs_dir: RunsDirOption = None, json_path: JsonOption = None) -> None:
+    """Close runs whose worker died (status killed, with the reason) and remove their sandboxes."""
+    import os
+
+    from ..submission_kit.runner import recover_stale_runs
+
+    folder = runs_dir or Path(os.environ.get("HEPBENCH_SANDBOX_ROOT", "/var/tmp/hepbench-runs"))
+    client = None
+    try:
+        from ..scoring.sandbox.container import docker_client
+
+        client = docker_client()
+    except RuntimeError:
+        pass  # no daemon: no containers to remove
+    closed = recover_stale_runs(folder, docker_client=client)
+    for record in closed:
+        console.print(f"{record['run_dir']}: killed ({record['reason']})")
+    console.print(f"{len(closed)} stale run(s) closed in {folder}")
+    write_json(json_path, closed)

@@ -14,6 +14,8 @@ import json
 import math
 import os
 import shutil
+import socket
+import subprocess
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -123,6 +125,63 @@ def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
+def _start_ticks(pid: int) -> int | None:
+    """Start time of process ``pid`` (clock ticks since boot), to tell it from a later process with its pid."""
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def worker_identity() -> dict[str, Any]:
+    return {"host": socket.gethostname(), "pid": os.getpid(), "start_ticks": _start_ticks(os.getpid())}
+
+
+def worker_alive(worker: dict[str, Any]) -> bool:
+    """Whether the process that wrote a record still runs (always True for another host's worker)."""
+    if worker.get("host") != socket.gethostname():
+        return True
+    pid = worker.get("pid")
+    return isinstance(pid, int) and _start_ticks(pid) is not None and _start_ticks(pid) == worker.get("start_ticks")
+
+
+def recover_stale_runs(runs_dir: str | Path, *, docker_client: Any = None) -> list[dict[str, Any]]:
+    """Close the runs whose worker died: status ``killed`` with the reason, sandbox leftovers removed.
+
+    For every ``record.json`` still ``running`` whose worker process (on this host) is gone: the
+    run's containers are removed (when a docker client is given), its output tmpfs unmounted and
+    its control groups deleted; the record is rewritten. Returns the records it closed.
+    """
+    from ..scoring.sandbox.cgroups import remove_worker_groups
+
+    closed = []
+    for path in sorted(Path(runs_dir).glob("*/" + RECORD_FILE)):
+        try:
+            record = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError):
+            continue
+        worker = record.get("worker", {})
+        if record.get("status") != "running" or worker_alive(worker):
+            continue
+        run_dir = path.parent
+        leftovers: dict[str, Any] = {}
+        if docker_client is not None:
+            from ..scoring.sandbox.container import remove_containers_under
+
+            leftovers["containers_removed"] = remove_containers_under(docker_client, run_dir)
+        live = run_dir / "output.live"
+        if os.path.ismount(live):
+            subprocess.run(["umount", "-l", str(live)], capture_output=True)
+            leftovers["output_unmounted"] = True
+        leftovers["cgroups_removed"] = remove_worker_groups(int(worker.get("pid", -1)))
+        record.update(status="killed", reason=(f"the worker (pid {worker.get('pid')} on {worker.get('host')}) stopped "
+                                               "before the run finished; nothing was scored"),
+                      finished=_now(), recovered=leftovers)
+        write_record(run_dir, record)
+        closed.append(record)
+    return closed
+
+
 def prepare_inputs(challenge: str, run_dir: Path, **options: Any) -> tuple[Path, Path, dict[str, Any]]:
     """Write ``run_dir/input`` (public) and ``run_dir/organiser`` (truth); returns both and a summary."""
     adapter = get_adapter(challenge)
@@ -158,6 +217,7 @@ def run_submission(
     record: dict[str, Any] = {
         "record_version": RECORD_VERSION, "challenge": challenge, "backend": backend.name,
         "payload": payload.describe(), "limits": limits.as_dict(), "status": "running", "created": _now(),
+        "worker": worker_identity(), "run_dir": str(run_dir),
     }
     write_record(run_dir, record)
     submission_dir = None

@@ -32,7 +32,8 @@ def higgs_inputs(sandbox_runs):
 
 
 @pytest.mark.parametrize("args", [["submission"], ["submission", "init"], ["submission", "validate"],
-                                  ["submission", "run"], ["submission", "prepare-host"]])
+                                  ["submission", "run"], ["submission", "prepare-host"],
+                                  ["submission", "recover"]])
 def test_submission_commands_have_help(args: list[str]) -> None:
     result = runner.invoke(app, [*args, "--help"])
     assert result.exit_code == 0, result.output
@@ -221,3 +222,56 @@ def test_cli_reports_a_failing_submission_with_its_reason(bwrap_backend, sandbox
     assert result.exit_code == 1
     record = json.loads((tmp_path / "v.json").read_text())
     assert record["status"] == "crashed" and "no model here" in record["outcome"]["log_tail"]
+
+
+WORKER = """
+import sys
+from pathlib import Path
+from hepbench.scoring.sandbox import MIB, Limits
+from hepbench.scoring.sandbox.testing import backend_by_name
+from hepbench.submission_kit.runner import Payload, run_submission
+code, run_dir, input_dir, organiser_dir, backend = sys.argv[1:]
+run_submission("higgs-uncertainty", backend_by_name(backend), Payload("code", code_dir=Path(code)),
+               run_dir=Path(run_dir), limits=Limits(wall_seconds=120, memory_bytes=512 * MIB, pids=32),
+               input_dir=Path(input_dir), organiser_dir=Path(organiser_dir))
+"""
+
+
+@pytest.mark.parametrize("backend", ["bubblewrap", "docker"])
+def test_a_dead_worker_leaves_no_stuck_run(request, higgs_inputs, sandbox_runs, tmp_path, backend) -> None:
+    """The worker is SIGKILLed mid-run: recovery closes the record and removes the sandbox."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from hepbench.submission_kit.runner import recover_stale_runs
+
+    request.getfixturevalue("bwrap_backend" if backend == "bubblewrap" else "docker_backend")
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "model.py").write_text("import time\ntime.sleep(10 ** 6)\n")
+    runs = make_run_root(sandbox_runs, prefix="workers-")
+    run_dir = runs / "run"
+    worker = subprocess.Popen([sys.executable, "-c", WORKER, str(code), str(run_dir), str(higgs_inputs[0]),
+                               str(higgs_inputs[1]), backend])
+    deadline = time.monotonic() + 30
+    while not (os.path.ismount(run_dir / "output.live") and (run_dir / RECORD_FILE).exists()):
+        assert time.monotonic() < deadline and worker.poll() is None, "the run did not start"
+        time.sleep(0.1)
+    time.sleep(1.0)
+    worker.send_signal(signal.SIGKILL)
+    worker.wait()
+    assert json.loads((run_dir / RECORD_FILE).read_text())["status"] == "running"
+    client = request.getfixturevalue("docker_host")["client"] if backend == "docker" else None
+    closed = recover_stale_runs(runs, docker_client=client)
+    assert [c["run_dir"] for c in closed] == [str(run_dir)]
+    record = json.loads((run_dir / RECORD_FILE).read_text())
+    assert record["status"] == "killed" and "stopped before the run finished" in record["reason"]
+    assert not os.path.ismount(run_dir / "output.live")
+    if backend == "docker":
+        assert len(record["recovered"]["containers_removed"]) == 1
+    else:
+        assert record["recovered"]["cgroups_removed"] == 1
+    assert recover_stale_runs(runs, docker_client=client) == []

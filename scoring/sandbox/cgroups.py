@@ -91,7 +91,7 @@ class RunCgroup:
             _write(path / "cgroup.procs", "0")
 
     def pids(self) -> list[int]:
-        path = self.paths.get("unified") or self.paths["pids"]
+        path = self.paths.get("unified") or self.paths.get("pids") or next(iter(self.paths.values()))
         try:
             return [int(p) for p in (path / "cgroup.procs").read_text().split()]
         except OSError:
@@ -148,3 +148,18 @@ class RunCgroup:
                     break
                 except OSError:
                     time.sleep(0.02)
+
+
+def remove_worker_groups(worker_pid: int) -> int:
+    """Kill and delete the groups a (dead) worker process created; returns how many runs had some."""
+    pattern = f"run-{worker_pid}-*"
+    if (ROOT / "cgroup.controllers").exists():
+        groups = [RunCgroup(2, {"unified": path}) for path in (ROOT / "hepbench").glob(pattern)]
+    else:
+        controllers = ("memory", "pids", "cpu")
+        names = {path.name for c in controllers for path in (ROOT / c / "hepbench").glob(pattern)}
+        groups = [RunCgroup(1, {c: ROOT / c / "hepbench" / name for c in controllers
+                                if (ROOT / c / "hepbench" / name).is_dir()}) for name in sorted(names)]
+    for group in groups:
+        group.remove()
+    return len(groups)

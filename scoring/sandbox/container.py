@@ -172,6 +172,18 @@ class ContainerBackend(Backend):
                                    "peak_memory_source": peak.get("source")})
 
 
+def remove_containers_under(client, folder: str | Path) -> list[str]:
+    """Remove the sandbox containers that mount anything under ``folder`` (a dead worker's run)."""
+    folder = str(Path(folder).resolve())
+    removed = []
+    for container in client.containers.list(all=True, filters={"label": "org.hepbench.sandbox=1"}):
+        sources = [m.get("Source", "") for m in container.attrs.get("Mounts", [])]
+        if any(src == folder or src.startswith(folder + "/") for src in sources):
+            container.remove(force=True)
+            removed.append(container.id[:12])
+    return removed
+
+
 def _drain(stream, log: LogCapture) -> None:
     try:
         for chunk in stream:

@@ -72,3 +72,12 @@ def docker_backend(docker_host):
 def any_backend(request):
     """Each backend in turn."""
     return request.getfixturevalue(f"{'bwrap' if request.param == 'bubblewrap' else 'docker'}_backend")
+
+
+def backend_by_name(name: str):
+    """A backend for a worker process of its own (the host is prepared already)."""
+    from .base_image import BASE_IMAGE_TAG
+    from .bubblewrap import BubblewrapBackend
+    from .container import ContainerBackend
+
+    return BubblewrapBackend() if name == "bubblewrap" else ContainerBackend(BASE_IMAGE_TAG)
