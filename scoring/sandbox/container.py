@@ -115,7 +115,7 @@ class ContainerBackend(Backend):
             nano_cpus=int(limits.cpus * 1e9),
             pids_limit=limits.pids,
             read_only=True,
-            tmpfs={"/tmp": f"rw,size={limits.tmp_bytes},mode=1777,nosuid,nodev"},
+            tmpfs={"/tmp": f"rw,size={limits.tmp_bytes},nr_inodes=16384,mode=1777,nosuid,nodev"},
             cap_drop=["ALL"],
             security_opt=["no-new-privileges"],
             ulimits=[Ulimit(name="fsize", soft=size, hard=size), Ulimit(name="core", soft=0, hard=0)],

@@ -22,7 +22,7 @@ from pathlib import Path
 from .backend import Backend
 from .limits import MIB, Limits
 from .result import CRASHED, KILLED, OK, OOM, TIMEOUT, RunOutcome
-from .workspace import make_run_root
+from .workspace import MAX_OUTPUT_FILES, make_run_root
 
 HOSTILE_LIMITS = Limits(wall_seconds=6.0, memory_bytes=256 * MIB, cpus=1.0, pids=64, file_size_bytes=32 * MIB,
                         output_bytes=64 * MIB, tmp_bytes=32 * MIB, log_bytes=64 * 1024)
@@ -128,6 +128,20 @@ raise RuntimeError("model diverged after the first pseudo-experiment")
 """
 
 
+PLANT_LINKS = """
+import os
+os.symlink("/etc/shadow", "/output/answers.json")
+os.symlink("/", "/output/host-root")
+os.mkfifo("/output/report.json")
+for i in range(20000):
+    try:
+        open("/output/many%05d" % i, "w").close()
+    except OSError as err:
+        print("inodes stopped at", i, err, flush=True)
+        break
+"""
+
+
 @dataclass
 class CaseResult:
     case: str
@@ -230,8 +244,8 @@ def _host_still_works(problems: list[str]) -> None:
         problems.append("the host cannot start a process after the run")
 
 
-CASES: tuple[str, ...] = ("network", "read-truth", "write-outside", "fork-bomb", "memory", "fill-disk", "sleep",
-                          "print-flood", "crash")
+CASES: tuple[str, ...] = ("network", "read-truth", "write-outside", "plant-links", "fork-bomb", "memory", "fill-disk",
+                          "sleep", "print-flood", "crash")
 
 
 def run_case(backend: Backend, case: str, base: Path | None = None, limits: Limits = HOSTILE_LIMITS) -> CaseResult:
@@ -261,7 +275,7 @@ def run_case(backend: Backend, case: str, base: Path | None = None, limits: Limi
     }.get(case, "")
     script = {"network": NETWORK, "read-truth": READ_TRUTH, "write-outside": WRITE_OUTSIDE, "fork-bomb": FORK_BOMB,
               "memory": MEMORY, "fill-disk": FILL_DISK, "sleep": SLEEP, "print-flood": PRINT_FLOOD,
-              "crash": CRASH}[case]
+              "crash": CRASH, "plant-links": PLANT_LINKS}[case]
     (submission_dir / "main.py").write_text(settings + script)
     input_hash = _sha256_tree(input_dir)
     processes = _ProcessSampler()
@@ -292,6 +306,16 @@ def run_case(backend: Backend, case: str, base: Path | None = None, limits: Limi
             problems.append(f"{escape} was written on the host")
         if _sha256_tree(input_dir) != input_hash:
             problems.append("the input folder changed")
+    elif case == "plant-links":
+        _expect(problems, outcome, (OK,))
+        kept = outcome.details.get("output_files", [])
+        evidence["output_files_kept"] = len(kept)
+        planted = [name for name in ("answers.json", "host-root", "report.json") if name in kept]
+        planted += [str(p) for p in output_dir.rglob("*") if p.is_symlink() or (p.exists() and not p.is_file())]
+        if planted:
+            problems.append(f"links or FIFOs reached the organiser's copy: {planted}")
+        if len(kept) > MAX_OUTPUT_FILES:
+            problems.append(f"{len(kept)} output files kept, limit {MAX_OUTPUT_FILES}")
     elif case == "fork-bomb":
         _expect(problems, outcome, (TIMEOUT, CRASHED, KILLED))
         if extra_processes > limits.pids + 32:

@@ -16,6 +16,9 @@ from pathlib import Path
 
 from .limits import Limits
 
+MAX_OUTPUT_FILES = 10_000
+"""Most files (inodes) in ``/output``."""
+
 
 def make_readable(root: Path) -> None:
     """Open ``root`` read-only to any user: the sandbox user is not the owner."""
@@ -61,7 +64,8 @@ class OutputMount:
     def __enter__(self) -> "OutputMount":
         self.path.mkdir(parents=True, exist_ok=True)
         if os.geteuid() == 0 and shutil.which("mount"):
-            options = f"size={self.limits.output_bytes},mode=0755,uid={self.uid},gid={self.gid},nosuid,nodev"
+            options = (f"size={self.limits.output_bytes},nr_inodes={MAX_OUTPUT_FILES},mode=0755,uid={self.uid},"
+                       f"gid={self.gid},nosuid,nodev")
             done = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(self.path)],
                                   capture_output=True, text=True)
             self.mounted = done.returncode == 0
@@ -72,11 +76,18 @@ class OutputMount:
         return self
 
     def collect(self, dest: Path, max_bytes: int) -> list[str]:
-        """Copy regular files (no links, at most ``max_bytes`` in all) to ``dest``; return their names."""
+        """Copy regular files to ``dest``; return their names.
+
+        Symbolic links, FIFOs and devices are left behind (the trusted process must never follow
+        a link planted by the submission), and so is anything past ``max_bytes`` in all or past
+        ``MAX_OUTPUT_FILES`` files.
+        """
         dest.mkdir(parents=True, exist_ok=True)
         kept, total = [], 0
         for dirpath, _, filenames in os.walk(self.path, followlinks=False):
             for name in sorted(filenames):
+                if len(kept) >= MAX_OUTPUT_FILES:
+                    return kept
                 source = Path(dirpath) / name
                 if source.is_symlink() or not source.is_file():
                     continue
