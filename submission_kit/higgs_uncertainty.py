@@ -17,6 +17,7 @@ stays in the organiser folder, which the sandbox never sees; scoring reads it th
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,25 @@ def subsample_train(train: pd.DataFrame, n_events: int, seed: int) -> pd.DataFra
     return picked.reset_index(drop=True)
 
 
+def check_room(input_dir: Path, test_set: pd.DataFrame, n_pseudo_experiments: int) -> int:
+    """Expected bytes of the pseudo-experiment files; ValueError when the disk lacks room for them.
+
+    Every pseudo-experiment is written up front (about 112 bytes per observed event), so the
+    anchor-size plan (1000 pseudo-experiments of about a million events) needs some 110 GB.
+    """
+    mu_max = 3.0  # the largest true signal strength of the prior
+    events = float(test_set["weights"].sum()) + (mu_max - 1.0) * float(test_set.loc[test_set["labels"] == 1, "weights"].sum())
+    needed = int(1.1 * events * len(FEATURES) * 4 * n_pseudo_experiments)
+    probe = input_dir
+    while not probe.exists():
+        probe = probe.parent
+    free = shutil.disk_usage(probe).free
+    if needed > free:
+        raise ValueError(f"{input_dir}: the {n_pseudo_experiments} pseudo-experiments need about {needed / 1e9:.1f} GB "
+                         f"and {free / 1e9:.1f} GB are free; use fewer --sets / --pseudo-experiments or a smaller preset")
+    return needed
+
+
 def write_inputs(
     input_dir: str | Path,
     organiser_dir: str | Path,
@@ -73,6 +93,7 @@ def write_inputs(
     dataset = load_dataset(data_dir) if data_dir is not None else generate_dataset(preset, seed)
     spec = get_preset(dataset.preset)
     plan = make_test_plan(n_sets or spec.n_sets, n_pseudo_experiments or spec.n_pseudo_experiments, plan_seed)
+    check_room(input_dir, dataset.test, plan.n_sets * plan.n_pseudo_experiments)
     organiser_dir.mkdir(parents=True, exist_ok=True)
     organiser_dir.chmod(0o700)
     plan.to_json(organiser_dir / PLAN_FILE)

@@ -275,3 +275,14 @@ def test_a_dead_worker_leaves_no_stuck_run(request, higgs_inputs, sandbox_runs, 
     else:
         assert record["recovered"]["cgroups_removed"] == 1
     assert recover_stale_runs(runs, docker_client=client) == []
+
+
+def test_inputs_that_cannot_fit_on_disk_are_refused_up_front(tmp_path: Path) -> None:
+    import pandas as pd
+
+    from hepbench.submission_kit.higgs_uncertainty import check_room
+
+    test_set = pd.DataFrame({"weights": [1e6, 1e3], "labels": [0, 1]})  # a million expected events
+    assert check_room(tmp_path / "input", test_set, 1) > 1e8
+    with pytest.raises(ValueError, match=r"pseudo-experiments need about [\d.]+ GB and [\d.]+ GB are free"):
+        check_room(tmp_path / "input", test_set, 10**6)
