@@ -104,3 +104,31 @@ def test_docker_errors_are_not_mistaken_for_timeouts(docker_host, sandbox_runs) 
     backend = ContainerBackend("hepbench-absent/never-built:1", client=docker_host["client"])
     with pytest.raises(docker.errors.ImageNotFound):
         _run_script(backend, "print('x')", sandbox_runs)
+
+
+def test_the_daemon_keeps_a_capped_log_of_a_flood(docker_backend, docker_host, sandbox_runs) -> None:
+    """Besides the capped capture, docker's own json log of the container stays near log_bytes."""
+    import os
+
+    client = docker_host["client"]
+    largest = {"bytes": 0}
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.is_set():
+            for container in _sandbox_containers(client):
+                try:
+                    container.reload()
+                    largest["bytes"] = max(largest["bytes"], os.path.getsize(container.attrs["LogPath"]))
+                except (OSError, KeyError, docker.errors.NotFound):
+                    pass
+            stop.wait(0.05)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    result = run_case(docker_backend, "print-flood", sandbox_runs)
+    stop.set()
+    watcher.join()
+    assert result.contained, result.problems
+    assert result.outcome.log_bytes_total > 50 * HOSTILE_LIMITS.log_bytes
+    assert 0 < largest["bytes"] < 4 * HOSTILE_LIMITS.log_bytes
