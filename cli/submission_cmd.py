@@ -227,3 +227,50 @@ def recover(runs_dir: RunsDirOption = None, json_path: JsonOption = None) -> Non
         console.print(f"{record['run_dir']}: killed ({record['reason']})")
     console.print(f"{len(closed)} stale run(s) closed in {folder}")
     write_json(json_path, closed)
+
+
+def _bare_backend(name: str, base_image: str):
+    """A backend with no payload of its own: bubblewrap, or docker running ``base_image``."""
+    if name == "bubblewrap":
+        from ..scoring.sandbox.bubblewrap import BubblewrapBackend
+
+        return BubblewrapBackend()
+    if name == "docker":
+        from ..scoring.sandbox.container import ContainerBackend, docker_client, resolve_image
+
+        client = docker_client()
+        return ContainerBackend(resolve_image(client, base_image), client=client)
+    raise ValueError(f"unknown backend {name!r}; choose bubblewrap or docker")
+
+
+@submission_app.command("selftest")
+@handles_errors
+def selftest(
+    backend: Annotated[list[str], typer.Option("--backend", help="bubblewrap and / or docker (repeat).")] = ["bubblewrap"],  # noqa: B006
+    case: Annotated[Optional[list[str]], typer.Option("--case", help="Hostile cases to run (default: all).")] = None,
+    base_image: BaseImageOption = _base_image_default(),
+    runs_dir: RunsDirOption = None,
+    json_path: JsonOption = None,
+) -> None:
+    """Attack this host's sandboxes with the hostile submissions; exit 1 if any was not contained."""
+    from ..scoring.sandbox.hostile import CASES, run_case
+
+    cases = case or list(CASES)
+    table = Table(title="hostile submissions")
+    for column in ("case", "backend", "outcome", "reason", "seconds", "contained"):
+        table.add_column(column)
+    rows = []
+    for name in backend:
+        runner = _bare_backend(name, base_image)
+        for hostile in cases:
+            result = run_case(runner, hostile, runs_dir)
+            o = result.outcome
+            table.add_row(hostile, name, o.status, o.reason, f"{o.wall_seconds:.2f}",
+                          "yes" if result.contained else "NO: " + "; ".join(result.problems))
+            rows.append({"case": hostile, "backend": name, "outcome": o.as_dict(), "contained": result.contained,
+                         "problems": result.problems})
+            shutil.rmtree(result.evidence["run_dir"], ignore_errors=True)
+    console.print(table)
+    write_json(json_path, rows)
+    if not all(row["contained"] for row in rows):
+        raise typer.Exit(code=1)

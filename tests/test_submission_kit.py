@@ -33,7 +33,7 @@ def higgs_inputs(sandbox_runs):
 
 @pytest.mark.parametrize("args", [["submission"], ["submission", "init"], ["submission", "validate"],
                                   ["submission", "run"], ["submission", "prepare-host"],
-                                  ["submission", "recover"]])
+                                  ["submission", "recover"], ["submission", "selftest"]])
 def test_submission_commands_have_help(args: list[str]) -> None:
     result = runner.invoke(app, [*args, "--help"])
     assert result.exit_code == 0, result.output
@@ -286,3 +286,18 @@ def test_inputs_that_cannot_fit_on_disk_are_refused_up_front(tmp_path: Path) -> 
     assert check_room(tmp_path / "input", test_set, 1) > 1e8
     with pytest.raises(ValueError, match=r"pseudo-experiments need about [\d.]+ GB and [\d.]+ GB are free"):
         check_room(tmp_path / "input", test_set, 10**6)
+
+
+def test_selftest_reports_containment_per_case(bwrap_backend, docker_backend, sandbox_runs, tmp_path) -> None:
+    out = tmp_path / "selftest.json"
+    result = runner.invoke(app, ["submission", "selftest", "--backend", "bubblewrap", "--backend", "docker",
+                                 "--case", "write-outside", "--case", "crash", "--runs-dir", str(sandbox_runs),
+                                 "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(out.read_text())
+    assert [(r["case"], r["backend"]) for r in rows] == [("write-outside", "bubblewrap"), ("crash", "bubblewrap"),
+                                                         ("write-outside", "docker"), ("crash", "docker")]
+    assert all(r["contained"] for r in rows)
+    assert [r["outcome"]["status"] for r in rows] == ["ok", "crashed", "ok", "crashed"]
+    bad = runner.invoke(app, ["submission", "selftest", "--case", "teleport", "--runs-dir", str(sandbox_runs)])
+    assert bad.exit_code == 1 and "unknown hostile case" in bad.output
