@@ -150,6 +150,7 @@ def validate(
     memory_mb: MemoryOption = 2048,
     cpus: CpusOption = 1.0,
     pids: PidsOption = 128,
+    data: Annotated[Optional[Path], typer.Option("--data", help="Data folder to draw the tiny inputs from (default: generated).")] = None,
     runs_dir: RunsDirOption = None,
     json_path: JsonOption = None,
 ) -> None:
@@ -157,6 +158,8 @@ def validate(
     from ..submission_kit.adapters import get_adapter
 
     options = dict(get_adapter(challenge).VALIDATE_OPTIONS)
+    if data is not None:
+        options["data_dir"] = data
     limits = Limits(wall_seconds=wall_seconds, memory_bytes=memory_mb * MIB, cpus=cpus, pids=pids)
     _run(challenge, submission, backend=backend, image=image, image_tar=image_tar, pull=pull, base_image=base_image,
          limits=limits, runs_dir=runs_dir, input_options=options, do_score=False, json_path=json_path)

@@ -24,10 +24,20 @@ ANSWER = {"mu_hat": 1.0, "delta_mu_hat": 0.2, "p16": 0.8, "p84": 1.2}
 
 
 @pytest.fixture(scope="module")
-def higgs_inputs(sandbox_runs):
+def higgs_data(sandbox_runs) -> Path:
+    """The tiny preset written once (parquet + sidecars), for every run of this module."""
+    from hepbench.challenges.higgs_uncertainty.dataset import generate_dataset
+
+    folder = make_run_root(sandbox_runs, prefix="data-")
+    generate_dataset("tiny", 0, out_dir=folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def higgs_inputs(sandbox_runs, higgs_data):
     """Validate-size inputs (20k training events, two pseudo-experiments), written once."""
     root = make_run_root(sandbox_runs, prefix="inputs-")
-    input_dir, organiser_dir, _ = prepare_inputs("higgs-uncertainty", root, **VALIDATE_OPTIONS)
+    input_dir, organiser_dir, _ = prepare_inputs("higgs-uncertainty", root, **VALIDATE_OPTIONS, data_dir=higgs_data)
     return input_dir, organiser_dir
 
 
@@ -156,7 +166,7 @@ def test_the_template_gives_the_same_answers_on_both_backends(bwrap_backend, doc
     assert answers[0] == answers[1]
 
 
-def test_record_is_on_disk_before_the_run(docker_host, sandbox_runs, tmp_path) -> None:
+def test_record_is_on_disk_before_the_run(docker_host, sandbox_runs, higgs_data, tmp_path) -> None:
     """A run that dies in the worker still leaves the payload's checksum and a 'running' record."""
     code_dir = tmp_path / "code"
     code_dir.mkdir()
@@ -165,7 +175,7 @@ def test_record_is_on_disk_before_the_run(docker_host, sandbox_runs, tmp_path) -
     backend = ContainerBackend("hepbench-absent/never-built:1", client=docker_host["client"])
     with pytest.raises(docker.errors.ImageNotFound):
         run_submission("higgs-uncertainty", backend, Payload("code", code_dir=code_dir), run_dir=run_dir,
-                       limits=KIT_LIMITS, input_options=dict(VALIDATE_OPTIONS))
+                       limits=KIT_LIMITS, input_options={**VALIDATE_OPTIONS, "data_dir": higgs_data})
     record = json.loads((run_dir / RECORD_FILE).read_text())
     assert record["status"] == "running"
     assert record["payload"]["sha256"] == tree_sha256(code_dir)
@@ -179,15 +189,15 @@ def _cli(args: list[str]) -> dict:
     return json.loads(Path(args[args.index("--json") + 1]).read_text()) if "--json" in args else {}
 
 
-def test_round_trip_code_submission_on_bubblewrap(bwrap_backend, sandbox_runs, tmp_path) -> None:
+def test_round_trip_code_submission_on_bubblewrap(bwrap_backend, sandbox_runs, higgs_data, tmp_path) -> None:
     dest = tmp_path / "higgs"
     _cli(["submission", "init", "higgs-uncertainty", str(dest)])
     checked = _cli(["submission", "validate", "higgs-uncertainty", str(dest), "--runs-dir", str(sandbox_runs),
-                    "--json", str(tmp_path / "validate.json")])
+                    "--data", str(higgs_data), "--json", str(tmp_path / "validate.json")])
     assert checked["status"] == "ok" and checked["validation"]["ok"] and "score" not in checked
     scored = _cli(["submission", "run", "higgs-uncertainty", str(dest), "--sets", "2", "--pseudo-experiments", "2",
                    "--wall-seconds", "120", "--memory-mb", "1024", "--runs-dir", str(sandbox_runs),
-                   "--json", str(tmp_path / "run.json")])
+                   "--data", str(higgs_data), "--json", str(tmp_path / "run.json")])
     assert scored["status"] == "ok", scored["reason"]
     assert scored["backend"] == "bubblewrap"
     metrics = scored["score"]["metrics"]
@@ -196,28 +206,28 @@ def test_round_trip_code_submission_on_bubblewrap(bwrap_backend, sandbox_runs, t
     assert scored["outcome"]["peak_memory_bytes"] > 0 and scored["outcome"]["wall_seconds"] > 0
 
 
-def test_round_trip_container_submission(docker_host, sandbox_runs, tmp_path) -> None:
+def test_round_trip_container_submission(docker_host, sandbox_runs, higgs_data, tmp_path) -> None:
     dest = tmp_path / "higgs"
     _cli(["submission", "init", "higgs-uncertainty", str(dest)])
     checked = _cli(["submission", "validate", "higgs-uncertainty", str(dest), "--backend", "docker",
-                    "--runs-dir", str(sandbox_runs), "--json", str(tmp_path / "validate.json")])
+                    "--runs-dir", str(sandbox_runs), "--data", str(higgs_data), "--json", str(tmp_path / "validate.json")])
     assert checked["status"] == "ok" and checked["payload"]["kind"] == "image"
     image = checked["payload"]["image"]
     assert image == f"hepbench-submission/higgs-uncertainty:{tree_sha256(dest)[:12]}"
     scored = _cli(["submission", "run", "higgs-uncertainty", "--backend", "docker", "--image", image,
                    "--sets", "2", "--pseudo-experiments", "2", "--wall-seconds", "120", "--memory-mb", "1024",
-                   "--runs-dir", str(sandbox_runs), "--json", str(tmp_path / "run.json")])
+                   "--runs-dir", str(sandbox_runs), "--data", str(higgs_data), "--json", str(tmp_path / "run.json")])
     assert scored["status"] == "ok", scored["reason"]
     assert scored["backend"] == "docker"
     assert scored["score"]["metrics"]["n_pseudo_experiments"] == 4
     docker_host["client"].images.remove(image)
 
 
-def test_cli_reports_a_failing_submission_with_its_reason(bwrap_backend, sandbox_runs, tmp_path) -> None:
+def test_cli_reports_a_failing_submission_with_its_reason(bwrap_backend, sandbox_runs, higgs_data, tmp_path) -> None:
     code = tmp_path / "code"
     code.mkdir()
     (code / "model.py").write_text("raise SystemExit('no model here')\n")
-    result = runner.invoke(app, ["submission", "validate", "higgs-uncertainty", str(code),
+    result = runner.invoke(app, ["submission", "validate", "higgs-uncertainty", str(code), "--data", str(higgs_data),
                                  "--runs-dir", str(sandbox_runs), "--json", str(tmp_path / "v.json")])
     assert result.exit_code == 1
     record = json.loads((tmp_path / "v.json").read_text())

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .limits import Limits
 
-MAX_OUTPUT_FILES = 10_000
+MAX_OUTPUT_FILES = 1_000
 """Most files (inodes) in ``/output``."""
 
 
@@ -95,7 +95,8 @@ class OutputMount:
                 if total + size > max_bytes:
                     continue
                 relative = source.relative_to(self.path)
-                (dest / relative).parent.mkdir(parents=True, exist_ok=True)
+                if relative.parent != Path("."):
+                    (dest / relative).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(source, dest / relative, follow_symlinks=False)
                 total += size
                 kept.append(str(relative))
