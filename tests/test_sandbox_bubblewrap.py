@@ -108,3 +108,8 @@ def test_statuses_come_from_host_facts() -> None:
 def test_limits_reject_nonsense(field: str, value: float) -> None:
     with pytest.raises(ValueError, match=field):
         Limits(**{field: value})
+
+
+def test_gpu_runs_are_refused_rather_than_run_without_one(bwrap_backend, sandbox_runs) -> None:
+    with pytest.raises(ValueError, match="no GPU; use the docker backend"):
+        _run_script(bwrap_backend, "print('x')", Limits(wall_seconds=5, gpu=True), sandbox_runs)

@@ -89,6 +89,8 @@ class BubblewrapBackend(Backend):
 
     def _execute(self, command: list[str], *, input_dir: Path, output_dir: Path, submission_dir: Path | None,
                  limits: Limits, env: dict[str, str], uid: int, gid: int) -> RunOutcome:
+        if limits.gpu:
+            raise ValueError("the bubblewrap backend gives submissions no GPU; use the docker backend for GPU runs")
         for folder in (input_dir, output_dir, *( [submission_dir] if submission_dir else [])):
             check_reachable(folder)
         command = [self.python if part == "{python}" else part for part in command]
