@@ -1,0 +1,236 @@
+"""Container backend: a submission's image run by the local docker daemon.
+
+Images come from a local tag or a ``docker save`` tar (``docker load``); nothing is pulled
+unless asked. The container runs with no network, memory (swap included) / CPU / pids limits,
+a non-root user, a read-only root filesystem, a size-capped tmpfs on ``/tmp``, every
+capability dropped, ``no-new-privileges``, a per-file size ulimit, and GPUs only through a
+device request when the organiser allows them. Past the wall-clock limit it is killed; it is
+always removed. stdout and stderr are read from the attach stream with a cap and docker's
+own log file is capped too.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+from .backend import Backend
+from .limits import Limits
+from .result import LogCapture, RunOutcome, classify
+
+SANDBOX_USER = (65534, 65534)
+"""nobody:nogroup, a host uid that owns nothing."""
+
+
+class ImageUnavailable(RuntimeError):
+    """The image is neither present locally nor loadable, and pulling was not asked for."""
+
+
+def docker_client():
+    """A client of the local daemon, or RuntimeError saying why there is none."""
+    try:
+        import docker
+    except ImportError as err:  # pragma: no cover - docker is a dependency
+        raise RuntimeError(f"the docker SDK is missing ({err}); pip install docker") from None
+    try:
+        client = docker.from_env(timeout=120)
+        client.ping()
+    except Exception as err:  # noqa: BLE001 - any failure to reach the daemon reads the same to the user
+        raise RuntimeError(f"no docker daemon reachable ({type(err).__name__}: {err}); start dockerd") from None
+    return client
+
+
+def resolve_image(client, image: str | None = None, *, image_tar: str | Path | None = None, pull: bool = False) -> str:
+    """The id of the image to run: ``docker load`` of ``image_tar`` when given, else the local
+    ``image`` tag; a pull happens only with ``pull=True``."""
+    import docker
+
+    if image_tar is not None:
+        image_tar = Path(image_tar)
+        if not image_tar.is_file():
+            raise FileNotFoundError(f"{image_tar}: image tar not found")
+        with image_tar.open("rb") as handle:
+            loaded = client.images.load(handle)
+        if not loaded:
+            raise ImageUnavailable(f"{image_tar}: docker load found no image in it")
+        if image is None:
+            return loaded[0].id
+    if image is None:
+        raise ValueError("give an image tag or an image tar")
+    try:
+        return client.images.get(image).id
+    except docker.errors.ImageNotFound:
+        if not pull:
+            raise ImageUnavailable(
+                f"image {image!r} is not present locally and pulling is off: load it (docker load -i FILE, "
+                f"or --image-tar FILE) or allow a pull (--pull)"
+            ) from None
+    return client.images.pull(image).id
+
+
+def build_image(client, context: str | Path, tag: str, buildargs: dict[str, str] | None = None) -> str:
+    """Build ``context``'s Dockerfile offline (no pull, no network in RUN steps); returns the id."""
+    import docker
+
+    try:
+        image, _ = client.images.build(path=str(context), tag=tag, buildargs=buildargs or {}, pull=False,
+                                       network_mode="none", rm=True, forcerm=True)
+    except docker.errors.BuildError as err:
+        lines = "".join(str(chunk.get("stream", chunk.get("error", ""))) for chunk in err.build_log)
+        raise RuntimeError(f"{context}: docker build failed: {err.msg}\n{lines[-2000:]}") from None
+    return image.id
+
+
+class ContainerBackend(Backend):
+    """Run an image (a tag or id present in the local daemon) under the limits."""
+
+    name = "docker"
+
+    def __init__(self, image: str, *, client=None) -> None:
+        self.client = client or docker_client()
+        self.image = image
+
+    def sandbox_ids(self) -> tuple[int, int]:
+        return SANDBOX_USER
+
+    def _execute(self, command: list[str], *, input_dir: Path, output_dir: Path, submission_dir: Path | None,
+                 limits: Limits, env: dict[str, str], uid: int, gid: int) -> RunOutcome:
+        from docker.types import DeviceRequest, LogConfig, Ulimit
+
+        command = ["python3" if part == "{python}" else part for part in command]
+        env = {k: v for k, v in env.items() if k != "PATH"}  # the image knows where its programs are
+        volumes = {str(input_dir): {"bind": "/input", "mode": "ro"}, str(output_dir): {"bind": "/output", "mode": "rw"}}
+        if submission_dir is not None:
+            volumes[str(submission_dir)] = {"bind": "/submission", "mode": "ro"}
+        size = limits.file_size_bytes
+        start = time.perf_counter()
+        container = self.client.containers.create(
+            self.image,
+            command=command or None,
+            user=f"{uid}:{gid}",
+            network_mode="none",
+            mem_limit=limits.memory_bytes,
+            memswap_limit=limits.memory_bytes,
+            nano_cpus=int(limits.cpus * 1e9),
+            pids_limit=limits.pids,
+            read_only=True,
+            tmpfs={"/tmp": f"rw,size={limits.tmp_bytes},nr_inodes=16384,mode=1777,nosuid,nodev"},
+            cap_drop=["ALL"],
+            security_opt=["no-new-privileges"],
+            ulimits=[Ulimit(name="fsize", soft=size, hard=size), Ulimit(name="core", soft=0, hard=0)],
+            volumes=volumes,
+            working_dir="/submission" if submission_dir is not None else None,
+            environment=env,
+            log_config=LogConfig(type="json-file", config={"max-size": str(max(limits.log_bytes, 4096)),
+                                                            "max-file": "1"}),
+            device_requests=[DeviceRequest(count=-1, capabilities=[["gpu"]])] if limits.gpu else None,
+            init=True,
+            hostname="sandbox",
+            ipc_mode="private",
+            labels={"org.hepbench.sandbox": "1"},
+            detach=True,
+        )
+        log = LogCapture(limits.log_bytes)
+        timed_out, kill_seconds = False, None
+        stop = threading.Event()
+        peak: dict[str, int] = {}
+        try:
+            stream = self.client.api.attach(container.id, stdout=True, stderr=True, stream=True, logs=True)
+            reader = threading.Thread(target=_drain, args=(stream, log), daemon=True)
+            reader.start()
+            container.start()
+            sampler = threading.Thread(target=_sample_peak, args=(self.client, container.id, stop, peak), daemon=True)
+            sampler.start()
+            try:
+                result = container.wait(timeout=limits.wall_seconds)
+                exit_code = int(result.get("StatusCode", -1))
+            except Exception:  # noqa: BLE001 - requests raises ReadTimeout / ConnectionError at the deadline
+                if time.perf_counter() - start < limits.wall_seconds:
+                    raise  # the daemon failed before the deadline: not a timeout
+                timed_out = True
+                kill_start = time.perf_counter()
+                _kill(container)
+                exit_code = int(container.wait(timeout=60).get("StatusCode", -1))
+                kill_seconds = time.perf_counter() - kill_start
+            wall = time.perf_counter() - start
+            stop.set()
+            sampler.join(2.0)
+            reader.join(5.0)
+            container.reload()
+            state = container.attrs.get("State", {})
+            oom = 1 if state.get("OOMKilled") else 0
+        finally:
+            stop.set()
+            container.remove(force=True)
+        status, reason, signal_number = classify(exit_code, timed_out, oom, log, limits)
+        return RunOutcome(status=status, reason=reason, backend=self.name,
+                          exit_code=None if timed_out else exit_code, signal=signal_number, wall_seconds=wall,
+                          kill_seconds=kill_seconds, peak_memory_bytes=peak.get("bytes"), log_tail=log.text(),
+                          log_bytes_total=log.total, log_truncated=log.truncated,
+                          details={"image": self.image, "container_id": container.id[:12],
+                                   "peak_memory_source": peak.get("source")})
+
+
+def remove_containers_under(client, folder: str | Path) -> list[str]:
+    """Remove the sandbox containers that mount anything under ``folder`` (a dead worker's run)."""
+    folder = str(Path(folder).resolve())
+    removed = []
+    for container in client.containers.list(all=True, filters={"label": "org.hepbench.sandbox=1"}):
+        sources = [m.get("Source", "") for m in container.attrs.get("Mounts", [])]
+        if any(src == folder or src.startswith(folder + "/") for src in sources):
+            container.remove(force=True)
+            removed.append(container.id[:12])
+    return removed
+
+
+def _drain(stream, log: LogCapture) -> None:
+    try:
+        for chunk in stream:
+            log.feed(chunk)
+    except Exception:  # noqa: BLE001 - the stream ends with the container, however it ends
+        pass
+
+
+def _kill(container) -> None:
+    try:
+        container.kill()
+    except Exception:  # noqa: BLE001 - already gone
+        pass
+
+
+def _cgroup_peak_files(container_id: str) -> list[Path]:
+    root = Path("/sys/fs/cgroup")
+    return [
+        root / "memory" / "docker" / container_id / "memory.max_usage_in_bytes",
+        root / "memory" / "system.slice" / f"docker-{container_id}.scope" / "memory.max_usage_in_bytes",
+        root / "system.slice" / f"docker-{container_id}.scope" / "memory.peak",
+        root / "docker" / container_id / "memory.peak",
+    ]
+
+
+def _sample_peak(client, container_id: str, stop: threading.Event, out: dict) -> None:
+    """Peak memory of the container's cgroup, read by the host until the container stops.
+
+    The cgroup's own high-water mark where the host exposes it; otherwise ``docker stats``.
+    """
+    files = _cgroup_peak_files(container_id)
+    while not stop.is_set():
+        for path in files:
+            try:
+                out["bytes"] = max(out.get("bytes", 0), int(path.read_text().split()[0]))
+                out["source"] = str(path.name)
+                break
+            except (OSError, ValueError):
+                continue
+        else:
+            try:
+                stats = client.api.stats(container_id, stream=False)
+                memory = stats.get("memory_stats", {})
+                value = memory.get("max_usage") or memory.get("usage")
+                if value:
+                    out["bytes"] = max(out.get("bytes", 0), int(value))
+                    out["source"] = "docker stats"
+            except Exception:  # noqa: BLE001 - the container may be gone
+                pass
+        stop.wait(0.05)

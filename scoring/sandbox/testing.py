@@ -1,0 +1,83 @@
+"""Test fixtures: real bubblewrap sandboxes and a real docker daemon, prepared on demand.
+
+As root on Debian the fixtures install what is missing (``host.APT_PACKAGES``), start
+``dockerd`` and load or build the offline base image; elsewhere they skip, saying why. Once
+prepared, a failure to start is a test failure, never a skip.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+TEST_RUNS = Path("/var/tmp/hepbench-test-runs")
+
+
+def _require_root_and_apt() -> None:
+    if os.geteuid() != 0:
+        pytest.skip("sandbox tests need root (cgroups, output tmpfs, per-run users, dockerd)")
+    if shutil.which("apt-get") is None or shutil.which("dpkg-query") is None:
+        pytest.skip("sandbox tests install their tools with apt-get, which this host lacks")
+
+
+@pytest.fixture(scope="session")
+def sandbox_runs():
+    """A folder for the session's run folders, reachable by the sandbox users; removed at the end."""
+    from .workspace import make_run_root
+
+    root = make_run_root(TEST_RUNS, prefix="session-")
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def bwrap_backend():
+    from .bubblewrap import BubblewrapBackend, bwrap_available
+    from .host import install_packages
+
+    _require_root_and_apt()
+    install_packages(("bubblewrap", "python3-numpy", "python3-pandas"))
+    reason = bwrap_available()
+    if reason:
+        pytest.fail(reason)
+    return BubblewrapBackend()
+
+
+@pytest.fixture(scope="session")
+def docker_host():
+    """The docker client once the daemon runs and the base image is present; with its set-up report."""
+    from .base_image import BASE_IMAGE_TAG, ensure_base_image
+    from .container import docker_client
+    from .host import install_packages, start_dockerd
+
+    _require_root_and_apt()
+    install_packages(("docker.io", "debootstrap"))
+    daemon = start_dockerd()
+    client = docker_client()
+    image = ensure_base_image(BASE_IMAGE_TAG, client=client)
+    return {"client": client, "image": BASE_IMAGE_TAG, "dockerd": daemon, "base_image": image}
+
+
+@pytest.fixture(scope="session")
+def docker_backend(docker_host):
+    from .container import ContainerBackend
+
+    return ContainerBackend(docker_host["image"], client=docker_host["client"])
+
+
+@pytest.fixture(params=["bubblewrap", "docker"])
+def any_backend(request):
+    """Each backend in turn."""
+    return request.getfixturevalue(f"{'bwrap' if request.param == 'bubblewrap' else 'docker'}_backend")
+
+
+def backend_by_name(name: str):
+    """A backend for a worker process of its own (the host is prepared already)."""
+    from .base_image import BASE_IMAGE_TAG
+    from .bubblewrap import BubblewrapBackend
+    from .container import ContainerBackend
+
+    return BubblewrapBackend() if name == "bubblewrap" else ContainerBackend(BASE_IMAGE_TAG)

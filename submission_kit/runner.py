@@ -1,0 +1,247 @@
+"""One submission, end to end: inputs, sandboxed run, output checks, scoring, record.
+
+The record (``RUN_DIR/record.json``) is written before the run (status ``running``, the
+payload's checksum, the limits) and replaced atomically after it with the host's outcome, the
+output check and the scores, so a crashed worker leaves a record saying where it stopped. The
+code payload is copied into the run folder; outputs are kept in ``RUN_DIR/output``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import math
+import os
+import shutil
+import socket
+import subprocess
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..scoring.sandbox.backend import Backend
+from ..scoring.sandbox.limits import Limits
+from ..scoring.sandbox.result import INVALID_OUTPUT
+from .adapters import get_adapter
+from .validator import OutputError
+
+RECORD_FILE = "record.json"
+RECORD_VERSION = 1
+MAX_CODE_BYTES = 64 << 20
+CODE_COMMAND: tuple[str, ...] = ("{python}", "/submission/entrypoint.py")
+"""How a code submission starts: the kit's entrypoint, which imports the participant's model.py."""
+
+
+@dataclass(frozen=True)
+class Payload:
+    """What was submitted: a code folder (``model.py``) or a container image."""
+
+    kind: str
+    code_dir: Path | None = None
+    image: str | None = None
+    image_tar: Path | None = None
+
+    def describe(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"kind": self.kind}
+        if self.code_dir is not None:
+            out["code_dir"] = str(self.code_dir)
+            out["sha256"] = tree_sha256(self.code_dir)
+        if self.image is not None:
+            out["image"] = self.image
+        if self.image_tar is not None:
+            out["image_tar"] = str(self.image_tar)
+        return out
+
+
+def tree_sha256(folder: Path) -> str:
+    """Checksum of a folder's regular files (names and bytes, in name order)."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in Path(folder).rglob("*") if p.is_file() and not p.is_symlink()):
+        digest.update(str(path.relative_to(folder)).encode() + b"\0")
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def template_dir(challenge: str) -> Path:
+    """The kit's template folder of ``challenge`` (Dockerfile, entrypoint.py, model.py)."""
+    get_adapter(challenge)
+    return Path(str(resources.files("hepbench.submission_kit") / "templates" / challenge))
+
+
+def stage_code(challenge: str, code_dir: str | Path, dest: Path) -> Path:
+    """Copy a code submission to ``dest`` with the kit's own ``entrypoint.py``.
+
+    Regular files only (no links), at most ``MAX_CODE_BYTES``; ``model.py`` is required.
+    """
+    code_dir = Path(code_dir)
+    if not (code_dir / "model.py").is_file():
+        raise FileNotFoundError(f"{code_dir / 'model.py'}: a code submission needs a model.py with a Model class")
+    dest.mkdir(parents=True, exist_ok=True)
+    total = 0
+    for path in sorted(code_dir.rglob("*")):
+        if path.is_symlink() or not path.is_file() or "__pycache__" in path.parts:
+            continue
+        total += path.stat().st_size
+        if total > MAX_CODE_BYTES:
+            raise ValueError(f"{code_dir}: more than {MAX_CODE_BYTES >> 20} MiB of code; ship data in an image")
+        target = dest / path.relative_to(code_dir)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+    shutil.copyfile(template_dir(challenge) / "entrypoint.py", dest / "entrypoint.py")
+    return dest
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def write_record(run_dir: Path, record: dict[str, Any]) -> Path:
+    """Write ``run_dir/record.json`` atomically (temporary name, fsync, rename)."""
+    path = Path(run_dir) / RECORD_FILE
+    partial = path.with_name(path.name + ".partial")
+    with open(partial, "w") as handle:
+        handle.write(json.dumps(_jsonable(record), indent=2) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    partial.replace(path)
+    return path
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def _start_ticks(pid: int) -> int | None:
+    """Start time of process ``pid`` (clock ticks since boot), to tell it from a later process with its pid."""
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def worker_identity() -> dict[str, Any]:
+    return {"host": socket.gethostname(), "pid": os.getpid(), "start_ticks": _start_ticks(os.getpid())}
+
+
+def worker_alive(worker: dict[str, Any]) -> bool:
+    """Whether the process that wrote a record still runs (always True for another host's worker)."""
+    if worker.get("host") != socket.gethostname():
+        return True
+    pid = worker.get("pid")
+    return isinstance(pid, int) and _start_ticks(pid) is not None and _start_ticks(pid) == worker.get("start_ticks")
+
+
+def recover_stale_runs(runs_dir: str | Path, *, docker_client: Any = None) -> list[dict[str, Any]]:
+    """Close the runs whose worker died: status ``killed`` with the reason, sandbox leftovers removed.
+
+    For every ``record.json`` still ``running`` whose worker process (on this host) is gone: the
+    run's containers are removed (when a docker client is given), its output tmpfs unmounted and
+    its control groups deleted; the record is rewritten. Returns the records it closed.
+    """
+    from ..scoring.sandbox.cgroups import remove_worker_groups
+
+    closed = []
+    for path in sorted(Path(runs_dir).glob("*/" + RECORD_FILE)):
+        try:
+            record = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError):
+            continue
+        worker = record.get("worker", {})
+        if record.get("status") != "running" or worker_alive(worker):
+            continue
+        run_dir = path.parent
+        leftovers: dict[str, Any] = {}
+        if docker_client is not None:
+            from ..scoring.sandbox.container import remove_containers_under
+
+            leftovers["containers_removed"] = remove_containers_under(docker_client, run_dir)
+        live = run_dir / "output.live"
+        if os.path.ismount(live):
+            subprocess.run(["umount", "-l", str(live)], capture_output=True)
+            leftovers["output_unmounted"] = True
+        leftovers["cgroups_removed"] = remove_worker_groups(int(worker.get("pid", -1)))
+        record.update(status="killed", reason=(f"the worker (pid {worker.get('pid')} on {worker.get('host')}) stopped "
+                                               "before the run finished; nothing was scored"),
+                      finished=_now(), recovered=leftovers)
+        write_record(run_dir, record)
+        closed.append(record)
+    return closed
+
+
+def prepare_inputs(challenge: str, run_dir: Path, **options: Any) -> tuple[Path, Path, dict[str, Any]]:
+    """Write ``run_dir/input`` (public) and ``run_dir/organiser`` (truth); returns both and a summary."""
+    adapter = get_adapter(challenge)
+    input_dir, organiser_dir = run_dir / "input", run_dir / "organiser"
+    summary = adapter.write_inputs(input_dir, organiser_dir, **options)
+    return input_dir, organiser_dir, summary
+
+
+def run_submission(
+    challenge: str,
+    backend: Backend,
+    payload: Payload,
+    *,
+    run_dir: str | Path,
+    limits: Limits,
+    input_dir: Path | None = None,
+    organiser_dir: Path | None = None,
+    input_options: dict[str, Any] | None = None,
+    command: list[str] | None = None,
+    do_score: bool = True,
+    n_bootstrap: int = 200,
+) -> dict[str, Any]:
+    """Run ``payload`` through ``backend`` on ``challenge``'s inputs; return (and persist) the record.
+
+    ``input_dir`` / ``organiser_dir`` reuse inputs written earlier (``prepare_inputs``);
+    otherwise they are written under ``run_dir`` from ``input_options``. Code payloads run
+    ``CODE_COMMAND``; images run their own entrypoint unless ``command`` is given. With
+    ``do_score=False`` only the output schema is checked (``hepbench submission validate``).
+    """
+    adapter = get_adapter(challenge)
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    record: dict[str, Any] = {
+        "record_version": RECORD_VERSION, "challenge": challenge, "backend": backend.name,
+        "payload": payload.describe(), "limits": limits.as_dict(), "status": "running", "created": _now(),
+        "worker": worker_identity(), "run_dir": str(run_dir),
+    }
+    write_record(run_dir, record)
+    submission_dir = None
+    if payload.kind == "code":
+        submission_dir = stage_code(challenge, payload.code_dir, run_dir / "submission")
+        command = list(command or CODE_COMMAND)
+    if input_dir is None or organiser_dir is None:
+        input_dir, organiser_dir, record["inputs"] = prepare_inputs(challenge, run_dir, **(input_options or {}))
+        write_record(run_dir, record)
+    outcome = backend.run(list(command or []), input_dir=input_dir, output_dir=run_dir / "output", limits=limits,
+                          submission_dir=submission_dir)
+    record["outcome"] = outcome.as_dict()
+    if outcome.ok:
+        try:
+            answers = adapter.read_and_validate_outputs(run_dir / "output", organiser_dir)
+            record["validation"] = {"ok": True, "message": f"{len(answers)} answers, schema valid"}
+            if do_score:
+                record["score"] = adapter.score(answers, organiser_dir, n_bootstrap=n_bootstrap)
+        except OutputError as err:
+            outcome.status, outcome.reason = INVALID_OUTPUT, str(err)
+            record["outcome"] = outcome.as_dict()
+            record["validation"] = {"ok": False, "message": str(err)}
+    record["status"] = outcome.status
+    record["reason"] = outcome.reason
+    record["finished"] = _now()
+    write_record(run_dir, record)
+    return record

@@ -1,0 +1,134 @@
+"""The container backend under attack: every hostile case in a real docker container, plus
+the image rules (local tag or tar, never a pull unless asked) and the container's settings."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import docker
+import pytest
+
+from hepbench.scoring.sandbox.container import ImageUnavailable, resolve_image
+from hepbench.scoring.sandbox.hostile import CASES, HOSTILE_LIMITS, run_case
+from hepbench.scoring.sandbox.workspace import make_run_root
+
+PRIVILEGES = """
+import json, os
+status = dict(line.split(":\\t", 1) for line in open("/proc/self/status").read().splitlines() if ":\\t" in line)
+report = {"uid": os.getuid(), "cap_eff": status["CapEff"].strip(), "no_new_privs": status["NoNewPrivs"].strip(),
+          "interfaces": [l.split(":")[0].strip() for l in open("/proc/net/dev").readlines()[2:]]}
+for path in ["/tmp/x", "/output/x", "/etc/x"]:
+    try:
+        open(path, "w").write("ok")
+        report[path] = "written"
+    except OSError as err:
+        report[path] = type(err).__name__
+open("/output/report.json", "w").write(json.dumps(report))
+"""
+
+
+def _run_script(backend, script: str, base):
+    root = make_run_root(base, prefix="script-")
+    (root / "input").mkdir()
+    (root / "submission").mkdir()
+    (root / "submission" / "main.py").write_text(script)
+    outcome = backend.run(["{python}", "main.py"], input_dir=root / "input", output_dir=root / "output",
+                          limits=HOSTILE_LIMITS, submission_dir=root / "submission")
+    return outcome, root / "output"
+
+
+def _sandbox_containers(client) -> list:
+    return client.containers.list(all=True, filters={"label": "org.hepbench.sandbox=1"})
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_hostile_submission_is_contained(docker_backend, docker_host, sandbox_runs, case: str) -> None:
+    result = run_case(docker_backend, case, sandbox_runs)
+    assert result.contained, (result.problems, result.outcome.reason, result.outcome.log_tail[-800:])
+    assert result.outcome.reason
+    assert result.outcome.wall_seconds < HOSTILE_LIMITS.wall_seconds + 10
+    assert not _sandbox_containers(docker_host["client"]), "the container outlived its run"
+
+
+def test_container_runs_unprivileged_offline_and_read_only(docker_backend, sandbox_runs) -> None:
+    outcome, output = _run_script(docker_backend, PRIVILEGES, sandbox_runs)
+    assert outcome.ok, outcome.log_tail
+    report = json.loads((output / "report.json").read_text())
+    assert report["uid"] == 65534
+    assert int(report["cap_eff"], 16) == 0
+    assert report["no_new_privs"] == "1"
+    assert report["interfaces"] == ["lo"]
+    assert report["/tmp/x"] == "written" and report["/output/x"] == "written"
+    assert report["/etc/x"] in ("OSError", "PermissionError")
+    assert outcome.peak_memory_bytes and outcome.peak_memory_bytes < HOSTILE_LIMITS.memory_bytes
+
+
+def test_missing_image_is_never_pulled_unless_asked(docker_host) -> None:
+    start = time.perf_counter()
+    with pytest.raises(ImageUnavailable, match="not present locally and pulling is off"):
+        resolve_image(docker_host["client"], "hepbench-absent/never-built:1")
+    assert time.perf_counter() - start < 5
+
+
+def test_image_from_a_docker_save_tar(docker_host, sandbox_runs, tmp_path) -> None:
+    client = docker_host["client"]
+    base = client.images.get(docker_host["image"])
+    base.tag("hepbench-test/from-tar", "1")
+    tar = tmp_path / "image.tar"
+    with tar.open("wb") as handle:
+        for chunk in client.images.get("hepbench-test/from-tar:1").save(named=True):
+            handle.write(chunk)
+    client.images.remove("hepbench-test/from-tar:1")
+    with pytest.raises(ImageUnavailable):
+        resolve_image(client, "hepbench-test/from-tar:1")
+    assert resolve_image(client, "hepbench-test/from-tar:1", image_tar=tar) == base.id
+    client.images.remove("hepbench-test/from-tar:1")
+
+
+def test_a_fork_bomb_leaves_a_neighbour_alone(docker_backend, sandbox_runs) -> None:
+    bomb = threading.Thread(target=run_case, args=(docker_backend, "fork-bomb", sandbox_runs))
+    bomb.start()
+    time.sleep(1.0)
+    script = "import subprocess\nfor _ in range(20):\n    subprocess.run(['true'], check=True)\nprint('fine')\n"
+    outcome, _ = _run_script(docker_backend, script, sandbox_runs)
+    bomb.join()
+    assert outcome.ok, (outcome.reason, outcome.log_tail)
+    assert "fine" in outcome.log_tail
+
+
+def test_docker_errors_are_not_mistaken_for_timeouts(docker_host, sandbox_runs) -> None:
+    from hepbench.scoring.sandbox.container import ContainerBackend
+
+    backend = ContainerBackend("hepbench-absent/never-built:1", client=docker_host["client"])
+    with pytest.raises(docker.errors.ImageNotFound):
+        _run_script(backend, "print('x')", sandbox_runs)
+
+
+def test_the_daemon_keeps_a_capped_log_of_a_flood(docker_backend, docker_host, sandbox_runs) -> None:
+    """Besides the capped capture, docker's own json log of the container stays near log_bytes."""
+    import os
+
+    client = docker_host["client"]
+    largest: dict = {"bytes": 0}
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.is_set():
+            try:
+                for container in _sandbox_containers(client):
+                    container.reload()
+                    largest["bytes"] = max(largest["bytes"], os.path.getsize(container.attrs["LogPath"]))
+            except Exception as err:  # noqa: BLE001 - a container may vanish between list, reload and stat
+                largest.setdefault("errors", []).append(type(err).__name__)
+            stop.wait(0.05)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    result = run_case(docker_backend, "print-flood", sandbox_runs)
+    stop.set()
+    watcher.join()
+    assert result.contained, result.problems
+    assert result.outcome.log_bytes_total > 50 * HOSTILE_LIMITS.log_bytes
+    assert 0 < largest["bytes"] < 4 * HOSTILE_LIMITS.log_bytes, largest
