@@ -199,3 +199,18 @@ def load_dataset(data_dir: str | Path, truth_dir: str | Path | None = None) -> L
     meta = inputs.data.attrs.get("metadata", {}) if hasattr(inputs.data, "attrs") else {}
     meta = meta or read_table(data_dir / "data.parquet", verify=False).attrs["metadata"]
     return LhcoDataset(inputs, truth[LABEL], test, meta["preset"], int(meta["seed"]), int(truth[LABEL].sum()))
+
+
+def generate_with_summary(preset: str, seed: int, out_dir: str | Path, *, client: Any = None) -> dict[str, Any]:
+    """:func:`generate_dataset` into ``out_dir``; returns the background / signal count of each file."""
+    made = generate_dataset(preset, seed, out_dir, client=client)
+    files = {
+        "data": made.data_truth,
+        "background_reference": pd.Series(np.zeros(len(made.inputs.background_reference), dtype=np.int8)),
+        "labelled": made.inputs.labelled[LABEL],
+        "test": made.test[LABEL],
+    }
+    return {
+        "files": {name: {"background": int((labels == 0).sum()), "signal": int((labels == 1).sum())} for name, labels in files.items()},
+        "n_signal": made.n_signal,
+    }
