@@ -70,6 +70,23 @@ CHALLENGES: dict[str, Challenge] = {
             MetricColumn("predict_seconds_mean", "s / PE", ".2f"),
         ),
     ),
+    "lhco": Challenge(
+        id="lhco",
+        title="LHC Olympics anomaly detection",
+        description=(
+            "Find a dijet resonance (W' -> X Y, hidden among QCD dijets at S/B ~ 0.6% in the signal region) "
+            "without labels: score events in the signal region, ranked by the maximum significance improvement."
+        ),
+        presets=("tiny", "small", "full"),
+        ranking=(
+            RankingMetric("max_sic", True, "max eps_S / sqrt(eps_B) over cuts with eps_B > 1.84e-5", "max SIC"),
+            RankingMetric("auc", True, "ROC AUC on the labelled signal-region test set", "AUC"),
+        ),
+        columns=(
+            MetricColumn("rejection_at_eps_s_0.5", "1/eps_B @ eps_S=0.5", ".1f"),
+            MetricColumn("rejection_at_eps_s_0.2", "1/eps_B @ eps_S=0.2", ".1f"),
+        ),
+    ),
 }
 
 

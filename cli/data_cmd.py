@@ -51,6 +51,21 @@ def generate(
     The independent streams (each physics process of each split) are generated in parallel on
     ``--scheduler``; the files are byte-identical whichever scheduler made them."""
     get_challenge(challenge)
+    if challenge == "lhco":
+        from ..challenges.lhco.dataset import generate_with_summary
+
+        target = out or default_data_dir(challenge, preset, seed)
+        with dask_client(scheduler, workers) as client, \
+                console.status(f"generating {challenge} preset {preset!r} (seed {seed})", spinner="dots"):
+            summary = generate_with_summary(preset, seed, target, client=client)
+        table = Table(title=f"{challenge} / {preset} / seed {seed} -> {target}")
+        for column in ("file", "background", "signal"):
+            table.add_column(column, justify="right")
+        for name, counts in summary["files"].items():
+            table.add_row(name, f"{counts['background']:,}", f"{counts['signal']:,}")
+        console.print(table)
+        write_json(json_path, {"challenge": challenge, "preset": preset, "seed": seed, "out": target, **summary})
+        return
     if challenge != "higgs-uncertainty":
         raise ValueError(f"data generation for {challenge!r} is not available yet")
     spec = get_preset(preset)
@@ -79,7 +94,8 @@ def generate(
 @handles_errors
 def validate(
     challenge: ChallengeArg,
-    real: Annotated[Path, typer.Option(help="Real rows to compare with: the 2014 ATLAS HiggsML CSV or a FAIR Universe parquet.")] = Path(
+    real: Annotated[Path, typer.Option(help="Real rows to compare with: the 2014 ATLAS HiggsML CSV or a FAIR Universe parquet "
+                                            "(higgs-uncertainty); the high-level subset folder (lhco).")] = Path(
         "../shared/data/higgsml2014/atlas-higgs-challenge-2014-v2.first22889.csv"
     ),
     events_per_process: Annotated[int, typer.Option(help="Generated events per process.")] = 200_000,
@@ -91,6 +107,22 @@ def validate(
 ) -> None:
     """Compare generated events with real simulation: per-feature distances and overlaid histograms."""
     get_challenge(challenge)
+    if challenge == "lhco":
+        from ..challenges.lhco.validation import validate_generator
+
+        folder = real if real.is_dir() else Path("../shared/data/lhco2020/highlevel_subset")
+        with console.status("generating events to compare", spinner="dots"):
+            table = validate_generator(folder, events_per_process, seed, out)
+        view = Table(title=f"generated vs {folder} (W1 / std of real; KS)")
+        for column in ("class", "feature", "w1_std", "ks", "median_real", "median_gen"):
+            view.add_column(column, justify="right")
+        for r in table.to_dict(orient="records"):
+            view.add_row(r["class"], r["feature"], f"{r['w1_std']:.3f}", f"{r['ks']:.3f}", f"{r['median_real']:.3g}",
+                         f"{r['median_gen']:.3g}")
+        console.print(view)
+        console.print(f"histograms and tables written under {out}")
+        write_json(json_path, table.to_dict(orient="records"))
+        return
     if challenge != "higgs-uncertainty":
         raise ValueError(f"validation for {challenge!r} is not available yet")
     from ..challenges.higgs_uncertainty.generator import generate_events

@@ -1,0 +1,216 @@
+"""Generate, write and load an LHCO anomaly-detection data set.
+
+Files in ``DIR`` (parquet, each with a JSON sidecar: generator version and parameters,
+preset, seed, counts, sha256):
+
+- ``data.parquet``: the unlabelled mixture (``schema.COLUMNS``, TeV), signal and background
+  shuffled together. Its truth is ``data_truth.parquet`` (``label``, same row order), which a
+  detector is never given;
+- ``background_reference.parquet``: independent background (idealized detector only);
+- ``labelled.parquet``: signal and background with ``label`` (supervised upper bound only);
+- ``test.parquet``: labelled events inside the signal region, for scoring.
+
+``data`` and ``test`` play the role of the real detector: a systematic shift
+(``systematics.Systematics``) applies to them and not to the simulated ``background_reference``
+and ``labelled``; the correlated-feature variant applies to every file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ...datafiles import DataFileError, read_table, write_table
+from .generator import GENERATOR_VERSION, SignalModel, generate_events, generate_in_window, model_parameters
+from .presets import Preset, get_preset
+from .protocol import AnomalyInputs
+from .schema import COLUMNS, LABEL, SIGNAL_REGION
+from .systematics import Systematics, apply_systematics
+
+FILES: tuple[str, ...] = ("data", "data_truth", "background_reference", "labelled", "test")
+_SPLIT_INDEX = {"data": 0, "background_reference": 1, "labelled": 2, "test": 3}
+
+
+def split_seed(seed: int, split: str) -> int:
+    """Independent generator seed of one split, derived from the data set seed."""
+    state = np.random.SeedSequence([seed, 7, _SPLIT_INDEX[split]]).generate_state(1, dtype=np.uint32)
+    return int(state[0])
+
+
+@dataclass(frozen=True)
+class LhcoDataset:
+    """A generated (or loaded) data set; ``data_truth`` and ``test`` are the organiser's."""
+
+    inputs: AnomalyInputs
+    data_truth: pd.Series
+    """``label`` of each row of ``inputs.data`` (1 signal)."""
+    test: pd.DataFrame
+    """Labelled signal-region events (``schema.COLUMNS`` + ``label``)."""
+    preset: str
+    seed: int
+    n_signal: int
+
+
+def _shuffled(frame: pd.DataFrame, seed: int) -> pd.DataFrame:
+    order = np.random.default_rng(np.random.SeedSequence([seed, 99])).permutation(len(frame))
+    return frame.iloc[order].reset_index(drop=True)
+
+
+def generate_frames(
+    spec: Preset,
+    seed: int,
+    *,
+    n_signal: int | None = None,
+    signal: SignalModel = SignalModel(),
+    shift: Systematics = Systematics(),
+    correlated: bool = False,
+    client: Any = None,
+) -> dict[str, pd.DataFrame]:
+    """The four splits with labels and extra columns (before any column selection)."""
+    n_sig = spec.n_signal if n_signal is None else n_signal
+    correlation = Systematics(mass_mjj_correlation=0.1 if correlated else 0.0)
+    data_shift = Systematics(shift.jet_energy_scale, shift.jet_mass_scale, shift.tau21_shift, correlation.mass_mjj_correlation)
+    frames = {
+        "data": generate_events(spec.n_background, n_sig, split_seed(seed, "data"), signal=signal, client=client),
+        "background_reference": generate_events(spec.n_reference, 0, split_seed(seed, "background_reference"), client=client),
+        "labelled": generate_events(
+            spec.labelled_background, spec.labelled_signal, split_seed(seed, "labelled"), signal=signal, client=client
+        ),
+    }
+    # The test set lies in the *observed* signal region: shift first, then cut.
+    test_seed = split_seed(seed, "test")
+
+    def observe(frame: pd.DataFrame) -> pd.DataFrame:
+        return apply_systematics(frame, data_shift)
+
+    frames["test"] = pd.concat(
+        [
+            generate_in_window("background", spec.test_background, test_seed, SIGNAL_REGION, transform=observe),
+            generate_in_window("signal", spec.test_signal, test_seed, SIGNAL_REGION, signal=signal, transform=observe),
+        ],
+        ignore_index=True,
+    )
+    out = {}
+    for split, frame in frames.items():
+        if split != "test":  # already shifted
+            frame = apply_systematics(frame, data_shift if split == "data" else correlation)
+        out[split] = _shuffled(frame, split_seed(seed, split))
+    return out
+
+
+def _metadata(spec: Preset, seed: int, split: str, frame: pd.DataFrame, extra: dict[str, Any]) -> dict[str, Any]:
+    counts = frame[LABEL].value_counts() if LABEL in frame else None
+    return {
+        "challenge": "lhco",
+        "generator": "hepbench.challenges.lhco.generator",
+        "generator_version": GENERATOR_VERSION,
+        "preset": spec.name,
+        "split": split,
+        "seed": seed,
+        "split_seed": split_seed(seed, "data" if split == "data_truth" else split),
+        "units": "TeV",
+        "signal_region": list(SIGNAL_REGION),
+        **extra,
+        **({"events_per_label": {str(int(k)): int(v) for k, v in counts.items()}} if counts is not None else {}),
+    }
+
+
+def generate_dataset(
+    preset: str,
+    seed: int,
+    out_dir: str | Path | None = None,
+    *,
+    n_signal: int | None = None,
+    signal: SignalModel = SignalModel(),
+    shift: Systematics = Systematics(),
+    correlated: bool = False,
+    client: Any = None,
+    truth_dir: str | Path | None = None,
+) -> LhcoDataset:
+    """Generate the data set of ``preset``; write its files under ``out_dir`` when given.
+
+    ``n_signal`` overrides the preset's signal amount (0: no signal), ``signal`` the W' model,
+    ``shift`` the systematic shift of the observed data, ``correlated`` switches on the
+    correlated-feature variant. ``data_truth`` and ``test`` go to ``truth_dir`` when given
+    (default ``out_dir``), so an organiser can keep them apart from what detectors see.
+    """
+    spec = get_preset(preset)
+    frames = generate_frames(spec, seed, n_signal=n_signal, signal=signal, shift=shift, correlated=correlated, client=client)
+    data = frames["data"]
+    n_sig = int(data[LABEL].sum())
+    if out_dir is not None:
+        extra = {
+            "model": model_parameters(signal),
+            "n_signal": n_sig,
+            "systematics": asdict(shift),
+            "correlated": correlated,
+        }
+        out_dir = Path(out_dir)
+        truth_dir = out_dir if truth_dir is None else Path(truth_dir)
+        write_table(data[list(COLUMNS)], out_dir / "data.parquet", _metadata(spec, seed, "data", data[list(COLUMNS)], extra))
+        write_table(data[[LABEL]], truth_dir / "data_truth.parquet", _metadata(spec, seed, "data_truth", data, extra))
+        for split in ("background_reference", "labelled", "test"):
+            columns = list(COLUMNS) if split == "background_reference" else [*COLUMNS, LABEL]
+            where = truth_dir if split == "test" else out_dir
+            write_table(frames[split][columns], where / f"{split}.parquet", _metadata(spec, seed, split, frames[split], extra))
+    inputs = AnomalyInputs(
+        data=data[list(COLUMNS)],
+        background_reference=frames["background_reference"][list(COLUMNS)],
+        labelled=frames["labelled"][[*COLUMNS, LABEL]],
+    )
+    return LhcoDataset(inputs, data[LABEL], frames["test"][[*COLUMNS, LABEL]], spec.name, seed, n_sig)
+
+
+def _read(path: Path, columns: list[str]) -> pd.DataFrame:
+    frame = read_table(path)
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise DataFileError(f"{path}: missing column(s) {missing}")
+    if not np.isfinite(frame[columns].to_numpy(dtype=np.float64)).all():
+        raise DataFileError(f"{path}: non-finite values in {columns}")
+    return frame
+
+
+def load_inputs(data_dir: str | Path) -> AnomalyInputs:
+    """What a detector may be given: ``data`` and, where present, ``background_reference``
+    and ``labelled`` (checksums and columns checked)."""
+    data_dir = Path(data_dir)
+    data = _read(data_dir / "data.parquet", list(COLUMNS))
+    optional = {}
+    for split, columns in (("background_reference", list(COLUMNS)), ("labelled", [*COLUMNS, LABEL])):
+        path = data_dir / f"{split}.parquet"
+        optional[split] = _read(path, columns) if path.exists() else None
+    return AnomalyInputs(data=data[list(COLUMNS)], **optional)
+
+
+def load_dataset(data_dir: str | Path, truth_dir: str | Path | None = None) -> LhcoDataset:
+    """Load a written data set with its truth (``truth_dir`` defaults to ``data_dir``)."""
+    data_dir = Path(data_dir)
+    truth_dir = data_dir if truth_dir is None else Path(truth_dir)
+    inputs = load_inputs(data_dir)
+    truth = _read(truth_dir / "data_truth.parquet", [LABEL])
+    test = _read(truth_dir / "test.parquet", [*COLUMNS, LABEL])
+    if len(truth) != len(inputs.data):
+        raise DataFileError(f"{truth_dir / 'data_truth.parquet'}: {len(truth)} labels for {len(inputs.data)} data rows")
+    meta = inputs.data.attrs.get("metadata", {}) if hasattr(inputs.data, "attrs") else {}
+    meta = meta or read_table(data_dir / "data.parquet", verify=False).attrs["metadata"]
+    return LhcoDataset(inputs, truth[LABEL], test, meta["preset"], int(meta["seed"]), int(truth[LABEL].sum()))
+
+
+def generate_with_summary(preset: str, seed: int, out_dir: str | Path, *, client: Any = None) -> dict[str, Any]:
+    """:func:`generate_dataset` into ``out_dir``; returns the background / signal count of each file."""
+    made = generate_dataset(preset, seed, out_dir, client=client)
+    files = {
+        "data": made.data_truth,
+        "background_reference": pd.Series(np.zeros(len(made.inputs.background_reference), dtype=np.int8)),
+        "labelled": made.inputs.labelled[LABEL],
+        "test": made.test[LABEL],
+    }
+    return {
+        "files": {name: {"background": int((labels == 0).sum()), "signal": int((labels == 1).sum())} for name, labels in files.items()},
+        "n_signal": made.n_signal,
+    }

@@ -1,0 +1,129 @@
+"""Anomaly-detection metrics against values worked out by hand, edge cases and sklearn."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from hepbench.scoring.anomaly import (
+    anomaly_metrics,
+    background_rejection,
+    max_sic,
+    roc_auc,
+    roc_curve,
+    sic_curve,
+)
+
+# Scores 8..1 of the labels below. Cuts score >= t, from t = 8 down:
+#   eps_S: 1/3 1/3 2/3 2/3 1   1   1   1
+#   eps_B: 0   1/5 1/5 2/5 2/5 3/5 4/5 1
+Y = np.array([1, 0, 1, 0, 1, 0, 0, 0])
+S = np.array([8.0, 7, 6, 5, 4, 3, 2, 1])
+
+
+def test_roc_curve_by_hand() -> None:
+    curve = roc_curve(Y, S)
+    np.testing.assert_allclose(curve.thresholds, S)
+    np.testing.assert_allclose(curve.eps_s, [1 / 3, 1 / 3, 2 / 3, 2 / 3, 1, 1, 1, 1])
+    np.testing.assert_allclose(curve.eps_b, [0, 0.2, 0.2, 0.4, 0.4, 0.6, 0.8, 1])
+
+
+def test_auc_by_hand() -> None:
+    # Signal at 8 beats 5 background events, at 6 beats 4, at 4 beats 3: 12 of 15 pairs.
+    assert roc_auc(Y, S) == pytest.approx(12 / 15)
+    # Ties count one half: (0.5 + 1 + 0 + 1) / 4.
+    assert roc_auc([1, 0, 1, 0], [2.0, 2.0, 1.0, 0.0]) == pytest.approx(0.625)
+    assert roc_auc([1, 0], [1.0, 1.0]) == pytest.approx(0.5)
+
+
+def test_sic_curve_by_hand() -> None:
+    curve, sic = sic_curve(Y, S)
+    assert np.isinf(sic[0])  # eps_B = 0 at the tightest cut
+    np.testing.assert_allclose(sic[1:5], [(1 / 3) / np.sqrt(0.2), (2 / 3) / np.sqrt(0.2), (2 / 3) / np.sqrt(0.4), 1 / np.sqrt(0.4)])
+
+
+def test_max_sic_by_hand_and_floor_is_strict() -> None:
+    best = max_sic(Y, S)
+    assert best.sic == pytest.approx(1 / np.sqrt(0.4))
+    assert (best.eps_s, best.eps_b, best.threshold) == pytest.approx((1.0, 0.4, 4.0))
+    # eps_B must exceed the floor: at 0.4 the cut t = 4 is excluded and t = 3 wins.
+    best = max_sic(Y, S, eps_b_min=0.4)
+    assert best.sic == pytest.approx(1 / np.sqrt(0.6))
+    assert best.threshold == 3.0
+    # Even a zero floor excludes the eps_B = 0 cut, whose SIC is infinite.
+    assert max_sic(Y, S, eps_b_min=0.0).sic == pytest.approx(1 / np.sqrt(0.4))
+
+
+def test_background_rejection_by_hand() -> None:
+    rejection = background_rejection(Y, S, (0.2, 0.5, 2 / 3, 1.0))
+    assert rejection[0.2] == np.inf  # the cut t = 8 keeps 1/3 of the signal and no background
+    assert rejection[0.5] == pytest.approx(5.0)
+    assert rejection[2 / 3] == pytest.approx(5.0)
+    assert rejection[1.0] == pytest.approx(2.5)
+    assert background_rejection(Y, S, 0.5) == pytest.approx(5.0)
+
+
+def test_anomaly_metrics_collects_everything() -> None:
+    out = anomaly_metrics(Y, S)
+    assert out["auc"] == pytest.approx(0.8)
+    assert out["max_sic"] == pytest.approx(1 / np.sqrt(0.4))
+    assert out["rejection_at_eps_s_0.5"] == pytest.approx(5.0)
+    assert out["rejection_at_eps_s_0.2"] == np.inf
+
+
+def test_weights_act_as_repeated_events() -> None:
+    w = np.array([2, 1, 1, 3, 1, 1, 2, 1])
+    repeated = roc_auc(np.repeat(Y, w), np.repeat(S, w))
+    assert roc_auc(Y, S, w) == pytest.approx(repeated)
+    assert max_sic(Y, S, w).sic == pytest.approx(max_sic(np.repeat(Y, w), np.repeat(S, w)).sic)
+
+
+def test_nan_score_names_the_field() -> None:
+    with pytest.raises(ValueError, match="score contains 1 non-finite"):
+        roc_auc(Y, np.where(S == 5, np.nan, S))
+    with pytest.raises(ValueError, match="score"):
+        max_sic(Y, np.where(S == 5, np.inf, S))
+
+
+@pytest.mark.parametrize("label", [0, 1])
+def test_one_class_is_an_error(label: int) -> None:
+    with pytest.raises(ValueError, match="single class"):
+        anomaly_metrics(np.full(5, label), np.arange(5.0))
+
+
+def test_bad_inputs() -> None:
+    with pytest.raises(ValueError, match="one length"):
+        roc_auc([1, 0, 1], [0.1, 0.2])
+    with pytest.raises(ValueError, match="only 0"):
+        roc_auc([1, 2, 0], [0.1, 0.2, 0.3])
+    with pytest.raises(ValueError, match="eps_b_min"):
+        max_sic(Y, S, eps_b_min=1.5)
+    with pytest.raises(ValueError, match="signal efficiency"):
+        background_rejection(Y, S, 0.0)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_auc_agrees_with_sklearn(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, 5000)
+    # Rounded scores: many ties, the case where implementations differ.
+    score = np.round(rng.normal(0.3 * y, 1.0), 1)
+    w = rng.uniform(0.5, 2.0, y.size)
+    assert roc_auc(y, score) == pytest.approx(roc_auc_score(y, score), abs=1e-12)
+    assert roc_auc(y, score, w) == pytest.approx(roc_auc_score(y, score, sample_weight=w), abs=1e-12)
+
+
+def test_ten_million_scores_take_seconds() -> None:
+    rng = np.random.default_rng(3)
+    n = 10_000_000
+    y = (rng.random(n) < 0.01).astype(np.int8)
+    score = rng.normal(y.astype(np.float64), 1.0)
+    start = time.perf_counter()
+    out = anomaly_metrics(y, score)
+    elapsed = time.perf_counter() - start
+    assert elapsed < 20.0
+    # Unit-width Gaussians one apart: AUC = Phi(1 / sqrt(2)).
+    assert out["auc"] == pytest.approx(0.7602, abs=0.005)
