@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from scipy.stats import ks_2samp, norm
 from sklearn.metrics import roc_auc_score
 
@@ -22,6 +23,15 @@ METHODS = ("supervised", "idealized-ad", "cwola-hunting", "anode", "cathode", "a
 # random; the supervised classifier close to perfect.
 MIN_AUC = {"supervised": 0.95, "idealized-ad": 0.85, "cwola-hunting": 0.85, "anode": 0.85, "cathode": 0.85,
            "autoencoder": 0.7}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_torch_thread():
+    """The networks are tiny: several torch threads only contend for shared cores (10x slower)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 def in_sr(frame: pd.DataFrame) -> pd.DataFrame:
@@ -49,16 +59,23 @@ def test_registry_lists_every_method() -> None:
         assert b.challenge == "lhco" and b.description
 
 
+@pytest.fixture(scope="module")
+def fitted(inputs: AnomalyInputs) -> dict[str, object]:
+    """Every detector, tiny size, fitted once on ``inputs``."""
+    return {m: get_baseline("lhco", m).factory("tiny", "cpu", 0).fit(inputs) for m in METHODS}
+
+
 @pytest.mark.parametrize("method", METHODS)
-def test_detector_finds_injected_resonance(method: str, inputs: AnomalyInputs, test_set: pd.DataFrame) -> None:
-    detector = get_baseline("lhco", method).factory("tiny", "cpu", 0).fit(inputs)
-    scores = detector.predict(test_set)
+def test_detector_finds_injected_resonance(method: str, fitted: dict[str, object], test_set: pd.DataFrame) -> None:
+    scores = fitted[method].predict(test_set)
     assert scores.shape == (len(test_set),) and np.all(np.isfinite(scores))
     assert roc_auc_score(test_set.label, scores) > MIN_AUC[method]
 
 
 @pytest.mark.parametrize("method", METHODS)
-def test_same_seed_same_scores(method: str, inputs: AnomalyInputs, test_set: pd.DataFrame) -> None:
+def test_same_seed_same_scores(method: str, test_set: pd.DataFrame) -> None:
+    data, labelled = toy_events(10_000, 300, seed=11), in_sr(toy_events(5_000, 500, seed=12))
+    inputs = AnomalyInputs(data=data[list(COLUMNS)], background_reference=toy_events(10_000, 0, seed=13), labelled=labelled)
     events = test_set.iloc[:500]
     first = get_baseline("lhco", method).factory("tiny", "cpu", 7).fit(inputs).predict(events)
     again = get_baseline("lhco", method).factory("tiny", "cpu", 7).fit(inputs).predict(events)
@@ -168,10 +185,12 @@ def test_supervised_needs_the_label_column(inputs: AnomalyInputs) -> None:
         get_baseline("lhco", "supervised").factory("tiny", "cpu", 0).fit(broken)
 
 
-def test_predict_names_a_missing_column(inputs: AnomalyInputs, test_set: pd.DataFrame) -> None:
-    detector = get_baseline("lhco", "anode").factory("tiny", "cpu", 0).fit(inputs)
+def test_predict_names_a_missing_column(fitted: dict[str, object], test_set: pd.DataFrame) -> None:
     with pytest.raises(ValueError, match="events lacks column.*'mjj'"):
-        detector.predict(test_set[list(FEATURES)])
+        fitted["anode"].predict(test_set[list(FEATURES)])
+    for detector in fitted.values():
+        with pytest.raises(ValueError, match="events lacks column.*'delta_m'"):
+            detector.predict(test_set.drop(columns="delta_m"))
 
 
 def test_unknown_size_is_refused() -> None:

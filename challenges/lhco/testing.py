@@ -21,19 +21,19 @@ from .schema import COLUMNS, LABEL
 def toy_background(n: int, rng: np.random.Generator) -> pd.DataFrame:
     mjj = 2.6 + rng.exponential(0.55, n)
     drift = mjj / 3.5  # features scale gently with the dijet mass
-    mj1 = 0.02 + rng.gamma(2.0, 0.04 * drift)
-    delta_m = rng.gamma(1.5, 0.08 * drift)
-    tau21_j1 = rng.beta(6.0, 3.5 - 0.3 * (drift - 1.0))
-    tau21_j2 = rng.beta(5.5, 3.5 - 0.3 * (drift - 1.0))
+    mj1 = 0.02 + rng.gamma(2.0, 0.05 * drift)
+    delta_m = rng.gamma(2.0, 0.09 * drift)
+    tau21_j1 = rng.beta(5.0, 3.0 - 0.3 * (drift - 1.0))
+    tau21_j2 = rng.beta(4.5, 3.0 - 0.3 * (drift - 1.0))
     return pd.DataFrame(dict(zip(COLUMNS, (mjj, mj1, delta_m, tau21_j1, tau21_j2))))
 
 
 def toy_signal(n: int, rng: np.random.Generator) -> pd.DataFrame:
     mjj = rng.normal(3.5, 0.1, n)
-    mj1 = rng.normal(0.1, 0.01, n)
-    delta_m = rng.normal(0.4, 0.03, n)
-    tau21_j1 = rng.beta(3.0, 6.0, n)
-    tau21_j2 = rng.beta(3.0, 6.0, n)
+    mj1 = rng.normal(0.1, 0.015, n)
+    delta_m = rng.normal(0.4, 0.05, n)
+    tau21_j1 = rng.beta(4.0, 6.0, n)
+    tau21_j2 = rng.beta(4.0, 6.0, n)
     return pd.DataFrame(dict(zip(COLUMNS, (mjj, mj1, delta_m, tau21_j1, tau21_j2))))
 
 
