@@ -1,7 +1,7 @@
 """Sensitivity and training time of the LHCO anomaly detectors on the toy of challenges.lhco.testing.
 
 Usage: python benchmarks/bench_lhco_baselines.py [--size small] [--background 400000]
-       [--signal-over-background 0.006] [--seeds 0 1 2] [--methods supervised,cathode,...]
+       [--signal-over-background 0.006] [--mass-shift 0.0] [--seeds 0 1 2] [--methods supervised,cathode,...]
        [--device auto|cpu|cuda] [--threads 1] [--json out.json]
 
 For each seed, draws data with a resonance injected at the given S/B inside the signal region,
@@ -55,6 +55,8 @@ def main() -> None:
     parser.add_argument("--signal-over-background", type=float, default=0.006, help="S/B in the signal region")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--methods", default=",".join(BASELINES["lhco"]))
+    parser.add_argument("--mass-shift", type=float, default=0.0,
+                        help="add this times mjj to m_j1 and delta_m (0.1: the CATHODE paper's correlated features)")
     parser.add_argument("--test-background", type=int, default=1_000_000, help="before the signal-region cut")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, default=1,
@@ -66,18 +68,19 @@ def main() -> None:
     device = resolve_device(args.device)
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     n_signal = int(round(args.signal_over_background * BACKGROUND_IN_SR * args.background / SIGNAL_IN_SR))
-    test = in_sr(toy_events(args.test_background, args.test_background // 50, seed=10_000))
+    test = in_sr(toy_events(args.test_background, args.test_background // 50, seed=10_000, mass_shift=args.mass_shift))
     print(f"test set: {int((test[LABEL] == 0).sum())} background, {int(test[LABEL].sum())} signal in the SR; "
           f"{n_signal} signal events injected per seed; device {device}", flush=True)
 
     runs = []
     for seed in args.seeds:
-        data = toy_events(args.background, n_signal, seed=seed)
+        data = toy_events(args.background, n_signal, seed=seed, mass_shift=args.mass_shift)
         sr = in_sr(data)
         inputs = AnomalyInputs(
             data=data[list(COLUMNS)],
-            background_reference=toy_events(args.background, 0, seed=seed + 1000)[list(COLUMNS)],
-            labelled=in_sr(toy_events(args.background, args.background // 20, seed=seed + 2000)),
+            background_reference=toy_events(args.background, 0, seed=seed + 1000, mass_shift=args.mass_shift)[list(COLUMNS)],
+            labelled=in_sr(toy_events(args.background, args.background // 20, seed=seed + 2000,
+                                                 mass_shift=args.mass_shift)),
         )
         s_over_b = sr[LABEL].sum() / (len(sr) - sr[LABEL].sum())
         for method in methods:
@@ -92,7 +95,8 @@ def main() -> None:
             print(f"seed {seed} S/B {s_over_b:.4f} {method:14s} AUC {run['auc']:.3f} max SIC {run['max_sic']:6.2f} "
                   f"fit {fit_seconds:6.1f} s", flush=True)
 
-    print(f"\nmedian over seeds {args.seeds} (size {args.size}, {args.background} background events):")
+    print(f"\nmedian over seeds {args.seeds} (size {args.size}, {args.background} background events, "
+          f"mass shift {args.mass_shift}):")
     print(f"{'method':14s} {'AUC':>6s} {'max SIC':>8s} {'fit s':>7s}")
     summary = {}
     for method in methods:

@@ -196,3 +196,25 @@ def test_predict_names_a_missing_column(fitted: dict[str, object], test_set: pd.
 def test_unknown_size_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown size 'huge'"):
         get_baseline("lhco", "cathode").factory("huge", "cpu", 0)
+
+
+def test_full_size_is_the_anchor_recipe() -> None:
+    """SPEC section 2: 3 x 64 MLP, 100 epochs, 10-epoch ensemble; MAF with 15 MADE blocks of 128,
+    100 epochs, 10-epoch ensemble; CATHODE samples 4x the signal-region count."""
+    cathode = get_baseline("lhco", "cathode").factory("full", "cpu", 0)
+    clf, flow = cathode.classifier, cathode.density
+    assert (clf.hidden, clf.epochs, clf.n_best, clf.learning_rate) == ((64, 64, 64), 100, 10, 1e-3)
+    assert (flow.transforms, flow.hidden, flow.epochs, flow.n_best) == (15, 128, 100, 10)
+    assert cathode.oversampling == 4.0
+    anode = get_baseline("lhco", "anode").factory("full", "cpu", 0)
+    assert anode.signal_region_density.transforms == anode.sideband_density.transforms == 15
+    assert get_baseline("lhco", "cwola-hunting").factory("full", "cpu", 0).classifier.epochs == 100
+
+
+def test_toy_is_seeded_and_mass_shift_correlates_the_masses() -> None:
+    plain = toy_events(2_000, 100, seed=3)
+    pd.testing.assert_frame_equal(plain, toy_events(2_000, 100, seed=3))
+    shifted = toy_events(2_000, 100, seed=3, mass_shift=0.1)
+    np.testing.assert_allclose(shifted.mj1 - plain.mj1, 0.1 * plain.mjj)
+    np.testing.assert_allclose(shifted.delta_m - plain.delta_m, 0.1 * plain.mjj)
+    assert in_sr(plain).label.sum() / plain.label.sum() > 0.9  # the resonance sits in the signal region

@@ -8,6 +8,9 @@ of ``schema.COLUMNS`` (TeV) and the structure the anomaly detectors rely on.
   method that ignores the mjj dependence pays for it.
 * Signal (W' -> X Y, m_W' = 3.5 TeV): a narrow mjj peak at 3.5 TeV, m_j1 ~ 0.1 TeV (Y),
   delta_m ~ 0.4 TeV (X - Y), two-prong jets (low tau21).
+
+``mass_shift`` > 0 adds ``mass_shift * mjj`` to m_j1 and delta_m of every event, the CATHODE
+paper's test of strongly mjj-correlated features (0.1 there), where CWoLa hunting fails.
 """
 
 from __future__ import annotations
@@ -37,11 +40,17 @@ def toy_signal(n: int, rng: np.random.Generator) -> pd.DataFrame:
     return pd.DataFrame(dict(zip(COLUMNS, (mjj, mj1, delta_m, tau21_j1, tau21_j2))))
 
 
-def toy_events(n_background: int, n_signal: int, seed: int) -> pd.DataFrame:
-    """Shuffled background and signal events with ``label`` (1 signal); same seed, same events."""
+def toy_events(n_background: int, n_signal: int, seed: int, mass_shift: float = 0.0) -> pd.DataFrame:
+    """Shuffled background and signal events with ``label`` (1 signal); same seed, same events.
+
+    ``mass_shift``: m_j1 and delta_m of every event get ``mass_shift * mjj`` added (TeV).
+    """
     if n_background < 0 or n_signal < 0:
         raise ValueError(f"event counts must be >= 0, got n_background={n_background}, n_signal={n_signal}")
     rng = np.random.default_rng(seed)
     frames = [toy_background(n_background, rng).assign(**{LABEL: 0}), toy_signal(n_signal, rng).assign(**{LABEL: 1})]
     events = pd.concat(frames, ignore_index=True)
+    if mass_shift:
+        events["mj1"] += mass_shift * events["mjj"]
+        events["delta_m"] += mass_shift * events["mjj"]
     return events.iloc[rng.permutation(len(events))].reset_index(drop=True)
