@@ -15,12 +15,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..challenges.higgs_uncertainty.schema import FEATURES, PRIMARY_FEATURES
+from .anode import ANODE
 from .augmentation import NuisanceAugmentation
+from .autoencoder import Autoencoder
 from .bdt import BDTClassifier
+from .cathode import CATHODE
 from .counting import CountingExperiment
+from .cwola import CWoLaHunting
+from .idealized import IdealizedAnomalyDetector
 from .likelihood_ratio import LikelihoodRatioFit
 from .neural_net import NeuralNetClassifier
 from .signal_strength import SignalStrengthEstimator
+from .supervised import SupervisedClassifier
 from .template_fit import BinnedTemplateFit
 
 
@@ -157,6 +163,26 @@ COMPARISON_TABLE: dict[str, tuple[str, ...]] = {
 }
 """The methods ``hepbench baseline compare`` runs by default: every classifier with the template
 fit, and every inference method with the BDT and the deep NN."""
+
+
+# -- LHC Olympics 2020: anomaly detectors -----------------------------------------------------
+# fit(AnomalyInputs) -> self, predict(events) -> anomaly score per event (higher = more signal-like).
+# Classifier-based methods share baselines/anomaly_classifier.py; ANODE and CATHODE share the
+# conditional flow of baselines/density.py.
+BASELINES["lhco"] = {b.name: b for b in (
+    Baseline("supervised", "lhco", "fully supervised upper bound: 3x64 MLP on labelled signal vs background "
+             "in the signal region, mean of the 10 best epochs", SupervisedClassifier.for_size),
+    Baseline("idealized-ad", "lhco", "idealized anomaly detector: classifier of signal-region data vs a "
+             "perfect background simulation", IdealizedAnomalyDetector.for_size),
+    Baseline("cwola-hunting", "lhco", "CWoLa hunting: classifier of signal region vs the adjacent 200 GeV "
+             "sideband strips (weights SR 0.5, each strip 0.25)", CWoLaHunting.for_size),
+    Baseline("anode", "lhco", "ANODE: log p_SR(x|mjj) - log p_SB(x|mjj) with two masked autoregressive flows",
+             ANODE.for_size),
+    Baseline("cathode", "lhco", "CATHODE: flow p(x|mjj) fitted on the sidebands, sampled 4x into the signal "
+             "region (mjj from a KDE), classifier of data vs samples", CATHODE.for_size),
+    Baseline("autoencoder", "lhco", "unsupervised autoencoder on signal-region data, score = reconstruction "
+             "error", Autoencoder.for_size),
+)}
 
 
 STUDIES: dict[str, dict[str, str]] = {
