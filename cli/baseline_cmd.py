@@ -19,6 +19,7 @@ from ..challenges.higgs_uncertainty.comparison import comparison_markdown, write
 from ..challenges.higgs_uncertainty.run import run_estimator
 from ..parallel import dask_client, map_tasks
 from .data_cmd import ensure_higgs_dataset
+from .lhco_runs import ensure_lhco_dataset, lhco_metrics_table, run_lhco_baseline
 from .apps import (
     ChallengeArg,
     DataDirOption,
@@ -81,10 +82,10 @@ def metrics_table(title: str, records: list[dict[str, Any]]) -> Table:
     return table
 
 
-def require_higgs_baselines(challenge: str) -> None:
-    """A known challenge id whose baselines have landed (HiggsML Uncertainty only, so far)."""
+def require_baselines(challenge: str) -> None:
+    """A known challenge id whose baselines have landed."""
     get_challenge(challenge)
-    if challenge != "higgs-uncertainty":
+    if challenge not in BASELINES:
         raise ValueError(f"baselines for {challenge!r} are not available yet")
 
 
@@ -128,6 +129,7 @@ def run(
     device: DeviceOption = "auto",
     model_seed: Annotated[Optional[list[int]], typer.Option(help="Seed of the training (default: --seed); repeat the option to train once per seed, in parallel on --scheduler.")] = None,
     out: Annotated[Path, typer.Option(help="Folder for a study's rankings and plot.")] = Path("feature-ranking"),
+    real: RealSubsetOption = None,
     scheduler: SchedulerOption = "local",
     workers: WorkersOption = None,
     progress: ProgressOption = True,
@@ -139,8 +141,8 @@ def run(
     with several, each worker trains and evaluates one seed. The JSON is the record, or for
     several seeds ``{"results": [...], "summary": ...}``.
     """
-    require_higgs_baselines(challenge)
-    if method == "feature-ranking":
+    require_baselines(challenge)
+    if method == "feature-ranking" and challenge == "higgs-uncertainty":
         run_feature_ranking(preset, seed, data, size or preset, out, json_path, progress)
         return
     get_baseline(challenge, method)
@@ -148,6 +150,12 @@ def run(
     if len(set(seeds)) != len(seeds):
         raise ValueError(f"--model-seed values repeat: {seeds}")
     title = f"{challenge} / {preset}"
+    if challenge == "lhco":
+        records = run_lhco_seeds([method], preset, seed, data, size, device, seeds, real, scheduler, workers, progress)
+        console.print(lhco_metrics_table(title, records))
+        write_json(json_path, records[0] if len(records) == 1 else
+                   {"challenge": challenge, "method": method, "model_seeds": seeds, "results": records})
+        return
     with dask_client(scheduler, workers) as client:
         if len(seeds) == 1:
             record = run_higgs_baseline(method, preset, seed, data, sets, pseudo_experiments, plan_seed, size, device,
@@ -165,6 +173,21 @@ def run(
     console.print("over seeds: " + ", ".join(f"{k} {v['mean']:.3f} +- {v['std']:.3f}" for k, v in summary.items()))
     write_json(json_path, {"challenge": challenge, "method": method, "model_seeds": seeds, "summary": summary,
                            "results": records})
+
+
+RealSubsetOption = Annotated[Optional[Path], typer.Option("--real", help="lhco: run on the real high-level subset (folder of scalars_*.h5, e.g. ../shared/data/lhco2020/highlevel_subset) instead of generated data.")]
+
+
+def run_lhco_seeds(methods: list[str], preset: str, seed: int, data: Path | None, size: str | None, device: str,
+                   seeds: list[int], real: Path | None, scheduler: str, workers: int | None,
+                   progress: bool, on_result: Any = None) -> list[dict[str, Any]]:
+    """Every (method, training seed) pair on the same data, as tasks on ``scheduler``."""
+    if real is None:
+        ensure_lhco_dataset(preset, seed, data)  # once, before the workers read it
+    tasks = [(m, preset, seed, data, size, device, s, real) for m in methods for s in seeds]
+    with dask_client(scheduler if len(tasks) > 1 else "serial", workers) as client:
+        return map_tasks(run_lhco_baseline, tasks, client=client, progress=progress, description="trainings",
+                         on_result=on_result)
 
 
 def seed_summary(records: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
@@ -239,15 +262,30 @@ def compare(
     scheduler: SchedulerOption = "local",
     workers: WorkersOption = None,
     resume: Annotated[bool, typer.Option(help="Keep the results already in --json that were run on the same data, plan and size; run only the missing methods.")] = False,
+    model_seed: Annotated[Optional[list[int]], typer.Option(help="lhco: training seeds, repeat the option (default 0, 1, 2); the table gives the median and 16-84% range.")] = None,
+    real: RealSubsetOption = None,
     progress: ProgressOption = True,
     json_path: JsonOption = None,
 ) -> None:
-    """Rerun every baseline on the same test plan and tabulate them."""
+    """Rerun every baseline on the same data (and test plan) and tabulate them."""
     import datetime
     import shlex
     import sys
 
-    require_higgs_baselines(challenge)
+    require_baselines(challenge)
+    command = "hepbench " + " ".join(shlex.quote(a) for a in sys.argv[1:] if a not in ("--resume", "--no-resume"))
+    if challenge == "lhco":
+        if resume:
+            raise ValueError("--resume is not available for lhco comparisons")
+        names = list(BASELINES[challenge]) if methods in (None, "all") else [m.strip() for m in methods.split(",") if m.strip()]
+        for name in names:
+            get_baseline(challenge, name)
+        compare_lhco(names, preset, seed, data, size, device, model_seed or [0, 1, 2], real, scheduler, workers,
+                     progress, markdown, machine, command, json_path)
+        return
+    if model_seed or real:
+        raise ValueError("--model-seed and --real apply to lhco comparisons; for higgs-uncertainty use "
+                         "`baseline run --model-seed`")
     names = (list(COMPARISON_TABLE[challenge]) if methods is None
              else list(BASELINES[challenge]) if methods == "all" else [m.strip() for m in methods.split(",") if m.strip()])
     for name in names:
@@ -283,6 +321,41 @@ def compare(
     console.print(metrics_table(f"{challenge} / {preset}: {records[0]['n_sets']} sets x {records[0]['n_pseudo_experiments']} PE", records))
     if markdown is not None:
         # A resumed table is the one the same command gives in one go: --resume is left out.
-        command = "hepbench " + " ".join(shlex.quote(a) for a in sys.argv[1:] if a not in ("--resume", "--no-resume"))
         section = comparison_markdown(records, command=command, machine=machine, date=datetime.date.today().isoformat())
         console.print(f"wrote the comparison section of {write_section(markdown, section)}")
+
+
+def compare_lhco(names: list[str], preset: str, seed: int, data: Path | None, size: str | None, device: str,
+                 seeds: list[int], real: Path | None, scheduler: str, workers: int | None, progress: bool,
+                 markdown: Path | None, machine: str, command: str, json_path: Path | None) -> None:
+    """Every LHCO detector over training seeds on one data set; table, SIC plot, Markdown."""
+    import datetime
+
+    from ..challenges.lhco.comparison import comparison_markdown, plot_sic_curves, summarise
+    from ..challenges.sections import write_section
+
+    records: list[dict[str, Any]] = []
+
+    def keep(_: int, record: dict[str, Any]) -> None:
+        records.append(record)
+        order = {(m, s): i for i, (m, s) in enumerate((m, s) for m in names for s in seeds)}
+        records.sort(key=lambda r: order[(r["method"], r["model_seed"])])
+        write_json(json_path, {"challenge": "lhco", "results": records})
+
+    run_lhco_seeds(names, preset, seed, data, size, device, seeds, real, scheduler, workers, progress, keep)
+    which = "real" if real is not None else "generated"
+    console.print(lhco_metrics_table(f"lhco / {which} data", records))
+    summary = summarise(records)
+    for row in summary:
+        console.print(f"{row['method']}: max SIC {row['max_sic_median']:.2f} "
+                      f"[{row['max_sic_p16']:.2f}, {row['max_sic_p84']:.2f}], AUC {row['auc_median']:.3f}")
+    write_json(json_path, {"challenge": "lhco", "summary": summary, "results": records})
+    if markdown is not None:
+        plot = plot_sic_curves(records, markdown.parent / "results" / f"lhco_sic_{which}.png",
+                               f"LHCO, {which} data: median SIC over {len(seeds)} seeds")
+        title = ("Real R&D events (public high-level subset)" if real is not None
+                 else f"Generated R&D-like events (preset {preset})")
+        section = comparison_markdown(records, name=f"comparison:lhco:{which}", title=title, command=command,
+                                      machine=machine, date=datetime.date.today().isoformat(),
+                                      plot=str(plot.relative_to(markdown.parent)))
+        console.print(f"wrote the lhco {which} section of {write_section(markdown, section)} and {plot}")

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ...scoring.intervals import CONFIDENCE_LEVEL, sigma68
+from ..sections import section_markers, write_section  # noqa: F401  (write_section: re-exported)
 
-SECTION_BEGIN = "<!-- comparison:higgs-uncertainty:begin -->"
-SECTION_END = "<!-- comparison:higgs-uncertainty:end -->"
+SECTION_BEGIN, SECTION_END = section_markers("comparison:higgs-uncertainty")
 
 # Systematics-aware classifiers and the nominally trained one each is compared with.
 SYSTEMATICS_AWARE: dict[str, str] = {
@@ -98,17 +96,3 @@ def comparison_markdown(records: list[dict[str, Any]], *, command: str, machine:
     not_covering = [r["method"] for r in records if not _in_band(r["metrics"]["coverage"], n)]
     lines += ["", "Outside the coverage band: " + (", ".join(not_covering) if not_covering else "none") + ".", SECTION_END]
     return "\n".join(lines) + "\n"
-
-
-def write_section(path: str | Path, section: str) -> Path:
-    """Replace the comparison section of a Markdown file (append it when absent)."""
-    path = Path(path)
-    text = path.read_text() if path.exists() else "# Results\n"
-    pattern = re.compile(re.escape(SECTION_BEGIN) + r".*?" + re.escape(SECTION_END) + r"\n?", re.S)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section, text)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    return path
