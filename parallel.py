@@ -65,7 +65,7 @@ def dask_client(scheduler: str, n_workers: int | None = None) -> Iterator[Any]:
         # Worker processes are spawned with this environment.
         os.environ.update(threads)
         try:
-            cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None)
+            cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0")
         finally:
             for key, value in saved.items():
                 if value is None:

@@ -85,6 +85,8 @@ CHALLENGES: dict[str, Challenge] = {
         columns=(
             MetricColumn("rejection_at_eps_s_0.5", "1/eps_B @ eps_S=0.5", ".1f"),
             MetricColumn("rejection_at_eps_s_0.2", "1/eps_B @ eps_S=0.2", ".1f"),
+            MetricColumn("bump_hunt_z_max", "bump-hunt Z", ".2f"),
+            MetricColumn("train_seconds", "train s", ".0f"),
         ),
     ),
 }

@@ -11,6 +11,7 @@ import typer
 from ..baselines.registry import BASELINES
 from ..challenges import get_challenge
 from .baseline_cmd import metrics_table, run_higgs_baseline
+from .lhco_runs import lhco_metrics_table, run_lhco_baseline
 from .apps import DeviceOption, JsonOption, ProgressOption, SeedOption, app, handles_errors
 from .output import console, write_json
 
@@ -74,8 +75,17 @@ def demo(
     ranked = rank(challenge, records)
     console.print(metrics_table(f"leaderboard: {challenge} ({preset}, {sets} sets x {pseudo_experiments} PE)", ranked))
     payload["challenges"][challenge] = [{k: v for k, v in r.items() if k != "pseudo_experiments"} for r in ranked]
+    every = list(records)
 
-    site = write_demo_leaderboard(leaderboard, records)
+    challenge = "lhco"
+    records = [run_lhco_baseline(method, preset, seed, data_root / challenge / f"{preset}-seed{seed}", preset, device)
+               for method, b in BASELINES[challenge].items() if b.in_demo]
+    ranked = rank(challenge, records)
+    console.print(lhco_metrics_table(f"leaderboard: {challenge} ({preset})", ranked))
+    payload["challenges"][challenge] = [{k: v for k, v in r.items() if k != "sic_curve"} for r in ranked]
+    every += records
+
+    site = write_demo_leaderboard(leaderboard, every)
     console.print(f"leaderboard web site: {site} (or `hepbench leaderboard serve --home {leaderboard}`)",
                   soft_wrap=True)  # a path stays whole, to be copied
 

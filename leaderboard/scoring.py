@@ -69,7 +69,10 @@ def read_record(path: Path) -> dict[str, Any]:
 def check_payload(challenge: str, path: Path, plan_path: str | None) -> None:
     """Raise a clear error now (at submission) for a payload that scoring would reject."""
     if challenge != "higgs-uncertainty":
-        raise PayloadError(f"scoring for {challenge!r} is not available yet")
+        if plan_path is not None:
+            raise PayloadError(f"{challenge!r} submissions are scored from run records; a test plan does not apply")
+        read_record(path)
+        return
     if plan_path is not None:
         from ..cli.score_cmd import read_answers
 
@@ -156,4 +159,20 @@ def score_payload(challenge: str, path: Path, plan_path: str | None, label: str)
     """Score the payload at ``path`` for ``challenge``; ``label`` titles the plots."""
     if challenge == "higgs-uncertainty":
         return score_higgs(path, plan_path, label)
-    raise PayloadError(f"scoring for {challenge!r} is not available yet")
+    return score_record(challenge, path)
+
+
+def score_record(challenge: str, path: Path) -> Score:
+    """A baseline run record of a challenge scored where it ran (lhco, calo): the ranking and
+    shown metrics as the record reports them, plus the whole record as an artefact."""
+    from ..challenges import get_challenge
+
+    record = read_record(path)
+    if record["challenge"] != challenge:
+        raise PayloadError(f"{path}: a {record['challenge']!r} record submitted to {challenge!r}")
+    spec = get_challenge(challenge)
+    reported = record["metrics"] | {k: record[k] for k in REPORTED if k in record}
+    names = [m.name for m in spec.ranking] + [c.name for c in spec.columns]
+    score = Score(metrics=[Metric(name, _finite(reported[name])) for name in names if name in reported])
+    score.artefacts.append(_json_artefact("record.json", "The run record", record))
+    return score

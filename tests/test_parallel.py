@@ -52,7 +52,7 @@ def test_map_tasks_runs_on_several_worker_processes_in_task_order() -> None:
 
 
 def test_scheduler_address_and_file(tmp_path) -> None:
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster:
         with dask_client(cluster.scheduler_address) as client:
             assert map_tasks(worker_pid, [(3,)], client=client)[0][0] == 9
     with pytest.raises(FileNotFoundError, match="scheduler file not found"):

@@ -1,0 +1,88 @@
+"""LHCO detectors end to end: fit, score the hidden truth, bump hunt, compare over seeds."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from hepbench.baselines.registry import get_baseline
+from hepbench.challenges.lhco.dataset import generate_dataset
+from hepbench.challenges.lhco.run import BUMP_HUNT_FRACTIONS, run_detector
+from hepbench.challenges.lhco.schema import LABEL, SIGNAL_REGION
+from hepbench.cli.main import app
+
+from .conftest import SHARED_DATA, require
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return generate_dataset("tiny", 3)
+
+
+def test_supervised_detector_scores_the_hidden_truth(tiny) -> None:
+    bump = generate_dataset("tiny", 1003).inputs.data
+    record = run_detector("supervised", get_baseline("lhco", "supervised").factory("tiny", "cpu", 0), tiny,
+                          device="cpu", bump_data=bump)
+    m = record["metrics"]
+    assert m["auc"] > 0.85 and m["max_sic"] > 2.0
+    assert m["rejection_at_eps_s_0.2"] > m["rejection_at_eps_s_0.5"] > 1.0
+    assert [h["keep_fraction"] for h in record["bump_hunt"]] == list(BUMP_HUNT_FRACTIONS)
+    assert m["bump_hunt_z_max"] == max(h["z"] for h in record["bump_hunt"])
+    assert 0.002 < record["s_over_b_signal_region"] < 0.02
+    curve = record["sic_curve"]
+    assert len(curve["eps_s"]) == len(curve["sic"]) and np.all(np.diff(curve["eps_s"]) >= 0)
+
+
+class Broken:
+    def fit(self, inputs):
+        return self
+
+    def predict(self, events):
+        score = np.zeros(len(events))
+        score[3] = np.nan
+        return score
+
+
+def test_nan_scores_are_refused_with_the_sample_named(tiny) -> None:
+    with pytest.raises(ValueError, match="test set: the detector returned 1 non-finite score"):
+        run_detector("broken", Broken(), tiny, device="cpu")
+
+
+def test_compare_over_seeds_on_local_cluster_writes_table_plot_and_json(tmp_path) -> None:
+    out, markdown = tmp_path / "lhco.json", tmp_path / "results.md"
+    markdown.write_text("# Results\n\nhand-written text\n")
+    result = runner.invoke(app, [
+        "baseline", "compare", "lhco", "--methods", "supervised,autoencoder", "--preset", "tiny", "--size", "tiny",
+        "--data", str(tmp_path / "data"), "--model-seed", "0", "--model-seed", "1", "--scheduler", "local",
+        "--workers", "2", "--device", "cpu", "--no-progress", "--markdown", str(markdown), "--json", str(out),
+    ])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(out.read_text())
+    assert [(r["method"], r["model_seed"]) for r in payload["results"]] == [
+        ("supervised", 0), ("supervised", 1), ("autoencoder", 0), ("autoencoder", 1)]
+    summary = {row["method"]: row for row in payload["summary"]}
+    assert summary["supervised"]["max_sic_p16"] <= summary["supervised"]["max_sic_median"] <= summary["supervised"]["max_sic_p84"]
+    assert summary["supervised"]["auc_median"] > summary["autoencoder"]["auc_median"]
+    text = markdown.read_text()
+    assert "hand-written text" in text and "<!-- comparison:lhco:generated:begin -->" in text
+    assert "| supervised | 2 |" in text and (tmp_path / "results" / "lhco_sic_generated.png").stat().st_size > 1000
+
+
+def test_real_subset_benchmark_injects_the_anchor_s_over_b() -> None:
+    from hepbench.challenges.lhco.real_benchmark import real_subset_dataset
+    from hepbench.challenges.lhco.real_data import load_highlevel_subset
+
+    subset = load_highlevel_subset(require(SHARED_DATA / "lhco2020" / "highlevel_subset"))
+    dataset = real_subset_dataset(subset, seed=0, s_over_b=0.05)
+    sr = dataset.inputs.data["mjj"].between(*SIGNAL_REGION, inclusive="neither")
+    truth = dataset.data_truth[sr]
+    assert truth.sum() / (len(truth) - truth.sum()) == pytest.approx(0.05, rel=0.15)
+    assert dataset.test["mjj"].between(*SIGNAL_REGION, inclusive="neither").all()
+    assert set(dataset.test[LABEL]) == {0, 1} and set(dataset.inputs.labelled[LABEL]) == {0, 1}
+    assert LABEL not in dataset.inputs.data and LABEL not in dataset.inputs.background_reference
+    assert real_subset_dataset(subset, seed=0, s_over_b=0.05).inputs.data.equals(dataset.inputs.data)
