@@ -171,11 +171,11 @@ fit, and every inference method with the BDT and the deep NN."""
 # conditional flow of baselines/density.py.
 BASELINES["lhco"] = {b.name: b for b in (
     Baseline("supervised", "lhco", "fully supervised upper bound: 3x64 MLP on labelled signal vs background "
-             "in the signal region, mean of the 10 best epochs", SupervisedClassifier.for_size),
+             "in the signal region, mean of the 10 best epochs", SupervisedClassifier.for_size, in_demo=True),
     Baseline("idealized-ad", "lhco", "idealized anomaly detector: classifier of signal-region data vs a "
-             "perfect background simulation", IdealizedAnomalyDetector.for_size),
+             "perfect background simulation", IdealizedAnomalyDetector.for_size, in_demo=True),
     Baseline("cwola-hunting", "lhco", "CWoLa hunting: classifier of signal region vs the adjacent 200 GeV "
-             "sideband strips (weights SR 0.5, each strip 0.25)", CWoLaHunting.for_size),
+             "sideband strips (weights SR 0.5, each strip 0.25)", CWoLaHunting.for_size, in_demo=True),
     Baseline("anode", "lhco", "ANODE: log p_SR(x|mjj) - log p_SB(x|mjj) with two masked autoregressive flows",
              ANODE.for_size),
     Baseline("cathode", "lhco", "CATHODE: flow p(x|mjj) fitted on the sidebands, sampled 4x into the signal "

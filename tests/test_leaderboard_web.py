@@ -185,14 +185,19 @@ def test_demo_end_to_end_writes_its_leaderboard(tmp_path):
     assert result.exit_code == 0, result.output
     index = lb / "site" / "index.html"
     assert f"leaderboard web site: {index} " in result.output
-    ran = [r["method"] for r in json.loads((tmp_path / "demo.json").read_text())["challenges"]["higgs-uncertainty"]]
+    summary = json.loads((tmp_path / "demo.json").read_text())["challenges"]
+    ran = [r["method"] for r in summary["higgs-uncertainty"]]
     assert len(ran) >= 2
+    lhco_ran = [r["method"] for r in summary["lhco"]]
+    assert {"supervised", "cwola-hunting"} <= set(lhco_ran)
+    assert table_methods((lb / "site/challenges/lhco/public.html").read_text()) == lhco_ran
+    n_records = sum(len(records) for records in summary.values())
     html = (lb / "site/challenges/higgs-uncertainty/public.html").read_text()
     assert table_methods(html) == ran  # the demo's own ranking, every baseline that ran
     assert len(list((lb / "site/submissions").glob("*/intervals.png"))) == len(ran)
     # the demo's summary JSON imports as baselines too
     store = open_store(tmp_path / "other", f"sqlite:///{tmp_path / 'other.db'}")
     sync_challenges(store)
-    assert sum(a.created for a in add_results(store, tmp_path / "demo.json")) == len(ran)
-    assert work(store)["scored"] == len(ran)
+    assert sum(a.created for a in add_results(store, tmp_path / "demo.json")) == n_records
+    assert work(store)["scored"] == n_records
     store.close()
