@@ -69,22 +69,23 @@ class SignalModel:
     m_wprime: float = 3.5
     m_x: float = 0.5
     m_y: float = 0.1
-    width_wprime: float = 0.035
+    width_wprime: float = 0.01
     """Relative natural width of the W' (Breit-Wigner Gamma / M)."""
-    mjj_resolution: float = 0.035
+    mjj_resolution: float = 0.038
     """Relative Gaussian resolution of mjj."""
-    mjj_tail_fraction: float = 0.25
-    mjj_tail_scale: float = 0.06
+    mjj_tail_fraction: float = 0.12
+    mjj_tail_scale: float = 0.10
     """Relative scale of the low mjj tail (exponential) in a fraction of events."""
-    mass_resolution: float = 0.05
+    mass_resolution: float = 0.06
     """Relative resolution of the X and Y jet masses."""
-    mass_extra: float = 0.012
-    """Mean extra jet mass (TeV, exponential) from radiation caught in the jet."""
-    lost_fraction: float = 0.12
-    """Fraction of jets that lose a decay product (mass reduced, QCD-like tau21)."""
-    tau_x: tuple[float, float] = (-1.55, 0.95)
+    mass_extra: float = 0.065
+    """Scale (TeV, exponential) of radiation caught in the jet: m = sqrt(m_res^2 + e^2)."""
+    lost_fraction: tuple[float, float] = (0.12, 0.02)
+    """Fraction of X and Y jets that lose a decay product (mass reduced, QCD-like tau21):
+    the wider X -> qq (dR ~ 2 m / pT) escapes the R = 1.0 jet more often."""
+    tau_x: tuple[float, float] = (-1.65, 0.8)
     """(offset, sigma) of the logistic tau21 of the X jet (see ``BackgroundModel``)."""
-    tau_y: tuple[float, float] = (-0.95, 0.85)
+    tau_y: tuple[float, float] = (-0.71, 0.72)
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -166,8 +167,8 @@ def generate_signal(
     pts = np.stack([pt, pt * recoil], axis=1)
     resonance = np.array([model.m_x, model.m_y])
     masses = resonance[None, :] * (1.0 + model.mass_resolution * rng.standard_normal((n, 2)))
-    masses = masses + rng.exponential(model.mass_extra, (n, 2))
-    lost = rng.random((n, 2)) < model.lost_fraction
+    masses = np.sqrt(masses**2 + rng.exponential(model.mass_extra, (n, 2)) ** 2)
+    lost = rng.random((n, 2)) < np.asarray(model.lost_fraction)[None, :]
     masses = np.where(lost, masses * rng.uniform(0.1, 0.8, (n, 2)), masses)
     taus = np.empty((n, 2))
     for j, (offset, sigma) in enumerate((model.tau_x, model.tau_y)):
