@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from hepbench.challenges import get_challenge
 from hepbench.challenges.lhco.generator import generate_events
 from hepbench.challenges.lhco.real_data import load_highlevel_subset
-from hepbench.challenges.lhco.validation import distance_table, validate_lhco
+from hepbench.challenges.lhco.validation import correlation_table, distance_table, validate_lhco
 from hepbench.cli.main import app
 
 from .conftest import SHARED_DATA, require
@@ -31,7 +31,14 @@ def test_generator_is_close_to_the_real_features(real, tmp_path) -> None:
     # Every feature within 0.2 standard deviations (Wasserstein) and KS below 0.2.
     assert (table["w1_std"] < 0.2).all(), table
     assert (table["ks"] < 0.2).all(), table
-    for name in ("distances.csv", "distances.md", "histograms_background.png", "histograms_signal.png"):
+    correlations = correlation_table(generated, real).set_index(["class", "pair"])
+    # Background rank correlations within 0.15 of the real ones (the mass-mjj ones decide
+    # whether a method sculpts the background); the signal's jet masses rise with mjj.
+    background = correlations.loc["background"]
+    assert ((background["spearman_gen"] - background["spearman_real"]).abs() < 0.15).all(), correlations
+    for pair in ("mj1 : mjj", "mj2 : mjj"):
+        assert correlations.loc[("signal", pair), "spearman_gen"] > 0.1
+    for name in ("distances.csv", "distances.md", "correlations.md", "histograms_background.png", "histograms_signal.png"):
         assert (tmp_path / name).stat().st_size > 0
     # The correlations that matter for anomaly detection: tau21 falls with jet mass in both.
     for frame in (generated[generated["label"] == 0], real[(real["label"] == 0) & real["tau_valid_j2"]]):
