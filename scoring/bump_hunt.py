@@ -3,7 +3,8 @@
 1. Keep the events whose anomaly score is in the top ``keep_fraction`` (one global threshold;
    no score means no cut).
 2. Histogram mjj in 17 logarithmic bins over 2.5-6 TeV.
-3. Fit the dijet function ``f(m) = p1 (1 - y)^p2 y^(-p3)``, ``y = m / 13 TeV`` (events per TeV),
+3. Fit the dijet function ``f(m) = p1 (1 - y)^p2 y^(-p3)``, ``y = m / 13 TeV`` (events per TeV;
+   optionally the 4-parameter form with ``y^(-p3 - p4 ln y)``),
    to the sideband bins with a binned Poisson likelihood (MINUIT). Bins that overlap the signal
    region (3.3-3.7 TeV) take no part in the fit; the expected count of a bin is the integral
    of ``f`` over it.
@@ -41,30 +42,36 @@ def log_bin_edges(low: float = MJJ_RANGE[0], high: float = MJJ_RANGE[1], n_bins:
     return np.geomspace(low, high, n_bins + 1)
 
 
-def dijet_shape(m: ArrayLike, p2: float, p3: float) -> FloatArray:
-    """``(1 - y)^p2 y^(-p3)`` with ``y = m / 13 TeV`` (the dijet function without ``p1``)."""
+def dijet_shape(m: ArrayLike, p2: float, p3: float, p4: float = 0.0) -> FloatArray:
+    """``(1 - y)^p2 y^(-p3 - p4 ln y)`` with ``y = m / 13 TeV`` (the dijet function without
+    ``p1``; ``p4 = 0`` is the 3-parameter form)."""
     y = np.asarray(m, dtype=np.float64) / SQRT_S_TEV
-    return np.exp(p2 * np.log1p(-y) - p3 * np.log(y))
+    log_y = np.log(y)
+    return np.exp(p2 * np.log1p(-y) - (p3 + p4 * log_y) * log_y)
 
 
-def _integrals(lo: FloatArray, hi: FloatArray, log_p1: float, p2: float, p3: float) -> tuple[FloatArray, FloatArray]:
+def _nodes(lo: FloatArray, hi: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Gauss-Legendre nodes ``(n, 8)`` in each interval and their weights."""
+    half = (hi - lo) / 2.0
+    return (lo + hi)[:, None] / 2.0 + half[:, None] * _GL_X[None, :], half[:, None] * _GL_W[None, :]
+
+
+def _integrals(lo: FloatArray, hi: FloatArray, theta: FloatArray) -> tuple[FloatArray, FloatArray]:
     """Integral of f over each interval ``[lo[i], hi[i]]`` and its gradient with respect to
-    ``(ln p1, p2, p3)``, shapes ``(n,)`` and ``(n, 3)``."""
-    half = (hi - lo) / 2.0
-    m = (lo + hi)[:, None] / 2.0 + half[:, None] * _GL_X[None, :]
-    f = np.exp(log_p1) * dijet_shape(m, p2, p3)
-    w = half[:, None] * _GL_W[None, :]
+    ``theta = (ln p1, p2, p3[, p4])``, shapes ``(n,)`` and ``(n, len(theta))``."""
+    m, w = _nodes(lo, hi)
+    f = np.exp(theta[0]) * dijet_shape(m, *theta[1:])
     y = m / SQRT_S_TEV
-    value = (w * f).sum(axis=1)
-    grad = np.stack([value, (w * f * np.log1p(-y)).sum(axis=1), -(w * f * np.log(y)).sum(axis=1)], axis=1)
-    return value, grad
+    log_y = np.log(y)
+    derivatives = [np.ones_like(m), np.log1p(-y), -log_y, -(log_y**2)][: len(theta)]
+    grad = np.stack([(w * f * d).sum(axis=1) for d in derivatives], axis=1)
+    return grad[:, 0], grad
 
 
-def _bin_integrals(lo: FloatArray, hi: FloatArray, log_p1: float, p2: float, p3: float) -> FloatArray:
+def _bin_integrals(lo: FloatArray, hi: FloatArray, theta: FloatArray) -> FloatArray:
     """Integral of f over each interval ``[lo[i], hi[i]]``, shape ``(n,)``."""
-    half = (hi - lo) / 2.0
-    m = (lo + hi)[:, None] / 2.0 + half[:, None] * _GL_X[None, :]
-    return (half[:, None] * _GL_W[None, :] * np.exp(log_p1) * dijet_shape(m, p2, p3)).sum(axis=1)
+    m, w = _nodes(lo, hi)
+    return (w * np.exp(theta[0]) * dijet_shape(m, *theta[1:])).sum(axis=1)
 
 
 def profile_significance(n: float, b: float, sigma_b: float) -> tuple[float, float]:
@@ -100,9 +107,9 @@ class BumpHuntResult:
     """Predicted background in the signal region, ``B``."""
     sigma_background: float
     """Fit uncertainty on ``B``."""
-    params: tuple[float, float, float]
-    """``(p1, p2, p3)`` of the fitted dijet function (p1 in events per TeV)."""
-    param_errors: tuple[float, float, float]
+    params: tuple[float, ...]
+    """``(p1, p2, p3[, p4])`` of the fitted dijet function (p1 in events per TeV)."""
+    param_errors: tuple[float, ...]
     fit_valid: bool
     """MINUIT's verdict on the fit (minimum found, covariance accurate)."""
     chi2: float
@@ -127,17 +134,19 @@ def score_threshold(score: ArrayLike, keep_fraction: float) -> float:
 
 
 def fit_dijet_function(
-    edges: FloatArray, counts: ArrayLike, use: ArrayLike
+    edges: FloatArray, counts: ArrayLike, use: ArrayLike, n_params: int = 3
 ) -> tuple[FloatArray, FloatArray, bool]:
     """Poisson maximum-likelihood fit of ``f`` to ``counts`` in the bins where ``use`` is true.
 
-    Returns ``(ln p1, p2, p3)``, their covariance ``(3, 3)`` and MINUIT's validity flag. The
+    Returns ``theta = (ln p1, p2, p3[, p4])``, its covariance and MINUIT's validity flag. The
     covariance is the inverse of the Fisher information ``sum_i grad(mu_i) grad(mu_i)^T / mu_i``
     at the minimum, computed from the analytic gradient: p2 and p3 are strongly correlated
     over 2.5-6 TeV and a numerical Hessian loses precision there.
     """
     from iminuit import Minuit
 
+    if n_params not in (3, 4):
+        raise ValueError(f"n_params must be 3 or 4, got {n_params}")
     counts = np.asarray(counts, dtype=np.float64)
     use = np.asarray(use, dtype=bool)
     n = counts[use]
@@ -148,33 +157,35 @@ def fit_dijet_function(
     # O(number of bins) and keeps its precision.
     n_log_n = np.where(n > 0, n * np.log(np.where(n > 0, n, 1.0)), 0.0)
 
-    def nll(log_p1: float, p2: float, p3: float) -> float:
-        mu = np.maximum(_bin_integrals(lo, hi, log_p1, p2, p3), 1e-300)
+    def nll(theta: FloatArray) -> float:
+        mu = np.maximum(_bin_integrals(lo, hi, theta), 1e-300)
         return float(np.sum(mu - n + n_log_n - n * np.log(mu)))
 
-    def grad(log_p1: float, p2: float, p3: float) -> FloatArray:
-        mu, dmu = _integrals(lo, hi, log_p1, p2, p3)
+    def grad(theta: FloatArray) -> FloatArray:
+        mu, dmu = _integrals(lo, hi, theta)
         return ((1.0 - n / np.maximum(mu, 1e-300))[:, None] * dmu).sum(axis=0)
 
+    names = ("log_p1", "p2", "p3", "p4")[:n_params]
     best = None
     # A few starting shapes: the likelihood has long valleys between p2 and p3.
     for p2, p3 in ((10.0, 5.0), (5.0, 7.0), (20.0, 3.0)):
-        shape = _bin_integrals(lo, hi, 0.0, p2, p3)
-        m = Minuit(nll, log_p1=float(np.log(n.sum() / shape.sum())), p2=p2, p3=p3, grad=grad)
+        start = np.array([0.0, p2, p3, 0.0][:n_params])
+        start[0] = np.log(n.sum() / _bin_integrals(lo, hi, start).sum())
+        m = Minuit(nll, start, grad=grad, name=names)
         m.errordef = Minuit.LIKELIHOOD
         m.limits["p2"] = (-50.0, 200.0)
         m.limits["p3"] = (-50.0, 50.0)
         m.migrad()
         if best is None or (m.valid, -m.fval) > (best.valid, -best.fval):
             best = m
-    values = np.array(best.values, dtype=np.float64)
-    mu, dmu = _integrals(lo, hi, *values)
+    theta = np.array(best.values, dtype=np.float64)
+    mu, dmu = _integrals(lo, hi, theta)
     fisher = dmu.T @ (dmu / np.maximum(mu, 1e-300)[:, None])
     try:
         cov = np.linalg.inv(fisher)
     except np.linalg.LinAlgError:
-        cov = np.full((3, 3), np.nan)
-    return values, cov, bool(best.valid)
+        cov = np.full((n_params, n_params), np.nan)
+    return theta, cov, bool(best.valid)
 
 
 def bump_hunt(
@@ -184,11 +195,14 @@ def bump_hunt(
     *,
     signal_region: tuple[float, float] = SIGNAL_REGION,
     edges: ArrayLike | None = None,
+    n_params: int = 3,
 ) -> BumpHuntResult:
     """Fit the sidebands of the mjj spectrum of selected events and test the signal region.
 
     ``mjj`` (TeV) and ``score`` are ``(N,)``; events with ``score >= threshold`` (the top
-    ``keep_fraction``) are kept. ``edges`` defaults to :func:`log_bin_edges`.
+    ``keep_fraction``) are kept. ``edges`` defaults to :func:`log_bin_edges`. ``n_params = 4``
+    adds the ``p4 ln y`` term to the exponent of ``y`` (the 4-parameter dijet function) for
+    spectra with many events, where the 3-parameter form is too stiff.
     """
     m = np.asarray(mjj, dtype=np.float64)
     if m.ndim != 1 or m.size == 0:
@@ -215,15 +229,15 @@ def bump_hunt(
         raise ValueError(f"signal region {signal_region} must lie inside the binned range {bin_edges[0]}-{bin_edges[-1]} TeV")
     counts, _ = np.histogram(m, bins=bin_edges)
     sideband = (bin_edges[1:] <= sr_lo) | (bin_edges[:-1] >= sr_hi)
-    if int(sideband.sum()) < 4:
-        raise ValueError(f"only {int(sideband.sum())} sideband bins: the 3-parameter fit needs at least 4")
-    params, cov, valid = fit_dijet_function(bin_edges, counts, sideband)
-    sr_value, sr_grad = _integrals(np.array([sr_lo]), np.array([sr_hi]), *params)
+    if int(sideband.sum()) <= n_params:
+        raise ValueError(f"only {int(sideband.sum())} sideband bins: the {n_params}-parameter fit needs at least {n_params + 1}")
+    params, cov, valid = fit_dijet_function(bin_edges, counts, sideband, n_params)
+    sr_value, sr_grad = _integrals(np.array([sr_lo]), np.array([sr_hi]), params)
     background = float(sr_value[0])
     sigma_b = float(np.sqrt(max(sr_grad[0] @ cov @ sr_grad[0], 0.0))) if np.all(np.isfinite(cov)) else float("nan")
     n_sr = int(np.count_nonzero((m > sr_lo) & (m < sr_hi)))
     z, mu_hat = profile_significance(n_sr, background, sigma_b if np.isfinite(sigma_b) else 0.0)
-    expected = _bin_integrals(bin_edges[:-1][sideband], bin_edges[1:][sideband], *params)
+    expected = _bin_integrals(bin_edges[:-1][sideband], bin_edges[1:][sideband], params)
     chi2 = float(np.sum((counts[sideband] - expected) ** 2 / np.maximum(expected, 1e-12)))
     p1 = float(np.exp(params[0]))
     errors = np.sqrt(np.clip(np.diag(cov), 0.0, None))
@@ -233,11 +247,11 @@ def bump_hunt(
         n_observed=n_sr,
         background=background,
         sigma_background=sigma_b,
-        params=(p1, float(params[1]), float(params[2])),
-        param_errors=(float(p1 * errors[0]), float(errors[1]), float(errors[2])),
+        params=(p1, *(float(v) for v in params[1:])),
+        param_errors=(float(p1 * errors[0]), *(float(e) for e in errors[1:])),
         fit_valid=valid,
         chi2=chi2,
-        ndof=int(sideband.sum()) - 3,
+        ndof=int(sideband.sum()) - n_params,
         threshold=float(threshold),
         n_selected=int(m.size),
         edges=bin_edges,

@@ -29,7 +29,7 @@ def test_chunks_on_a_dask_client_match_serial(monkeypatch) -> None:
     distributed = pytest.importorskip("distributed")
     monkeypatch.setattr(generator, "CHUNK_EVENTS", 5_000)
     serial = generate_events(12_000, 3_000, seed=8)
-    with distributed.Client(processes=False, n_workers=1, threads_per_worker=2, dashboard_address=None) as client:
+    with distributed.Client(processes=False, n_workers=1, threads_per_worker=2, dashboard_address=":0") as client:
         parallel = generate_events(12_000, 3_000, seed=8, client=client)
     pd.testing.assert_frame_equal(serial, parallel)
 

@@ -107,3 +107,18 @@ def test_bad_input() -> None:
         bump_hunt(mjj, keep_fraction=0.5)
     with pytest.raises(ValueError, match="signal region"):
         bump_hunt(mjj, signal_region=(1.0, 2.0))
+
+
+def test_four_parameter_form_fits_a_curved_spectrum() -> None:
+    rng = np.random.default_rng(21)
+    grid = np.linspace(2.5, 6.0, 20_001)
+    pdf = dijet_shape(grid, 5.0, 2.0, -1.5)  # strong p4 ln y curvature
+    cdf = np.concatenate([[0.0], np.cumsum((pdf[1:] + pdf[:-1]) / 2.0)])
+    mjj = np.interp(rng.random(400_000), cdf / cdf[-1], grid)
+    three = bump_hunt(mjj)
+    four = bump_hunt(mjj, n_params=4)
+    assert four.ndof == three.ndof - 1 and len(four.params) == 4
+    assert four.chi2 / four.ndof < 3.0 < three.chi2 / three.ndof
+    assert four.params[3] == pytest.approx(-1.5, abs=4 * four.param_errors[3] + 0.2)
+    with pytest.raises(ValueError, match="n_params"):
+        bump_hunt(mjj, n_params=5)

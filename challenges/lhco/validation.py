@@ -68,6 +68,40 @@ def distance_table(generated: pd.DataFrame, real: pd.DataFrame, features: tuple[
     return pd.DataFrame(rows)
 
 
+CORRELATION_PAIRS: tuple[tuple[str, str], ...] = (
+    ("mj1", "mjj"),
+    ("mj2", "mjj"),
+    ("mj1", "mj2"),
+    ("mj1", "tau21_j1"),
+    ("mj2", "tau21_j2"),
+    ("tau21_j1", "tau21_j2"),
+)
+
+
+def correlation_table(generated: pd.DataFrame, real: pd.DataFrame) -> pd.DataFrame:
+    """Spearman rank correlations of :data:`CORRELATION_PAIRS` per class, real vs generated
+    (the real pairs with a tau21 use only jets with valid taus)."""
+    rows = []
+    for cls, label in CLASSES.items():
+        g, r = generated[generated[LABEL] == label], real[real[LABEL] == label]
+        if g.empty or r.empty:
+            continue
+        for a, b in CORRELATION_PAIRS:
+            rr = r
+            for feature in (a, b):
+                if feature.startswith("tau21_") and f"tau_valid_{feature[-2:]}" in rr:
+                    rr = rr[rr[f"tau_valid_{feature[-2:]}"]]
+            rows.append(
+                {
+                    "class": cls,
+                    "pair": f"{a} : {b}",
+                    "spearman_real": float(rr[a].corr(rr[b], method="spearman")),
+                    "spearman_gen": float(g[a].corr(g[b], method="spearman")),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
 def plot_overlays(generated: pd.DataFrame, real: pd.DataFrame, out_dir: str | Path, features: tuple[str, ...] = FEATURES) -> list[Path]:
     """``histograms_{class}.png``: normalised histograms of each feature, real vs generated."""
     import matplotlib
@@ -104,13 +138,15 @@ def plot_overlays(generated: pd.DataFrame, real: pd.DataFrame, out_dir: str | Pa
 
 
 def validate_lhco(generated: pd.DataFrame, real: pd.DataFrame, out_dir: str | Path | None = None) -> pd.DataFrame:
-    """:func:`distance_table`; with ``out_dir`` also ``distances.csv``, ``distances.md`` and the PNGs."""
+    """:func:`distance_table`; with ``out_dir`` also ``distances.csv``, ``distances.md``,
+    ``correlations.md`` (:func:`correlation_table`) and the PNGs."""
     table = distance_table(generated, real)
     if out_dir is not None:
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
         table.to_csv(out_dir / "distances.csv", index=False)
         (out_dir / "distances.md").write_text(markdown_table(table))
+        (out_dir / "correlations.md").write_text(markdown_table(correlation_table(generated, real)))
         plot_overlays(generated, real, out_dir)
     return table
 
