@@ -45,6 +45,11 @@ def generate(
 ) -> None:
     """Generate the train and test splits of a preset, with JSON sidecars and the default test plan."""
     get_challenge(challenge)
+    if challenge == "calo":
+        from ..challenges.calo.cli import generate_calo
+
+        generate_calo(preset, seed, out or default_data_dir(challenge, preset, seed), json_path)
+        return
     if challenge != "higgs-uncertainty":
         raise ValueError(f"data generation for {challenge!r} is not available yet")
     spec = get_preset(preset)
@@ -84,6 +89,11 @@ def validate(
 ) -> None:
     """Compare generated events with real simulation: per-feature distances and overlaid histograms."""
     get_challenge(challenge)
+    if challenge == "calo":
+        from ..challenges.calo.cli import validate_calo
+
+        validate_calo(out, seed, json_path)
+        return
     if challenge != "higgs-uncertainty":
         raise ValueError(f"validation for {challenge!r} is not available yet")
     from ..challenges.higgs_uncertainty.generator import generate_events
