@@ -90,11 +90,13 @@ def vary(model: DetectorModel, *, energy_scale: float = 1.0, sampling_fraction_s
 
     ``energy_scale`` multiplies the stored energies (miscalibration); ``sampling_fraction_scale``
     changes the visible fraction (response and sampling fluctuations); ``x0_scale`` stretches the
-    radiation length (showers start and peak at other layers); ``z_shift`` changes the effective Z
+    radiation length and the Moliere radius (showers peak in deeper layers, spread wider); ``z_shift`` changes the effective Z
     (longitudinal shape, radial profile and spot count).
     """
     m = model.material
-    material = replace(m, z=m.z + z_shift, sampling_fraction=m.sampling_fraction * sampling_fraction_scale,
+    # A longer X0 at fixed Z (a less dense absorber) widens the shower too: Rm = 21.2 MeV X0 / Ec.
+    material = replace(m, z=m.z + z_shift, x0_mm=m.x0_mm * x0_scale, moliere_mm=m.moliere_mm * x0_scale,
+                       sampling_fraction=m.sampling_fraction * sampling_fraction_scale,
                        sampling_term=m.sampling_term / np.sqrt(sampling_fraction_scale))
     # The layers keep their thickness in mm: a longer X0 makes each layer fewer radiation lengths.
     depths = tuple((a / x0_scale, b / x0_scale) for a, b in model.layer_depth_edges_x0)
