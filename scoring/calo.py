@@ -196,7 +196,7 @@ def high_level_inputs(geometry: Geometry, incident_energy: np.ndarray, showers: 
 
 
 def _train_mlp(x_train, y_train, x_test, y_test, n_classes: int, config: ClassifierConfig, seed: int, device: str):
-    """Train; keep the weights of the epoch with the best test accuracy; return a predict function."""
+    """``n_classes`` 1 is a binary classifier (one sigmoid output), else a softmax over the classes. Train; keep the weights of the epoch with the best test accuracy; return a predict function."""
     import torch
 
     torch.manual_seed(seed)
@@ -205,18 +205,18 @@ def _train_mlp(x_train, y_train, x_test, y_test, n_classes: int, config: Classif
     for _ in range(config.n_layers):
         layers += [torch.nn.Linear(width_in, config.hidden), torch.nn.LeakyReLU(), torch.nn.Dropout(config.dropout)]
         width_in = config.hidden
-    layers.append(torch.nn.Linear(width_in, 1 if n_classes == 2 else n_classes))
+    layers.append(torch.nn.Linear(width_in, n_classes))
     model = torch.nn.Sequential(*layers).to(device=device, dtype=dtype)
     optimiser = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
     xt = torch.as_tensor(x_train, dtype=dtype, device=device)
     yt = torch.as_tensor(y_train, device=device)
-    loss_fn = torch.nn.BCEWithLogitsLoss() if n_classes == 2 else torch.nn.CrossEntropyLoss()
+    loss_fn = torch.nn.BCEWithLogitsLoss() if n_classes == 1 else torch.nn.CrossEntropyLoss()
 
     def predict(x: np.ndarray) -> np.ndarray:
         model.eval()
         with torch.no_grad():
             out = model(torch.as_tensor(x, dtype=dtype, device=device))
-            prob = torch.sigmoid(out[:, 0]) if n_classes == 2 else torch.softmax(out, dim=1)
+            prob = torch.sigmoid(out[:, 0]) if n_classes == 1 else torch.softmax(out, dim=1)
         return prob.cpu().numpy().astype(np.float64)
 
     generator = torch.Generator(device="cpu").manual_seed(seed)
@@ -227,12 +227,12 @@ def _train_mlp(x_train, y_train, x_test, y_test, n_classes: int, config: Classif
         for start in range(0, len(xt), config.batch_size):
             idx = order[start:start + config.batch_size]
             out = model(xt[idx])
-            loss = loss_fn(out[:, 0], yt[idx].to(dtype)) if n_classes == 2 else loss_fn(out, yt[idx].long())
+            loss = loss_fn(out[:, 0], yt[idx].to(dtype)) if n_classes == 1 else loss_fn(out, yt[idx].long())
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
         prob = predict(x_test)
-        pred = (prob > 0.5).astype(int) if n_classes == 2 else prob.argmax(axis=1)
+        pred = (prob > 0.5).astype(int) if n_classes == 1 else prob.argmax(axis=1)
         acc = float((pred == y_test).mean())
         if acc > best_acc:
             best_acc, best_state = acc, {k: v.detach().clone() for k, v in model.state_dict().items()}
@@ -273,7 +273,7 @@ def classifier_test(reference: np.ndarray, generated: np.ndarray, *, config: Cla
     for run in range(n_runs):
         tr, te, va = _split(len(x), np.random.default_rng([seed, run]))
         x_tr, x_te, x_va = _standardise(x[tr], x[te], x[va])
-        predict = _train_mlp(x_tr, y[tr], x_te, y[te], 2, config, seed * 1000 + run, device)
+        predict = _train_mlp(x_tr, y[tr], x_te, y[te], 1, config, seed * 1000 + run, device)
         iso = IsotonicRegression(y_min=1e-6, y_max=1 - 1e-6, out_of_bounds="clip").fit(predict(x_te), y[te])
         p = iso.predict(predict(x_va))
         bce = -np.mean(y[va] * np.log(p) + (1 - y[va]) * np.log(1 - p))
