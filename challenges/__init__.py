@@ -89,6 +89,26 @@ CHALLENGES: dict[str, Challenge] = {
             MetricColumn("train_seconds", "train s", ".0f"),
         ),
     ),
+    "calo": Challenge(
+        id="calo",
+        title="Calorimeter fast simulation",
+        description=(
+            "Generate calorimeter showers (CaloChallenge 2022 formats) indistinguishable from the reference "
+            "simulation, conditioned on the incident energy."
+        ),
+        presets=("tiny", "small", "full"),
+        ranking=(
+            RankingMetric("auc_low", False, "AUC of a classifier reference vs generated on voxels (0.5 = indistinguishable)",
+                          "AUC low-level"),
+            RankingMetric("fpd", False, "Frechet physics distance of the high-level features", "FPD"),
+        ),
+        columns=(
+            MetricColumn("auc_high", "AUC high-level"),
+            MetricColumn("kpd", "KPD", ".2e"),
+            MetricColumn("separation_power_mean", "mean sep. power"),
+            MetricColumn("ms_per_shower", "ms / shower", ".3g"),
+        ),
+    ),
 }
 
 

@@ -66,6 +66,11 @@ def generate(
         console.print(table)
         write_json(json_path, {"challenge": challenge, "preset": preset, "seed": seed, "out": target, **summary})
         return
+    if challenge == "calo":
+        from ..challenges.calo.cli import generate_calo
+
+        generate_calo(preset, seed, out or default_data_dir(challenge, preset, seed), json_path)
+        return
     if challenge != "higgs-uncertainty":
         raise ValueError(f"data generation for {challenge!r} is not available yet")
     spec = get_preset(preset)
@@ -122,6 +127,11 @@ def validate(
         console.print(view)
         console.print(f"histograms and tables written under {out}")
         write_json(json_path, table.to_dict(orient="records"))
+        return
+    if challenge == "calo":
+        from ..challenges.calo.cli import validate_calo
+
+        validate_calo(out, seed, json_path)
         return
     if challenge != "higgs-uncertainty":
         raise ValueError(f"validation for {challenge!r} is not available yet")

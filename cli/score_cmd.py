@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Optional
 
 import numpy as np
 import pandas as pd
@@ -68,15 +68,28 @@ def join_answers(plan: TestPlan, answers: pd.DataFrame) -> pd.DataFrame:
 @handles_errors
 def score(
     challenge: ChallengeArg,
-    plan: Annotated[Path, typer.Option(help="Test plan JSON (hidden truth: mu_true per pseudo-experiment).")],
-    answers: Annotated[Path, typer.Option(help="Answers (CSV or JSON): set_index, pe_index, mu_hat, delta_mu_hat, p16, p84.")],
+    plan: Annotated[Optional[Path], typer.Option(help="higgs-uncertainty: test plan JSON (hidden truth: mu_true per pseudo-experiment).")] = None,
+    answers: Annotated[Optional[Path], typer.Option(help="higgs-uncertainty: answers (CSV or JSON): set_index, pe_index, mu_hat, delta_mu_hat, p16, p84.")] = None,
     n_bootstrap: Annotated[int, typer.Option(help="Bootstrap replicas over sets (0 to skip).")] = 1000,
+    generated: Annotated[Optional[Path], typer.Option(help="calo: generated showers (official HDF5 format).")] = None,
+    reference: Annotated[Optional[Path], typer.Option(help="calo: reference showers (official HDF5 format).")] = None,
+    classifier: Annotated[str, typer.Option(help="calo: classifier size tiny | small | full (full = the anchor's).")] = "small",
+    runs: Annotated[int, typer.Option(help="calo: classifier trainings to average.")] = 1,
+    plots: Annotated[Optional[Path], typer.Option(help="calo: folder for the feature histograms (PNG).")] = None,
     json_path: JsonOption = None,
 ) -> None:
-    """Score a submission's answers: coverage score, width, coverage, RMSE, MAE."""
+    """Score a submission: higgs-uncertainty answers (coverage score, width, coverage, RMSE, MAE), or
+    calo generated showers (classifier AUC and JSD, FPD, KPD, separation powers)."""
     get_challenge(challenge)
+    if challenge == "calo":
+        from ..challenges.calo.cli import score_calo
+
+        score_calo(generated, reference, classifier=classifier, n_runs=runs, plots=plots, json_path=json_path)
+        return
     if challenge != "higgs-uncertainty":
         raise ValueError(f"scoring for {challenge!r} is not available yet")
+    if plan is None or answers is None:
+        raise ValueError("higgs-uncertainty scoring needs --plan and --answers")
     if not plan.exists():
         raise FileNotFoundError(f"{plan}: test plan not found")
     joined = join_answers(TestPlan.from_json(plan), read_answers(answers))

@@ -109,3 +109,21 @@ def read_binning_xml(path: str | Path, name: str | None = None) -> Geometry:
         raise GeometryError(f"{path}: <Bin> lacks an integer pid") from err
     return Geometry(name=name or path.stem.removeprefix("binning_"), particle=particle_bin.attrib.get("name", ""),
                     pid=pid, layers=tuple(layers))
+
+
+DATASETS: tuple[str, ...] = ("dataset_1_photons", "dataset_1_pions", "dataset_2", "dataset_3")
+"""Names of the official geometries; ``ds1-photons``, ``ds2`` ... are accepted as aliases."""
+
+_ALIASES = {"ds1-photons": "dataset_1_photons", "ds1-pions": "dataset_1_pions", "ds2": "dataset_2", "ds3": "dataset_3"}
+
+
+def builtin_geometry(name: str) -> Geometry:
+    """Geometry of an official data set from the tables in ``binning_tables`` (no XML needed)."""
+    from .binning_tables import BINNING
+
+    key = _ALIASES.get(name, name)
+    if key not in BINNING:
+        raise GeometryError(f"unknown geometry {name!r}; known: {list(DATASETS)} or {list(_ALIASES)}")
+    particle, pid, layers = BINNING[key]
+    return Geometry(name=key, particle=particle, pid=pid,
+                    layers=tuple(Layer(i, tuple(edges), n_alpha) for i, edges, n_alpha in layers))

@@ -1,0 +1,381 @@
+"""Evaluation of generated calorimeter showers, after the CaloChallenge 2022 ``evaluate.py``.
+
+Inputs are (N,) incident energies and (N, n_voxels) showers in MeV of one ``Geometry``. Metrics:
+high-level features and their separation powers, a binary classifier reference vs generated (AUC,
+JSD), FPD and KPD on the high-level features (as in jetnet), a multiclass classifier over several
+models, and generation timing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from sklearn.isotonic import IsotonicRegression
+from sklearn.metrics import roc_auc_score
+
+from ..challenges.calo.geometry import Geometry
+
+DS1_THRESHOLD_MEV = 1.0
+"""Voxel threshold of the evaluation for data set 1."""
+DS23_THRESHOLD_MEV = 0.5e-3 / 0.033
+"""0.5 keV visible in silicon, in the stored (sampling-fraction corrected) units of data sets 2 and 3."""
+
+
+def evaluation_threshold(geometry: Geometry) -> float:
+    return DS1_THRESHOLD_MEV if geometry.name.startswith("dataset_1") else DS23_THRESHOLD_MEV
+
+
+def apply_threshold(showers: np.ndarray, threshold_mev: float) -> np.ndarray:
+    """Copy of ``showers`` with voxels below ``threshold_mev`` set to 0."""
+    out = np.array(showers, dtype=np.float64)
+    out[out < threshold_mev] = 0.0
+    return out
+
+
+# --- high-level features ----------------------------------------------------------------------
+def high_level_features(geometry: Geometry, incident_energy: np.ndarray, showers: np.ndarray) -> dict[str, np.ndarray]:
+    """Per shower (N,) features: ``etot_einc``, then per active layer L ``e_L`` (MeV), energy-weighted
+    centre ``ec_x_L``, ``ec_y_L``, ``ec_r_L`` (mm; x = r cos alpha ~ eta, y = r sin alpha ~ phi),
+    widths ``width_x_L``, ``width_y_L``, ``width_r_L`` (mm) and ``sparsity_L`` (fraction of voxels
+    with energy). Layers without energy get centre and width 0, as the anchor's nan_to_num does."""
+    energy = np.asarray(incident_energy, dtype=np.float64).reshape(-1)
+    showers = np.asarray(showers, dtype=np.float64)
+    if showers.shape != (len(energy), geometry.n_voxels):
+        raise ValueError(f"showers must be ({len(energy)}, {geometry.n_voxels}) for {geometry.name}, got {showers.shape}")
+    _, r, alpha = geometry.voxel_centres()
+    x, y = r * np.cos(alpha), r * np.sin(alpha)
+    feats = {"etot_einc": showers.sum(axis=1) / energy}
+    for layer_id, sl in geometry.layer_slices().items():
+        e = showers[:, sl]
+        e_layer = e.sum(axis=1)
+        feats[f"e_{layer_id}"] = e_layer
+        safe = np.where(e_layer > 0, e_layer, 1.0)
+        for name, coord in (("x", x[sl]), ("y", y[sl]), ("r", r[sl])):
+            mean = e @ coord / safe
+            second = e @ coord**2 / safe
+            feats[f"ec_{name}_{layer_id}"] = np.where(e_layer > 0, mean, 0.0)
+            feats[f"width_{name}_{layer_id}"] = np.where(e_layer > 0, np.sqrt(np.maximum(second - mean**2, 0.0)), 0.0)
+        feats[f"sparsity_{layer_id}"] = (e > 0).mean(axis=1)
+    return feats
+
+
+def feature_matrix(features: dict[str, np.ndarray]) -> np.ndarray:
+    return np.column_stack(list(features.values()))
+
+
+def separation_power(h1: np.ndarray, h2: np.ndarray) -> float:
+    """S = 1/2 sum (h1 - h2)^2 / (h1 + h2) over the histograms normalised to unit sum (0 .. 1)."""
+    h1 = np.asarray(h1, dtype=np.float64)
+    h2 = np.asarray(h2, dtype=np.float64)
+    if h1.shape != h2.shape or h1.sum() <= 0 or h2.sum() <= 0:
+        raise ValueError("separation_power needs two non-empty histograms of the same binning")
+    h1, h2 = h1 / h1.sum(), h2 / h2.sum()
+    denom = h1 + h2
+    nonzero = denom > 0
+    return float(0.5 * np.sum((h1[nonzero] - h2[nonzero]) ** 2 / denom[nonzero]))
+
+
+def feature_bins(reference: np.ndarray, n_bins: int = 50) -> np.ndarray:
+    """Equal-width bins over the reference's 0.1 .. 99.9 % range, with open under/overflow bins."""
+    lo, hi = np.quantile(reference, [0.001, 0.999])
+    if hi <= lo:
+        hi = lo + max(abs(lo), 1.0) * 1e-6
+    return np.concatenate([[-np.inf], np.linspace(lo, hi, n_bins + 1), [np.inf]])
+
+
+def separation_powers(reference: dict[str, np.ndarray], generated: dict[str, np.ndarray], n_bins: int = 50) -> dict[str, float]:
+    """Separation power of each high-level feature's histogram, reference binning."""
+    out = {}
+    for name, ref in reference.items():
+        bins = feature_bins(ref, n_bins)
+        out[name] = separation_power(np.histogram(ref, bins)[0], np.histogram(generated[name], bins)[0])
+    return out
+
+
+# --- FPD / KPD (jetnet) -------------------------------------------------------------------------
+def scale_by_reference(reference: np.ndarray, *others: np.ndarray) -> list[np.ndarray]:
+    """Divide every feature by the maximum |value| it takes in the reference."""
+    scale = np.max(np.abs(reference), axis=0)
+    scale = np.where(scale > 0, scale, 1.0)
+    return [reference / scale, *(o / scale for o in others)]
+
+
+def _psd_sqrt(c: np.ndarray) -> np.ndarray:
+    w, v = np.linalg.eigh(c)
+    return (v * np.sqrt(np.clip(w, 0.0, None))) @ v.T
+
+
+def _frechet(x: np.ndarray, y: np.ndarray) -> float:
+    """|mu1 - mu2|^2 + tr(C1 + C2 - 2 (C1 C2)^(1/2)); tr (C1 C2)^(1/2) from the symmetric
+    C1^(1/2) C2 C1^(1/2), which stays well defined when a feature is constant."""
+    mu1, mu2 = x.mean(axis=0), y.mean(axis=0)
+    c1, c2 = np.atleast_2d(np.cov(x, rowvar=False)), np.atleast_2d(np.cov(y, rowvar=False))
+    s1 = _psd_sqrt(c1)
+    tr_covmean = np.sum(np.sqrt(np.clip(np.linalg.eigvalsh(s1 @ c2 @ s1), 0.0, None)))
+    return float(np.sum((mu1 - mu2) ** 2) + np.trace(c1) + np.trace(c2) - 2 * tr_covmean)
+
+
+def fpd(reference: np.ndarray, generated: np.ndarray, *, min_samples: int | None = None, max_samples: int = 50_000,
+        n_points: int = 10, n_batches: int = 10, seed: int = 0) -> tuple[float, float]:
+    """Frechet physics distance extrapolated to infinite sample size, with its fit uncertainty.
+
+    As jetnet's ``fpd``: the Frechet distance is averaged over ``n_batches`` random subsets at
+    ``n_points`` sizes between ``min_samples`` and ``max_samples``, and a straight line in 1/N
+    is fitted; the intercept is the value at N -> infinity. Inputs are (N, d) feature matrices.
+    """
+    rng = np.random.default_rng(seed)
+    n_max = min(max_samples, len(reference), len(generated))
+    n_min = min_samples or max(2, n_max // 4)
+    sizes = np.linspace(n_min, n_max, n_points).astype(int)
+    values = []
+    for n in sizes:
+        vals = [_frechet(reference[rng.choice(len(reference), n, replace=False)],
+                         generated[rng.choice(len(generated), n, replace=False)]) for _ in range(n_batches)]
+        values.append(np.mean(vals))
+    (slope, intercept), cov = np.polyfit(1.0 / sizes, values, 1, cov=True)
+    return float(intercept), float(np.sqrt(cov[1, 1]))
+
+
+def _mmd_poly_unbiased(x: np.ndarray, y: np.ndarray) -> float:
+    d = x.shape[1]
+    kxx, kyy, kxy = (x @ x.T / d + 1) ** 4, (y @ y.T / d + 1) ** 4, (x @ y.T / d + 1) ** 4
+    m, n = len(x), len(y)
+    return float((kxx.sum() - np.trace(kxx)) / (m * (m - 1)) + (kyy.sum() - np.trace(kyy)) / (n * (n - 1))
+                 - 2 * kxy.mean())
+
+
+def kpd(reference: np.ndarray, generated: np.ndarray, *, n_batches: int = 10, batch_size: int = 5000,
+        seed: int = 0) -> tuple[float, float]:
+    """Kernel physics distance: median over batches of the unbiased MMD^2 with the kernel
+    (x.y / d + 1)^4, and half the interquartile range, as jetnet's ``kpd``."""
+    rng = np.random.default_rng(seed)
+    size = min(batch_size, len(reference), len(generated))
+    vals = [_mmd_poly_unbiased(reference[rng.choice(len(reference), size, replace=False)],
+                               generated[rng.choice(len(generated), size, replace=False)]) for _ in range(n_batches)]
+    q25, q50, q75 = np.percentile(vals, [25, 50, 75])
+    return float(q50), float((q75 - q25) / 2)
+
+
+# --- classifiers --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ClassifierConfig:
+    """The anchor's classifier: MLP 3 x 2048, LeakyReLU, Adam 2e-4, batch 1000, 50 epochs, float64."""
+
+    hidden: int = 2048
+    n_layers: int = 3
+    learning_rate: float = 2e-4
+    batch_size: int = 1000
+    epochs: int = 50
+    dropout: float = 0.0
+    float64: bool = True
+
+
+CLASSIFIER_SIZES = {
+    "tiny": ClassifierConfig(hidden=32, n_layers=2, learning_rate=2e-3, batch_size=256, epochs=8, float64=False),
+    "small": ClassifierConfig(hidden=256, n_layers=3, learning_rate=5e-4, batch_size=500, epochs=20, float64=False),
+    "full": ClassifierConfig(),
+}
+
+
+def low_level_inputs(incident_energy: np.ndarray, showers: np.ndarray) -> np.ndarray:
+    """[log10 E_inc / MeV, voxels / E_inc] per shower."""
+    energy = np.asarray(incident_energy, dtype=np.float64).reshape(-1, 1)
+    return np.hstack([np.log10(energy), np.asarray(showers, dtype=np.float64) / energy])
+
+
+def high_level_inputs(geometry: Geometry, incident_energy: np.ndarray, showers: np.ndarray) -> np.ndarray:
+    """[log10 E_inc, high-level features with layer energies as log10(E + 1e-8)]."""
+    feats = high_level_features(geometry, incident_energy, showers)
+    cols = [np.log10(np.asarray(incident_energy, dtype=np.float64).reshape(-1))]
+    for name, values in feats.items():
+        cols.append(np.log10(values + 1e-8) if name.startswith("e_") else values)
+    return np.column_stack(cols)
+
+
+def _train_mlp(x_train, y_train, x_test, y_test, n_classes: int, config: ClassifierConfig, seed: int, device: str):
+    """``n_classes`` 1 is a binary classifier (one sigmoid output), else a softmax over the classes. Train; keep the weights of the epoch with the best test accuracy; return a predict function."""
+    import torch
+
+    torch.manual_seed(seed)
+    dtype = torch.float64 if config.float64 else torch.float32
+    layers, width_in = [], x_train.shape[1]
+    for _ in range(config.n_layers):
+        layers += [torch.nn.Linear(width_in, config.hidden), torch.nn.LeakyReLU(), torch.nn.Dropout(config.dropout)]
+        width_in = config.hidden
+    layers.append(torch.nn.Linear(width_in, n_classes))
+    model = torch.nn.Sequential(*layers).to(device=device, dtype=dtype)
+    optimiser = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
+    xt = torch.as_tensor(x_train, dtype=dtype, device=device)
+    yt = torch.as_tensor(y_train, device=device)
+    loss_fn = torch.nn.BCEWithLogitsLoss() if n_classes == 1 else torch.nn.CrossEntropyLoss()
+
+    def predict(x: np.ndarray) -> np.ndarray:
+        model.eval()
+        with torch.no_grad():
+            out = model(torch.as_tensor(x, dtype=dtype, device=device))
+            prob = torch.sigmoid(out[:, 0]) if n_classes == 1 else torch.softmax(out, dim=1)
+        return prob.cpu().numpy().astype(np.float64)
+
+    generator = torch.Generator(device="cpu").manual_seed(seed)
+    best_acc, best_state = -1.0, None
+    for _ in range(config.epochs):
+        model.train()
+        order = torch.randperm(len(xt), generator=generator).to(device)
+        for start in range(0, len(xt), config.batch_size):
+            idx = order[start:start + config.batch_size]
+            out = model(xt[idx])
+            loss = loss_fn(out[:, 0], yt[idx].to(dtype)) if n_classes == 1 else loss_fn(out, yt[idx].long())
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+        prob = predict(x_test)
+        pred = (prob > 0.5).astype(int) if n_classes == 1 else prob.argmax(axis=1)
+        acc = float((pred == y_test).mean())
+        if acc > best_acc:
+            best_acc, best_state = acc, {k: v.detach().clone() for k, v in model.state_dict().items()}
+    model.load_state_dict(best_state)
+    return predict
+
+
+def _standardise(train: np.ndarray, *others: np.ndarray) -> list[np.ndarray]:
+    mean, std = train.mean(axis=0), train.std(axis=0)
+    std = np.where(std > 0, std, 1.0)
+    return [(train - mean) / std, *((o - mean) / std for o in others)]
+
+
+def _split(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """60 / 20 / 20 train / test / validation, as the anchor."""
+    order = rng.permutation(n)
+    a, b = int(0.6 * n), int(0.8 * n)
+    return order[:a], order[a:b], order[b:]
+
+
+def classifier_test(reference: np.ndarray, generated: np.ndarray, *, config: ClassifierConfig | str = "tiny",
+                    n_runs: int = 1, seed: int = 0, device: str = "auto") -> dict[str, float]:
+    """Binary classifier reference (label 1) vs generated (label 0) on (N, d) inputs.
+
+    Per run: 60/20/20 split, training keeps the epoch with the best test accuracy, the output is
+    calibrated by isotonic regression on the test split, and AUC and JSD = (ln 2 - BCE) / ln 2 are
+    measured on the validation split. Returns mean and std over ``n_runs`` trainings.
+    """
+    from ..baselines.device import resolve_device
+
+    config = CLASSIFIER_SIZES[config] if isinstance(config, str) else config
+    device = resolve_device(device)
+    n = min(len(reference), len(generated))
+    rng = np.random.default_rng(seed)
+    x = np.vstack([reference[rng.permutation(len(reference))[:n]], generated[rng.permutation(len(generated))[:n]]])
+    y = np.concatenate([np.ones(n, dtype=np.int64), np.zeros(n, dtype=np.int64)])
+    aucs, jsds = [], []
+    for run in range(n_runs):
+        tr, te, va = _split(len(x), np.random.default_rng([seed, run]))
+        x_tr, x_te, x_va = _standardise(x[tr], x[te], x[va])
+        predict = _train_mlp(x_tr, y[tr], x_te, y[te], 1, config, seed * 1000 + run, device)
+        iso = IsotonicRegression(y_min=1e-6, y_max=1 - 1e-6, out_of_bounds="clip").fit(predict(x_te), y[te])
+        p = iso.predict(predict(x_va))
+        bce = -np.mean(y[va] * np.log(p) + (1 - y[va]) * np.log(1 - p))
+        aucs.append(roc_auc_score(y[va], p))
+        jsds.append((np.log(2) - bce) / np.log(2))
+    return {"auc": float(np.mean(aucs)), "auc_std": float(np.std(aucs)), "jsd": float(np.mean(jsds)),
+            "jsd_std": float(np.std(jsds)), "n_runs": n_runs, "n_per_class": n}
+
+
+def multiclass_scores(reference: np.ndarray, models: dict[str, np.ndarray], *, config: ClassifierConfig | str = "tiny",
+                      seed: int = 0, device: str = "auto") -> dict[str, float]:
+    """One class per model (a model may be a second reference sample); score of model i is the mean
+    over held-out reference showers of log p(model i | x). ln(1 / K) when no model is distinguishable
+    from the others; higher means the reference looks more like model i."""
+    from ..baselines.device import resolve_device
+
+    config = CLASSIFIER_SIZES[config] if isinstance(config, str) else config
+    device = resolve_device(device)
+    names = list(models)
+    if len(names) < 2:
+        raise ValueError("multiclass_scores needs at least two models")
+    n = min(len(v) for v in models.values())
+    rng = np.random.default_rng(seed)
+    x = np.vstack([models[k][rng.permutation(len(models[k]))[:n]] for k in names])
+    y = np.repeat(np.arange(len(names)), n)
+    tr, te, _ = _split(len(x), rng)
+    x_tr, x_te, x_ref = _standardise(x[tr], x[te], reference)
+    predict = _train_mlp(x_tr, y[tr], x_te, y[te], len(names), config, seed, device)
+    log_p = np.log(np.clip(predict(x_ref), 1e-12, 1.0))
+    return {name: float(log_p[:, i].mean()) for i, name in enumerate(names)}
+
+
+# --- timing ---------------------------------------------------------------------------------
+def generation_timing(sample: Callable[[np.ndarray], object], incident_energy: np.ndarray,
+                      batch_sizes: tuple[int, ...] = (1, 100, 10_000), repeats: int = 5) -> dict[int, dict[str, float]]:
+    """Wall time per shower (ms) of ``sample(incident_energy[:batch])``, mean and std over ``repeats``
+    (after one untimed warm-up call); CUDA work is synchronised before the clock stops."""
+    try:
+        import torch
+
+        sync = torch.cuda.synchronize if torch.cuda.is_available() else (lambda: None)
+    except ImportError:  # pragma: no cover - torch is a dependency
+        def sync():
+            return None
+    energy = np.asarray(incident_energy, dtype=np.float64).reshape(-1)
+    out = {}
+    for batch in batch_sizes:
+        e = np.resize(energy, batch)
+        sample(e)
+        sync()
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            sample(e)
+            sync()
+            times.append((time.perf_counter() - start) / batch * 1e3)
+        out[batch] = {"ms_per_shower": float(np.mean(times)), "ms_per_shower_std": float(np.std(times))}
+    return out
+
+
+@dataclass
+class CaloScores:
+    """Summary of one generated sample against the reference."""
+
+    auc_low: float
+    auc_low_std: float
+    jsd_low: float
+    auc_high: float
+    auc_high_std: float
+    jsd_high: float
+    fpd: float
+    fpd_err: float
+    kpd: float
+    kpd_err: float
+    separation_power_mean: float
+    separation_powers: dict[str, float]
+    n_reference: int
+    n_generated: int
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def evaluate(geometry: Geometry, reference: tuple[np.ndarray, np.ndarray], generated: tuple[np.ndarray, np.ndarray], *,
+             classifier: ClassifierConfig | str = "tiny", n_runs: int = 1, seed: int = 0, device: str = "auto",
+             kpd_batch_size: int = 5000) -> CaloScores:
+    """All metrics of a generated sample; ``reference`` and ``generated`` are (incident energy (N,),
+    showers (N, n_voxels)) in MeV. The evaluation threshold is applied to both first."""
+    threshold = evaluation_threshold(geometry)
+    e_ref, s_ref = np.asarray(reference[0], dtype=np.float64).reshape(-1), apply_threshold(reference[1], threshold)
+    e_gen, s_gen = np.asarray(generated[0], dtype=np.float64).reshape(-1), apply_threshold(generated[1], threshold)
+    f_ref = high_level_features(geometry, e_ref, s_ref)
+    f_gen = high_level_features(geometry, e_gen, s_gen)
+    seps = separation_powers(f_ref, f_gen)
+    hl_ref, hl_gen = scale_by_reference(feature_matrix(f_ref), feature_matrix(f_gen))
+    fpd_value, fpd_err = fpd(hl_ref, hl_gen, seed=seed)
+    kpd_value, kpd_err = kpd(hl_ref, hl_gen, batch_size=kpd_batch_size, seed=seed)
+    low = classifier_test(low_level_inputs(e_ref, s_ref), low_level_inputs(e_gen, s_gen), config=classifier,
+                          n_runs=n_runs, seed=seed, device=device)
+    high = classifier_test(high_level_inputs(geometry, e_ref, s_ref), high_level_inputs(geometry, e_gen, s_gen),
+                           config=classifier, n_runs=n_runs, seed=seed, device=device)
+    return CaloScores(auc_low=low["auc"], auc_low_std=low["auc_std"], jsd_low=low["jsd"], auc_high=high["auc"],
+                      auc_high_std=high["auc_std"], jsd_high=high["jsd"], fpd=fpd_value, fpd_err=fpd_err,
+                      kpd=kpd_value, kpd_err=kpd_err, separation_power_mean=float(np.mean(list(seps.values()))),
+                      separation_powers=seps, n_reference=len(e_ref), n_generated=len(e_gen))
