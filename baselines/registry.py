@@ -17,6 +17,11 @@ from typing import Any
 from ..challenges.higgs_uncertainty.schema import FEATURES, PRIMARY_FEATURES
 from .augmentation import NuisanceAugmentation
 from .bdt import BDTClassifier
+from .calo_diffusion import CaloDiffusionGenerator
+from .calo_flow import CaloFlowGenerator
+from .calo_flow_matching import CaloFlowMatchingGenerator
+from .calo_gan import CaloGANGenerator
+from .calo_inn import CaloINNGenerator
 from .counting import CountingExperiment
 from .likelihood_ratio import LikelihoodRatioFit
 from .neural_net import NeuralNetClassifier
@@ -147,7 +152,22 @@ def _higgs_baselines() -> dict[str, Baseline]:
     return out
 
 
-BASELINES: dict[str, dict[str, Baseline]] = {"higgs-uncertainty": _higgs_baselines()}
+# -- Calorimeter fast simulation: shower generators ------------------------------------------
+_CALO_GENERATORS = (
+    (CaloGANGenerator, "CaloGAN-like WGAN-GP, fully connected, conditioned on log E_inc"),
+    (CaloFlowGenerator, "CaloFlow-like: flow I (RQS MAF) for layer energies given E_inc, flow II (RQS MAF) "
+     "for voxels normalised per layer given layer energies and E_inc"),
+    (CaloINNGenerator, "CaloINN-like invertible network of RQS coupling blocks over voxels / E_inc"),
+    (CaloDiffusionGenerator, "CaloDiffusion-like DDPM (v-prediction, MLP denoiser) over voxels / E_inc"),
+    (CaloFlowMatchingGenerator, "CaloDREAM-like conditional flow matching, fixed-step ODE sampling"),
+)
+
+
+def _calo_baselines() -> dict[str, Baseline]:
+    return {cls.name: Baseline(cls.name, "calo", description, cls.from_size) for cls, description in _CALO_GENERATORS}
+
+
+BASELINES: dict[str, dict[str, Baseline]] = {"higgs-uncertainty": _higgs_baselines(), "calo": _calo_baselines()}
 
 COMPARISON_TABLE: dict[str, tuple[str, ...]] = {
     "higgs-uncertainty": (
