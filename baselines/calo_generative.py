@@ -13,6 +13,7 @@ geometry as JSON; it is read with ``torch.load(weights_only=True)``, so no code 
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import json
 import time
@@ -143,15 +144,17 @@ class CaloGenerator:
     def sample(self, incident_energy: np.ndarray, seed: int | None = None, batch_size: int = 10_000) -> np.ndarray:
         """Showers (M, n_voxels) float32 in MeV, all >= 0, for incident energies (M,) MeV.
 
-        With ``seed`` the draw is reproducible (on the same device); the global torch RNG is
-        left untouched.
+        With ``seed`` the draw is reproducible (on the same device) and the global torch RNG is
+        left untouched; without, the draw uses (and advances) the global torch RNG.
         """
         if not hasattr(self, "networks_"):
             raise RuntimeError(f"{type(self).__name__} is not fitted: call fit() or load() first")
         energy = check_incident_energy(incident_energy)
         devices = [torch.device(self.device_).index or 0] if self.device_ == "cuda" else []
         out = np.empty((len(energy), self.geometry_.n_voxels), dtype=np.float32)
-        with torch.random.fork_rng(devices=devices):
+        # A seeded draw runs on a forked RNG; an unseeded one advances the global RNG, so that
+        # repeated unseeded calls differ.
+        with torch.random.fork_rng(devices=devices) if seed is not None else contextlib.nullcontext():
             if seed is not None:
                 torch.manual_seed(seed)
             for start in range(0, len(energy), batch_size):

@@ -20,7 +20,7 @@ class CaloINNGenerator(VoxelSpaceGenerator):
     name = "calo-inn"
     PRESETS = {
         "tiny": {"transforms": 2, "hidden": (32,), "bins": 4, "epochs": 10, "batch_size": 128, "learning_rate": 2e-3},
-        "small": {"transforms": 8, "hidden": (256, 256), "bins": 8, "epochs": 50, "batch_size": 256,
+        "small": {"transforms": 6, "hidden": (128, 128), "bins": 8, "epochs": 50, "batch_size": 256,
                   "learning_rate": 1e-3},
         # CaloINN: a dozen RQS coupling blocks with 2-layer subnetworks, trained for hundreds of epochs.
         "full": {"transforms": 12, "hidden": (512, 512), "bins": 10, "epochs": 300, "batch_size": 512,

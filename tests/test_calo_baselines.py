@@ -56,6 +56,18 @@ def depth_correlation(energy: np.ndarray, showers: np.ndarray, geometry) -> floa
     return float(np.corrcoef(np.log(energy), fractions @ np.arange(layers.shape[1]))[0, 1])
 
 
+def test_test_sampler_is_seeded_and_sparse(geometry) -> None:
+    energy, showers = sample_test_showers(geometry, 500, seed=8)
+    again_energy, again = sample_test_showers(geometry, 500, seed=8)
+    np.testing.assert_array_equal(showers, again)
+    np.testing.assert_array_equal(energy, again_energy)
+    assert showers.shape == (500, 368) and energy.min() >= 1e3 and energy.max() <= 1e5
+    assert 0.2 < (showers == 0).mean() < 0.8 and np.all(showers[showers > 0] >= 1.0)
+    assert 0.7 < np.mean(showers.sum(1) / energy) < 0.9
+    with pytest.raises(ValueError, match="n_showers"):
+        sample_test_showers(geometry, 0)
+
+
 def test_every_generator_is_registered() -> None:
     assert set(BASELINES["calo"]) == set(NAMES)
     for name in NAMES:
@@ -89,6 +101,7 @@ def test_save_load_round_trip_and_seeded_reproducibility(trained, data, tmp_path
     first = trained.sample(energy[:200], seed=11)
     np.testing.assert_array_equal(first, trained.sample(energy[:200], seed=11))
     assert not np.array_equal(first, trained.sample(energy[:200], seed=12))
+    assert not np.array_equal(trained.sample(energy[:20]), trained.sample(energy[:20]))
     path = trained.save(tmp_path / "model.pt")
     loaded = CaloGenerator.load(path)
     assert type(loaded) is type(trained) and loaded.get_params() == trained.get_params()
