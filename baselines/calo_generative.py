@@ -199,6 +199,9 @@ class CaloGenerator:
             raise ValueError(f"{path}: not a readable generator file ({err})") from err
         if not isinstance(payload, dict) or payload.get("format") != FILE_FORMAT:
             raise ValueError(f"{path}: field 'format' is not {FILE_FORMAT!r}")
+        # The concrete generators register themselves on import.
+        from . import calo_diffusion, calo_flow, calo_flow_matching, calo_gan, calo_inn  # noqa: F401
+
         target = CaloGenerator._classes.get(payload["generator"])
         if target is None or not issubclass(target, cls):
             raise ValueError(f"{path}: field 'generator' is {payload['generator']!r}, not a {cls.__name__}")

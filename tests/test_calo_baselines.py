@@ -89,11 +89,12 @@ def test_training_learns_the_energy_dependence(trained, geometry, data) -> None:
     assert reference > 0.6  # the sampler's shower maximum moves deeper with energy
     untrained = type(trained)(**{**trained.get_params(), "epochs": 0}).fit(train_energy, train_showers, geometry)
     generated = trained.sample(energy, seed=7)
-    # An untrained network ignores its energy input, so it cannot reproduce the correlation.
-    assert abs(depth_correlation(energy, untrained.sample(energy, seed=7), geometry)) < 0.3
-    assert depth_correlation(energy, generated, geometry) > 0.5
+    # Randomly initialised networks barely use their energy input (|correlation| ~ 0 to 0.2).
+    before = depth_correlation(energy, untrained.sample(energy, seed=7), geometry)
+    after = depth_correlation(energy, generated, geometry)
+    assert after > max(0.5, before + 0.3), (before, after)
     response = (generated.sum(1) / energy).mean() / (showers.sum(1) / energy).mean()
-    assert 0.7 < response < 1.35, f"mean E_tot / E_inc off by a factor {response:.2f}"
+    assert 0.7 < response < 1.4, f"mean E_tot / E_inc off by a factor {response:.2f}"
 
 
 def test_save_load_round_trip_and_seeded_reproducibility(trained, data, tmp_path) -> None:
