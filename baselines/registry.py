@@ -19,6 +19,11 @@ from .anode import ANODE
 from .augmentation import NuisanceAugmentation
 from .autoencoder import Autoencoder
 from .bdt import BDTClassifier
+from .calo_diffusion import CaloDiffusionGenerator
+from .calo_flow import CaloFlowGenerator
+from .calo_flow_matching import CaloFlowMatchingGenerator
+from .calo_gan import CaloGANGenerator
+from .calo_inn import CaloINNGenerator
 from .cathode import CATHODE
 from .counting import CountingExperiment
 from .cwola import CWoLaHunting
@@ -153,7 +158,22 @@ def _higgs_baselines() -> dict[str, Baseline]:
     return out
 
 
-BASELINES: dict[str, dict[str, Baseline]] = {"higgs-uncertainty": _higgs_baselines()}
+# -- Calorimeter fast simulation: shower generators ------------------------------------------
+_CALO_GENERATORS = (
+    (CaloGANGenerator, "CaloGAN-like WGAN-GP, fully connected, conditioned on log E_inc"),
+    (CaloFlowGenerator, "CaloFlow-like: flow I (RQS MAF) for layer energies given E_inc, flow II (RQS MAF) "
+     "for voxels normalised per layer given layer energies and E_inc"),
+    (CaloINNGenerator, "CaloINN-like invertible network of RQS coupling blocks over voxels / E_inc"),
+    (CaloDiffusionGenerator, "CaloDiffusion-like DDPM (v-prediction, MLP denoiser) over voxels / E_inc"),
+    (CaloFlowMatchingGenerator, "CaloDREAM-like conditional flow matching, fixed-step ODE sampling"),
+)
+
+
+def _calo_baselines() -> dict[str, Baseline]:
+    return {cls.name: Baseline(cls.name, "calo", description, cls.from_size) for cls, description in _CALO_GENERATORS}
+
+
+BASELINES: dict[str, dict[str, Baseline]] = {"higgs-uncertainty": _higgs_baselines(), "calo": _calo_baselines()}
 
 COMPARISON_TABLE: dict[str, tuple[str, ...]] = {
     "higgs-uncertainty": (

@@ -7,8 +7,8 @@ import time
 from collections.abc import Callable
 
 
-def median_seconds(func: Callable[[], object], repeats: int, *, warmup: bool = False) -> float:
-    """Median wall time in seconds of ``repeats`` calls of ``func``; with ``warmup``, one
+def repeat_seconds(func: Callable[[], object], repeats: int, *, warmup: bool = False) -> list[float]:
+    """Wall time in seconds of each of ``repeats`` calls of ``func``; with ``warmup``, one
     untimed call first (thread pools, CUDA context and kernels)."""
     if warmup:
         func()
@@ -17,4 +17,9 @@ def median_seconds(func: Callable[[], object], repeats: int, *, warmup: bool = F
         start = time.perf_counter()
         func()
         times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return times
+
+
+def median_seconds(func: Callable[[], object], repeats: int, *, warmup: bool = False) -> float:
+    """Median wall time in seconds of ``repeats`` calls of ``func`` (see :func:`repeat_seconds`)."""
+    return statistics.median(repeat_seconds(func, repeats, warmup=warmup))

@@ -1,0 +1,154 @@
+"""The calorimeter shower generators: tiny trainings on the data set 1 photon geometry.
+
+Showers come from the small test sampler of ``challenges/calo/testing.py``; the geometry is the
+official binning XML in ../shared/data/calochallenge.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from hepbench.baselines.calo_generative import CaloGenerator
+from hepbench.baselines.calo_preprocessing import layer_energies
+from hepbench.baselines.registry import BASELINES, get_baseline
+from hepbench.challenges.calo.geometry import read_binning_xml
+from hepbench.challenges.calo.testing import sample_test_showers
+
+from .conftest import SHARED_DATA, require
+
+NAMES = ("calo-gan", "calo-flow", "calo-inn", "calo-diffusion", "calo-flow-matching")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    # Two shared cores: torch's second thread costs far more in contention than it gains here.
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+@pytest.fixture(scope="module")
+def geometry():
+    return read_binning_xml(require(SHARED_DATA / "calochallenge" / "binning_dataset_1_photons.xml"))
+
+
+@pytest.fixture(scope="module")
+def data(geometry):
+    train = sample_test_showers(geometry, 2000, seed=1)
+    test = sample_test_showers(geometry, 1000, seed=2)
+    return train, test
+
+
+@pytest.fixture(scope="module", params=NAMES)
+def trained(request, geometry, data):
+    (energy, showers), _ = data
+    model = get_baseline("calo", request.param).factory("tiny", "cpu", 0)
+    return model.fit(energy, showers, geometry)
+
+
+def depth_correlation(energy: np.ndarray, showers: np.ndarray, geometry) -> float:
+    """Correlation of ln E_inc with the energy-weighted mean layer index (the shower maximum moves deeper)."""
+    layers = layer_energies(showers, geometry)
+    fractions = layers / np.maximum(layers.sum(1, keepdims=True), 1e-12)
+    return float(np.corrcoef(np.log(energy), fractions @ np.arange(layers.shape[1]))[0, 1])
+
+
+def test_test_sampler_is_seeded_and_sparse(geometry) -> None:
+    energy, showers = sample_test_showers(geometry, 500, seed=8)
+    again_energy, again = sample_test_showers(geometry, 500, seed=8)
+    np.testing.assert_array_equal(showers, again)
+    np.testing.assert_array_equal(energy, again_energy)
+    assert showers.shape == (500, 368) and energy.min() >= 1e3 and energy.max() <= 1e5
+    assert 0.2 < (showers == 0).mean() < 0.8 and np.all(showers[showers > 0] >= 1.0)
+    assert 0.7 < np.mean(showers.sum(1) / energy) < 0.9
+    with pytest.raises(ValueError, match="n_showers"):
+        sample_test_showers(geometry, 0)
+
+
+def test_every_generator_is_registered() -> None:
+    assert set(BASELINES["calo"]) == set(NAMES)
+    for name in NAMES:
+        assert get_baseline("calo", name).factory("tiny", "cpu", 0).get_params()["seed"] == 0
+
+
+def test_samples_have_shape_dtype_and_are_non_negative(trained, geometry, data) -> None:
+    _, (energy, _) = data
+    showers = trained.sample(energy[:300], seed=5)
+    assert showers.shape == (300, geometry.n_voxels) == (300, 368)
+    assert showers.dtype == np.float32
+    assert np.all(np.isfinite(showers)) and np.all(showers >= 0)
+    assert trained.n_parameters > 1000
+
+
+def test_training_learns_the_energy_dependence(trained, geometry, data) -> None:
+    (train_energy, train_showers), (energy, showers) = data
+    reference = depth_correlation(energy, showers, geometry)
+    assert reference > 0.6  # the sampler's shower maximum moves deeper with energy
+    untrained = type(trained)(**{**trained.get_params(), "epochs": 0}).fit(train_energy, train_showers, geometry)
+    generated = trained.sample(energy, seed=7)
+    # Randomly initialised networks barely use their energy input (|correlation| ~ 0 to 0.2).
+    before = depth_correlation(energy, untrained.sample(energy, seed=7), geometry)
+    after = depth_correlation(energy, generated, geometry)
+    assert after > max(0.5, before + 0.3), (before, after)
+    response = (generated.sum(1) / energy).mean() / (showers.sum(1) / energy).mean()
+    assert 0.7 < response < 1.4, f"mean E_tot / E_inc off by a factor {response:.2f}"
+
+
+def test_save_load_round_trip_and_seeded_reproducibility(trained, data, tmp_path) -> None:
+    _, (energy, _) = data
+    first = trained.sample(energy[:200], seed=11)
+    np.testing.assert_array_equal(first, trained.sample(energy[:200], seed=11))
+    assert not np.array_equal(first, trained.sample(energy[:200], seed=12))
+    assert not np.array_equal(trained.sample(energy[:20]), trained.sample(energy[:20]))
+    path = trained.save(tmp_path / "model.pt")
+    loaded = CaloGenerator.load(path)
+    assert type(loaded) is type(trained) and loaded.get_params() == trained.get_params()
+    assert loaded.n_parameters == trained.n_parameters
+    np.testing.assert_array_equal(loaded.sample(energy[:200], seed=11), first)
+
+
+def test_same_seed_trains_the_same_model(geometry) -> None:
+    energy, showers = sample_test_showers(geometry, 300, seed=4)
+    samples = []
+    for _ in range(2):
+        model = get_baseline("calo", "calo-flow-matching").factory("tiny", "cpu", 3)
+        model.epochs = 2
+        samples.append(model.fit(energy, showers, geometry).sample(energy[:50], seed=1))
+    np.testing.assert_array_equal(*samples)
+
+
+def test_bad_inputs_name_the_field(geometry, tmp_path) -> None:
+    energy, showers = sample_test_showers(geometry, 20, seed=3)
+    model = get_baseline("calo", "calo-gan").factory("tiny", "cpu", 0)
+    with pytest.raises(ValueError, match=r"showers: expected shape \(N, 368\)"):
+        model.fit(energy, showers[:, :-1], geometry)
+    bad = showers.copy()
+    bad[4, 17] = np.nan
+    with pytest.raises(ValueError, match=r"showers: contains NaN .* shower 4, voxel 17"):
+        model.fit(energy, bad, geometry)
+    with pytest.raises(ValueError, match=r"showers: voxel energies must be >= 0"):
+        model.fit(energy, -showers - 1, geometry)
+    bad_energy = energy.copy()
+    bad_energy[2] = np.nan
+    with pytest.raises(ValueError, match="incident_energy: contains NaN"):
+        model.fit(bad_energy, showers, geometry)
+    with pytest.raises(ValueError, match="showers: 20 showers but incident_energy has 19"):
+        model.fit(energy[:-1], showers, geometry)
+    with pytest.raises(RuntimeError, match="not fitted"):
+        model.sample(energy)
+    model.epochs = 0
+    model.fit(energy, showers, geometry)
+    with pytest.raises(ValueError, match=r"incident_energy: incident energies must be > 0"):
+        model.sample(np.array([1000.0, -5.0]))
+    garbage = tmp_path / "garbage.pt"
+    garbage.write_bytes(b"not a model")
+    with pytest.raises(ValueError, match="garbage.pt: not a readable generator file"):
+        CaloGenerator.load(garbage)
+
+
+def test_unknown_size_is_refused() -> None:
+    with pytest.raises(ValueError, match="size must be one of"):
+        get_baseline("calo", "calo-inn").factory("huge", "cpu", 0)
