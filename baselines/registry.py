@@ -170,7 +170,11 @@ _CALO_GENERATORS = (
 
 
 def _calo_baselines() -> dict[str, Baseline]:
-    return {cls.name: Baseline(cls.name, "calo", description, cls.from_size) for cls, description in _CALO_GENERATORS}
+    return {cls.name: Baseline(cls.name, "calo", description, cls.from_size, in_demo=cls.name in _CALO_DEMO)
+            for cls, description in _CALO_GENERATORS}
+
+
+_CALO_DEMO = ("calo-diffusion", "calo-flow-matching")
 
 
 BASELINES: dict[str, dict[str, Baseline]] = {"higgs-uncertainty": _higgs_baselines(), "calo": _calo_baselines()}

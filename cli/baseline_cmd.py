@@ -19,6 +19,7 @@ from ..challenges.higgs_uncertainty.comparison import comparison_markdown, write
 from ..challenges.higgs_uncertainty.run import run_estimator
 from ..parallel import dask_client, map_tasks
 from .data_cmd import ensure_higgs_dataset
+from .calo_runs import calo_markdown, calo_metrics_table, ensure_calo_dataset, run_calo_baseline
 from .lhco_runs import ensure_lhco_dataset, lhco_metrics_table, run_lhco_baseline
 from .apps import (
     ChallengeArg,
@@ -130,6 +131,8 @@ def run(
     model_seed: Annotated[Optional[list[int]], typer.Option(help="Seed of the training (default: --seed); repeat the option to train once per seed, in parallel on --scheduler.")] = None,
     out: Annotated[Path, typer.Option(help="Folder for a study's rankings and plot.")] = Path("feature-ranking"),
     real: RealSubsetOption = None,
+    geometry: GeometryOption = None,
+    classifier: ClassifierOption = "small",
     scheduler: SchedulerOption = "local",
     workers: WorkersOption = None,
     progress: ProgressOption = True,
@@ -150,6 +153,12 @@ def run(
     if len(set(seeds)) != len(seeds):
         raise ValueError(f"--model-seed values repeat: {seeds}")
     title = f"{challenge} / {preset}"
+    if challenge == "calo":
+        record, _ = run_calo_baseline(method, preset, seed, data, size, device, geometry or "ds1-photons",
+                                      classifier, seeds[0])
+        console.print(calo_metrics_table(title, [record]))
+        write_json(json_path, record)
+        return
     if challenge == "lhco":
         records = run_lhco_seeds([method], preset, seed, data, size, device, seeds, real, scheduler, workers, progress)
         console.print(lhco_metrics_table(title, records))
@@ -175,6 +184,8 @@ def run(
                            "results": records})
 
 
+GeometryOption = Annotated[Optional[str], typer.Option("--geometry", help="calo: ds1-photons | ds1-pions | ds2 | ds3 (run: default ds1-photons; compare: every geometry of the preset).")]
+ClassifierOption = Annotated[str, typer.Option("--classifier", help="calo: size of the evaluation classifiers: tiny | small | full (the anchor's 3 x 2048 MLP, 50 epochs).")]
 RealSubsetOption = Annotated[Optional[Path], typer.Option("--real", help="lhco: run on the real high-level subset (folder of scalars_*.h5, e.g. ../shared/data/lhco2020/highlevel_subset) instead of generated data.")]
 
 
@@ -264,6 +275,8 @@ def compare(
     resume: Annotated[bool, typer.Option(help="Keep the results already in --json that were run on the same data, plan and size; run only the missing methods.")] = False,
     model_seed: Annotated[Optional[list[int]], typer.Option(help="lhco: training seeds, repeat the option (default 0, 1, 2); the table gives the median and 16-84% range.")] = None,
     real: RealSubsetOption = None,
+    geometry: GeometryOption = None,
+    classifier: ClassifierOption = "small",
     progress: ProgressOption = True,
     json_path: JsonOption = None,
 ) -> None:
@@ -274,6 +287,13 @@ def compare(
 
     require_baselines(challenge)
     command = "hepbench " + " ".join(shlex.quote(a) for a in sys.argv[1:] if a not in ("--resume", "--no-resume"))
+    if challenge == "calo":
+        names = list(BASELINES[challenge]) if methods in (None, "all") else [m.strip() for m in methods.split(",") if m.strip()]
+        for name in names:
+            get_baseline(challenge, name)
+        compare_calo(names, preset, seed, data, size, device, geometry, classifier, scheduler, workers, progress,
+                     markdown, machine, command, json_path)
+        return
     if challenge == "lhco":
         if resume:
             raise ValueError("--resume is not available for lhco comparisons")
@@ -359,3 +379,37 @@ def compare_lhco(names: list[str], preset: str, seed: int, data: Path | None, si
                                       machine=machine, date=datetime.date.today().isoformat(),
                                       plot=str(plot.relative_to(markdown.parent)))
         console.print(f"wrote the lhco {which} section of {write_section(markdown, section)} and {plot}")
+
+
+def compare_calo(names: list[str], preset: str, seed: int, data: Path | None, size: str | None, device: str,
+                 geometry: str | None, classifier: str, scheduler: str, workers: int | None, progress: bool,
+                 markdown: Path | None, machine: str, command: str, json_path: Path | None) -> None:
+    """Every generator on each geometry of the preset: metrics, multiclass scores, Markdown."""
+    import datetime
+
+    from ..challenges.calo.dataset import get_calo_preset
+    from ..challenges.calo.run import multiclass_table
+    from ..challenges.sections import write_section
+
+    folder = ensure_calo_dataset(preset, seed, data)
+    geometries = [geometry] if geometry else list(get_calo_preset(preset).showers)
+    records: list[dict[str, Any]] = []
+    multiclass_by_geometry: dict[str, dict[str, float]] = {}
+    for geo in geometries:
+        tasks = [(m, preset, seed, folder, size, device, geo, classifier) for m in names]
+        with dask_client(scheduler if len(tasks) > 1 else "serial", workers) as client:
+            done = map_tasks(run_calo_baseline, tasks, client=client, progress=progress, description=f"{geo} generators")
+        multiclass = multiclass_table(folder, geo, {r["method"]: g for r, g in done}, classifier=classifier, seed=seed,
+                                      device=resolve_device(device)) if len(done) > 1 else {}
+        geo_records = [r for r, _ in done]
+        for r in geo_records:
+            if r["method"] in multiclass:
+                r["metrics"]["multiclass_log_posterior"] = multiclass[r["method"]]
+        records += geo_records
+        multiclass_by_geometry[geo] = multiclass
+        write_json(json_path, {"challenge": "calo", "results": records, "multiclass": multiclass_by_geometry})
+        console.print(calo_metrics_table(f"calo / {geo}", geo_records))
+        if markdown is not None:
+            section = calo_markdown(geo_records, multiclass, geometry=geo, command=command, machine=machine,
+                                    date=datetime.date.today().isoformat())
+            console.print(f"wrote the calo {geo} section of {write_section(markdown, section)}")

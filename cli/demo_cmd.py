@@ -11,6 +11,7 @@ import typer
 from ..baselines.registry import BASELINES
 from ..challenges import get_challenge
 from .baseline_cmd import metrics_table, run_higgs_baseline
+from .calo_runs import calo_metrics_table, run_calo_baseline
 from .lhco_runs import lhco_metrics_table, run_lhco_baseline
 from .apps import DeviceOption, JsonOption, ProgressOption, SeedOption, app, handles_errors
 from .output import console, write_json
@@ -83,6 +84,16 @@ def demo(
     ranked = rank(challenge, records)
     console.print(lhco_metrics_table(f"leaderboard: {challenge} ({preset})", ranked))
     payload["challenges"][challenge] = [{k: v for k, v in r.items() if k != "sic_curve"} for r in ranked]
+    every += records
+
+    challenge = "calo"
+    # The demo trains the tiny configurations: the small ones take many minutes each on two cores.
+    records = [run_calo_baseline(method, preset, seed, data_root / challenge / f"{preset}-seed{seed}", "tiny", device,
+                                 "ds1-photons", "tiny")[0]
+               for method, b in BASELINES[challenge].items() if b.in_demo]
+    ranked = rank(challenge, records)
+    console.print(calo_metrics_table(f"leaderboard: {challenge} ({preset} showers, tiny generators)", ranked))
+    payload["challenges"][challenge] = ranked
     every += records
 
     site = write_demo_leaderboard(leaderboard, every)
