@@ -152,3 +152,13 @@ def test_bad_inputs_name_the_field(geometry, tmp_path) -> None:
 def test_unknown_size_is_refused() -> None:
     with pytest.raises(ValueError, match="size must be one of"):
         get_baseline("calo", "calo-inn").factory("huge", "cpu", 0)
+
+
+@pytest.mark.parametrize("name", ["calo-gan", "calo-diffusion", "calo-flow-matching"])
+def test_dataset_2_geometry_trains_and_samples(name) -> None:
+    geometry = read_binning_xml(require(SHARED_DATA / "calochallenge" / "binning_dataset_2.xml"))
+    energy, showers = sample_test_showers(geometry, 64, seed=6)
+    model = get_baseline("calo", name).factory("tiny", "cpu", 0)
+    model.epochs = 1
+    generated = model.fit(energy, showers, geometry).sample(energy[:8], seed=0)
+    assert generated.shape == (8, 6480) and np.all(generated >= 0) and np.all(np.isfinite(generated))
