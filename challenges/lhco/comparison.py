@@ -65,11 +65,12 @@ def comparison_markdown(records: list[dict[str, Any]], *, name: str, title: str,
     ]
     for row in summarise(records):
         anchor = "" if np.isnan(row["anchor_max_sic"]) else f"{row['anchor_max_sic']:.1f}"
+        bump = "n/a" if np.isnan(row["bump_hunt_z_max_median"]) else f"{row['bump_hunt_z_max_median']:.2f}"
         lines.append(
             f"| {row['method']} | {row['n_seeds']} | {row['max_sic_median']:.2f} "
             f"[{row['max_sic_p16']:.2f}, {row['max_sic_p84']:.2f}] | {row['auc_median']:.3f} | "
             f"{row['rejection_0.2_median']:.1f} | {row['rejection_0.5_median']:.1f} | "
-            f"{row['bump_hunt_z_max_median']:.2f} | {row['train_seconds_median']:.0f} | {anchor} |"
+            f"{bump} | {row['train_seconds_median']:.0f} | {anchor} |"
         )
     if plot:
         lines += ["", f"![SIC curves]({plot})"]
