@@ -106,7 +106,6 @@ CHALLENGES: dict[str, Challenge] = {
             MetricColumn("auc_high", "AUC high-level"),
             MetricColumn("kpd", "KPD", ".2e"),
             MetricColumn("separation_power_mean", "mean sep. power"),
-            MetricColumn("ms_per_shower", "ms / shower", ".3g"),
         ),
     ),
 }
