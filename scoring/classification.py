@@ -79,13 +79,13 @@ def _checked(
             raise ValueError(f"{name} contains {bad} non-finite value(s) ({int(np.count_nonzero(np.isnan(v)))} NaN)")
     if np.any(w < 0):
         raise ValueError(f"weights must be non-negative, got {int(np.count_nonzero(w < 0))} negative value(s)")
-    if not np.isin(y, (0, 1)).all():
+    if not ((y == 0) | (y == 1)).all():
         raise ValueError("y_true must hold only 0 (background) and 1 (signal)")
     labels = y.astype(np.int8)
     if both_classes:
-        present = np.unique(labels)
-        if present.size < 2:
-            raise ValueError(f"y_true holds a single class ({int(present[0])}); both signal and background are needed")
+        n_signal = int(np.count_nonzero(labels))
+        if n_signal in (0, labels.size):
+            raise ValueError(f"y_true holds a single class ({int(n_signal > 0)}); both signal and background are needed")
         for k, name in ((1, "signal"), (0, "background")):
             if not w[labels == k].sum() > 0:
                 raise ValueError(f"the {name} weights sum to zero")
@@ -96,7 +96,8 @@ def _checked(
 
 def _cumulative(y: NDArray[np.int8], x: FloatArray, w: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Distinct thresholds (descending) and the signal / background weight with score >= each."""
-    order = np.argsort(-x, kind="stable")
+    # Any sort order will do: a tie group's cumulative sums are read at its last entry only.
+    order = np.argsort(-x)
     xs, ys, ws = x[order], y[order], w[order]
     s = np.cumsum(ws * ys)
     b = np.cumsum(ws * (1 - ys))
