@@ -153,3 +153,23 @@ def validate(
     console.print(view)
     console.print(f"histograms and tables written under {out}")
     write_json(json_path, table.to_dict(orient="records"))
+
+
+@data_app.command("black-box")
+@handles_errors
+def black_box(
+    config: Annotated[Path, typer.Argument(help="The organiser's secret configuration (JSON, outside any shared folder).")],
+    public: Annotated[Path, typer.Option(help="Folder for what participants get (unlabelled data).")],
+    organiser: Annotated[Path, typer.Option(help="Folder for the truth; never give it to participants.")],
+    json_path: JsonOption = None,
+) -> None:
+    """lhco: generate a black box from a secret configuration; the truth goes to --organiser only.
+
+    Score an answer with `hepbench score lhco --answer ANSWER.json --organiser DIR`."""
+    from ..challenges.lhco.black_box import make_black_box
+
+    with console.status(f"generating the black box of {config}", spinner="dots"):
+        truth = make_black_box(config, public, organiser)
+    console.print(f"public data: {public / 'data.parquet'} ({truth['n_events']:,} events); truth kept in {organiser}")
+    # The truth stays out of the terminal and the JSON: only what participants may see.
+    write_json(json_path, {"challenge": "lhco", "public": public, "n_events": truth["n_events"]})

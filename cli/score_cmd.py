@@ -76,11 +76,23 @@ def score(
     classifier: Annotated[str, typer.Option(help="calo: classifier size tiny | small | full (full = the anchor's).")] = "small",
     runs: Annotated[int, typer.Option(help="calo: classifier trainings to average.")] = 1,
     plots: Annotated[Optional[Path], typer.Option(help="calo: folder for the feature histograms (PNG).")] = None,
+    answer: Annotated[Optional[Path], typer.Option(help="lhco: a black-box answer (JSON: significance, mass, mass_uncertainty, optional scores file).")] = None,
+    organiser: Annotated[Optional[Path], typer.Option(help="lhco: the black box's organiser folder (its hidden truth).")] = None,
     json_path: JsonOption = None,
 ) -> None:
     """Score a submission: higgs-uncertainty answers (coverage score, width, coverage, RMSE, MAE), or
     calo generated showers (classifier AUC and JSD, FPD, KPD, separation powers)."""
     get_challenge(challenge)
+    if challenge == "lhco":
+        from ..challenges.lhco.black_box import score_answer
+
+        if answer is None or organiser is None:
+            raise ValueError("lhco scoring needs --answer (the participant's JSON) and --organiser (the box's truth folder)")
+        result = score_answer(answer, organiser)
+        for key, value in result.items():
+            console.print(f"{key}: {value}")
+        write_json(json_path, result)
+        return
     if challenge == "calo":
         from ..challenges.calo.cli import score_calo
 

@@ -89,3 +89,26 @@ def test_bad_config_and_answer(tmp_path, box) -> None:
     (tmp_path / "a.json").write_text(json.dumps({"significance": 5.0, "scores": "short.npy"}))
     with pytest.raises(ValueError, match="10 scores for 30600 data rows"):
         score_answer(tmp_path / "a.json", root / "organiser")
+
+
+def test_black_box_from_the_command_line(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from hepbench.cli.main import app
+
+    runner = CliRunner()
+    config = tmp_path / "secret.json"
+    config.write_text(json.dumps({"seed": 5, "preset": "tiny", "n_signal": 0}))
+    result = runner.invoke(app, ["data", "black-box", str(config), "--public", str(tmp_path / "public"),
+                                 "--organiser", str(tmp_path / "organiser"), "--json", str(tmp_path / "box.json")])
+    assert result.exit_code == 0, result.output
+    assert "n_signal" not in (tmp_path / "box.json").read_text()  # the truth stays with the organiser
+    answer = tmp_path / "answer.json"
+    answer.write_text(json.dumps({"significance": 4.5, "mass": 3.5, "mass_uncertainty": 0.1}))
+    result = runner.invoke(app, ["score", "lhco", "--answer", str(answer), "--organiser", str(tmp_path / "organiser"),
+                                 "--json", str(tmp_path / "score.json")])
+    assert result.exit_code == 0, result.output
+    scored = json.loads((tmp_path / "score.json").read_text())
+    assert scored["has_signal"] is False and scored["claimed"] is True and scored["detection_correct"] is False
+    result = runner.invoke(app, ["score", "lhco", "--answer", str(answer)])
+    assert result.exit_code == 1 and "--organiser" in result.output
