@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import math
 import os
 import shutil
 import socket
@@ -21,8 +20,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 
+from ..cli.output import _jsonable
 from ..scoring.sandbox.backend import Backend
 from ..scoring.sandbox.limits import Limits
 from ..scoring.sandbox.result import INVALID_OUTPUT
@@ -93,20 +92,6 @@ def stage_code(challenge: str, code_dir: str | Path, dest: Path) -> Path:
         shutil.copyfile(path, target)
     shutil.copyfile(template_dir(challenge) / "entrypoint.py", dest / "entrypoint.py")
     return dest
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, Path):
-        return str(value)
-    return value
 
 
 def write_record(run_dir: Path, record: dict[str, Any]) -> Path:
