@@ -18,7 +18,7 @@ import torch
 import zuko
 from torch import nn
 
-from .calo_generative import CaloGenerator, train_generative
+from .calo_generative import CaloGenerator, spline_bytes_per_shower, train_generative
 from .calo_preprocessing import DEFAULT_ALPHA, LayerEnergies, LayerShapes, layer_energies
 
 
@@ -64,6 +64,9 @@ class CaloFlowGenerator(CaloGenerator):
     def _load_transforms(self, state: dict[str, torch.Tensor]) -> None:
         self.layers_ = LayerEnergies(self.alpha).load(state)
         self.shapes_ = LayerShapes(self.geometry_, self.alpha).load(state)
+
+    def _sample_bytes_per_shower(self) -> int:
+        return spline_bytes_per_shower(self.geometry_.n_voxels, self.bins)
 
     def _build(self) -> None:
         n_layers = len(self.geometry_.active_layers)

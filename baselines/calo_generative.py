@@ -25,23 +25,25 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..challenges.calo.geometry import Geometry, Layer
+from ..challenges.calo.geometry import Geometry, geometry_from_dict, geometry_to_dict
 from .calo_preprocessing import EnergyCondition, VoxelFractions, check_incident_energy, check_showers
 from .device import resolve_device
 from .training import seeded_generator
 
 FILE_FORMAT = "hepbench-calo-generator-1"
 SIZES: tuple[str, ...] = ("tiny", "small", "full")
+# Working memory one sampling pass may take. A spline flow over the 6,480 voxels of data set 2
+# needs several MB per shower, so a batch of 10,000 would not fit in a 24 GiB machine.
+SAMPLE_MEMORY_BYTES = 2 * 1024**3
 
 
-def geometry_to_dict(geometry: Geometry) -> dict[str, Any]:
-    return {"name": geometry.name, "particle": geometry.particle, "pid": geometry.pid,
-            "layers": [{"id": layer.id, "r_edges": list(layer.r_edges), "n_alpha": layer.n_alpha} for layer in geometry.layers]}
+def spline_bytes_per_shower(n_voxels: int, bins: int) -> int:
+    """Sampling memory per shower of a rational-quadratic spline flow over ``n_voxels``, bytes.
 
-
-def geometry_from_dict(data: dict[str, Any]) -> Geometry:
-    layers = tuple(Layer(int(d["id"]), tuple(float(r) for r in d["r_edges"]), int(d["n_alpha"])) for d in data["layers"])
-    return Geometry(name=data["name"], particle=data["particle"], pid=int(data["pid"]), layers=layers)
+    Measured on data set 2: the spline parameters (3 bins - 1 per voxel, float32) are held about
+    13 times over while a pass is evaluated; 16 leaves a margin.
+    """
+    return 16 * 4 * n_voxels * (3 * bins - 1)
 
 
 def train_generative(
@@ -141,15 +143,19 @@ class CaloGenerator:
         return self
 
     @torch.no_grad()
-    def sample(self, incident_energy: np.ndarray, seed: int | None = None, batch_size: int = 10_000) -> np.ndarray:
+    def sample(self, incident_energy: np.ndarray, seed: int | None = None, batch_size: int | None = None) -> np.ndarray:
         """Showers (M, n_voxels) float32 in MeV, all >= 0, for incident energies (M,) MeV.
 
-        With ``seed`` the draw is reproducible (on the same device) and the global torch RNG is
-        left untouched; without, the draw uses (and advances) the global torch RNG.
+        Showers are generated ``batch_size`` at a time; by default as many as fit in
+        ``SAMPLE_MEMORY_BYTES`` (at most 10,000). With ``seed`` the draw is reproducible (on the
+        same device and batch size) and the global torch RNG is left untouched; without, the draw
+        uses (and advances) the global torch RNG.
         """
         if not hasattr(self, "networks_"):
             raise RuntimeError(f"{type(self).__name__} is not fitted: call fit() or load() first")
         energy = check_incident_energy(incident_energy)
+        if batch_size is None:
+            batch_size = self.default_sample_batch
         devices = [torch.device(self.device_).index or 0] if self.device_ == "cuda" else []
         out = np.empty((len(energy), self.geometry_.n_voxels), dtype=np.float32)
         # A seeded draw runs on a forked RNG; an unseeded one advances the global RNG, so that
@@ -164,6 +170,15 @@ class CaloGenerator:
                 showers = self._generate(e, condition)
                 out[start : start + len(chunk)] = showers.clamp_min(0.0).float().cpu().numpy()
         return out
+
+    @property
+    def default_sample_batch(self) -> int:
+        """Showers per sampling pass: as many as fit in ``SAMPLE_MEMORY_BYTES``, 1 to 10,000."""
+        return int(np.clip(SAMPLE_MEMORY_BYTES // self._sample_bytes_per_shower(), 1, 10_000))
+
+    def _sample_bytes_per_shower(self) -> int:
+        """Working memory per generated shower, bytes (an upper estimate; flows override it)."""
+        return 64 * 4 * self.geometry_.n_voxels
 
     @property
     def n_parameters(self) -> int:

@@ -12,7 +12,7 @@ import torch
 import zuko
 from torch import nn
 
-from .calo_generative import VoxelSpaceGenerator, train_generative
+from .calo_generative import VoxelSpaceGenerator, spline_bytes_per_shower, train_generative
 from .calo_preprocessing import DEFAULT_ALPHA
 
 
@@ -39,6 +39,9 @@ class CaloINNGenerator(VoxelSpaceGenerator):
         self.alpha = alpha
         self.device = device
         self.seed = seed
+
+    def _sample_bytes_per_shower(self) -> int:
+        return spline_bytes_per_shower(self.geometry_.n_voxels, self.bins)
 
     def _build(self) -> None:
         # randperm: a different random half is transformed in every block (orders are saved buffers).

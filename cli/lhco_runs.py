@@ -5,8 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from ..baselines.device import resolve_device
 from ..baselines.registry import get_baseline
 from ..challenges.lhco.dataset import LhcoDataset, generate_dataset, load_dataset
@@ -14,11 +12,6 @@ from .data_cmd import default_data_dir
 from .output import console
 
 REAL_SUBSET = Path("../shared/data/lhco2020/highlevel_subset")
-
-
-def bump_sample_seed(seed: int) -> int:
-    """Seed of the independent data sample each run's bump hunt is done on."""
-    return int(np.random.SeedSequence([seed, 4242]).generate_state(1, dtype=np.uint32)[0])
 
 
 def ensure_lhco_dataset(preset: str, seed: int, data_dir: Path | None, real: Path | None = None) -> LhcoDataset:
@@ -44,7 +37,7 @@ def run_lhco_baseline(method: str, preset: str, seed: int, data_dir: Path | None
                       model_seed: int | None = None, real: Path | None = None) -> dict[str, Any]:
     """Fit ``method`` on the data set and score it; the JSON-ready record (without the
     per-event scores). The bump hunt runs on an independent generated sample of the preset."""
-    from ..challenges.lhco.run import run_detector
+    from ..challenges.lhco.run import bump_sample_seed, run_detector
 
     baseline = get_baseline("lhco", method)
     resolved = resolve_device(device)

@@ -69,6 +69,24 @@ def make_backend(challenge: str, submission: Path | None, backend: str, image: s
     return Payload("code", code_dir=submission), ContainerBackend(base_image, client=client)
 
 
+def input_options(challenge: str, chosen: dict[str, tuple[str, Any]]) -> dict[str, Any]:
+    """The options given on the command line (flag -> (name, value or None)) that the challenge's
+    inputs take; ValueError naming a flag that does not apply to it."""
+    import inspect
+
+    from ..submission_kit.adapters import get_adapter
+
+    accepted = inspect.signature(get_adapter(challenge).write_inputs).parameters
+    options = {}
+    for flag, (name, value) in chosen.items():
+        if value is None:
+            continue
+        if name not in accepted:
+            raise ValueError(f"{flag} does not apply to {challenge} submissions")
+        options[name] = value
+    return options
+
+
 def print_record(record: dict[str, Any]) -> None:
     outcome = record.get("outcome", {})
     table = Table(title=f"{record['challenge']} submission, {record['backend']} backend")
@@ -178,9 +196,10 @@ def run(
     preset: Annotated[str, typer.Option(help="Data size: tiny | small | full.")] = "tiny",
     seed: Annotated[int, typer.Option(help="Seed of the data generation.")] = 0,
     data: Annotated[Optional[Path], typer.Option("--data", help="Data folder from `hepbench data generate`.")] = None,
-    sets: Annotated[Optional[int], typer.Option("--sets", help="Sets in the test plan (default: the preset's).")] = None,
-    pseudo_experiments: Annotated[Optional[int], typer.Option("--pseudo-experiments", help="Pseudo-experiments per set.")] = None,
-    plan_seed: Annotated[int, typer.Option("--plan-seed", help="Initial seed of the test plan.")] = 0,
+    sets: Annotated[Optional[int], typer.Option("--sets", help="higgs-uncertainty: sets in the test plan (default: the preset's).")] = None,
+    pseudo_experiments: Annotated[Optional[int], typer.Option("--pseudo-experiments", help="higgs-uncertainty: pseudo-experiments per set.")] = None,
+    plan_seed: Annotated[Optional[int], typer.Option("--plan-seed", help="higgs-uncertainty: initial seed of the test plan (default 0).")] = None,
+    geometry: Annotated[Optional[str], typer.Option("--geometry", help="calo: geometry to generate (default: the preset's first).")] = None,
     wall_seconds: WallOption = 3600.0,
     memory_mb: MemoryOption = 4096,
     cpus: CpusOption = 1.0,
@@ -190,8 +209,9 @@ def run(
     json_path: JsonOption = None,
 ) -> None:
     """Score a submission: public inputs in the sandbox, answers from /output, scores outside."""
-    options = {"preset": preset, "seed": seed, "n_sets": sets, "n_pseudo_experiments": pseudo_experiments,
-               "plan_seed": plan_seed, "data_dir": data}
+    chosen = {"--sets": ("n_sets", sets), "--pseudo-experiments": ("n_pseudo_experiments", pseudo_experiments),
+              "--plan-seed": ("plan_seed", plan_seed), "--geometry": ("geometry", geometry), "--data": ("data_dir", data)}
+    options = {"preset": preset, "seed": seed, **input_options(challenge, chosen)}
     limits = Limits(wall_seconds=wall_seconds, memory_bytes=memory_mb * MIB, cpus=cpus, pids=pids, gpu=gpu)
     _run(challenge, submission, backend=backend, image=image, image_tar=image_tar, pull=pull, base_image=base_image,
          limits=limits, runs_dir=runs_dir, input_options=options, do_score=True, json_path=json_path)

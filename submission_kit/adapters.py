@@ -2,8 +2,9 @@
 
 An adapter module provides ``CHALLENGE``, ``VALIDATE_OPTIONS`` (the tiny inputs of
 ``hepbench submission validate``), ``write_inputs(input_dir, organiser_dir, **options)``,
-``read_and_validate_outputs(output_dir, organiser_dir)`` (raising ``OutputError``) and
-``score(answers, organiser_dir)``; its template folder is ``templates/<challenge>/``.
+``read_and_validate_outputs(output_dir, organiser_dir)`` (raising ``OutputError``),
+``describe(answers)`` (one line for the record) and ``score(answers, organiser_dir, **options)``;
+its template folder is ``templates/<challenge>/``.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from types import ModuleType
 
 ADAPTERS: dict[str, str] = {
     "higgs-uncertainty": "hepbench.submission_kit.higgs_uncertainty",
+    "lhco": "hepbench.submission_kit.lhco",
+    "calo": "hepbench.submission_kit.calo",
 }
 
 
@@ -21,5 +24,5 @@ def get_adapter(challenge: str) -> ModuleType:
     try:
         return importlib.import_module(ADAPTERS[challenge])
     except KeyError:
-        raise ValueError(f"challenge {challenge!r} takes no sandboxed submissions yet; "
-                         f"available: {sorted(ADAPTERS)}") from None
+        raise ValueError(f"no challenge {challenge!r} takes sandboxed submissions; "
+                         f"those that do: {sorted(ADAPTERS)}") from None

@@ -170,6 +170,10 @@ def read_and_validate_outputs(output_dir: str | Path, organiser_dir: str | Path)
     return pd.DataFrame(clean)
 
 
+def describe(answers: pd.DataFrame) -> str:
+    return f"{len(answers)} answers, schema valid"
+
+
 def score(answers: pd.DataFrame, organiser_dir: str | Path, *, n_bootstrap: int = 200) -> dict[str, Any]:
     """Coverage score, width, coverage, RMSE, MAE (SPEC 1) of validated answers against the plan."""
     plan = TestPlan.from_json(Path(organiser_dir) / PLAN_FILE)

@@ -218,7 +218,7 @@ def run_submission(
     if outcome.ok:
         try:
             answers = adapter.read_and_validate_outputs(run_dir / "output", organiser_dir)
-            record["validation"] = {"ok": True, "message": f"{len(answers)} answers, schema valid"}
+            record["validation"] = {"ok": True, "message": adapter.describe(answers)}
             if do_score:
                 record["score"] = adapter.score(answers, organiser_dir, n_bootstrap=n_bootstrap)
         except OutputError as err:

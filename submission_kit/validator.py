@@ -7,6 +7,8 @@ import math
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 MAX_JSON_BYTES = 64 << 20
 
 
@@ -28,6 +30,44 @@ def read_json_output(output_dir: str | Path, name: str, *, max_bytes: int = MAX_
         raise OutputError(f"{name}: not UTF-8 text (byte {err.start})") from None
     except json.JSONDecodeError as err:
         raise OutputError(f"{name}: not valid JSON (line {err.lineno}, column {err.colno}: {err.msg})") from None
+
+
+def read_npy_output(output_dir: str | Path, name: str, shape: tuple[int, ...], what: str) -> np.ndarray:
+    """Read ``output_dir/name`` as a numeric numpy array of ``shape`` with finite values (float64).
+
+    The header is checked before any data is read (no pickles, numbers only, the exact shape; an
+    extra trailing axis of length 1 is accepted), so a huge or hostile file costs nothing.
+    ``what`` names the field in errors, e.g. ``"one score per row of test.npy"``.
+    """
+    path = Path(output_dir) / name
+    if not path.is_file() or path.is_symlink():
+        raise OutputError(f"{name}: missing; the submission must write /output/{name}")
+    try:
+        with open(path, "rb") as handle:
+            version = np.lib.format.read_magic(handle)
+            if version not in ((1, 0), (2, 0)):
+                raise ValueError(f"format version {version} (np.save writes 1.0 or 2.0)")
+            reader = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            found, _, dtype = reader(handle)
+    except (ValueError, OSError, SyntaxError) as err:
+        raise OutputError(f"{name}: not a numpy .npy file ({err})") from None
+    if dtype.kind not in "biuf":
+        raise OutputError(f"{name}: dtype {dtype} is not numeric; write float32 or float64 ({what})")
+    if tuple(found) not in (tuple(shape), (*shape, 1)):
+        raise OutputError(f"{name}: shape {tuple(found)}, expected {tuple(shape)} ({what})")
+    expected_bytes = int(np.prod(found)) * dtype.itemsize
+    if path.stat().st_size > expected_bytes + 65536:
+        raise OutputError(f"{name}: {path.stat().st_size} bytes, more than a {tuple(found)} {dtype} array needs")
+    try:
+        values = np.load(path, allow_pickle=False).astype(np.float64).reshape(shape)
+    except (ValueError, OSError, EOFError) as err:
+        raise OutputError(f"{name}: cannot be read ({err})") from None
+    bad = np.flatnonzero(~np.isfinite(values.reshape(-1)))
+    if len(bad):
+        index = np.unravel_index(bad[0], shape)
+        raise OutputError(f"{name}: {len(bad)} non-finite value(s), first {values[index]} at index "
+                          f"{tuple(int(i) for i in index)}; finite numbers are required ({what})")
+    return values
 
 
 def require_list(value: Any, where: str) -> list:

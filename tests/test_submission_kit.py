@@ -62,9 +62,10 @@ def test_init_writes_the_template_and_keeps_existing_files(tmp_path: Path) -> No
 
 
 def test_init_names_the_challenges_that_take_submissions(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["submission", "init", "calo", str(tmp_path / "x")])
+    result = runner.invoke(app, ["submission", "init", "cms-open-data", str(tmp_path / "x")])
     assert result.exit_code == 1
-    assert "higgs-uncertainty" in result.output
+    assert "['calo', 'higgs-uncertainty', 'lhco']" in result.output
+    assert not (tmp_path / "x").exists()
 
 
 def _plan_dir(tmp_path: Path) -> Path:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -75,6 +76,17 @@ class Geometry:
             radii.append(r.ravel())
             alphas.append(a.ravel())
         return np.concatenate(layer_ids), np.concatenate(radii), np.concatenate(alphas)
+
+
+def geometry_to_dict(geometry: Geometry) -> dict[str, Any]:
+    """The geometry as JSON-ready data (radial edges in mm), read back by :func:`geometry_from_dict`."""
+    return {"name": geometry.name, "particle": geometry.particle, "pid": geometry.pid,
+            "layers": [{"id": layer.id, "r_edges": list(layer.r_edges), "n_alpha": layer.n_alpha} for layer in geometry.layers]}
+
+
+def geometry_from_dict(data: dict[str, Any]) -> Geometry:
+    layers = tuple(Layer(int(d["id"]), tuple(float(r) for r in d["r_edges"]), int(d["n_alpha"])) for d in data["layers"])
+    return Geometry(name=data["name"], particle=data["particle"], pid=int(data["pid"]), layers=layers)
 
 
 def read_binning_xml(path: str | Path, name: str | None = None) -> Geometry:

@@ -48,6 +48,21 @@ def sic_curve_points(labels: np.ndarray, score: np.ndarray, n_points: int = SIC_
             "sic": np.nan_to_num(sic[index], nan=0.0, posinf=0.0).tolist()}
 
 
+def bump_sample_seed(seed: int) -> int:
+    """Seed of the independent data sample the bump hunt of data set ``seed`` is done on."""
+    return int(np.random.SeedSequence([seed, 4242]).generate_state(1, dtype=np.uint32)[0])
+
+
+def bump_hunts(mjj: np.ndarray, score: np.ndarray, signal_region: tuple[float, float]) -> list[dict[str, float]]:
+    """One bump hunt per cut of ``BUMP_HUNT_FRACTIONS`` on ``score``; mjj (n,) TeV, score (n,)."""
+    hunts = []
+    for fraction in BUMP_HUNT_FRACTIONS:
+        result = bump_hunt(mjj, score, keep_fraction=fraction, signal_region=signal_region)
+        hunts.append({"keep_fraction": fraction, "z": result.z, "n_observed": result.n_observed,
+                      "background": result.background, "sigma_background": result.sigma_background})
+    return hunts
+
+
 def run_detector(
     name: str,
     detector: Any,
@@ -87,12 +102,7 @@ def run_detector(
     }
     if bump_data is not None:
         bump_score = detector_scores(detector, bump_data, "bump-hunt sample")
-        hunts = []
-        for fraction in BUMP_HUNT_FRACTIONS:
-            result = bump_hunt(bump_data[MJJ].to_numpy(), bump_score, keep_fraction=fraction,
-                               signal_region=signal_region)
-            hunts.append({"keep_fraction": fraction, "z": result.z, "n_observed": result.n_observed,
-                          "background": result.background, "sigma_background": result.sigma_background})
+        hunts = bump_hunts(bump_data[MJJ].to_numpy(), bump_score, signal_region)
         record["bump_hunt"] = hunts
         metrics["bump_hunt_z_max"] = max(h["z"] for h in hunts)
     return record

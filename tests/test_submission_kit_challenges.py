@@ -1,0 +1,209 @@
+"""The lhco and calo submission adapters: output checks and full round trips on both backends."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from hepbench.cli.main import app
+from hepbench.scoring.sandbox import MIB, Limits
+from hepbench.scoring.sandbox.workspace import make_run_root
+from hepbench.submission_kit.adapters import get_adapter
+from hepbench.submission_kit.runner import RECORD_FILE, Payload, prepare_inputs, run_submission, template_dir
+from hepbench.submission_kit.validator import OutputError
+
+runner = CliRunner()
+KIT_LIMITS = Limits(wall_seconds=120, memory_bytes=1536 * MIB, pids=64)
+CHALLENGES = ("lhco", "calo")
+
+
+@pytest.fixture(scope="module")
+def kit_inputs(sandbox_runs) -> dict[str, tuple[Path, Path]]:
+    """The validate-size inputs of each challenge, written once where the sandbox user can read them."""
+    out = {}
+    for challenge in CHALLENGES:
+        root = make_run_root(sandbox_runs, prefix=f"inputs-{challenge}-")
+        input_dir, organiser_dir, _ = prepare_inputs(challenge, root, **get_adapter(challenge).VALIDATE_OPTIONS)
+        out[challenge] = (input_dir, organiser_dir)
+    return out
+
+
+def test_lhco_inputs_hold_no_truth(kit_inputs) -> None:
+    input_dir, organiser_dir = kit_inputs["lhco"]
+    meta = json.loads((input_dir / "metadata.json").read_text())
+    assert sorted(p.name for p in input_dir.iterdir()) == ["bump_hunt.npy", "data.npy", "metadata.json", "test.npy"]
+    assert meta["columns"] == ["mjj", "mj1", "delta_m", "tau21_j1", "tau21_j2"]
+    test = np.load(input_dir / "test.npy")
+    assert test.shape == (meta["files"]["test"]["n_events"], 5)
+    labels = np.load(organiser_dir / "truth.npz")["test_labels"]
+    # Shuffled: the signal rows are not one block at either end.
+    assert 0 < labels[: len(labels) // 2].mean() < 1 and 0 < labels[len(labels) // 2 :].mean() < 1
+    assert "n_signal" not in json.dumps(meta)
+
+
+def _write_lhco(output: Path, test, bump) -> None:
+    output.mkdir(parents=True, exist_ok=True)
+    np.save(output / "test_scores.npy", test)
+    np.save(output / "bump_hunt_scores.npy", bump)
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"test": "nan"}, "test_scores.npy: 1 non-finite value(s), first nan at index (7,)"),
+    ({"test": "short"}, "test_scores.npy: shape (5,), expected"),
+    ({"bump": "text"}, "bump_hunt_scores.npy: dtype <U"),
+])
+def test_lhco_output_errors_name_the_file_and_field(kit_inputs, tmp_path, change, message) -> None:
+    _, organiser_dir = kit_inputs["lhco"]
+    truth = np.load(organiser_dir / "truth.npz")
+    test, bump = np.zeros(len(truth["test_labels"])), np.zeros(len(truth["bump_hunt_mjj"]))
+    if change.get("test") == "nan":
+        test[7] = np.nan
+    if change.get("test") == "short":
+        test = test[:5]
+    if change.get("bump") == "text":
+        bump = np.array(["a"] * len(bump))
+    _write_lhco(tmp_path, test, bump)
+    with pytest.raises(OutputError) as err:
+        get_adapter("lhco").read_and_validate_outputs(tmp_path, organiser_dir)
+    assert message in str(err.value)
+
+
+def test_lhco_scores_perfect_and_random_detectors(kit_inputs, tmp_path) -> None:
+    _, organiser_dir = kit_inputs["lhco"]
+    truth = np.load(organiser_dir / "truth.npz")
+    labels = truth["test_labels"].astype(float)
+    adapter = get_adapter("lhco")
+    _write_lhco(tmp_path, labels, np.zeros(len(truth["bump_hunt_mjj"])))
+    perfect = adapter.score(adapter.read_and_validate_outputs(tmp_path, organiser_dir), organiser_dir)
+    assert perfect["metrics"]["auc"] == pytest.approx(1.0)
+    rng = np.random.default_rng(1)
+    _write_lhco(tmp_path, rng.random(len(labels)), rng.random(len(truth["bump_hunt_mjj"])))
+    random = adapter.score(adapter.read_and_validate_outputs(tmp_path, organiser_dir), organiser_dir)
+    assert abs(random["metrics"]["auc"] - 0.5) < 0.03
+    assert [h["keep_fraction"] for h in random["bump_hunt"]] == [1.0, 0.1, 0.01]
+
+
+@pytest.mark.parametrize(("kind", "message"), [
+    ("negative", "showers.npy: 1 shower(s) with negative voxel energies, first row 3 (voxel 5: -1 MeV)"),
+    ("inf", "showers.npy: 1 non-finite value(s), first inf at index (2, 0)"),
+    ("transposed", "showers.npy: shape (368, 300), expected (300, 368)"),
+])
+def test_calo_output_errors_name_the_file_and_row(kit_inputs, tmp_path, kind, message) -> None:
+    input_dir, organiser_dir = kit_inputs["calo"]
+    meta = json.loads((input_dir / "metadata.json").read_text())
+    showers = np.ones((meta["n_generate"], meta["n_voxels"]), dtype=np.float32)
+    if kind == "negative":
+        showers[3, 5] = -1.0
+    if kind == "inf":
+        showers[2, 0] = np.inf
+    if kind == "transposed":
+        showers = showers.T
+    np.save(tmp_path / "showers.npy", showers)
+    with pytest.raises(OutputError) as err:
+        get_adapter("calo").read_and_validate_outputs(tmp_path, organiser_dir)
+    assert message in str(err.value)
+
+
+def test_calo_reference_showers_score_as_indistinguishable(kit_inputs, tmp_path) -> None:
+    """The held-out showers themselves give AUC about 0.5; the metric is not rigged by the adapter."""
+    from hepbench.challenges.calo.dataset import load_split
+
+    _, organiser_dir = kit_inputs["calo"]
+    info = json.loads((organiser_dir / "reference.json").read_text())
+    test = load_split(info["data_dir"], info["geometry"], "test")
+    adapter = get_adapter("calo")
+    np.save(tmp_path / "showers.npy", test.showers)
+    same = adapter.score(adapter.read_and_validate_outputs(tmp_path, organiser_dir), organiser_dir)["metrics"]
+    np.save(tmp_path / "showers.npy", test.showers * 1.3)
+    scaled = adapter.score(adapter.read_and_validate_outputs(tmp_path, organiser_dir), organiser_dir)["metrics"]
+    assert abs(same["auc_low"] - 0.5) < 0.1 and same["fpd"] < 1e-6
+    assert scaled["auc_high"] > same["auc_high"] + 0.2 and scaled["fpd"] > 0.01
+
+
+NAN_MODELS = {
+    "lhco": ("import json, numpy as np, os\nmeta = json.load(open('/input/metadata.json'))\n"
+             "for name, out in meta['outputs'].items():\n"
+             "    np.save('/output/' + out, np.full(meta['files'][name]['n_events'], np.nan))\nos._exit(0)\n",
+             "test_scores.npy: "),
+    "calo": ("import json, numpy as np, os\nmeta = json.load(open('/input/metadata.json'))\n"
+             "np.save('/output/showers.npy', np.full((meta['n_generate'], meta['n_voxels']), np.nan))\nos._exit(0)\n",
+             "showers.npy: "),
+}
+
+
+@pytest.mark.parametrize("challenge", CHALLENGES)
+def test_nan_outputs_are_reported_not_scored(any_backend, kit_inputs, sandbox_runs, tmp_path, challenge) -> None:
+    code, prefix = NAN_MODELS[challenge]
+    code_dir = tmp_path / "code"
+    code_dir.mkdir()
+    (code_dir / "model.py").write_text(code)
+    run_dir = make_run_root(sandbox_runs, prefix=f"nan-{challenge}-")
+    input_dir, organiser_dir = kit_inputs[challenge]
+    record = run_submission(challenge, any_backend, Payload("code", code_dir=code_dir), run_dir=run_dir,
+                            limits=KIT_LIMITS, input_dir=input_dir, organiser_dir=organiser_dir)
+    assert record["status"] == "invalid-output", record["reason"]
+    assert record["reason"].startswith(prefix) and "non-finite" in record["reason"]
+    assert "score" not in record
+    assert json.loads((run_dir / RECORD_FILE).read_text())["status"] == "invalid-output"
+
+
+def _cli(args: list[str]) -> dict:
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    return json.loads(Path(args[args.index("--json") + 1]).read_text())
+
+
+def _check_scored(challenge: str, scored: dict) -> None:
+    assert scored["status"] == "ok", (scored["reason"], scored["outcome"].get("log_tail"))
+    metrics = scored["score"]["metrics"]
+    if challenge == "lhco":
+        assert 0.0 <= metrics["auc"] <= 1.0 and metrics["max_sic"] > 0 and np.isfinite(metrics["bump_hunt_z_max"])
+        assert scored["score"]["n_test"]["signal"] > 0
+    else:
+        assert 0.5 <= metrics["auc_low"] <= 1.0 and metrics["fpd"] > 0 and metrics["n_generated"] == 300
+    assert scored["outcome"]["wall_seconds"] > 0
+
+
+@pytest.mark.parametrize("challenge", CHALLENGES)
+def test_round_trip_code_submission_on_bubblewrap(bwrap_backend, sandbox_runs, tmp_path, challenge) -> None:
+    dest = tmp_path / challenge
+    _cli(["submission", "init", challenge, str(dest), "--json", str(tmp_path / "init.json")])
+    checked = _cli(["submission", "validate", challenge, str(dest), "--runs-dir", str(sandbox_runs),
+                    "--json", str(tmp_path / "validate.json")])
+    assert checked["status"] == "ok" and checked["validation"]["ok"] and "score" not in checked
+    scored = _cli(["submission", "run", challenge, str(dest), "--wall-seconds", "300", "--memory-mb", "1536",
+                   "--runs-dir", str(sandbox_runs), "--json", str(tmp_path / "run.json")])
+    assert scored["backend"] == "bubblewrap"
+    _check_scored(challenge, scored)
+
+
+@pytest.mark.parametrize("challenge", CHALLENGES)
+def test_round_trip_container_submission(docker_host, sandbox_runs, tmp_path, challenge) -> None:
+    dest = tmp_path / challenge
+    _cli(["submission", "init", challenge, str(dest), "--json", str(tmp_path / "init.json")])
+    checked = _cli(["submission", "validate", challenge, str(dest), "--backend", "docker",
+                    "--runs-dir", str(sandbox_runs), "--json", str(tmp_path / "validate.json")])
+    assert checked["status"] == "ok" and checked["payload"]["kind"] == "image"
+    image = checked["payload"]["image"]
+    scored = _cli(["submission", "run", challenge, "--backend", "docker", "--image", image, "--wall-seconds", "300",
+                   "--memory-mb", "1536", "--runs-dir", str(sandbox_runs), "--json", str(tmp_path / "run.json")])
+    assert scored["backend"] == "docker"
+    _check_scored(challenge, scored)
+    docker_host["client"].images.remove(image)
+
+
+def test_options_of_another_challenge_are_refused(tmp_path) -> None:
+    dest = tmp_path / "lhco"
+    _cli(["submission", "init", "lhco", str(dest), "--json", str(tmp_path / "init.json")])
+    result = runner.invoke(app, ["submission", "run", "lhco", str(dest), "--sets", "2"])
+    assert result.exit_code != 0 and "--sets does not apply to lhco submissions" in result.output
+
+
+def test_templates_hold_the_protocol_files() -> None:
+    for challenge in CHALLENGES:
+        names = sorted(p.name for p in template_dir(challenge).iterdir() if p.is_file())
+        assert names == ["Dockerfile", "README.md", "entrypoint.py", "model.py"]
