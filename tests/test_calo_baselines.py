@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from hepbench.baselines.calo_generative import CaloGenerator
+from hepbench.baselines.calo_generative import SAMPLE_MEMORY_BYTES, CaloGenerator
 from hepbench.baselines.calo_preprocessing import layer_energies
 from hepbench.baselines.registry import BASELINES, get_baseline
 from hepbench.challenges.calo.geometry import read_binning_xml
@@ -154,7 +154,7 @@ def test_unknown_size_is_refused() -> None:
         get_baseline("calo", "calo-inn").factory("huge", "cpu", 0)
 
 
-@pytest.mark.parametrize("name", ["calo-gan", "calo-diffusion", "calo-flow-matching"])
+@pytest.mark.parametrize("name", NAMES)
 def test_dataset_2_geometry_trains_and_samples(name) -> None:
     geometry = read_binning_xml(require(SHARED_DATA / "calochallenge" / "binning_dataset_2.xml"))
     energy, showers = sample_test_showers(geometry, 64, seed=6)
@@ -162,3 +162,9 @@ def test_dataset_2_geometry_trains_and_samples(name) -> None:
     model.epochs = 1
     generated = model.fit(energy, showers, geometry).sample(energy[:8], seed=0)
     assert generated.shape == (8, 6480) and np.all(generated >= 0) and np.all(np.isfinite(generated))
+    # Sampling works through batches sized to the memory budget; the spline flows need small ones on DS2.
+    assert 1 <= model.default_sample_batch <= 10_000
+    assert model.default_sample_batch * model._sample_bytes_per_shower() <= SAMPLE_MEMORY_BYTES
+    if name in ("calo-flow", "calo-inn"):
+        assert model.default_sample_batch < 1000
+    assert model.sample(energy[:5], seed=0, batch_size=2).shape == (5, 6480)
