@@ -14,6 +14,7 @@ geometry as JSON; it is read with ``torch.load(weights_only=True)``, so no code 
 from __future__ import annotations
 
 import contextlib
+import gc
 import inspect
 import json
 import time
@@ -35,13 +36,16 @@ SIZES: tuple[str, ...] = ("tiny", "small", "full")
 # Working memory one sampling pass may take. A spline flow over the 6,480 voxels of data set 2
 # needs several MB per shower, so a batch of 10,000 would not fit in a 24 GiB machine.
 SAMPLE_MEMORY_BYTES = 2 * 1024**3
+GC_BYTES = 64 * 1024**2
+"""Sampling passes that may hold more than this are followed by a garbage collection."""
 
 
 def spline_bytes_per_shower(n_voxels: int, bins: int) -> int:
     """Sampling memory per shower of a rational-quadratic spline flow over ``n_voxels``, bytes.
 
-    Measured on data set 2: the spline parameters (3 bins - 1 per voxel, float32) are held about
-    13 times over while a pass is evaluated; 16 leaves a margin.
+    The spline parameters (3 bins - 1 per voxel, float32) are held several times over while a
+    pass is evaluated: measured on data set 2 (benchmarks/bench_calo_sampling_memory.py), about
+    14 times for CaloFlow and 8 for the INN; 16 leaves a margin.
     """
     return 16 * 4 * n_voxels * (3 * bins - 1)
 
@@ -169,6 +173,12 @@ class CaloGenerator:
                 e = torch.as_tensor(chunk, dtype=torch.float64, device=self.device_)
                 showers = self._generate(e, condition)
                 out[start : start + len(chunk)] = showers.clamp_min(0.0).float().cpu().numpy()
+                del showers
+                if len(chunk) * self._sample_bytes_per_shower() > GC_BYTES:
+                    # zuko's flow objects form reference cycles that keep a pass's tensors alive
+                    # until the cyclic collector runs, which counts objects, not bytes: without
+                    # this, sampling DS2 in batches grew by 0.5 GB per batch.
+                    gc.collect()
         return out
 
     @property
