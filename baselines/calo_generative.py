@@ -13,6 +13,7 @@ geometry as JSON; it is read with ``torch.load(weights_only=True)``, so no code 
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import gc
 import inspect
@@ -99,7 +100,7 @@ def sinusoidal_embedding(t: torch.Tensor, dim: int = 16) -> torch.Tensor:
     return torch.cat([torch.sin(angles), torch.cos(angles)], 1)
 
 
-class CaloGenerator:
+class CaloGenerator(abc.ABC):
     """Base class: subclasses set ``name``, ``PRESETS`` and implement the four hooks below.
 
     Hooks: ``_fit_transforms(energy, voxels) -> tensors`` (fit the preprocessing, return the
@@ -245,23 +246,29 @@ class CaloGenerator:
         return model
 
     # -- hooks -------------------------------------------------------------------------------
+    @abc.abstractmethod
     def _fit_transforms(self, energy: np.ndarray, voxels: np.ndarray) -> list[torch.Tensor]:
-        raise NotImplementedError
+        ...
 
+    @abc.abstractmethod
     def _build(self) -> None:
-        raise NotImplementedError
+        ...
 
+    @abc.abstractmethod
     def _train(self, tensors: list[torch.Tensor]) -> list[dict[str, float]]:
-        raise NotImplementedError
+        ...
 
+    @abc.abstractmethod
     def _generate(self, energy: torch.Tensor, condition: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError
+        ...
 
+    @abc.abstractmethod
     def _transform_state(self) -> dict[str, torch.Tensor]:
-        raise NotImplementedError
+        ...
 
+    @abc.abstractmethod
     def _load_transforms(self, state: dict[str, torch.Tensor]) -> None:
-        raise NotImplementedError
+        ...
 
 
 class VoxelSpaceGenerator(CaloGenerator):
@@ -281,6 +288,7 @@ class VoxelSpaceGenerator(CaloGenerator):
     def _generate(self, energy: torch.Tensor, condition: torch.Tensor) -> torch.Tensor:
         return self.voxels_.inverse(energy, self._sample_latent(condition))
 
+    @abc.abstractmethod
     def _sample_latent(self, condition: torch.Tensor) -> torch.Tensor:
         """Standardised voxel logits (M, n_voxels) given the condition (M, 1)."""
-        raise NotImplementedError
+        ...

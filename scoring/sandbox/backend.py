@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 import time
 from pathlib import Path
 
@@ -27,7 +28,7 @@ def sandbox_env(limits: Limits, extra: dict[str, str] | None = None) -> dict[str
     return env
 
 
-class Backend:
+class Backend(abc.ABC):
     """Runs ``command`` with ``/input`` (read-only), ``/output`` and ``/submission`` (read-only).
 
     Subclasses implement ``_execute`` on the live output folder; ``run`` prepares the folders,
@@ -37,13 +38,15 @@ class Backend:
 
     name = "backend"
 
+    @abc.abstractmethod
     def sandbox_ids(self) -> tuple[int, int]:
         """Host uid and gid of one run (they own its live output folder)."""
-        raise NotImplementedError
+        ...
 
+    @abc.abstractmethod
     def _execute(self, command: list[str], *, input_dir: Path, output_dir: Path, submission_dir: Path | None,
                  limits: Limits, env: dict[str, str], uid: int, gid: int) -> RunOutcome:
-        raise NotImplementedError
+        ...
 
     def run(
         self,
