@@ -8,14 +8,13 @@ loss, which smooths the epoch-to-epoch noise of a weak-supervision classifier.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from .device import resolve_device
-from .training import binary_loss, mlp, seeded_generator
+from .training import binary_loss, fit_best_epochs, mlp
 
 
 @dataclass(frozen=True)
@@ -130,33 +129,17 @@ class AnomalyClassifier:
         device = resolve_device(self.device)
         torch.manual_seed(self.seed)
         network = mlp(x.shape[1], self.hidden).to(device)
-        optimiser = torch.optim.Adam(network.parameters(), lr=self.learning_rate)
-        generator = seeded_generator(self.seed)
 
         def tensor(a: np.ndarray) -> torch.Tensor:
             return torch.as_tensor(a, dtype=torch.float32, device=device)
 
-        xt, yt, wt = tensor(z[train]), tensor(y[train]), tensor(w[train])
-        xv, yv, wv = tensor(z[valid]), tensor(y[valid]), tensor(w[valid])
-        kept: list[tuple[float, int, dict]] = []  # (validation loss, epoch, weights), best first
-        self.history_: list[dict[str, float]] = []
-        for epoch in range(self.epochs):
-            network.train()
-            order = torch.randperm(len(xt), generator=generator).to(device)
-            total = 0.0
-            for start in range(0, len(xt), self.batch_size):
-                idx = order[start : start + self.batch_size]
-                loss = binary_loss(network(xt[idx]).squeeze(1), yt[idx], wt[idx], 0.0)
-                optimiser.zero_grad()
-                loss.backward()
-                optimiser.step()
-                total += float(loss.detach()) * len(idx)
-            network.eval()
-            with torch.no_grad():
-                valid_loss = float(binary_loss(network(xv).squeeze(1), yv, wv, 0.0))
-            self.history_.append({"epoch": epoch, "loss": total / len(xt), "validation_loss": valid_loss})
-            kept.append((valid_loss, epoch, copy.deepcopy(network.state_dict())))
-            kept = sorted(kept, key=lambda k: (k[0], k[1]))[: self.n_best]
+        kept, self.history_ = fit_best_epochs(
+            network, lambda xb, yb, wb: binary_loss(network(xb).squeeze(1), yb, wb, 0.0),
+            [tensor(z[train]), tensor(y[train]), tensor(w[train])], [tensor(z[valid]), tensor(y[valid]), tensor(w[valid])],
+            epochs=self.epochs, batch_size=self.batch_size, learning_rate=self.learning_rate, seed=self.seed,
+            n_best=self.n_best)
+        if not kept:
+            raise RuntimeError("the classifier's validation loss was never finite; lower learning_rate")
         self.best_epochs_ = [epoch for _, epoch, _ in kept]
         self.networks_ = []
         for _, _, state in kept:

@@ -9,7 +9,6 @@ the anchor's methods.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,7 +20,7 @@ from ..challenges.lhco.protocol import AnomalyInputs
 from . import anomaly_inputs as checked
 from .anomaly_classifier import size_config
 from .device import resolve_device
-from .training import mlp, seeded_generator
+from .training import fit_best_epochs, mlp
 
 
 @dataclass(frozen=True)
@@ -96,31 +95,13 @@ class Autoencoder:
         zv = torch.as_tensor(z[order[:n_valid]], dtype=torch.float32, device=device)
         torch.manual_seed(self.seed)
         network = self._network(x.shape[1]).to(device)
-        optimiser = torch.optim.Adam(network.parameters(), lr=self.learning_rate)
-        generator = seeded_generator(self.seed)
-        best = (np.inf, -1, None)
-        self.history_: list[dict[str, float]] = []
-        for epoch in range(self.epochs):
-            network.train()
-            perm = torch.randperm(len(zt), generator=generator).to(device)
-            total = 0.0
-            for start in range(0, len(zt), self.batch_size):
-                xb = zt[perm[start : start + self.batch_size]]
-                loss = ((network(xb) - xb) ** 2).mean()
-                optimiser.zero_grad()
-                loss.backward()
-                optimiser.step()
-                total += float(loss.detach()) * len(xb)
-            network.eval()
-            with torch.no_grad():
-                valid_loss = float(((network(zv) - zv) ** 2).mean())
-            self.history_.append({"epoch": epoch, "loss": total / len(zt), "validation_loss": valid_loss})
-            if valid_loss < best[0]:
-                best = (valid_loss, epoch, copy.deepcopy(network.state_dict()))
-        if best[2] is None:
+        kept, self.history_ = fit_best_epochs(
+            network, lambda xb: ((network(xb) - xb) ** 2).mean(), [zt], [zv], epochs=self.epochs,
+            batch_size=self.batch_size, learning_rate=self.learning_rate, seed=self.seed)
+        if not kept:
             raise RuntimeError("the autoencoder's validation loss was never finite; lower learning_rate")
-        network.load_state_dict(best[2])
-        self.best_epoch_ = best[1]
+        _, self.best_epoch_, state = kept[0]
+        network.load_state_dict(state)
         self.network_ = network.eval()
         self.device_ = device
         return self

@@ -13,7 +13,6 @@ with the lowest validation loss (anchor: 10), and samples are drawn from every m
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +22,7 @@ from scipy.special import expit
 
 from .anomaly_classifier import size_config
 from .device import resolve_device
+from .training import fit_best_epochs
 
 _MARGIN = 0.01
 """Fraction of each feature's training range added on both sides before the logit."""
@@ -158,44 +158,23 @@ class ConditionalDensity:
         device = resolve_device(self.device)
         torch.manual_seed(self.seed)
         flow = self._flow(x.shape[1]).to(device)
-        optimiser = torch.optim.Adam(flow.parameters(), lr=self.learning_rate)
-        generator = torch.Generator().manual_seed(self.seed)
 
         def tensor(a: np.ndarray) -> torch.Tensor:
             return torch.as_tensor(a, dtype=torch.float32, device=device)
 
-        zt, ct = tensor(z[train]), tensor(context[train])
-        zv, cv = tensor(z[valid]), tensor(context[valid])
-        kept: list[tuple[float, int, dict]] = []
-        self.history_: list[dict[str, float]] = []
-        for epoch in range(self.epochs):
-            flow.train()
-            perm = torch.randperm(len(zt), generator=generator).to(device)
-            total = 0.0
-            for start in range(0, len(zt), self.batch_size):
-                idx = perm[start : start + self.batch_size]
-                loss = -flow(ct[idx]).log_prob(zt[idx]).mean()
-                optimiser.zero_grad()
-                loss.backward()
-                optimiser.step()
-                total += float(loss.detach()) * len(idx)
-            flow.eval()
-            with torch.no_grad():
-                valid_loss = float(-self._batched_log_prob(flow, zv, cv).mean())
-            if not np.isfinite(valid_loss):
-                valid_loss = np.inf  # a diverged epoch is never among the best
-            self.history_.append({"epoch": epoch, "loss": total / len(zt), "validation_loss": valid_loss})
-            kept.append((valid_loss, epoch, copy.deepcopy(flow.state_dict())))
-            kept = sorted(kept, key=lambda k: (k[0], k[1]))[: self.n_best]
-        if not np.isfinite(kept[0][0]):
+        kept, self.history_ = fit_best_epochs(
+            flow, lambda zb, cb: -flow(cb).log_prob(zb).mean(), [tensor(z[train]), tensor(context[train])],
+            [tensor(z[valid]), tensor(context[valid])], epochs=self.epochs, batch_size=self.batch_size,
+            learning_rate=self.learning_rate, seed=self.seed, n_best=self.n_best,
+            valid_loss=lambda zv, cv: -self._batched_log_prob(flow, zv, cv).mean())
+        if not kept:
             raise RuntimeError("the flow diverged in every epoch; lower learning_rate")
-        self.best_epochs_ = [epoch for loss, epoch, _ in kept if np.isfinite(loss)]
+        self.best_epochs_ = [epoch for _, epoch, _ in kept]
         self.flows_ = []
-        for loss, _, state in kept:
-            if np.isfinite(loss):
-                member = self._flow(x.shape[1])
-                member.load_state_dict(state)
-                self.flows_.append(member.to(device).eval())
+        for _, _, state in kept:
+            member = self._flow(x.shape[1])
+            member.load_state_dict(state)
+            self.flows_.append(member.to(device).eval())
         self.device_ = device
         self.n_features_ = x.shape[1]
         return self

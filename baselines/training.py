@@ -7,7 +7,8 @@ against the classifier), Adam, mini-batches; the same code on CPU and GPU.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import copy
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,6 +33,55 @@ def mlp(n_inputs: int, hidden: Sequence[int], n_outputs: int = 1, activation: ty
         width = h
     layers.append(nn.Linear(width, n_outputs))
     return nn.Sequential(*layers)
+
+
+def fit_best_epochs(
+    module: nn.Module,
+    loss: Callable[..., torch.Tensor],
+    train: Sequence[torch.Tensor],
+    valid: Sequence[torch.Tensor],
+    *,
+    epochs: int,
+    batch_size: int,
+    learning_rate: float,
+    seed: int,
+    n_best: int = 1,
+    valid_loss: Callable[..., torch.Tensor] | None = None,
+) -> tuple[list[tuple[float, int, dict]], list[dict[str, float]]]:
+    """Adam on ``loss(*batch)`` over shuffled mini-batches of ``train`` (tensors, one row per event),
+    keeping the ``n_best`` epochs with the lowest validation loss.
+
+    The validation loss is ``valid_loss(*valid)`` (default ``loss``), computed after every epoch;
+    a non-finite one never counts among the best. Returns the best epochs as ``(validation loss,
+    epoch, state_dict)``, lowest loss first (ties: earlier epoch first; empty when no epoch had a
+    finite loss), and the history (``epoch``, ``loss``, ``validation_loss``) per epoch. The
+    mini-batch order comes from a generator seeded with ``seed``; ``module`` ends in eval mode.
+    """
+    valid_loss = valid_loss or loss
+    optimiser = torch.optim.Adam(module.parameters(), lr=learning_rate)
+    generator = seeded_generator(seed)
+    n = len(train[0])
+    kept: list[tuple[float, int, dict]] = []
+    history: list[dict[str, float]] = []
+    for epoch in range(epochs):
+        module.train()
+        order = torch.randperm(n, generator=generator).to(train[0].device)
+        total = 0.0
+        for start in range(0, n, batch_size):
+            idx = order[start : start + batch_size]
+            batch_loss = loss(*(t[idx] for t in train))
+            optimiser.zero_grad()
+            batch_loss.backward()
+            optimiser.step()
+            total += float(batch_loss.detach()) * len(idx)
+        module.eval()
+        with torch.no_grad():
+            value = float(valid_loss(*valid))
+        history.append({"epoch": epoch, "loss": total / n, "validation_loss": value})
+        if np.isfinite(value):
+            kept.append((value, epoch, copy.deepcopy(module.state_dict())))
+            kept = sorted(kept, key=lambda k: (k[0], k[1]))[:n_best]
+    return kept, history
 
 
 def binary_loss(logits: torch.Tensor, targets: torch.Tensor, weights: torch.Tensor, focal_gamma: float) -> torch.Tensor:

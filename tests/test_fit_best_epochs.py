@@ -1,0 +1,50 @@
+"""The shared keep-the-best-epochs loop of the LHCO detectors and density estimators."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from hepbench.baselines.training import fit_best_epochs
+
+
+def _problem():
+    torch.manual_seed(0)
+    x = torch.randn(256, 3)
+    y = x @ torch.tensor([1.0, -2.0, 0.5]) + 0.1 * torch.randn(256)
+    model = torch.nn.Linear(3, 1)
+    return model, (lambda xb, yb: ((model(xb).squeeze(1) - yb) ** 2).mean()), [x[:200], y[:200]], [x[200:], y[200:]]
+
+
+def test_keeps_the_lowest_validation_losses_best_first() -> None:
+    model, loss, train, valid = _problem()
+    kept, history = fit_best_epochs(model, loss, train, valid, epochs=12, batch_size=32, learning_rate=0.05, seed=1,
+                                    n_best=3)
+    assert len(history) == 12 and len(kept) == 3
+    losses = [h["validation_loss"] for h in history]
+    assert [k[1] for k in kept] == sorted(range(12), key=lambda e: (losses[e], e))[:3]
+    assert [k[0] for k in kept] == sorted(losses)[:3]
+    assert history[-1]["loss"] < history[0]["loss"]
+    assert not model.training
+    # The kept state is a snapshot of its epoch, not the final weights.
+    model.load_state_dict(kept[0][2])
+    with torch.no_grad():
+        assert float(loss(*valid)) == kept[0][0]
+
+
+def test_non_finite_epochs_are_never_kept() -> None:
+    model, loss, train, valid = _problem()
+    calls = iter(range(100))
+
+    def every_other_nan(xv, yv):
+        value = loss(xv, yv)
+        return value if next(calls) % 2 else value * math.nan
+
+    kept, history = fit_best_epochs(model, loss, train, valid, epochs=6, batch_size=64, learning_rate=0.05, seed=1,
+                                    n_best=6, valid_loss=every_other_nan)
+    assert sorted(k[1] for k in kept) == [1, 3, 5]
+    assert all(math.isnan(history[e]["validation_loss"]) for e in (0, 2, 4))
+    nothing, _ = fit_best_epochs(model, loss, train, valid, epochs=2, batch_size=64, learning_rate=0.05, seed=1,
+                                 valid_loss=lambda xv, yv: loss(xv, yv) * math.inf)
+    assert nothing == []
