@@ -24,7 +24,7 @@ import torch
 
 from timing import repeat_seconds
 
-from hepbench.baselines.device import cuda_available
+from hepbench.torch_common import cuda_available
 from hepbench.baselines.registry import BASELINES
 from hepbench.challenges.calo.geometry import read_binning_xml
 from hepbench.challenges.calo.testing import sample_test_showers

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import torch
 
-from hepbench.baselines.device import resolve_device
+from hepbench.torch_common import resolve_device
 from hepbench.baselines.registry import BASELINES
 from hepbench.challenges.calo.geometry import read_binning_xml
 from hepbench.challenges.calo.testing import sample_test_showers

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from sklearn.metrics import roc_auc_score, roc_curve
 
-from hepbench.baselines.device import resolve_device
+from hepbench.torch_common import resolve_device
 from hepbench.baselines.registry import BASELINES
 from hepbench.challenges.lhco.protocol import AnomalyInputs
 from hepbench.challenges.lhco.schema import COLUMNS, LABEL, SIGNAL_REGION

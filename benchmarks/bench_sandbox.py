@@ -5,7 +5,7 @@ Usage: python benchmarks/bench_sandbox.py [--repeats 5] [--hostile] [--json out.
 Overhead: median host wall time of ``python3 -c pass`` run bare on the host, in a bubblewrap
 sandbox and in a docker container (create, start, wait, remove), all with the same limits
 and the same folders; the difference is the price of the sandbox per submission.
-With ``--hostile``: every case of ``hepbench.scoring.sandbox.hostile`` on both backends, as a
+With ``--hostile``: every case of ``hepbench.submission_kit.sandbox.hostile`` on both backends, as a
 table of outcome, reason and time to contain (host wall time from start request to the
 sandbox being gone).
 """
@@ -20,11 +20,11 @@ import subprocess
 
 from timing import median_seconds
 
-from hepbench.scoring.sandbox.base_image import BASE_IMAGE_TAG
-from hepbench.scoring.sandbox.bubblewrap import BubblewrapBackend
-from hepbench.scoring.sandbox.container import ContainerBackend
-from hepbench.scoring.sandbox.hostile import CASES, HOSTILE_LIMITS, run_case
-from hepbench.scoring.sandbox.workspace import make_run_root
+from hepbench.submission_kit.sandbox.base_image import BASE_IMAGE_TAG
+from hepbench.submission_kit.sandbox.bubblewrap import BubblewrapBackend
+from hepbench.submission_kit.sandbox.container import ContainerBackend
+from hepbench.submission_kit.sandbox.hostile import CASES, HOSTILE_LIMITS, run_case
+from hepbench.submission_kit.sandbox.workspace import make_run_root
 
 
 def main() -> None:

@@ -21,8 +21,8 @@ import torch
 
 from timing import median_seconds
 
-from hepbench.baselines.device import resolve_device
-from hepbench.baselines.training import TrainingConfig, mlp, train_classifier
+from hepbench.torch_common import resolve_device
+from hepbench.torch_common import TrainingConfig, mlp, train_classifier
 
 NETWORKS = {
     "shallow (64)": ((64,), {}),

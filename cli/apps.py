@@ -10,7 +10,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from .. import __version__
-from ..challenges import CHALLENGES
+from .. import challenges
 from .output import console, err_console
 
 app = typer.Typer(
@@ -25,7 +25,7 @@ app.add_typer(data_app, name="data")
 app.add_typer(baseline_app, name="baseline")
 
 JsonOption = Annotated[Optional[Path], typer.Option("--json", help="Also write the numbers to this JSON file.")]
-ChallengeArg = Annotated[str, typer.Argument(help=f"Challenge id: {', '.join(CHALLENGES)}.")]
+ChallengeArg = Annotated[str, typer.Argument(help=f"Challenge id: {', '.join(challenges.ids())}.")]
 PresetOption = Annotated[str, typer.Option(help="Data size: tiny (tests), small (demo), full (anchor size).")]
 SeedOption = Annotated[int, typer.Option(help="Seed of the data generation.")]
 DeviceOption = Annotated[str, typer.Option(help="auto | cpu | cuda.")]
@@ -33,7 +33,7 @@ ProgressOption = Annotated[bool, typer.Option("--progress/--no-progress", help="
 DataDirOption = Annotated[Optional[Path], typer.Option("--data", help="Data folder from `hepbench data generate` (generated if absent).")]
 SetsOption = Annotated[Optional[int], typer.Option("--sets", help="Number of sets in the test plan (default: the preset's).")]
 PseudoExperimentsOption = Annotated[Optional[int], typer.Option("--pseudo-experiments", help="Pseudo-experiments per set (default: the preset's).")]
-PlanSeedOption = Annotated[int, typer.Option("--plan-seed", help="Initial seed of the test plan.")]
+PlanSeedOption = Annotated[Optional[int], typer.Option("--plan-seed", help="Initial seed of the test plan (default 0).")]
 SchedulerOption = Annotated[str, typer.Option("--scheduler", help="Where parallel work runs: serial (this process), local (worker processes on this machine), or a Dask scheduler address (tcp://host:8786) or scheduler file (*.json).")]
 WorkersOption = Annotated[Optional[int], typer.Option("--workers", help="Worker processes of a local cluster (default: one per core).")]
 SizeOption = Annotated[Optional[str], typer.Option("--size", help="Model configuration: tiny | small | full (default: the preset).")]

@@ -1,38 +1,37 @@
-"""``hepbench data generate|validate``."""
+"""``hepbench data generate|validate|black-box``."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
-from rich.table import Table
 
-from ..challenges import get_challenge
-from ..challenges.higgs_uncertainty import dataset as higgs_dataset
-from ..challenges.higgs_uncertainty.presets import get_preset
-from ..challenges.higgs_uncertainty.pseudo_experiments import make_test_plan
-from ..parallel import dask_client
+from .. import challenges
 from .apps import ChallengeArg, JsonOption, PresetOption, SchedulerOption, SeedOption, WorkersOption, data_app, handles_errors
 from .output import console, write_json
 
-DEFAULT_DATA_ROOT = Path("hepbench-data")
 
+def rows_table(title: str, rows: list[dict[str, Any]], columns: list[str] | None = None, *, first: str | None = None):
+    """A rich table of ``rows`` (dicts); numbers formatted to 3-4 significant digits."""
+    from rich.table import Table
 
-def default_data_dir(challenge: str, preset: str, seed: int) -> Path:
-    return DEFAULT_DATA_ROOT / challenge / f"{preset}-seed{seed}"
+    columns = columns or list(dict.fromkeys(k for r in rows for k in r))
+    table = Table(title=title)
+    if first:
+        table.add_column(first, justify="right")
+    for column in columns:
+        table.add_column(column, justify="right")
 
+    def fmt(value: Any) -> str:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return str(value)
+        return f"{value:,}" if isinstance(value, int) else f"{value:,.4g}"
 
-def ensure_higgs_dataset(preset: str, seed: int, data_dir: Path | None) -> higgs_dataset.Dataset:
-    """Load the data set from ``data_dir`` if it is there (checksums verified), else generate it."""
-    target = data_dir or default_data_dir("higgs-uncertainty", preset, seed)
-    if (target / "train.parquet").exists():
-        data = higgs_dataset.load_dataset(target)
-        if (data.preset, data.seed) != (preset, seed):
-            raise ValueError(f"{target} holds preset {data.preset!r} seed {data.seed}, not {preset!r} seed {seed}")
-        return data
-    with console.status(f"generating higgs-uncertainty preset {preset!r} (seed {seed}) into {target}", spinner="dots"):
-        return higgs_dataset.generate_dataset(preset, seed, target)
+    for row in rows:
+        cells = [fmt(row.get(c, "")) for c in columns]
+        table.add_row(*([row["_name"]] if first else []), *cells)
+    return table
 
 
 @data_app.command("generate")
@@ -46,52 +45,22 @@ def generate(
     workers: WorkersOption = None,
     json_path: JsonOption = None,
 ) -> None:
-    """Generate the train and test splits of a preset, with JSON sidecars and the default test plan.
+    """Generate the train and test splits of a preset, with JSON sidecars (and a challenge's
+    default test plan).
 
-    The independent streams (each physics process of each split) are generated in parallel on
-    ``--scheduler``; the files are byte-identical whichever scheduler made them."""
-    get_challenge(challenge)
-    if challenge == "lhco":
-        from ..challenges.lhco.dataset import generate_with_summary
+    The independent streams are generated in parallel on ``--scheduler``; the files are
+    byte-identical whichever scheduler made them."""
+    from ..parallel import dask_client
 
-        target = out or default_data_dir(challenge, preset, seed)
-        with dask_client(scheduler, workers) as client, \
-                console.status(f"generating {challenge} preset {preset!r} (seed {seed})", spinner="dots"):
-            summary = generate_with_summary(preset, seed, target, client=client)
-        table = Table(title=f"{challenge} / {preset} / seed {seed} -> {target}")
-        for column in ("file", "background", "signal"):
-            table.add_column(column, justify="right")
-        for name, counts in summary["files"].items():
-            table.add_row(name, f"{counts['background']:,}", f"{counts['signal']:,}")
-        console.print(table)
-        write_json(json_path, {"challenge": challenge, "preset": preset, "seed": seed, "out": target, **summary})
-        return
-    if challenge == "calo":
-        from ..challenges.calo.cli import generate_calo
-
-        generate_calo(preset, seed, out or default_data_dir(challenge, preset, seed), json_path)
-        return
-    if challenge != "higgs-uncertainty":
-        raise ValueError(f"data generation for {challenge!r} is not available yet")
-    spec = get_preset(preset)
-    target = out or default_data_dir(challenge, preset, seed)
+    spec = challenges.get(challenge)
+    spec.check_preset(preset)
+    target = out or spec.data_dir(preset, seed)
     with dask_client(scheduler, workers) as client, \
             console.status(f"generating {challenge} preset {preset!r} (seed {seed})", spinner="dots"):
-        data = higgs_dataset.generate_dataset(preset, seed, target, client=client)
-    plan = make_test_plan(spec.n_sets, spec.n_pseudo_experiments, initial_seed=seed)
-    plan.to_json(target / "test_plan.json")
-
-    table = Table(title=f"{challenge} / {preset} / seed {seed} -> {target}")
-    for column in ("split", "process", "events", "sum of weights"):
-        table.add_column(column, justify="right")
-    summary = {}
-    for split, frame in (("train", data.train), ("test", data.test)):
-        grouped = frame.groupby("detailed_labels", observed=True)["weights"]
-        summary[split] = {"events": grouped.size().to_dict(), "sum_weights": grouped.sum().to_dict()}
-        for process, n in grouped.size().items():
-            table.add_row(split, process, f"{n:,}", f"{summary[split]['sum_weights'][process]:,.1f}")
-    console.print(table)
-    console.print(f"test plan: {plan.n_sets} sets x {plan.n_pseudo_experiments} pseudo-experiments -> {target / 'test_plan.json'}")
+        summary = spec.generate(preset, seed, target, client=client)
+    rows = [{"_name": name, **counts} for name, counts in summary.get("files", {}).items()]
+    console.print(rows_table(f"{challenge} / {preset} / seed {seed} -> {target}",
+                             rows, [k for k in dict.fromkeys(k for r in rows for k in r) if k != "_name"], first="file"))
     write_json(json_path, {"challenge": challenge, "preset": preset, "seed": seed, "out": target, **summary})
 
 
@@ -99,60 +68,20 @@ def generate(
 @handles_errors
 def validate(
     challenge: ChallengeArg,
-    real: Annotated[Path, typer.Option(help="Real rows to compare with: the 2014 ATLAS HiggsML CSV or a FAIR Universe parquet "
-                                            "(higgs-uncertainty); the high-level subset folder (lhco).")] = Path(
-        "../shared/data/higgsml2014/atlas-higgs-challenge-2014-v2.first22889.csv"
-    ),
+    real: Annotated[Optional[Path], typer.Option(help="Real rows to compare with (default: the sample shipped with "
+                                                      "hepbench): the 2014 ATLAS HiggsML CSV or a FAIR Universe parquet "
+                                                      "(higgs-uncertainty); the high-level subset folder (lhco).")] = None,
     events_per_process: Annotated[int, typer.Option(help="Generated events per process.")] = 200_000,
     seed: SeedOption = 1,
-    out: Annotated[Path, typer.Option(help="Folder for the table (CSV, markdown) and the PNG histograms.")] = Path(
-        "validation"
-    ),
+    out: Annotated[Path, typer.Option(help="Folder for the table (CSV, markdown) and the PNG histograms.")] = Path("validation"),
     json_path: JsonOption = None,
 ) -> None:
     """Compare generated events with real simulation: per-feature distances and overlaid histograms."""
-    get_challenge(challenge)
-    if challenge == "lhco":
-        from ..challenges.lhco.validation import validate_generator
-
-        folder = real if real.is_dir() else Path("../shared/data/lhco2020/highlevel_subset")
-        with console.status("generating events to compare", spinner="dots"):
-            table = validate_generator(folder, events_per_process, seed, out)
-        view = Table(title=f"generated vs {folder} (W1 / std of real; KS)")
-        for column in ("class", "feature", "w1_std", "ks", "median_real", "median_gen"):
-            view.add_column(column, justify="right")
-        for r in table.to_dict(orient="records"):
-            view.add_row(r["class"], r["feature"], f"{r['w1_std']:.3f}", f"{r['ks']:.3f}", f"{r['median_real']:.3g}",
-                         f"{r['median_gen']:.3g}")
-        console.print(view)
-        console.print(f"histograms and tables written under {out}")
-        write_json(json_path, table.to_dict(orient="records"))
-        return
-    if challenge == "calo":
-        from ..challenges.calo.cli import validate_calo
-
-        validate_calo(out, seed, json_path)
-        return
-    if challenge != "higgs-uncertainty":
-        raise ValueError(f"validation for {challenge!r} is not available yet")
-    from ..challenges.higgs_uncertainty.generator import generate_events
-    from ..challenges.higgs_uncertainty.schema import PROCESSES
-    from ..challenges.higgs_uncertainty.validation import validate_higgs_uncertainty
-
-    if not real.exists():
-        raise FileNotFoundError(f"{real}: real data file not found (pass --real PATH)")
-    with console.status("generating events to compare", spinner="dots"):
-        generated = generate_events({p: events_per_process for p in PROCESSES}, seed=seed)
-    table = validate_higgs_uncertainty(real, generated, out)
-    view = Table(title=f"generated vs {real.name} (W1 / std of real; KS)")
-    for column in ("feature", "class", "w1_std", "ks", "mean_real", "mean_gen"):
-        view.add_column(column, justify="right")
-    for r in table.to_dict(orient="records"):
-        view.add_row(r["feature"], r["class"], f"{r['w1_std']:.3f}", f"{r['ks']:.3f}", f"{r['mean_real']:.3g}",
-                     f"{r['mean_gen']:.3g}")
-    console.print(view)
+    result = challenges.get(challenge).validate_data(real, out, seed=seed, events_per_process=events_per_process)
+    title = f"generated vs {result['real']} (W1 / std of real; KS)" if "real" in result else f"{challenge}: physics checks"
+    console.print(rows_table(title, result["rows"], result["columns"]))
     console.print(f"histograms and tables written under {out}")
-    write_json(json_path, table.to_dict(orient="records"))
+    write_json(json_path, result.get("physics", result["rows"]))
 
 
 @data_app.command("black-box")
@@ -165,7 +94,7 @@ def black_box(
 ) -> None:
     """lhco: generate a black box from a secret configuration; the truth goes to --organiser only.
 
-    Score an answer with `hepbench score lhco --answer ANSWER.json --organiser DIR`."""
+    Score an answer with `hepbench score lhco ANSWER.json ORGANISER_DIR`."""
     from ..challenges.lhco.black_box import make_black_box
 
     with console.status(f"generating the black box of {config}", spinner="dots"):

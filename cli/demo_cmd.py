@@ -8,45 +8,9 @@ from typing import Annotated, Any
 
 import typer
 
-from ..baselines.registry import BASELINES
-from ..challenges import get_challenge
-from .baseline_cmd import metrics_table, run_higgs_baseline
-from .calo_runs import calo_metrics_table, run_calo_baseline
-from .lhco_runs import lhco_metrics_table, run_lhco_baseline
+from .. import challenges
 from .apps import DeviceOption, JsonOption, ProgressOption, SeedOption, app, handles_errors
 from .output import console, write_json
-
-
-def rank(challenge: str, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Order results by the challenge's ranking metrics (primary first, then tie-breakers)."""
-    ranking = get_challenge(challenge).ranking
-    return sorted(
-        records,
-        key=lambda r: tuple(-r["metrics"][m.name] if m.higher_is_better else r["metrics"][m.name] for m in ranking),
-    )
-
-
-def write_demo_leaderboard(home: Path, records: list[dict[str, Any]]) -> Path:
-    """A fresh leaderboard at ``home`` holding ``records`` as scored baselines; returns the static
-    site's index.html."""
-    import shutil
-
-    from ..leaderboard.db import open_store
-    from ..leaderboard.imports import add_records
-    from ..leaderboard.pages import build_site
-    from ..leaderboard.queue import work
-    from ..leaderboard.submissions import sync_challenges
-
-    if home.exists():
-        shutil.rmtree(home)
-    store = open_store(home, f"sqlite:///{(home / 'leaderboard.db').resolve()}")
-    try:
-        sync_challenges(store)
-        add_records(store, records, source="demo")
-        work(store)
-        return build_site(store, home / "site")
-    finally:
-        store.close()
 
 
 @app.command("demo")
@@ -63,43 +27,26 @@ def demo(
     json_path: JsonOption = None,
 ) -> None:
     """Generate data, train every baseline, evaluate, score and print the leaderboard."""
+    from ..leaderboard.demo import demo_leaderboard, rank
+
     start = time.perf_counter()
     payload: dict[str, Any] = {"preset": preset, "seed": seed, "challenges": {}}
-
-    challenge = "higgs-uncertainty"
-    records = []
-    for method in (name for name, b in BASELINES[challenge].items() if b.in_demo):
-        records.append(
-            run_higgs_baseline(method, preset, seed, data_root / challenge / f"{preset}-seed{seed}", sets,
-                               pseudo_experiments, plan_seed=seed, size=preset, device=device, progress=progress)
-        )
-    ranked = rank(challenge, records)
-    console.print(metrics_table(f"leaderboard: {challenge} ({preset}, {sets} sets x {pseudo_experiments} PE)", ranked))
-    payload["challenges"][challenge] = [{k: v for k, v in r.items() if k != "pseudo_experiments"} for r in ranked]
-    every = list(records)
-
-    challenge = "lhco"
-    records = [run_lhco_baseline(method, preset, seed, data_root / challenge / f"{preset}-seed{seed}", preset, device)
-               for method, b in BASELINES[challenge].items() if b.in_demo]
-    ranked = rank(challenge, records)
-    console.print(lhco_metrics_table(f"leaderboard: {challenge} ({preset})", ranked))
-    payload["challenges"][challenge] = [{k: v for k, v in r.items() if k != "sic_curve"} for r in ranked]
-    every += records
-
-    challenge = "calo"
-    # The demo trains the tiny configurations: the small ones take many minutes each on two cores.
-    records = [run_calo_baseline(method, preset, seed, data_root / challenge / f"{preset}-seed{seed}", "tiny", device,
-                                 "ds1-photons", "tiny")[0]
-               for method, b in BASELINES[challenge].items() if b.in_demo]
-    ranked = rank(challenge, records)
-    console.print(calo_metrics_table(f"leaderboard: {challenge} ({preset} showers, tiny generators)", ranked))
-    payload["challenges"][challenge] = ranked
-    every += records
-
-    site = write_demo_leaderboard(leaderboard, every)
+    every: list[dict[str, Any]] = []
+    for spec in challenges.all():
+        demo_methods = [name for name, b in spec.baselines().items() if b.in_demo]
+        if not demo_methods:
+            continue
+        options, note = spec.demo_options(preset, seed, n_sets=sets, n_pseudo_experiments=pseudo_experiments)
+        records = [spec.run_baseline(method, preset=preset, seed=seed, device=device, progress=progress,
+                                     data_dir=data_root / spec.id / f"{preset}-seed{seed}", **options)
+                   for method in demo_methods]
+        ranked = rank(spec, records)
+        console.print(spec.table(f"leaderboard: {spec.id} ({note})", ranked))
+        payload["challenges"][spec.id] = [{k: v for k, v in r.items() if k not in spec.demo_hidden} for r in ranked]
+        every += records
+    site = demo_leaderboard(leaderboard, every)
     console.print(f"leaderboard web site: {site} (or `hepbench leaderboard serve --home {leaderboard}`)",
                   soft_wrap=True)  # a path stays whole, to be copied
-
     payload["wall_seconds"] = time.perf_counter() - start
     console.print(f"demo finished in {payload['wall_seconds']:.0f} s")
     write_json(json_path, payload)

@@ -64,7 +64,7 @@ def init(home: HomeOption = DEFAULT_HOME, db: DbOption = None) -> None:
 def phase_settings(
     challenge: ChallengeOpt,
     phase: Annotated[str, typer.Argument(help="Phase: public or hidden.")],
-    plan: Annotated[Optional[Path], typer.Option(help="Test plan JSON whose hidden truth scores the answers.")] = None,
+    plan: Annotated[Optional[Path], typer.Option("--truth", "--plan", help="The phase's hidden truth that submissions are scored against: a file or the organiser folder the challenge's scorer reads (higgs-uncertainty: the test plan JSON).")] = None,
     max_per_day: Annotated[Optional[int], typer.Option(help="Submissions per participant in any 24 hours.")] = None,
     max_total: Annotated[Optional[int], typer.Option(help="Submissions per participant in total.")] = None,
     no_limits: Annotated[bool, typer.Option("--no-limits", help="Remove both limits.")] = False,
@@ -72,7 +72,7 @@ def phase_settings(
     home: HomeOption = DEFAULT_HOME,
     db: DbOption = None,
 ) -> None:
-    """Organiser settings of a phase: test plan, participant limits, revealing hidden scores."""
+    """Organiser settings of a phase: hidden truth, participant limits, revealing hidden scores."""
     from ..leaderboard.submissions import configure_phase
 
     store = _open(home, db)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.table import Table
 
-from ..challenges import CHALLENGES
+from .. import challenges
 from . import baseline_cmd, data_cmd, demo_cmd, leaderboard_cmd, score_cmd, submission_cmd  # noqa: F401  (register the commands)
 from .apps import JsonOption, app
 from .output import console, write_json
@@ -19,7 +19,7 @@ def list_challenges(json_path: JsonOption = None) -> None:
     for column in ("id", "title", "presets", "ranked by"):
         table.add_column(column)
     rows = []
-    for c in CHALLENGES.values():
+    for c in challenges.all():
         ranking = ", ".join(f"{m.name} ({'higher' if m.higher_is_better else 'lower'} is better)" for m in c.ranking)
         table.add_row(c.id, c.title, ", ".join(c.presets), ranking)
         rows.append({"id": c.id, "title": c.title, "description": c.description, "presets": list(c.presets),

@@ -9,7 +9,8 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.table import Table
 
-from ..scoring.sandbox.limits import MIB, Limits
+from ..submission_kit.sandbox.limits import MIB, Limits
+from .. import challenges
 from .apps import ChallengeArg, JsonOption, app, handles_errors
 from .output import console, write_json
 
@@ -33,7 +34,7 @@ RunsDirOption = Annotated[Optional[Path], typer.Option("--runs-dir", help="Where
 
 
 def _base_image_default() -> str:
-    from ..scoring.sandbox.base_image import BASE_IMAGE_TAG
+    from ..submission_kit.sandbox.base_image import BASE_IMAGE_TAG
 
     return BASE_IMAGE_TAG
 
@@ -44,7 +45,7 @@ def make_backend(challenge: str, submission: Path | None, backend: str, image: s
     from ..submission_kit.runner import Payload, tree_sha256
 
     if backend == "bubblewrap":
-        from ..scoring.sandbox.bubblewrap import BubblewrapBackend
+        from ..submission_kit.sandbox.bubblewrap import BubblewrapBackend
 
         if image or image_tar:
             raise ValueError("the bubblewrap backend runs code submissions (model.py); use --backend docker for images")
@@ -53,7 +54,7 @@ def make_backend(challenge: str, submission: Path | None, backend: str, image: s
         return Payload("code", code_dir=submission), BubblewrapBackend()
     if backend != "docker":
         raise ValueError(f"unknown backend {backend!r}; choose bubblewrap or docker")
-    from ..scoring.sandbox.container import ContainerBackend, build_image, docker_client, resolve_image
+    from ..submission_kit.sandbox.container import ContainerBackend, build_image, docker_client, resolve_image
 
     client = docker_client()
     if image or image_tar:
@@ -72,11 +73,7 @@ def make_backend(challenge: str, submission: Path | None, backend: str, image: s
 def input_options(challenge: str, chosen: dict[str, tuple[str, Any]]) -> dict[str, Any]:
     """The options given on the command line (flag -> (name, value or None)) that the challenge's
     inputs take; ValueError naming a flag that does not apply to it."""
-    import inspect
-
-    from ..submission_kit.adapters import get_adapter
-
-    accepted = inspect.signature(get_adapter(challenge).write_inputs).parameters
+    accepted = challenges.get(challenge).input_options
     options = {}
     for flag, (name, value) in chosen.items():
         if value is None:
@@ -99,7 +96,7 @@ def print_record(record: dict[str, Any]) -> None:
             ("log bytes", str(outcome.get("log_bytes_total", 0)))]
     if "validation" in record:
         rows.append(("output check", record["validation"]["message"]))
-    for name, value in record.get("score", {}).get("metrics", {}).items():
+    for name, value in (record.get("score") or {}).get("metrics", {}).items():
         if isinstance(value, float):
             rows.append((name, f"{value:.4f}"))
     for name, value in rows:
@@ -113,11 +110,10 @@ def print_record(record: dict[str, Any]) -> None:
 def _run(challenge: str, submission: Path | None, *, backend: str, image: str | None, image_tar: Path | None,
          pull: bool, base_image: str, limits: Limits, runs_dir: Path | None, input_options: dict[str, Any],
          do_score: bool, json_path: Path | None) -> None:
-    from ..scoring.sandbox.workspace import make_run_root
-    from ..submission_kit.adapters import get_adapter
+    from ..submission_kit.sandbox.workspace import make_run_root
     from ..submission_kit.runner import RECORD_FILE, run_submission
 
-    get_adapter(challenge)
+    challenges.get(challenge)
     payload, runner = make_backend(challenge, submission, backend, image, image_tar, pull, base_image)
     run_dir = make_run_root(runs_dir, prefix=f"{challenge}-")
     record = run_submission(challenge, runner, payload, run_dir=run_dir, limits=limits, input_options=input_options,
@@ -173,9 +169,7 @@ def validate(
     json_path: JsonOption = None,
 ) -> None:
     """Run the submission on tiny data in the sandbox and check its outputs' schema (no score)."""
-    from ..submission_kit.adapters import get_adapter
-
-    options = dict(get_adapter(challenge).VALIDATE_OPTIONS)
+    options = dict(challenges.get(challenge).validate_options)
     if data is not None:
         options["data_dir"] = data
     limits = Limits(wall_seconds=wall_seconds, memory_bytes=memory_mb * MIB, cpus=cpus, pids=pids)
@@ -221,7 +215,7 @@ def run(
 @handles_errors
 def prepare_host_cmd(json_path: JsonOption = None) -> None:
     """Install docker.io / bubblewrap / debootstrap if missing, start dockerd, load or build the base image."""
-    from ..scoring.sandbox.host import prepare_host
+    from ..submission_kit.sandbox.host import prepare_host
 
     report = prepare_host()
     for key, value in report.items():
@@ -240,7 +234,7 @@ def recover(runs_dir: RunsDirOption = None, json_path: JsonOption = None) -> Non
     folder = runs_dir or Path(os.environ.get("HEPBENCH_SANDBOX_ROOT", "/var/tmp/hepbench-runs"))
     client = None
     try:
-        from ..scoring.sandbox.container import docker_client
+        from ..submission_kit.sandbox.container import docker_client
 
         client = docker_client()
     except RuntimeError:
@@ -255,11 +249,11 @@ def recover(runs_dir: RunsDirOption = None, json_path: JsonOption = None) -> Non
 def _bare_backend(name: str, base_image: str):
     """A backend with no payload of its own: bubblewrap, or docker running ``base_image``."""
     if name == "bubblewrap":
-        from ..scoring.sandbox.bubblewrap import BubblewrapBackend
+        from ..submission_kit.sandbox.bubblewrap import BubblewrapBackend
 
         return BubblewrapBackend()
     if name == "docker":
-        from ..scoring.sandbox.container import ContainerBackend, docker_client, resolve_image
+        from ..submission_kit.sandbox.container import ContainerBackend, docker_client, resolve_image
 
         client = docker_client()
         return ContainerBackend(resolve_image(client, base_image), client=client)
@@ -276,7 +270,7 @@ def selftest(
     json_path: JsonOption = None,
 ) -> None:
     """Attack this host's sandboxes with the hostile submissions; exit 1 if any was not contained."""
-    from ..scoring.sandbox.hostile import CASES, run_case
+    from ..submission_kit.sandbox.hostile import CASES, run_case
 
     cases = case or list(CASES)
     table = Table(title="hostile submissions")

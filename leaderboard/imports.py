@@ -8,9 +8,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from ..cli.output import _jsonable
+from ..io import jsonable as _jsonable
 from .db import Store
-from .records import load_records, validate_record
+from ..records import load_records, validate_record
 from .submissions import Submitted, submit
 
 BASELINE_PARTICIPANT = "hepbench baselines"

@@ -27,7 +27,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from .. import __version__
-from ..challenges import Challenge, get_challenge
+from .. import challenges
+from ..challenges import Challenge
 from .db import Store
 from .models import SCORED, SubmissionRow
 from .ranking import Board, Entry, board, phases
@@ -164,7 +165,7 @@ def _submission(store: Store, submission_id: int) -> tuple[dict[str, Any], bool,
         b = board(store, info["challenge"], info["phase"])
         rank = next((e.rank for e in b.ranked if e.submission_id == submission_id), None)
     info["rank"] = rank
-    return info, visible, get_challenge(info["challenge"])
+    return info, visible, challenges.get(info["challenge"])
 
 
 def submission_page(store: Store, submission_id: int) -> Page:
@@ -194,7 +195,7 @@ def artefact_file(store: Store, submission_id: int, name: str) -> Page:
 def challenges_json(store: Store) -> Page:
     listing = phases(store)
     for c in listing:
-        declared = get_challenge(c["slug"])
+        declared = challenges.get(c["slug"])
         c["ranking"] = [{"name": m.name, "higher_is_better": m.higher_is_better, "description": m.description}
                         for m in declared.ranking]
         for p in c["phases"]:

@@ -27,7 +27,7 @@ from sqlalchemy import delete, select, update
 
 from .db import Store
 from .models import FAILED, QUEUED, RUNNING, SCORED, ArtefactRow, MetricValueRow, RunRow, SubmissionRow, utcnow
-from .scoring import Score, score_payload
+from .scoring import Scored, score_payload
 
 DEFAULT_MAX_ATTEMPTS = 3
 DEFAULT_STALE_AFTER = 120.0
@@ -134,7 +134,7 @@ def _write_file(path: os.PathLike[str] | str, content: bytes) -> None:
     partial.replace(path)
 
 
-def complete(store: Store, claim: Claim, score: Score) -> bool:
+def complete(store: Store, claim: Claim, score: Scored) -> bool:
     """Store ``score`` and mark the run ``scored``, in one transaction; False (nothing written to
     the database) when the claim was lost. Metric values and artefacts replace any earlier ones,
     so scoring a submission again is idempotent."""
@@ -178,7 +178,7 @@ def requeue(store: Store, submission_id: int, reason: str = "re-queued by the or
         run.state, run.reason, run.attempts, run.worker, run.queued_at = QUEUED, reason, 0, None, utcnow()
 
 
-Scorer = Callable[[str, "os.PathLike[str]", "str | None", str], Score]
+Scorer = Callable[[str, "os.PathLike[str]", "str | None", str], Scored]
 
 
 def score_claim(store: Store, claim: Claim, *, scorer: Scorer | None = None,

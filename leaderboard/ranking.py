@@ -15,7 +15,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from ..challenges import Challenge, get_challenge
+from .. import challenges
+from ..challenges import Challenge
 from .db import Store
 from .models import SCORED, ChallengeRow, PhaseRow, SubmissionRow
 from .submissions import get_phase
@@ -83,7 +84,7 @@ def _entry(submission: SubmissionRow, with_metrics: bool) -> Entry:
 
 def board(store: Store, challenge: str, phase: str, *, organiser: bool = False) -> Board:
     """The leaderboard of ``challenge``/``phase``; ``organiser`` shows hidden scores too."""
-    declared = get_challenge(challenge)
+    declared = challenges.get(challenge)
     with store.transaction() as session:
         row = get_phase(session, challenge, phase)
         visible = row.scores_visible or organiser

@@ -15,7 +15,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..challenges import CHALLENGES, get_challenge
+from .. import challenges
 from .db import Store
 from .models import QUEUED, ChallengeRow, PhaseRow, RunRow, SubmissionRow, utcnow
 from .scoring import check_payload
@@ -44,7 +44,7 @@ def sync_challenges(store: Store) -> None:
     """Create the rows of every declared challenge and phase that the store lacks (idempotent;
     organiser settings of existing phases are kept)."""
     with store.transaction() as session:
-        for position, challenge in enumerate(CHALLENGES.values()):
+        for position, challenge in enumerate(challenges.all()):
             row = session.scalar(select(ChallengeRow).where(ChallengeRow.slug == challenge.id))
             if row is None:
                 row = ChallengeRow(slug=challenge.id, title=challenge.title, description=challenge.description)
@@ -61,7 +61,7 @@ def sync_challenges(store: Store) -> None:
 
 def get_phase(session: Session, challenge: str, phase: str, *, lock: bool = False) -> PhaseRow:
     """The phase row ``challenge``/``phase``, with an error listing the known ones."""
-    get_challenge(challenge)
+    challenges.get(challenge)
     query = select(PhaseRow).join(ChallengeRow).where(ChallengeRow.slug == challenge, PhaseRow.slug == phase)
     if lock:
         query = query.with_for_update()
@@ -81,7 +81,7 @@ def configure_phase(store: Store, challenge: str, phase: str, *, plan: Path | No
         row = get_phase(session, challenge, phase, lock=True)
         if plan is not None:
             if not plan.exists():
-                raise FileNotFoundError(f"{plan}: test plan not found")
+                raise FileNotFoundError(f"{plan}: the phase's hidden truth not found")
             row.plan_path = str(plan.resolve())
         if clear_limits:
             row.max_per_day = row.max_total = None
@@ -137,8 +137,8 @@ def submit(store: Store, challenge: str, phase: str, participant: str, method: s
         # so two concurrent submissions cannot both slip under a limit.
         row = get_phase(session, challenge, phase, lock=True)
         if row.plan_path is None and not is_baseline:
-            raise ValueError(f"phase {challenge}/{phase} has no test plan yet: only baseline run records can be "
-                             f"added (organiser: `hepbench leaderboard phase {challenge} {phase} --plan PLAN.json`)")
+            raise ValueError(f"phase {challenge}/{phase} has no hidden truth yet: only baseline run records can be "
+                             f"added (organiser: `hepbench leaderboard phase {challenge} {phase} --truth PATH`)")
         check_payload(challenge, payload, row.plan_path)
         existing = session.scalar(select(SubmissionRow).where(SubmissionRow.phase_id == row.id,
                                                               SubmissionRow.participant == participant,

@@ -11,12 +11,27 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from typing import Protocol
 
 import numpy as np
 from sklearn.isotonic import IsotonicRegression
 from sklearn.metrics import roc_auc_score
 
-from ..challenges.calo.geometry import Geometry
+
+
+class Geometry(Protocol):
+    """The voxel geometry the metrics need (``hepbench.challenges.calo.geometry.Geometry`` is one):
+    its name (``dataset_1_photons``, ``dataset_2``, ...), the number of voxels, the (z, r, alpha)
+    centre of every voxel in mm and rad, and each layer's slice of the voxel axis."""
+
+    name: str
+
+    @property
+    def n_voxels(self) -> int: ...
+
+    def voxel_centres(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...
+
+    def layer_slices(self) -> dict[int, slice]: ...
 
 DS1_THRESHOLD_MEV = 1.0
 """Voxel threshold of the evaluation for data set 1."""
@@ -196,18 +211,16 @@ def high_level_inputs(geometry: Geometry, incident_energy: np.ndarray, showers: 
 
 
 def _train_mlp(x_train, y_train, x_test, y_test, n_classes: int, config: ClassifierConfig, seed: int, device: str):
-    """``n_classes`` 1 is a binary classifier (one sigmoid output), else a softmax over the classes. Train; keep the weights of the epoch with the best test accuracy; return a predict function."""
+    """``n_classes`` 1 is a binary classifier (one sigmoid output), else a softmax over the classes. Train with
+    the shared loop; keep the weights of the epoch with the best test accuracy; return a predict function."""
     import torch
+
+    from ..torch_common import fit, mlp
 
     torch.manual_seed(seed)
     dtype = torch.float64 if config.float64 else torch.float32
-    layers, width_in = [], x_train.shape[1]
-    for _ in range(config.n_layers):
-        layers += [torch.nn.Linear(width_in, config.hidden), torch.nn.LeakyReLU(), torch.nn.Dropout(config.dropout)]
-        width_in = config.hidden
-    layers.append(torch.nn.Linear(width_in, n_classes))
-    model = torch.nn.Sequential(*layers).to(device=device, dtype=dtype)
-    optimiser = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
+    model = mlp(x_train.shape[1], [config.hidden] * config.n_layers, n_classes, activation=torch.nn.LeakyReLU,
+                dropout=config.dropout).to(device=device, dtype=dtype)
     xt = torch.as_tensor(x_train, dtype=dtype, device=device)
     yt = torch.as_tensor(y_train, device=device)
     loss_fn = torch.nn.BCEWithLogitsLoss() if n_classes == 1 else torch.nn.CrossEntropyLoss()
@@ -219,24 +232,18 @@ def _train_mlp(x_train, y_train, x_test, y_test, n_classes: int, config: Classif
             prob = torch.sigmoid(out[:, 0]) if n_classes == 1 else torch.softmax(out, dim=1)
         return prob.cpu().numpy().astype(np.float64)
 
-    generator = torch.Generator(device="cpu").manual_seed(seed)
-    best_acc, best_state = -1.0, None
-    for _ in range(config.epochs):
-        model.train()
-        order = torch.randperm(len(xt), generator=generator).to(device)
-        for start in range(0, len(xt), config.batch_size):
-            idx = order[start:start + config.batch_size]
-            out = model(xt[idx])
-            loss = loss_fn(out[:, 0], yt[idx].to(dtype)) if n_classes == 1 else loss_fn(out, yt[idx].long())
-            optimiser.zero_grad()
-            loss.backward()
-            optimiser.step()
+    def loss(xb, yb):
+        out = model(xb)
+        return loss_fn(out[:, 0], yb.to(dtype)) if n_classes == 1 else loss_fn(out, yb.long())
+
+    def test_error() -> float:
         prob = predict(x_test)
         pred = (prob > 0.5).astype(int) if n_classes == 1 else prob.argmax(axis=1)
-        acc = float((pred == y_test).mean())
-        if acc > best_acc:
-            best_acc, best_state = acc, {k: v.detach().clone() for k, v in model.state_dict().items()}
-    model.load_state_dict(best_state)
+        return -float((pred == y_test).mean())
+
+    result = fit(model, loss, [xt, yt], epochs=config.epochs, batch_size=config.batch_size,
+                 learning_rate=config.learning_rate, seed=seed, validation=test_error)
+    model.load_state_dict(result.best[0][2])
     return predict
 
 
@@ -261,7 +268,7 @@ def classifier_test(reference: np.ndarray, generated: np.ndarray, *, config: Cla
     calibrated by isotonic regression on the test split, and AUC and JSD = (ln 2 - BCE) / ln 2 are
     measured on the validation split. Returns mean and std over ``n_runs`` trainings.
     """
-    from ..baselines.device import resolve_device
+    from ..torch_common import resolve_device
 
     config = CLASSIFIER_SIZES[config] if isinstance(config, str) else config
     device = resolve_device(device)
@@ -288,7 +295,7 @@ def multiclass_scores(reference: np.ndarray, models: dict[str, np.ndarray], *, c
     """One class per model (a model may be a second reference sample); score of model i is the mean
     over held-out reference showers of log p(model i | x). ln(1 / K) when no model is distinguishable
     from the others; higher means the reference looks more like model i."""
-    from ..baselines.device import resolve_device
+    from ..torch_common import resolve_device
 
     config = CLASSIFIER_SIZES[config] if isinstance(config, str) else config
     device = resolve_device(device)

@@ -16,17 +16,16 @@ import shutil
 import socket
 import subprocess
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 
-from ..cli.output import _jsonable
-from ..scoring.sandbox.backend import Backend
-from ..scoring.sandbox.limits import Limits
-from ..scoring.sandbox.result import INVALID_OUTPUT
-from .adapters import get_adapter
-from .validator import OutputError
+from .. import challenges
+from ..io import jsonable
+from .sandbox.backend import Backend
+from .sandbox.limits import Limits
+from .sandbox.result import INVALID_OUTPUT
+from ..challenges.outputs import OutputError
 
 RECORD_FILE = "record.json"
 RECORD_VERSION = 1
@@ -67,8 +66,10 @@ def tree_sha256(folder: Path) -> str:
 
 def template_dir(challenge: str) -> Path:
     """The kit's template folder of ``challenge`` (Dockerfile, entrypoint.py, model.py)."""
-    get_adapter(challenge)
-    return Path(str(resources.files("hepbench.submission_kit") / "templates" / challenge))
+    folder = challenges.get(challenge).template_dir()
+    if not folder.is_dir():
+        raise ValueError(f"{challenge} has no submission template ({folder} is missing)")
+    return folder
 
 
 def stage_code(challenge: str, code_dir: str | Path, dest: Path) -> Path:
@@ -99,7 +100,7 @@ def write_record(run_dir: Path, record: dict[str, Any]) -> Path:
     path = Path(run_dir) / RECORD_FILE
     partial = path.with_name(path.name + ".partial")
     with open(partial, "w") as handle:
-        handle.write(json.dumps(_jsonable(record), indent=2) + "\n")
+        handle.write(json.dumps(jsonable(record), indent=2) + "\n")
         handle.flush()
         os.fsync(handle.fileno())
     partial.replace(path)
@@ -137,7 +138,7 @@ def recover_stale_runs(runs_dir: str | Path, *, docker_client: Any = None) -> li
     run's containers are removed (when a docker client is given), its output tmpfs unmounted and
     its control groups deleted; the record is rewritten. Returns the records it closed.
     """
-    from ..scoring.sandbox.cgroups import remove_worker_groups
+    from .sandbox.cgroups import remove_worker_groups
 
     closed = []
     for path in sorted(Path(runs_dir).glob("*/" + RECORD_FILE)):
@@ -151,7 +152,7 @@ def recover_stale_runs(runs_dir: str | Path, *, docker_client: Any = None) -> li
         run_dir = path.parent
         leftovers: dict[str, Any] = {}
         if docker_client is not None:
-            from ..scoring.sandbox.container import remove_containers_under
+            from .sandbox.container import remove_containers_under
 
             leftovers["containers_removed"] = remove_containers_under(docker_client, run_dir)
         live = run_dir / "output.live"
@@ -169,9 +170,8 @@ def recover_stale_runs(runs_dir: str | Path, *, docker_client: Any = None) -> li
 
 def prepare_inputs(challenge: str, run_dir: Path, **options: Any) -> tuple[Path, Path, dict[str, Any]]:
     """Write ``run_dir/input`` (public) and ``run_dir/organiser`` (truth); returns both and a summary."""
-    adapter = get_adapter(challenge)
     input_dir, organiser_dir = run_dir / "input", run_dir / "organiser"
-    summary = adapter.write_inputs(input_dir, organiser_dir, **options)
+    summary = challenges.get(challenge).write_inputs(input_dir, organiser_dir, **options)
     return input_dir, organiser_dir, summary
 
 
@@ -196,7 +196,7 @@ def run_submission(
     ``CODE_COMMAND``; images run their own entrypoint unless ``command`` is given. With
     ``do_score=False`` only the output schema is checked (``hepbench submission validate``).
     """
-    adapter = get_adapter(challenge)
+    spec = challenges.get(challenge)
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     record: dict[str, Any] = {
@@ -217,10 +217,12 @@ def run_submission(
     record["outcome"] = outcome.as_dict()
     if outcome.ok:
         try:
-            answers = adapter.read_and_validate_outputs(run_dir / "output", organiser_dir)
-            record["validation"] = {"ok": True, "message": adapter.describe(answers)}
+            outputs = spec.read_outputs(run_dir / "output", organiser_dir)
+            record["validation"] = {"ok": True, "message": spec.describe_outputs(outputs)}
             if do_score:
-                record["score"] = adapter.score(answers, organiser_dir, n_bootstrap=n_bootstrap)
+                options = {"n_bootstrap": n_bootstrap} if "n_bootstrap" in spec.score_options else {}
+                score = spec.score(run_dir / "output", organiser_dir, **options)
+                record["score"] = score.record("submission", **record.get("inputs", {}))
         except OutputError as err:
             outcome.status, outcome.reason = INVALID_OUTPUT, str(err)
             record["outcome"] = outcome.as_dict()

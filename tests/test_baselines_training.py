@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from hepbench.baselines.training import TrainingConfig, binary_loss, mlp, predict_logits, train_classifier
+from hepbench.torch_common import TrainingConfig, binary_loss, mlp, predict_logits, train_classifier
 from hepbench.scoring.classification import roc_auc
 
 

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import torch
 
-from hepbench.baselines.calo_generative import SAMPLE_MEMORY_BYTES, CaloGenerator
-from hepbench.baselines.calo_preprocessing import layer_energies
-from hepbench.baselines.registry import BASELINES, get_baseline
+from hepbench.baselines.calo.generative import SAMPLE_MEMORY_BYTES, CaloGenerator
+from hepbench.baselines.calo.preprocessing import layer_energies
+from hepbench import challenges
 from hepbench.challenges.calo.geometry import read_binning_xml
 from hepbench.challenges.calo.testing import sample_test_showers
 
@@ -45,7 +45,7 @@ def data(geometry):
 @pytest.fixture(scope="module", params=NAMES)
 def trained(request, geometry, data):
     (energy, showers), _ = data
-    model = get_baseline("calo", request.param).factory("tiny", "cpu", 0)
+    model = challenges.get("calo").baseline(request.param).factory("tiny", "cpu", 0)
     return model.fit(energy, showers, geometry)
 
 
@@ -69,9 +69,9 @@ def test_test_sampler_is_seeded_and_sparse(geometry) -> None:
 
 
 def test_every_generator_is_registered() -> None:
-    assert set(BASELINES["calo"]) == set(NAMES)
+    assert set(challenges.get("calo").baselines()) == set(NAMES)
     for name in NAMES:
-        assert get_baseline("calo", name).factory("tiny", "cpu", 0).get_params()["seed"] == 0
+        assert challenges.get("calo").baseline(name).factory("tiny", "cpu", 0).get_params()["seed"] == 0
 
 
 def test_samples_have_shape_dtype_and_are_non_negative(trained, geometry, data) -> None:
@@ -114,7 +114,7 @@ def test_same_seed_trains_the_same_model(geometry) -> None:
     energy, showers = sample_test_showers(geometry, 300, seed=4)
     samples = []
     for _ in range(2):
-        model = get_baseline("calo", "calo-flow-matching").factory("tiny", "cpu", 3)
+        model = challenges.get("calo").baseline("calo-flow-matching").factory("tiny", "cpu", 3)
         model.epochs = 2
         samples.append(model.fit(energy, showers, geometry).sample(energy[:50], seed=1))
     np.testing.assert_array_equal(*samples)
@@ -122,7 +122,7 @@ def test_same_seed_trains_the_same_model(geometry) -> None:
 
 def test_bad_inputs_name_the_field(geometry, tmp_path) -> None:
     energy, showers = sample_test_showers(geometry, 20, seed=3)
-    model = get_baseline("calo", "calo-gan").factory("tiny", "cpu", 0)
+    model = challenges.get("calo").baseline("calo-gan").factory("tiny", "cpu", 0)
     with pytest.raises(ValueError, match=r"showers: expected shape \(N, 368\)"):
         model.fit(energy, showers[:, :-1], geometry)
     bad = showers.copy()
@@ -151,14 +151,14 @@ def test_bad_inputs_name_the_field(geometry, tmp_path) -> None:
 
 def test_unknown_size_is_refused() -> None:
     with pytest.raises(ValueError, match="size must be one of"):
-        get_baseline("calo", "calo-inn").factory("huge", "cpu", 0)
+        challenges.get("calo").baseline("calo-inn").factory("huge", "cpu", 0)
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_dataset_2_geometry_trains_and_samples(name) -> None:
     geometry = read_binning_xml(require(SHARED_DATA / "calochallenge" / "binning_dataset_2.xml"))
     energy, showers = sample_test_showers(geometry, 64, seed=6)
-    model = get_baseline("calo", name).factory("tiny", "cpu", 0)
+    model = challenges.get("calo").baseline(name).factory("tiny", "cpu", 0)
     model.epochs = 1
     generated = model.fit(energy, showers, geometry).sample(energy[:8], seed=0)
     assert generated.shape == (8, 6480) and np.all(generated >= 0) and np.all(np.isfinite(generated))

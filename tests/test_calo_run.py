@@ -38,12 +38,12 @@ def test_compare_two_generators_writes_metrics_multiclass_and_markdown(tmp_path)
 
 
 def test_run_writes_generated_showers_in_the_official_format(tmp_path) -> None:
-    from hepbench.baselines.registry import get_baseline
+    from hepbench import challenges
     from hepbench.challenges.calo.dataset import generate_dataset
     from hepbench.challenges.calo.run import run_generator
 
     generate_dataset("tiny", 2, tmp_path / "data")
-    record, generated = run_generator("calo-gan", get_baseline("calo", "calo-gan").factory("tiny", "cpu", 0),
+    record, generated = run_generator("calo-gan", challenges.get("calo").baseline("calo-gan").factory("tiny", "cpu", 0),
                                       tmp_path / "data", "ds1-photons", classifier="tiny", timing_batches=(1, 10),
                                       timing_repeats=1, out=tmp_path / "gen")
     written = read_showers(tmp_path / "gen" / "calo-gan_ds1-photons.hdf5")

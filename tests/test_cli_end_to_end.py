@@ -69,7 +69,7 @@ def test_wrong_preset_for_existing_data_is_refused(data_dir) -> None:
 
 
 def test_cuda_without_gpu_is_a_clear_error(data_dir) -> None:
-    from hepbench.baselines.device import cuda_available
+    from hepbench.torch_common import cuda_available
 
     if cuda_available():
         pytest.skip("a GPU is present")

@@ -1,4 +1,4 @@
-"""The shared keep-the-best-epochs loop of the LHCO detectors and density estimators."""
+"""The shared loop's keep-the-best-epochs mode of the LHCO detectors and density estimators."""
 
 from __future__ import annotations
 
@@ -6,7 +6,13 @@ import math
 
 import torch
 
-from hepbench.baselines.training import fit_best_epochs
+from hepbench.torch_common import fit
+
+
+def fit_best_epochs(model, loss, train, valid, *, valid_loss=None, **options):
+    """The keep-the-best-epochs use of the one loop, as the LHCO networks call it."""
+    result = fit(model, loss, train, validation=lambda: (valid_loss or loss)(*valid), **options)
+    return result.best, result.history
 
 
 def _problem():

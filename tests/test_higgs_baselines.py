@@ -4,23 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hepbench.baselines.augmentation import (
+from hepbench.baselines.higgs_uncertainty.augmentation import (
     NUISANCE_COLUMNS,
     NuisanceAugmentation,
     nuisance_matrix,
 )
-from hepbench.baselines.counting import CountingExperiment
-from hepbench.baselines.likelihood_ratio import LikelihoodRatioFit
-from hepbench.baselines.neural_net import NeuralNetClassifier
-from hepbench.baselines.registry import (
-    BASELINES,
-    CLASSIFIERS,
-    COMPARISON_TABLE,
-    INFERENCES,
-    STUDIES,
-    get_baseline,
-)
-from hepbench.baselines.signal_strength import split_by_process
+from hepbench.baselines.higgs_uncertainty.counting import CountingExperiment
+from hepbench.baselines.higgs_uncertainty.likelihood_ratio import LikelihoodRatioFit
+from hepbench.baselines.higgs_uncertainty.neural_net import NeuralNetClassifier
+from hepbench import challenges
+from hepbench.baselines.higgs_uncertainty.registry import CLASSIFIERS, COMPARISON_TABLE, INFERENCES, STUDIES
+from hepbench.baselines.higgs_uncertainty.signal_strength import split_by_process
 from hepbench.challenges.higgs_uncertainty.harness import evaluate_plan, score_results
 from hepbench.challenges.higgs_uncertainty.pseudo_experiments import (
     MU_RANGE,
@@ -41,15 +35,15 @@ def nominal_test(higgs_tiny):
 
 
 def test_registry_pairs_every_classifier_with_every_inference() -> None:
-    names = set(BASELINES["higgs-uncertainty"])
+    names = set(challenges.get("higgs-uncertainty").baselines())
     assert len(names) == len(CLASSIFIERS) * len(INFERENCES) == 33
     for family in ("nn-shallow-low", "nn-shallow-all", "nn-deep-low", "nn-deep-all", "nn-focal", "nn-fgsm",
                    "bdt", "bdt-augmented", "nn-augmented", "nn-parameterised", "nn-adversarial"):
         for inference in ("template-fit", "counting", "likelihood-ratio"):
             assert f"{family}-{inference}" in names
-    assert set(COMPARISON_TABLE["higgs-uncertainty"]) <= names
-    assert "feature-ranking" in STUDIES["higgs-uncertainty"]
-    estimator = get_baseline("higgs-uncertainty", "nn-parameterised-counting").factory("tiny", "cpu", 0)
+    assert set(COMPARISON_TABLE) <= names
+    assert "feature-ranking" in STUDIES
+    estimator = challenges.get("higgs-uncertainty").baseline("nn-parameterised-counting").factory("tiny", "cpu", 0)
     assert isinstance(estimator.inference, CountingExperiment)
     assert estimator.classifier.nuisance_inputs and estimator.augmentation.n_draws > 0
 
@@ -94,7 +88,7 @@ def test_neural_net_learns_and_is_seeded(higgs_tiny, nominal_test) -> None:
 
 
 def test_parameterised_network_responds_to_its_nuisance_inputs(higgs_tiny, nominal_test) -> None:
-    estimator = get_baseline("higgs-uncertainty", "nn-parameterised-template-fit").factory("tiny", "cpu", 0)
+    estimator = challenges.get("higgs-uncertainty").baseline("nn-parameterised-template-fit").factory("tiny", "cpu", 0)
     augmented = estimator.augmentation.build(higgs_tiny.train)
     clf = estimator.classifier.fit(augmented, augmented["labels"].to_numpy(), augmented["weights"].to_numpy())
     assert clf.network_[0].in_features == len(FEATURES) + len(NUISANCE_COLUMNS)
@@ -104,7 +98,7 @@ def test_parameterised_network_responds_to_its_nuisance_inputs(higgs_tiny, nomin
 
 @pytest.mark.parametrize("method", ["bdt-counting", "nn-deep-all-template-fit", "nn-adversarial-counting", "bdt-likelihood-ratio"])
 def test_baseline_covers_on_the_tiny_preset(method, higgs_tiny) -> None:
-    estimator = get_baseline("higgs-uncertainty", method).factory("tiny", "cpu", 0).fit(higgs_tiny.train)
+    estimator = challenges.get("higgs-uncertainty").baseline(method).factory("tiny", "cpu", 0).fit(higgs_tiny.train)
     plan = make_test_plan(10, 10, initial_seed=3)
     results = evaluate_plan(estimator, higgs_tiny.test, plan, progress=False)
     metrics = score_results(results, n_bootstrap=0)
@@ -116,7 +110,7 @@ def test_baseline_covers_on_the_tiny_preset(method, higgs_tiny) -> None:
 
 
 def test_counting_cut_keeps_a_pure_signal_region(higgs_tiny) -> None:
-    estimator = get_baseline("higgs-uncertainty", "bdt-counting").factory("tiny", "cpu", 0).fit(higgs_tiny.train)
+    estimator = challenges.get("higgs-uncertainty").baseline("bdt-counting").factory("tiny", "cpu", 0).fit(higgs_tiny.train)
     counting = estimator.inference
     assert isinstance(counting, CountingExperiment)
     assert 0.0 < counting.threshold_ < 1.0
@@ -133,7 +127,7 @@ def test_counting_cut_keeps_a_pure_signal_region(higgs_tiny) -> None:
 def test_likelihood_ratio_is_unbiased_where_its_ratio_is_exact(higgs_tiny) -> None:
     """Pseudo-experiments drawn from the events the ratio was estimated on: the unbinned
     likelihood itself must then be unbiased and cover (no shape systematics active)."""
-    estimator = get_baseline("higgs-uncertainty", "bdt-likelihood-ratio").factory("tiny", "cpu", 0).fit(higgs_tiny.train)
+    estimator = challenges.get("higgs-uncertainty").baseline("bdt-likelihood-ratio").factory("tiny", "cpu", 0).fit(higgs_tiny.train)
     assert isinstance(estimator.inference, LikelihoodRatioFit)
     ratios = estimator.inference.log_ratio(np.array([0.01, 0.5, 0.99]))
     assert ratios[0] < ratios[1] < ratios[2]  # calibration keeps the score's order

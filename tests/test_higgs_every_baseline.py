@@ -6,14 +6,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hepbench.baselines.registry import BASELINES, get_baseline
+from hepbench import challenges
 from hepbench.challenges.higgs_uncertainty.harness import evaluate_plan
 from hepbench.challenges.higgs_uncertainty.pseudo_experiments import make_test_plan
 
 
-@pytest.mark.parametrize("method", sorted(BASELINES["higgs-uncertainty"]))
+@pytest.mark.parametrize("method", sorted(challenges.get("higgs-uncertainty").baselines()))
 def test_baseline_runs_end_to_end(method, higgs_tiny) -> None:
-    estimator = get_baseline("higgs-uncertainty", method).factory("tiny", "cpu", 0).fit(higgs_tiny.train)
+    estimator = challenges.get("higgs-uncertainty").baseline(method).factory("tiny", "cpu", 0).fit(higgs_tiny.train)
     results = evaluate_plan(estimator, higgs_tiny.test, make_test_plan(1, 2, initial_seed=11), progress=False)
     assert (results["status"] == "ok").all(), results["message"].tolist()
     answers = results[["mu_hat", "delta_mu_hat", "p16", "p84"]].to_numpy()

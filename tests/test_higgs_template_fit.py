@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hepbench.baselines.registry import get_baseline
+from hepbench import challenges
 from hepbench.challenges.higgs_uncertainty.harness import evaluate_plan, score_results
 from hepbench.challenges.higgs_uncertainty.pseudo_experiments import make_test_plan
 from hepbench.challenges.higgs_uncertainty.systematics import NuisanceParameters, systematics
@@ -19,7 +19,7 @@ def tiny(higgs_tiny):
 
 @pytest.fixture(scope="module")
 def fitted(tiny):
-    return get_baseline("higgs-uncertainty", "bdt-template-fit").factory("tiny", "cpu", 0).fit(tiny.train)
+    return challenges.get("higgs-uncertainty").baseline("bdt-template-fit").factory("tiny", "cpu", 0).fit(tiny.train)
 
 
 def test_asimov_data_returns_the_injected_mu(fitted) -> None:

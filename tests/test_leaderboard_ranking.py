@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import datetime as dt
 import math
 
 import pytest
 
-from hepbench.challenges import CHALLENGES, Challenge, RankingMetric, get_challenge
+from hepbench import challenges
+from hepbench.challenges import Challenge, RankingMetric
 from hepbench.leaderboard.imports import add_records
 from hepbench.leaderboard.queue import work
 from hepbench.leaderboard.ranking import Entry, board, rank_entries
@@ -21,13 +24,18 @@ def entry(i: int, **metrics: float | None) -> Entry:
                  metrics={k: (v, None) for k, v in metrics.items()})
 
 
-TOY = Challenge("toy", "Toy", "", ("tiny",), (RankingMetric("score", True, ""), RankingMetric("width", False, "")))
+def declared(*ranking: RankingMetric) -> SimpleNamespace:
+    """What ranking reads of a challenge: its ranking metrics and columns."""
+    return SimpleNamespace(id="toy", title="Toy", ranking=ranking, columns=())
+
+
+TOY = declared(RankingMetric("score", True, ""), RankingMetric("width", False, ""))
 
 
 def test_primary_metric_and_its_direction_rank():
     ranked = rank_entries(TOY, [entry(1, score=0.1, width=1), entry(2, score=0.9, width=1), entry(3, score=0.5, width=1)])
     assert [e.submission_id for e in ranked] == [2, 3, 1] and [e.rank for e in ranked] == [1, 2, 3]
-    lower = Challenge("toy", "Toy", "", ("tiny",), (RankingMetric("width", False, ""),))
+    lower = declared(RankingMetric("width", False, ""))
     assert [e.submission_id for e in rank_entries(lower, [entry(1, width=2.0), entry(2, width=0.5)])] == [2, 1]
 
 
@@ -53,14 +61,14 @@ def test_every_declared_metric_is_produced_by_the_higgs_scorer(store, tmp_path):
     add_results(store, Path(__file__).resolve().parents[1] / "docs/results/higgs_bdt_template_fit_small_10x50.json")
     work(store)
     b = board(store, "higgs-uncertainty", "public")
-    declared = get_challenge("higgs-uncertainty")
+    declared = challenges.get("higgs-uncertainty")
     names = [m.name for m in declared.ranking] + [c.name for c in declared.columns]
     assert all(b.ranked[0].metrics[n][0] is not None for n in names), b.ranked[0].metrics
     assert b.ranked[0].metrics["coverage_score"][1] is not None  # bootstrap error bar
 
 
 def test_every_challenge_declares_a_public_and_a_hidden_phase():
-    for challenge in CHALLENGES.values():
+    for challenge in challenges.all():
         assert [(p.slug, p.hidden) for p in challenge.phases] == [("public", False), ("hidden", True)]
 
 

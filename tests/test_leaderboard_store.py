@@ -13,7 +13,7 @@ from hepbench.leaderboard.db import current_revision, downgrade, head_revision, 
 from hepbench.leaderboard.imports import add_results
 from hepbench.leaderboard.models import QUEUED, SCORED, Base, MetricValueRow, RunRow, SubmissionRow
 from hepbench.leaderboard.queue import work
-from hepbench.leaderboard.records import RecordError, load_records
+from hepbench.records import RecordError, load_records
 from hepbench.leaderboard.submissions import SubmissionLimitError, configure_phase, sha256_file, submit
 
 REPO = Path(__file__).resolve().parents[1]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from hepbench.challenges import CHALLENGES
+from hepbench import challenges
 from fastapi.testclient import TestClient
 
 from hepbench.leaderboard.db import open_store
@@ -82,7 +82,7 @@ def test_csv_download_is_ranked_with_errors(filled):
 def test_json_api(filled):
     c = client(filled)
     listing = c.get("/api/challenges.json").json()
-    assert [c["slug"] for c in listing["challenges"]] == list(CHALLENGES)
+    assert [c["slug"] for c in listing["challenges"]] == challenges.ids()
     higgs = listing["challenges"][0]
     assert higgs["ranking"][0] == {"name": "coverage_score", "higher_is_better": True,
                                    "description": "-ln((width + 1e-3) * f(coverage))"}

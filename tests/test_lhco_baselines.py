@@ -9,11 +9,11 @@ import torch
 from scipy.stats import ks_2samp, norm
 from sklearn.metrics import roc_auc_score
 
-from hepbench.baselines.anomaly_classifier import AnomalyClassifier
-from hepbench.baselines.cathode import sample_masses
-from hepbench.baselines.cwola import CWoLaHunting
-from hepbench.baselines.density import ConditionalDensity
-from hepbench.baselines.registry import BASELINES, get_baseline
+from hepbench.baselines.lhco.anomaly_classifier import AnomalyClassifier
+from hepbench.baselines.lhco.cathode import sample_masses
+from hepbench.baselines.lhco.cwola import CWoLaHunting
+from hepbench.baselines.lhco.density import ConditionalDensity
+from hepbench import challenges
 from hepbench.challenges.lhco.protocol import AnomalyInputs
 from hepbench.challenges.lhco.schema import COLUMNS, FEATURES, SIGNAL_REGION
 from hepbench.challenges.lhco.testing import toy_events
@@ -54,15 +54,15 @@ def test_set() -> pd.DataFrame:
 
 
 def test_registry_lists_every_method() -> None:
-    assert set(BASELINES["lhco"]) == set(METHODS)
-    for b in BASELINES["lhco"].values():
+    assert set(challenges.get("lhco").baselines()) == set(METHODS)
+    for b in challenges.get("lhco").baselines().values():
         assert b.challenge == "lhco" and b.description
 
 
 @pytest.fixture(scope="module")
 def fitted(inputs: AnomalyInputs) -> dict[str, object]:
     """Every detector, tiny size, fitted once on ``inputs``."""
-    return {m: get_baseline("lhco", m).factory("tiny", "cpu", 0).fit(inputs) for m in METHODS}
+    return {m: challenges.get("lhco").baseline(m).factory("tiny", "cpu", 0).fit(inputs) for m in METHODS}
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -77,9 +77,9 @@ def test_same_seed_same_scores(method: str, test_set: pd.DataFrame) -> None:
     data, labelled = toy_events(10_000, 300, seed=11), in_sr(toy_events(5_000, 500, seed=12))
     inputs = AnomalyInputs(data=data[list(COLUMNS)], background_reference=toy_events(10_000, 0, seed=13), labelled=labelled)
     events = test_set.iloc[:500]
-    first = get_baseline("lhco", method).factory("tiny", "cpu", 7).fit(inputs).predict(events)
-    again = get_baseline("lhco", method).factory("tiny", "cpu", 7).fit(inputs).predict(events)
-    other = get_baseline("lhco", method).factory("tiny", "cpu", 8).fit(inputs).predict(events)
+    first = challenges.get("lhco").baseline(method).factory("tiny", "cpu", 7).fit(inputs).predict(events)
+    again = challenges.get("lhco").baseline(method).factory("tiny", "cpu", 7).fit(inputs).predict(events)
+    other = challenges.get("lhco").baseline(method).factory("tiny", "cpu", 8).fit(inputs).predict(events)
     np.testing.assert_array_equal(first, again)
     assert not np.array_equal(first, other)
 
@@ -146,7 +146,7 @@ def test_missing_feature_column_is_named(method: str, inputs: AnomalyInputs) -> 
                            background_reference=inputs.background_reference.drop(columns="tau21_j1"),
                            labelled=inputs.labelled.drop(columns="tau21_j1"))
     with pytest.raises(ValueError, match="tau21_j1"):
-        get_baseline("lhco", method).factory("tiny", "cpu", 0).fit(broken)
+        challenges.get("lhco").baseline(method).factory("tiny", "cpu", 0).fit(broken)
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -159,7 +159,7 @@ def test_nan_is_named_with_its_column(method: str, inputs: AnomalyInputs) -> Non
     broken = AnomalyInputs(data=poisoned(inputs.data), background_reference=poisoned(inputs.background_reference),
                            labelled=poisoned(inputs.labelled))
     with pytest.raises(ValueError, match="NaN.*mj1"):
-        get_baseline("lhco", method).factory("tiny", "cpu", 0).fit(broken)
+        challenges.get("lhco").baseline(method).factory("tiny", "cpu", 0).fit(broken)
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -170,19 +170,19 @@ def test_no_signal_region_events_is_refused(method: str, inputs: AnomalyInputs) 
     broken = AnomalyInputs(data=outside(inputs.data), background_reference=outside(inputs.background_reference),
                            labelled=outside(toy_events(5_000, 500, seed=9)))
     with pytest.raises(ValueError, match="no events in the signal region"):
-        get_baseline("lhco", method).factory("tiny", "cpu", 0).fit(broken)
+        challenges.get("lhco").baseline(method).factory("tiny", "cpu", 0).fit(broken)
 
 
 @pytest.mark.parametrize(("method", "field"), [("idealized-ad", "background_reference"), ("supervised", "labelled")])
 def test_privileged_inputs_are_required(method: str, field: str, inputs: AnomalyInputs) -> None:
     with pytest.raises(ValueError, match=f"inputs.{field} is required"):
-        get_baseline("lhco", method).factory("tiny", "cpu", 0).fit(AnomalyInputs(data=inputs.data))
+        challenges.get("lhco").baseline(method).factory("tiny", "cpu", 0).fit(AnomalyInputs(data=inputs.data))
 
 
 def test_supervised_needs_the_label_column(inputs: AnomalyInputs) -> None:
     broken = AnomalyInputs(data=inputs.data, labelled=inputs.labelled.drop(columns="label"))
     with pytest.raises(ValueError, match="label"):
-        get_baseline("lhco", "supervised").factory("tiny", "cpu", 0).fit(broken)
+        challenges.get("lhco").baseline("supervised").factory("tiny", "cpu", 0).fit(broken)
 
 
 def test_predict_names_a_missing_column(fitted: dict[str, object], test_set: pd.DataFrame) -> None:
@@ -195,20 +195,20 @@ def test_predict_names_a_missing_column(fitted: dict[str, object], test_set: pd.
 
 def test_unknown_size_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown size 'huge'"):
-        get_baseline("lhco", "cathode").factory("huge", "cpu", 0)
+        challenges.get("lhco").baseline("cathode").factory("huge", "cpu", 0)
 
 
 def test_full_size_is_the_anchor_recipe() -> None:
     """SPEC section 2: 3 x 64 MLP, 100 epochs, 10-epoch ensemble; MAF with 15 MADE blocks of 128,
     100 epochs, 10-epoch ensemble; CATHODE samples 4x the signal-region count."""
-    cathode = get_baseline("lhco", "cathode").factory("full", "cpu", 0)
+    cathode = challenges.get("lhco").baseline("cathode").factory("full", "cpu", 0)
     clf, flow = cathode.classifier, cathode.density
     assert (clf.hidden, clf.epochs, clf.n_best, clf.learning_rate) == ((64, 64, 64), 100, 10, 1e-3)
     assert (flow.transforms, flow.hidden, flow.epochs, flow.n_best) == (15, 128, 100, 10)
     assert cathode.oversampling == 4.0
-    anode = get_baseline("lhco", "anode").factory("full", "cpu", 0)
+    anode = challenges.get("lhco").baseline("anode").factory("full", "cpu", 0)
     assert anode.signal_region_density.transforms == anode.sideband_density.transforms == 15
-    assert get_baseline("lhco", "cwola-hunting").factory("full", "cpu", 0).classifier.epochs == 100
+    assert challenges.get("lhco").baseline("cwola-hunting").factory("full", "cpu", 0).classifier.epochs == 100
 
 
 def test_toy_is_seeded_and_mass_shift_correlates_the_masses() -> None:

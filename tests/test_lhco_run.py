@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from hepbench.baselines.registry import get_baseline
+from hepbench import challenges
 from hepbench.challenges.lhco.dataset import generate_dataset
 from hepbench.challenges.lhco.run import BUMP_HUNT_FRACTIONS, run_detector
 from hepbench.challenges.lhco.schema import LABEL, SIGNAL_REGION
@@ -26,7 +26,7 @@ def tiny():
 
 def test_supervised_detector_scores_the_hidden_truth(tiny) -> None:
     bump = generate_dataset("tiny", 1003).inputs.data
-    record = run_detector("supervised", get_baseline("lhco", "supervised").factory("tiny", "cpu", 0), tiny,
+    record = run_detector("supervised", challenges.get("lhco").baseline("supervised").factory("tiny", "cpu", 0), tiny,
                           device="cpu", bump_data=bump)
     m = record["metrics"]
     assert m["auc"] > 0.85 and m["max_sic"] > 2.0

@@ -7,7 +7,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from hepbench.challenges import get_challenge
+from hepbench import challenges
 from hepbench.challenges.lhco.generator import generate_events
 from hepbench.challenges.lhco.real_data import load_highlevel_subset
 from hepbench.challenges.lhco.validation import correlation_table, distance_table, validate_lhco
@@ -54,7 +54,7 @@ def test_distance_table_sees_a_shift(real) -> None:
 
 
 def test_challenge_is_registered() -> None:
-    lhco = get_challenge("lhco")
+    lhco = challenges.get("lhco")
     assert [m.name for m in lhco.ranking] == ["max_sic", "auc"]
     assert all(m.higher_is_better for m in lhco.ranking)
 

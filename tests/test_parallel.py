@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from distributed import LocalCluster
 
-from hepbench.baselines.registry import get_baseline
+from hepbench import challenges
 from hepbench.challenges.higgs_uncertainty.harness import evaluate_plan, score_results
 from hepbench.challenges.higgs_uncertainty.pseudo_experiments import make_test_plan
 from hepbench.parallel import check_scheduler, dask_client, map_tasks
@@ -23,7 +23,7 @@ def worker_pid(value: int) -> tuple[int, int]:
 
 @pytest.fixture(scope="module")
 def fitted_bdt(higgs_tiny):
-    return get_baseline("higgs-uncertainty", "bdt-template-fit").factory("tiny", "cpu", 0).fit(higgs_tiny.train)
+    return challenges.get("higgs-uncertainty").baseline("bdt-template-fit").factory("tiny", "cpu", 0).fit(higgs_tiny.train)
 
 
 def test_plan_on_local_cluster_matches_serial(fitted_bdt, higgs_tiny) -> None:

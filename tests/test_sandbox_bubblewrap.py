@@ -8,10 +8,10 @@ import threading
 
 import pytest
 
-from hepbench.scoring.sandbox import MIB, Limits
-from hepbench.scoring.sandbox.hostile import CASES, HOSTILE_LIMITS, run_case
-from hepbench.scoring.sandbox.result import LogCapture, classify
-from hepbench.scoring.sandbox.workspace import make_run_root
+from hepbench.submission_kit.sandbox import MIB, Limits
+from hepbench.submission_kit.sandbox.hostile import CASES, HOSTILE_LIMITS, run_case
+from hepbench.submission_kit.sandbox.result import LogCapture, classify
+from hepbench.submission_kit.sandbox.workspace import make_run_root
 
 PRIVILEGES = """
 import json, os

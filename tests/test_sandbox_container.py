@@ -10,9 +10,9 @@ import time
 import docker
 import pytest
 
-from hepbench.scoring.sandbox.container import ImageUnavailable, resolve_image
-from hepbench.scoring.sandbox.hostile import CASES, HOSTILE_LIMITS, run_case
-from hepbench.scoring.sandbox.workspace import make_run_root
+from hepbench.submission_kit.sandbox.container import ImageUnavailable, resolve_image
+from hepbench.submission_kit.sandbox.hostile import CASES, HOSTILE_LIMITS, run_case
+from hepbench.submission_kit.sandbox.workspace import make_run_root
 
 PRIVILEGES = """
 import json, os
@@ -99,7 +99,7 @@ def test_a_fork_bomb_leaves_a_neighbour_alone(docker_backend, sandbox_runs) -> N
 
 
 def test_docker_errors_are_not_mistaken_for_timeouts(docker_host, sandbox_runs) -> None:
-    from hepbench.scoring.sandbox.container import ContainerBackend
+    from hepbench.submission_kit.sandbox.container import ContainerBackend
 
     backend = ContainerBackend("hepbench-absent/never-built:1", client=docker_host["client"])
     with pytest.raises(docker.errors.ImageNotFound):

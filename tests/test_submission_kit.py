@@ -11,12 +11,15 @@ from typer.testing import CliRunner
 
 from hepbench.challenges.higgs_uncertainty.pseudo_experiments import make_test_plan
 from hepbench.cli.main import app
-from hepbench.scoring.sandbox import MIB, Limits
-from hepbench.scoring.sandbox.container import ContainerBackend
-from hepbench.submission_kit.higgs_uncertainty import VALIDATE_OPTIONS, read_and_validate_outputs
+from hepbench.submission_kit.sandbox import MIB, Limits
+from hepbench.submission_kit.sandbox.container import ContainerBackend
+from hepbench import challenges
+from hepbench.challenges.higgs_uncertainty.submission import read_and_validate_outputs
+
+VALIDATE_OPTIONS = dict(challenges.get("higgs-uncertainty").validate_options)
 from hepbench.submission_kit.runner import RECORD_FILE, Payload, prepare_inputs, run_submission, tree_sha256
-from hepbench.submission_kit.validator import OutputError
-from hepbench.scoring.sandbox.workspace import make_run_root
+from hepbench.challenges.outputs import OutputError
+from hepbench.submission_kit.sandbox.workspace import make_run_root
 
 runner = CliRunner()
 KIT_LIMITS = Limits(wall_seconds=60, memory_bytes=1024 * MIB, pids=64)
@@ -238,8 +241,8 @@ def test_cli_reports_a_failing_submission_with_its_reason(bwrap_backend, sandbox
 WORKER = """
 import sys
 from pathlib import Path
-from hepbench.scoring.sandbox import MIB, Limits
-from hepbench.scoring.sandbox.testing import backend_by_name
+from hepbench.submission_kit.sandbox import MIB, Limits
+from hepbench.submission_kit.sandbox.testing import backend_by_name
 from hepbench.submission_kit.runner import Payload, run_submission
 code, run_dir, input_dir, organiser_dir, backend = sys.argv[1:]
 run_submission("higgs-uncertainty", backend_by_name(backend), Payload("code", code_dir=Path(code)),
@@ -291,7 +294,7 @@ def test_a_dead_worker_leaves_no_stuck_run(request, higgs_inputs, sandbox_runs, 
 def test_inputs_that_cannot_fit_on_disk_are_refused_up_front(tmp_path: Path) -> None:
     import pandas as pd
 
-    from hepbench.submission_kit.higgs_uncertainty import check_room
+    from hepbench.challenges.higgs_uncertainty.submission import check_room
 
     test_set = pd.DataFrame({"weights": [1e6, 1e3], "labels": [0, 1]})  # a million expected events
     assert check_room(tmp_path / "input", test_set, 1) > 1e8

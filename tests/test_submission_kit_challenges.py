@@ -10,11 +10,11 @@ import pytest
 from typer.testing import CliRunner
 
 from hepbench.cli.main import app
-from hepbench.scoring.sandbox import MIB, Limits
-from hepbench.scoring.sandbox.workspace import make_run_root
-from hepbench.submission_kit.adapters import get_adapter
+from hepbench.submission_kit.sandbox import MIB, Limits
+from hepbench.submission_kit.sandbox.workspace import make_run_root
+from hepbench import challenges
 from hepbench.submission_kit.runner import RECORD_FILE, Payload, prepare_inputs, run_submission, template_dir
-from hepbench.submission_kit.validator import OutputError
+from hepbench.challenges.outputs import OutputError
 
 runner = CliRunner()
 KIT_LIMITS = Limits(wall_seconds=120, memory_bytes=1536 * MIB, pids=64)
@@ -27,7 +27,7 @@ def kit_inputs(sandbox_runs) -> dict[str, tuple[Path, Path]]:
     out = {}
     for challenge in CHALLENGES:
         root = make_run_root(sandbox_runs, prefix=f"inputs-{challenge}-")
-        input_dir, organiser_dir, _ = prepare_inputs(challenge, root, **get_adapter(challenge).VALIDATE_OPTIONS)
+        input_dir, organiser_dir, _ = prepare_inputs(challenge, root, **challenges.get(challenge).validate_options)
         out[challenge] = (input_dir, organiser_dir)
     return out
 
@@ -68,7 +68,7 @@ def test_lhco_output_errors_name_the_file_and_field(kit_inputs, tmp_path, change
         bump = np.array(["a"] * len(bump))
     _write_lhco(tmp_path, test, bump)
     with pytest.raises(OutputError) as err:
-        get_adapter("lhco").read_and_validate_outputs(tmp_path, organiser_dir)
+        challenges.get("lhco").read_outputs(tmp_path, organiser_dir)
     assert message in str(err.value)
 
 
@@ -76,15 +76,15 @@ def test_lhco_scores_perfect_and_random_detectors(kit_inputs, tmp_path) -> None:
     _, organiser_dir = kit_inputs["lhco"]
     truth = np.load(organiser_dir / "truth.npz")
     labels = truth["test_labels"].astype(float)
-    adapter = get_adapter("lhco")
+    lhco = challenges.get("lhco")
     _write_lhco(tmp_path, labels, np.zeros(len(truth["bump_hunt_mjj"])))
-    perfect = adapter.score(adapter.read_and_validate_outputs(tmp_path, organiser_dir), organiser_dir)
-    assert perfect["metrics"]["auc"] == pytest.approx(1.0)
+    perfect = lhco.score(tmp_path, organiser_dir)
+    assert perfect.metrics["auc"] == pytest.approx(1.0)
     rng = np.random.default_rng(1)
     _write_lhco(tmp_path, rng.random(len(labels)), rng.random(len(truth["bump_hunt_mjj"])))
-    random = adapter.score(adapter.read_and_validate_outputs(tmp_path, organiser_dir), organiser_dir)
-    assert abs(random["metrics"]["auc"] - 0.5) < 0.03
-    assert [h["keep_fraction"] for h in random["bump_hunt"]] == [1.0, 0.1, 0.01]
+    random = lhco.score(tmp_path, organiser_dir)
+    assert abs(random.metrics["auc"] - 0.5) < 0.03
+    assert [h["keep_fraction"] for h in random.details["bump_hunt"]] == [1.0, 0.1, 0.01]
 
 
 @pytest.mark.parametrize(("kind", "message"), [
@@ -104,7 +104,7 @@ def test_calo_output_errors_name_the_file_and_row(kit_inputs, tmp_path, kind, me
         showers = showers.T
     np.save(tmp_path / "showers.npy", showers)
     with pytest.raises(OutputError) as err:
-        get_adapter("calo").read_and_validate_outputs(tmp_path, organiser_dir)
+        challenges.get("calo").read_outputs(tmp_path, organiser_dir)
     assert message in str(err.value)
 
 
@@ -115,11 +115,11 @@ def test_calo_reference_showers_score_as_indistinguishable(kit_inputs, tmp_path)
     _, organiser_dir = kit_inputs["calo"]
     info = json.loads((organiser_dir / "reference.json").read_text())
     test = load_split(info["data_dir"], info["geometry"], "test")
-    adapter = get_adapter("calo")
+    calo = challenges.get("calo")
     np.save(tmp_path / "showers.npy", test.showers)
-    same = adapter.score(adapter.read_and_validate_outputs(tmp_path, organiser_dir), organiser_dir)["metrics"]
+    same = calo.score(tmp_path, organiser_dir).metrics
     np.save(tmp_path / "showers.npy", test.showers * 1.3)
-    scaled = adapter.score(adapter.read_and_validate_outputs(tmp_path, organiser_dir), organiser_dir)["metrics"]
+    scaled = calo.score(tmp_path, organiser_dir).metrics
     assert abs(same["auc_low"] - 0.5) < 0.1 and same["fpd"] < 1e-6
     assert scaled["auc_high"] > same["auc_high"] + 0.2 and scaled["fpd"] > 0.01
 

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from ...scoring.calo import apply_threshold, evaluate, evaluation_threshold, generation_timing, low_level_inputs, multiclass_scores
+from ..sections import section_markers
 from .dataset import load_split
 from .showers_io import write_showers
 from .simulator import detector_model
@@ -88,3 +89,51 @@ def multiclass_table(data_dir: str | Path, geometry: str, generated: dict[str, n
         inputs[name] = low_level_inputs(test.incident_energy, apply_threshold(showers, threshold))
     held_out = low_level_inputs(test.incident_energy, apply_threshold(test.showers, threshold))
     return multiclass_scores(held_out, inputs, config=classifier, seed=seed, device=device)
+
+
+def calo_metrics_table(title: str, records: list[dict[str, Any]]):
+    from rich.table import Table
+
+    table = Table(title=title)
+    for column in ("method", "geometry", "AUC low", "AUC high", "JSD low", "FPD", "KPD", "sep. power", "ms/shower",
+                   "multiclass", "params", "train s"):
+        table.add_column(column, justify="right", no_wrap=(column == "method"))
+    for r in records:
+        m = r["metrics"]
+        table.add_row(r["method"], r["geometry"], f"{m['auc_low']:.3f}", f"{m['auc_high']:.3f}", f"{m['jsd_low']:.3f}",
+                      f"{m['fpd']:.4f}", f"{m['kpd']:.2e}", f"{m['separation_power_mean']:.3f}",
+                      f"{m['ms_per_shower']:.3g}", f"{m.get('multiclass_log_posterior', float('nan')):.2f}",
+                      f"{r['n_parameters']:,}", f"{r['train_seconds']:.0f}")
+    return table
+
+
+def calo_markdown(records: list[dict[str, Any]], multiclass: dict[str, float], *, geometry: str, command: str,
+                  machine: str, date: str) -> str:
+    """The marked section ``comparison:calo:GEOMETRY`` of docs/results.md."""
+    begin, end = section_markers(f"comparison:calo:{geometry}")
+    first = records[0]
+    lines = [
+        begin,
+        f"### {geometry}",
+        "",
+        f"Reference: GFlash showers of preset `{first['preset']}` (seed {first['data_seed']}), {first['n_train']:,} "
+        f"training and {first['n_test']:,} test showers; classifier `{first['classifier']}`; timing on "
+        f"{first['device']} at batch {max(int(k) for k in first['timing'])}. Multiclass: mean log posterior on "
+        f"held-out reference showers (higher is better; ln(1/{len(multiclass)}) = {np.log(1 / len(multiclass)):.2f} "
+        f"when indistinguishable); the `reference` row is an independent GFlash sample.",
+        f"Machine: {machine}; {date}. Command: `{command}`",
+        "",
+        "| method | AUC low | AUC high | JSD low | FPD | KPD | mean sep. power | multiclass | ms / shower | parameters | train s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in records:
+        m = r["metrics"]
+        lines.append(
+            f"| {r['method']} | {m['auc_low']:.3f} | {m['auc_high']:.3f} | {m['jsd_low']:.3f} | {m['fpd']:.4f} | "
+            f"{m['kpd']:.2e} | {m['separation_power_mean']:.3f} | {multiclass.get(r['method'], float('nan')):.2f} | "
+            f"{m['ms_per_shower']:.3g} | {r['n_parameters']:,} | {r['train_seconds']:.0f} |"
+        )
+    if "reference" in multiclass:
+        lines.append(f"| reference | | | | | | | {multiclass['reference']:.2f} | | | |")
+    lines.append(end)
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,273 @@
+"""What every calorimeter shower generator shares: checks, device, seeding, training loop, files.
+
+A generator is a scikit-learn style estimator::
+
+    model = CaloFlowGenerator(size="tiny").fit(incident_energy, showers, geometry)
+    showers = model.sample(incident_energy, seed=1)    # (M, n_voxels) float32 MeV, >= 0
+    model.save("flow.pt"); model = CaloFlowGenerator.load("flow.pt")
+
+``incident_energy`` is (N,) in MeV, ``showers`` (N, n_voxels) in MeV in the official voxel order.
+A saved file holds the networks' state, the fitted preprocessing tensors and the configuration and
+geometry as JSON; it is read with ``torch.load(weights_only=True)``, so no code is unpickled.
+"""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+import gc
+import inspect
+import json
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from torch import nn
+
+from ...challenges.calo.geometry import Geometry, geometry_from_dict, geometry_to_dict
+from .preprocessing import EnergyCondition, VoxelFractions, check_incident_energy, check_showers
+from ...torch_common import fit, resolve_device, seeded_generator
+
+FILE_FORMAT = "hepbench-calo-generator-1"
+SIZES: tuple[str, ...] = ("tiny", "small", "full")
+# Working memory one sampling pass may take. A spline flow over the 6,480 voxels of data set 2
+# needs several MB per shower, so a batch of 10,000 would not fit in a 24 GiB machine.
+SAMPLE_MEMORY_BYTES = 2 * 1024**3
+GC_BYTES = 64 * 1024**2
+"""Sampling passes that may hold more than this are followed by a garbage collection."""
+
+
+def spline_bytes_per_shower(n_voxels: int, bins: int) -> int:
+    """Sampling memory per shower of a rational-quadratic spline flow over ``n_voxels``, bytes.
+
+    The spline parameters (3 bins - 1 per voxel, float32) are held several times over while a
+    pass is evaluated: measured on data set 2 (benchmarks/bench_calo_sampling_memory.py), about
+    14 times for CaloFlow and 8 for the INN; 16 leaves a margin.
+    """
+    return 16 * 4 * n_voxels * (3 * bins - 1)
+
+
+def train_generative(
+    loss_fn: Callable[..., torch.Tensor],
+    module: nn.Module,
+    tensors: Sequence[torch.Tensor],
+    *,
+    epochs: int,
+    batch_size: int,
+    learning_rate: float,
+    seed: int,
+    max_grad_norm: float | None = 10.0,
+) -> list[dict[str, float]]:
+    """Minimise ``loss_fn(*batch)`` over ``module``'s parameters with the shared loop (Adam, a
+    cosine learning-rate decay, gradient clipping, a stop on a non-finite loss); returns the mean
+    loss per epoch.
+
+    ``tensors`` share their first dimension (the showers) and already live on the training
+    device; the mini-batch order comes from a generator seeded with ``seed``.
+    """
+    return fit(module, loss_fn, tensors, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
+               seed=seed, cosine_decay=True, max_grad_norm=max_grad_norm, require_finite=True).history
+
+
+def sinusoidal_embedding(t: torch.Tensor, dim: int = 16) -> torch.Tensor:
+    """Features (M, dim) of a time ``t`` in [0, 1] (M,) for the diffusion and flow-matching networks."""
+    frequencies = torch.exp(torch.linspace(0.0, np.log(1000.0), dim // 2, device=t.device))
+    angles = t[:, None] * frequencies[None, :] * np.pi
+    return torch.cat([torch.sin(angles), torch.cos(angles)], 1)
+
+
+class CaloGenerator(abc.ABC):
+    """Base class: subclasses set ``name``, ``PRESETS`` and implement the four hooks below.
+
+    Hooks: ``_fit_transforms(energy, voxels) -> tensors`` (fit the preprocessing, return the
+    training tensors), ``_build()`` (create ``self.networks_``, a ``nn.ModuleDict``),
+    ``_train(tensors) -> history``, ``_generate(energy, condition) -> showers`` (torch, MeV),
+    plus ``_transform_state()`` / ``_load_transforms(state)`` for the preprocessing tensors.
+    """
+
+    name: ClassVar[str]
+    PRESETS: ClassVar[dict[str, dict[str, Any]]]
+    _classes: ClassVar[dict[str, type[CaloGenerator]]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "name" in cls.__dict__:  # concrete generators only
+            CaloGenerator._classes[cls.name] = cls
+
+    @classmethod
+    def from_size(cls, size: str, device: str = "auto", seed: int = 0, **overrides: Any) -> CaloGenerator:
+        """An unfitted generator with the ``tiny`` / ``small`` / ``full`` preset (``full`` = anchor-like)."""
+        if size not in cls.PRESETS:
+            raise ValueError(f"size must be one of {tuple(cls.PRESETS)}, got {size!r}")
+        return cls(**{**cls.PRESETS[size], **overrides}, device=device, seed=seed)
+
+    def get_params(self) -> dict[str, Any]:
+        names = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
+        return {name: getattr(self, name) for name in names}
+
+    # -- estimator API -----------------------------------------------------------------------
+    def fit(self, incident_energy: np.ndarray, showers: np.ndarray, geometry: Geometry) -> CaloGenerator:
+        """Train on showers (N, n_voxels) MeV of ``geometry`` with incident energies (N,) MeV."""
+        energy, voxels = check_showers(incident_energy, showers, geometry)
+        self.geometry_ = geometry
+        self.device_ = resolve_device(self.device)
+        self.condition_ = EnergyCondition().fit(energy)
+        started = time.perf_counter()
+        tensors = [t.to(self.device_) for t in self._fit_transforms(energy, voxels)]
+        torch.manual_seed(self.seed)
+        self._build()
+        self.networks_.to(self.device_)
+        self.networks_.train()
+        self.history_ = self._train(tensors)
+        self.networks_.eval()
+        self.training_seconds_ = time.perf_counter() - started
+        return self
+
+    @torch.no_grad()
+    def sample(self, incident_energy: np.ndarray, seed: int | None = None, batch_size: int | None = None) -> np.ndarray:
+        """Showers (M, n_voxels) float32 in MeV, all >= 0, for incident energies (M,) MeV.
+
+        Showers are generated ``batch_size`` at a time; by default as many as fit in
+        ``SAMPLE_MEMORY_BYTES`` (at most 10,000). With ``seed`` the draw is reproducible (on the
+        same device and batch size) and the global torch RNG is left untouched; without, the draw
+        uses (and advances) the global torch RNG.
+        """
+        if not hasattr(self, "networks_"):
+            raise RuntimeError(f"{type(self).__name__} is not fitted: call fit() or load() first")
+        energy = check_incident_energy(incident_energy)
+        if batch_size is None:
+            batch_size = self.default_sample_batch
+        devices = [torch.device(self.device_).index or 0] if self.device_ == "cuda" else []
+        out = np.empty((len(energy), self.geometry_.n_voxels), dtype=np.float32)
+        # A seeded draw runs on a forked RNG; an unseeded one advances the global RNG, so that
+        # repeated unseeded calls differ.
+        with torch.random.fork_rng(devices=devices) if seed is not None else contextlib.nullcontext():
+            if seed is not None:
+                torch.manual_seed(seed)
+            for start in range(0, len(energy), batch_size):
+                chunk = energy[start : start + batch_size]
+                condition = self.condition_.transform(chunk).to(self.device_)
+                e = torch.as_tensor(chunk, dtype=torch.float64, device=self.device_)
+                showers = self._generate(e, condition)
+                out[start : start + len(chunk)] = showers.clamp_min(0.0).float().cpu().numpy()
+                del showers
+                if len(chunk) * self._sample_bytes_per_shower() > GC_BYTES:
+                    # zuko's flow objects form reference cycles that keep a pass's tensors alive
+                    # until the cyclic collector runs, which counts objects, not bytes: without
+                    # this, sampling DS2 in batches grew by 0.5 GB per batch.
+                    gc.collect()
+        return out
+
+    @property
+    def default_sample_batch(self) -> int:
+        """Showers per sampling pass: as many as fit in ``SAMPLE_MEMORY_BYTES``, 1 to 10,000."""
+        return int(np.clip(SAMPLE_MEMORY_BYTES // self._sample_bytes_per_shower(), 1, 10_000))
+
+    def _sample_bytes_per_shower(self) -> int:
+        """Working memory per generated shower, bytes (an upper estimate; flows override it)."""
+        return 64 * 4 * self.geometry_.n_voxels
+
+    @property
+    def n_parameters(self) -> int:
+        if not hasattr(self, "networks_"):
+            raise RuntimeError(f"{type(self).__name__} is not fitted: the network size depends on the geometry")
+        return sum(p.numel() for p in self.networks_.parameters())
+
+    # -- files -------------------------------------------------------------------------------
+    def save(self, path: str | Path) -> Path:
+        """Write weights, preprocessing state, configuration and geometry to one file."""
+        if not hasattr(self, "networks_"):
+            raise RuntimeError(f"{type(self).__name__} is not fitted: nothing to save")
+        path = Path(path)
+        payload = {
+            "format": FILE_FORMAT,
+            "generator": self.name,
+            "config": json.dumps(self.get_params()),
+            "geometry": json.dumps(geometry_to_dict(self.geometry_)),
+            "history": json.dumps(self.history_),
+            "preprocessing": {**self.condition_.state(), **self._transform_state()},
+            "networks": {k: v.cpu() for k, v in self.networks_.state_dict().items()},
+        }
+        torch.save(payload, path)
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path, device: str | None = None) -> CaloGenerator:
+        """Read a file written by :meth:`save`; ``device`` overrides the saved one."""
+        path = Path(path)
+        try:
+            payload = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as err:  # noqa: BLE001 - torch raises many types for a bad file
+            raise ValueError(f"{path}: not a readable generator file ({err})") from err
+        if not isinstance(payload, dict) or payload.get("format") != FILE_FORMAT:
+            raise ValueError(f"{path}: field 'format' is not {FILE_FORMAT!r}")
+        # The concrete generators register themselves on import.
+        from . import diffusion, flow, flow_matching, gan, inn  # noqa: F401
+
+        target = CaloGenerator._classes.get(payload["generator"])
+        if target is None or not issubclass(target, cls):
+            raise ValueError(f"{path}: field 'generator' is {payload['generator']!r}, not a {cls.__name__}")
+        config = json.loads(payload["config"])
+        if device is not None:
+            config["device"] = device
+        model = target(**config)
+        model.geometry_ = geometry_from_dict(json.loads(payload["geometry"]))
+        model.device_ = resolve_device(model.device)
+        model.condition_ = EnergyCondition().load(payload["preprocessing"])
+        model._load_transforms(payload["preprocessing"])
+        model._build()
+        model.networks_.load_state_dict(payload["networks"])
+        model.networks_.to(model.device_).eval()
+        model.history_ = json.loads(payload["history"])
+        return model
+
+    # -- hooks -------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def _fit_transforms(self, energy: np.ndarray, voxels: np.ndarray) -> list[torch.Tensor]:
+        ...
+
+    @abc.abstractmethod
+    def _build(self) -> None:
+        ...
+
+    @abc.abstractmethod
+    def _train(self, tensors: list[torch.Tensor]) -> list[dict[str, float]]:
+        ...
+
+    @abc.abstractmethod
+    def _generate(self, energy: torch.Tensor, condition: torch.Tensor) -> torch.Tensor:
+        ...
+
+    @abc.abstractmethod
+    def _transform_state(self) -> dict[str, torch.Tensor]:
+        ...
+
+    @abc.abstractmethod
+    def _load_transforms(self, state: dict[str, torch.Tensor]) -> None:
+        ...
+
+
+class VoxelSpaceGenerator(CaloGenerator):
+    """Generators that model all voxels at once as standardised logits of ``E_voxel / E_inc``."""
+
+    def _fit_transforms(self, energy: np.ndarray, voxels: np.ndarray) -> list[torch.Tensor]:
+        self.voxels_ = VoxelFractions(self.alpha)
+        z = self.voxels_.fit_transform(energy, voxels, self.seed)
+        return [z, self.condition_.transform(energy)]
+
+    def _transform_state(self) -> dict[str, torch.Tensor]:
+        return self.voxels_.state()
+
+    def _load_transforms(self, state: dict[str, torch.Tensor]) -> None:
+        self.voxels_ = VoxelFractions(self.alpha).load(state)
+
+    def _generate(self, energy: torch.Tensor, condition: torch.Tensor) -> torch.Tensor:
+        return self.voxels_.inverse(energy, self._sample_latent(condition))
+
+    @abc.abstractmethod
+    def _sample_latent(self, condition: torch.Tensor) -> torch.Tensor:
+        """Standardised voxel logits (M, n_voxels) given the condition (M, 1)."""
+        ...

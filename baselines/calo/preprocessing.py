@@ -1,0 +1,258 @@
+"""Input checks and invertible transforms shared by the calorimeter shower generators.
+
+Showers are (N, n_voxels) voxel energies in MeV, incident energies (N,) in MeV. The generators
+learn in a transformed space:
+
+- condition: ``log(E_inc)`` standardised over the training set, shape (N, 1);
+- voxel fractions: ``E_voxel / E_inc`` clipped to [0, 1], then ``logit(alpha + (1 - 2 alpha) x)``,
+  then standardised per voxel (CaloFlow / CaloDiffusion style);
+- layer energies (CaloFlow flow I): ``u_0 = E_tot / (s E_inc)``, ``u_i = E_i / sum_{j >= i} E_j``,
+  each logit-transformed and standardised;
+- layer shapes (CaloFlow flow II): ``E_voxel / E_layer`` per layer, logit-transformed and standardised.
+
+Exact zeros would become a spike at ``logit(alpha)`` that a density estimator cannot model, so
+during fitting a uniform noise in [0, alpha) is added to every fraction (dequantisation); on the
+way back fractions below ``alpha`` are set to zero. Every transform keeps its fitted state as
+float64 tensors so it can be saved with the network weights.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ...challenges.calo.geometry import Geometry
+from ...torch_common import seeded_generator
+
+DEFAULT_ALPHA = 1e-6
+
+
+# -- input checks ------------------------------------------------------------------------------
+def check_incident_energy(incident_energy: np.ndarray, field: str = "incident_energy") -> np.ndarray:
+    """Incident energies as a float64 vector (N,) in MeV; (N, 1) as in the official files is accepted."""
+    energy = np.asarray(incident_energy, dtype=np.float64)
+    if energy.ndim == 2 and energy.shape[1] == 1:
+        energy = energy[:, 0]
+    if energy.ndim != 1:
+        raise ValueError(f"{field}: expected shape (N,) or (N, 1) in MeV, got {energy.shape}")
+    if len(energy) == 0:
+        raise ValueError(f"{field}: no showers (empty array)")
+    if not np.all(np.isfinite(energy)):
+        raise ValueError(f"{field}: contains NaN or infinite values (first at index {int(np.argmin(np.isfinite(energy)))})")
+    if np.any(energy <= 0):
+        raise ValueError(f"{field}: incident energies must be > 0 MeV (minimum {energy.min():g})")
+    return energy
+
+
+def check_showers(incident_energy: np.ndarray, showers: np.ndarray, geometry: Geometry) -> tuple[np.ndarray, np.ndarray]:
+    """Validated (incident_energy (N,), showers (N, n_voxels)) as float64, with errors naming the field."""
+    energy = check_incident_energy(incident_energy)
+    voxels = np.asarray(showers, dtype=np.float64)
+    if voxels.ndim != 2 or voxels.shape[1] != geometry.n_voxels:
+        raise ValueError(f"showers: expected shape (N, {geometry.n_voxels}) for geometry {geometry.name!r}, "
+                         f"got {voxels.shape}")
+    if len(voxels) != len(energy):
+        raise ValueError(f"showers: {len(voxels)} showers but incident_energy has {len(energy)} entries")
+    finite = np.isfinite(voxels)
+    if not finite.all():
+        row, col = np.argwhere(~finite)[0]
+        raise ValueError(f"showers: contains NaN or infinite values (first at shower {row}, voxel {col})")
+    if np.any(voxels < 0):
+        raise ValueError(f"showers: voxel energies must be >= 0 MeV (minimum {voxels.min():g})")
+    return energy, voxels
+
+
+# -- elementwise transforms --------------------------------------------------------------------
+def logit(fraction: torch.Tensor, alpha: float) -> torch.Tensor:
+    """``logit(alpha + (1 - 2 alpha) x)`` for x in [0, 1]."""
+    u = alpha + (1.0 - 2.0 * alpha) * fraction
+    return torch.log(u) - torch.log1p(-u)
+
+
+def inverse_logit(y: torch.Tensor, alpha: float) -> torch.Tensor:
+    """Inverse of :func:`logit`, clipped to [0, 1]; fractions below ``alpha`` become exactly 0."""
+    x = ((torch.sigmoid(y) - alpha) / (1.0 - 2.0 * alpha)).clamp(0.0, 1.0)
+    return torch.where(x < alpha, torch.zeros_like(x), x)
+
+
+def dequantise(fraction: torch.Tensor, alpha: float, generator: torch.Generator) -> torch.Tensor:
+    """Add uniform noise in [0, alpha) so exact zeros do not form a delta peak."""
+    noise = torch.rand(fraction.shape, generator=generator, dtype=fraction.dtype) * alpha
+    return (fraction + noise).clamp(0.0, 1.0)
+
+
+class Standardiser:
+    """Per-feature ``(x - mean) / std`` fitted on training data (std floored to avoid division by 0)."""
+
+    def __init__(self) -> None:
+        self.mean: torch.Tensor | None = None
+        self.std: torch.Tensor | None = None
+
+    def fit(self, x: torch.Tensor) -> Standardiser:
+        self.mean = x.mean(0)
+        self.std = x.std(0).clamp_min(1e-3) if len(x) > 1 else torch.ones_like(x[0])
+        return self
+
+    def transform(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean.to(x)) / self.std.to(x)
+
+    def inverse(self, z: torch.Tensor) -> torch.Tensor:
+        return z * self.std.to(z) + self.mean.to(z)
+
+    def state(self, prefix: str) -> dict[str, torch.Tensor]:
+        return {f"{prefix}.mean": self.mean.cpu(), f"{prefix}.std": self.std.cpu()}
+
+    def load(self, state: dict[str, torch.Tensor], prefix: str) -> Standardiser:
+        self.mean, self.std = state[f"{prefix}.mean"].double(), state[f"{prefix}.std"].double()
+        return self
+
+
+# -- the three representations -----------------------------------------------------------------
+class EnergyCondition:
+    """Standardised ``log(E_inc / MeV)``: the conditioning input of every generator, shape (N, 1)."""
+
+    def __init__(self) -> None:
+        self.scaler = Standardiser()
+
+    def fit(self, incident_energy: np.ndarray) -> EnergyCondition:
+        self.scaler.fit(torch.as_tensor(np.log(incident_energy), dtype=torch.float64)[:, None])
+        return self
+
+    def transform(self, incident_energy: np.ndarray) -> torch.Tensor:
+        return self.scaler.transform(torch.as_tensor(np.log(incident_energy), dtype=torch.float64)[:, None]).float()
+
+    def state(self) -> dict[str, torch.Tensor]:
+        return self.scaler.state("condition")
+
+    def load(self, state: dict[str, torch.Tensor]) -> EnergyCondition:
+        self.scaler.load(state, "condition")
+        return self
+
+
+class VoxelFractions:
+    """Voxels as standardised logits of ``E_voxel / E_inc``; (N, n_voxels) both ways."""
+
+    def __init__(self, alpha: float = DEFAULT_ALPHA) -> None:
+        self.alpha = alpha
+        self.scaler = Standardiser()
+        self.upper: torch.Tensor | None = None
+
+    def _logits(self, incident_energy: np.ndarray, showers: np.ndarray, generator: torch.Generator) -> torch.Tensor:
+        fraction = torch.as_tensor(showers / incident_energy[:, None], dtype=torch.float64).clamp(0.0, 1.0)
+        return logit(dequantise(fraction, self.alpha, generator), self.alpha)
+
+    def fit_transform(self, incident_energy: np.ndarray, showers: np.ndarray, seed: int) -> torch.Tensor:
+        y = self._logits(incident_energy, showers, seeded_generator(seed))
+        self.upper = y.max(0).values
+        return self.scaler.fit(y).transform(y).float()
+
+    def inverse(self, incident_energy: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """Showers in MeV (M, n_voxels) from standardised logits ``z`` and ``incident_energy`` (M,) MeV.
+
+        Each voxel's fraction is capped at the largest seen in training: one tail draw in a
+        voxel that is usually empty would otherwise decode to a sizeable part of ``E_inc``.
+        """
+        y = torch.minimum(self.scaler.inverse(z.double()), self.upper.to(z.device))
+        return inverse_logit(y, self.alpha) * incident_energy.double()[:, None]
+
+    def state(self) -> dict[str, torch.Tensor]:
+        return {**self.scaler.state("voxels"), "voxels.upper": self.upper.cpu()}
+
+    def load(self, state: dict[str, torch.Tensor]) -> VoxelFractions:
+        self.scaler.load(state, "voxels")
+        self.upper = state["voxels.upper"].double()
+        return self
+
+
+def layer_energies(showers: np.ndarray | torch.Tensor, geometry: Geometry) -> np.ndarray | torch.Tensor:
+    """Energy per active layer (N, n_layers) in MeV."""
+    columns = [showers[:, s].sum(1) for s in geometry.layer_slices().values()]
+    return torch.stack(columns, 1) if isinstance(showers, torch.Tensor) else np.stack(columns, 1)
+
+
+class LayerEnergies:
+    """CaloFlow flow-I variables: ``u_0 = E_tot / (s E_inc)`` and ``u_i = E_i / sum_{j >= i} E_j``.
+
+    ``s`` is 1.1 times the largest ``E_tot / E_inc`` seen in training, so ``u_0`` stays below 1.
+    There are as many variables as active layers: the last layer takes the remaining energy.
+    """
+
+    def __init__(self, alpha: float = DEFAULT_ALPHA) -> None:
+        self.alpha = alpha
+        self.scaler = Standardiser()
+        self.total_scale: torch.Tensor | None = None
+
+    def _u(self, incident_energy: np.ndarray, layers: np.ndarray) -> torch.Tensor:
+        e = torch.as_tensor(layers, dtype=torch.float64)
+        total = e.sum(1)
+        remaining = torch.flip(torch.cumsum(torch.flip(e, [1]), 1), [1])  # sum_{j >= i} E_j
+        ratios = torch.where(remaining[:, :-1] > 0, e[:, :-1] / remaining[:, :-1].clamp_min(1e-300), 0.0)
+        u0 = total / (self.total_scale * torch.as_tensor(incident_energy, dtype=torch.float64))
+        return torch.cat([u0[:, None], ratios], 1).clamp(0.0, 1.0)
+
+    def fit_transform(self, incident_energy: np.ndarray, layers: np.ndarray, seed: int) -> torch.Tensor:
+        self.total_scale = torch.tensor(1.1 * float(np.max(layers.sum(1) / incident_energy)) or 1.0, dtype=torch.float64)
+        y = logit(dequantise(self._u(incident_energy, layers), self.alpha, seeded_generator(seed)), self.alpha)
+        return self.scaler.fit(y).transform(y).float()
+
+    def transform(self, incident_energy: np.ndarray, layers: np.ndarray) -> torch.Tensor:
+        return self.scaler.transform(logit(self._u(incident_energy, layers), self.alpha)).float()
+
+    def inverse(self, incident_energy: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """Layer energies (M, n_layers) in MeV."""
+        u = inverse_logit(self.scaler.inverse(z.double()), self.alpha)
+        remaining = u[:, 0] * self.total_scale.to(u.device) * incident_energy.double()
+        columns = []
+        for i in range(1, u.shape[1]):
+            columns.append(u[:, i] * remaining)
+            remaining = remaining - columns[-1]
+        columns.append(remaining)
+        return torch.stack(columns, 1)
+
+    def state(self) -> dict[str, torch.Tensor]:
+        return {**self.scaler.state("layers"), "layers.total_scale": self.total_scale.cpu()}
+
+    def load(self, state: dict[str, torch.Tensor]) -> LayerEnergies:
+        self.scaler.load(state, "layers")
+        self.total_scale = state["layers.total_scale"].double()
+        return self
+
+
+class LayerShapes:
+    """CaloFlow flow-II variables: voxels as standardised logits of ``E_voxel / E_layer``."""
+
+    def __init__(self, geometry: Geometry, alpha: float = DEFAULT_ALPHA) -> None:
+        self.alpha = alpha
+        self.slices = list(geometry.layer_slices().values())
+        self.scaler = Standardiser()
+
+    def _fractions(self, showers: torch.Tensor) -> torch.Tensor:
+        parts = []
+        for s in self.slices:
+            layer = showers[:, s]
+            total = layer.sum(1, keepdim=True)
+            parts.append(torch.where(total > 0, layer / total.clamp_min(1e-300), 0.0))
+        return torch.cat(parts, 1)
+
+    def fit_transform(self, showers: np.ndarray, seed: int) -> torch.Tensor:
+        fraction = self._fractions(torch.as_tensor(showers, dtype=torch.float64))
+        y = logit(dequantise(fraction, self.alpha, seeded_generator(seed)), self.alpha)
+        return self.scaler.fit(y).transform(y).float()
+
+    def inverse(self, layers: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """Showers (M, n_voxels) in MeV: each layer's fractions renormalised to sum to its energy ``layers``."""
+        fraction = inverse_logit(self.scaler.inverse(z.double()), self.alpha)
+        parts = []
+        for i, s in enumerate(self.slices):
+            f = fraction[:, s]
+            norm = f.sum(1, keepdim=True)
+            parts.append(torch.where(norm > 0, f / norm.clamp_min(1e-300), 0.0) * layers[:, i : i + 1].double())
+        return torch.cat(parts, 1)
+
+    def state(self) -> dict[str, torch.Tensor]:
+        return self.scaler.state("shapes")
+
+    def load(self, state: dict[str, torch.Tensor]) -> LayerShapes:
+        self.scaler.load(state, "shapes")
+        return self
+

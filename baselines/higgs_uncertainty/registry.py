@@ -1,0 +1,168 @@
+"""HiggsML Uncertainty baselines: every pairing of a classifier (how events are scored, and on
+which training set) with an inference method (how mu and its interval come out of the scores),
+named ``<classifier>-<inference>``, e.g. ``nn-deep-all-template-fit``.
+
+``size`` is ``tiny`` (tests), ``small`` (demo) or ``full`` (the anchor's recipe); a factory
+returns an unfitted :class:`~.signal_strength.SignalStrengthEstimator`. The method modules
+(torch, xgboost, iminuit) are imported when a factory is called, so listing stays light.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ...challenges.higgs_uncertainty.schema import FEATURES, PRIMARY_FEATURES
+from ..base import Baseline
+
+_BDT_SIZES = {
+    "tiny": {"n_estimators": 60, "max_depth": 4},
+    "small": {"n_estimators": 200, "max_depth": 5},
+    "full": {"n_estimators": 500, "max_depth": 6},
+}
+_NN_SIZES = {
+    "tiny": {"shallow": (16,), "deep": (32, 32, 32), "epochs": 3, "batch_size": 1024},
+    "small": {"shallow": (64,), "deep": (128, 128, 128), "epochs": 10, "batch_size": 4096},
+    "full": {"shallow": (256,), "deep": (256, 256, 256, 256), "epochs": 30, "batch_size": 4096},
+}
+# Shifted copies of the classifier's training events (systematics-aware training).
+_AUGMENT_DRAWS = {"tiny": 2, "small": 4, "full": 8}
+LOW_LEVEL = PRIMARY_FEATURES
+LOW_AND_HIGH_LEVEL = FEATURES
+
+
+def _no_augmentation(size: str, seed: int) -> Any:
+    return None
+
+
+@dataclass(frozen=True)
+class ClassifierRecipe:
+    name: str
+    description: str
+    make: Callable[[str, str, int], Any]
+    """(size, device, seed) -> unfitted classifier."""
+    augmentation: Callable[[str, int], Any] = field(default=_no_augmentation)
+    """(size, seed) -> a NuisanceAugmentation, or None."""
+
+
+def _bdt(size: str, device: str, seed: int) -> Any:
+    from .bdt import BDTClassifier
+
+    return BDTClassifier(FEATURES, device=device, seed=seed, **_BDT_SIZES[size])
+
+
+def _nn(depth: str, features: tuple[str, ...], **options: Any) -> Callable[[str, str, int], Any]:
+    def make(size: str, device: str, seed: int) -> Any:
+        from .neural_net import NeuralNetClassifier
+
+        cfg = _NN_SIZES[size]
+        return NeuralNetClassifier(features, hidden=cfg[depth], epochs=cfg["epochs"], batch_size=cfg["batch_size"],
+                                   device=device, seed=seed, **options)
+    return make
+
+
+def _augmented(spread: float) -> Callable[[str, int], Any]:
+    def make(size: str, seed: int) -> Any:
+        from .augmentation import NuisanceAugmentation
+
+        return NuisanceAugmentation(n_draws=_AUGMENT_DRAWS[size], spread=spread, seed=seed)
+    return make
+
+
+CLASSIFIERS: dict[str, ClassifierRecipe] = {r.name: r for r in (
+    ClassifierRecipe("bdt", "xgboost BDT on all 28 features", _bdt),
+    ClassifierRecipe("nn-shallow-low", "1-hidden-layer NN on the 16 PRI_* features", _nn("shallow", LOW_LEVEL)),
+    ClassifierRecipe("nn-shallow-all", "1-hidden-layer NN on PRI_* + DER_* features", _nn("shallow", LOW_AND_HIGH_LEVEL)),
+    ClassifierRecipe("nn-deep-low", "deep NN (3+ hidden layers) on the 16 PRI_* features", _nn("deep", LOW_LEVEL)),
+    ClassifierRecipe("nn-deep-all", "deep NN on PRI_* + DER_* features", _nn("deep", LOW_AND_HIGH_LEVEL)),
+    ClassifierRecipe("nn-focal", "deep NN, all features, focal loss (gamma 2)",
+                     _nn("deep", LOW_AND_HIGH_LEVEL, focal_gamma=2.0)),
+    ClassifierRecipe("nn-fgsm", "deep NN, all features, FGSM adversarial examples (eps 0.01)",
+                     _nn("deep", LOW_AND_HIGH_LEVEL, fgsm_epsilon=0.01)),
+    ClassifierRecipe("bdt-augmented", "BDT trained on copies shifted by nuisance draws (data augmentation)",
+                     _bdt, _augmented(1.0)),
+    ClassifierRecipe("nn-augmented", "deep NN trained on copies shifted by nuisance draws (data augmentation)",
+                     _nn("deep", LOW_AND_HIGH_LEVEL), _augmented(1.0)),
+    ClassifierRecipe("nn-parameterised", "deep NN with TES, JES and soft MET as extra inputs, trained over "
+                     "nuisance draws (3x the prior width)", _nn("deep", LOW_AND_HIGH_LEVEL, nuisance_inputs=True),
+                     _augmented(3.0)),
+    ClassifierRecipe("nn-adversarial", "deep NN decorrelated from TES, JES and soft MET by an adversary, "
+                     "trained over nuisance draws (3x the prior width)",
+                     _nn("deep", LOW_AND_HIGH_LEVEL, adversary_weight=1.0), _augmented(3.0)),
+)}
+
+
+@dataclass(frozen=True)
+class InferenceRecipe:
+    name: str
+    description: str
+    make: Callable[[int], Any]
+    classifier_fraction: float
+
+
+def _template_fit(seed: int) -> Any:
+    from .template_fit import BinnedTemplateFit
+
+    return BinnedTemplateFit(n_bins=10, seed=seed)
+
+
+def _counting(seed: int) -> Any:
+    from .counting import CountingExperiment
+
+    return CountingExperiment(seed=seed)
+
+
+def _likelihood_ratio(seed: int) -> Any:
+    from .likelihood_ratio import LikelihoodRatioFit
+
+    return LikelihoodRatioFit(seed=seed)
+
+
+INFERENCES: dict[str, InferenceRecipe] = {r.name: r for r in (
+    # The templates' simulation statistics limit the binned fit in the signal-like bins; the
+    # classifier saturates with fewer events, so most of the training set builds templates.
+    InferenceRecipe("template-fit", "score in 10 bins, per-bin quadratic response in TES / JES / soft MET, "
+                    "six constrained nuisances, MINOS interval", _template_fit, 0.3),
+    InferenceRecipe("counting", "events above the score cut maximising s/sqrt(b + (0.01 b)^2), one Poisson "
+                    "bin with the same six nuisances", _counting, 0.3),
+    InferenceRecipe("likelihood-ratio", "unbinned extended likelihood with isotonic-calibrated per-event "
+                    "ratios p_s/p_b, densities corrected per score bin for the shape nuisances, six constrained "
+                    "nuisances, spurious-signal term for the ratio's simulation statistics", _likelihood_ratio, 0.3),
+)}
+
+_DEMO = {"bdt-template-fit", "nn-deep-all-template-fit"}
+
+
+def _combined(classifier: ClassifierRecipe, inference: InferenceRecipe) -> Callable[[str, str, int], Any]:
+    def factory(size: str, device: str, seed: int) -> Any:
+        from .signal_strength import SignalStrengthEstimator
+
+        return SignalStrengthEstimator(
+            classifier=classifier.make(size, device, seed),
+            inference=inference.make(seed),
+            classifier_fraction=inference.classifier_fraction,
+            augmentation=classifier.augmentation(size, seed),
+            seed=seed,
+        )
+    return factory
+
+
+BASELINES: dict[str, Baseline] = {
+    f"{c.name}-{i.name}": Baseline(f"{c.name}-{i.name}", "higgs-uncertainty", f"{c.description}; {i.description}",
+                                   _combined(c, i), in_demo=f"{c.name}-{i.name}" in _DEMO)
+    for c in CLASSIFIERS.values() for i in INFERENCES.values()
+}
+
+COMPARISON_TABLE: tuple[str, ...] = (
+    *(f"{c}-template-fit" for c in CLASSIFIERS),
+    "bdt-counting", "nn-deep-all-counting", "bdt-likelihood-ratio", "nn-deep-all-likelihood-ratio",
+)
+"""The methods ``hepbench baseline compare`` runs by default: every classifier with the template
+fit, and every inference method with the BDT and the deep NN."""
+
+STUDIES: dict[str, str] = {
+    "feature-ranking": "seven feature rankings (iterative addition / removal, correlation with the BDT "
+    "score, BDT split frequency, separation, random subsets, permutation) and AUC against the number of features",
+}
+"""Studies run by ``hepbench baseline run`` that produce rankings and plots rather than an interval."""

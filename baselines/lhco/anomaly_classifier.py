@@ -1,0 +1,154 @@
+"""The classifier every LHCO classifier-based detector shares (CATHODE paper recipe, SPEC section 2).
+
+A 3 x 64 ReLU MLP trained with weighted binary cross-entropy and Adam (1e-3) for a fixed number
+of epochs on part of the events; the rest is a validation set. The network is kept after every
+epoch and the score is the mean prediction of the ``n_best`` epochs with the lowest validation
+loss, which smooths the epoch-to-epoch noise of a weak-supervision classifier.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ...torch_common import resolve_device
+from ...torch_common import binary_loss, fit, mlp
+from ..base import balanced_weights, size_config
+
+
+@dataclass(frozen=True)
+class ClassifierSize:
+    epochs: int
+    batch_size: int
+    n_best: int
+
+
+CLASSIFIER_SIZES: dict[str, ClassifierSize] = {
+    "tiny": ClassifierSize(epochs=8, batch_size=256, n_best=3),
+    "small": ClassifierSize(epochs=30, batch_size=256, n_best=5),
+    "full": ClassifierSize(epochs=100, batch_size=128, n_best=10),  # the anchor's recipe
+}
+
+
+
+
+class AnomalyClassifier:
+    """Binary MLP classifier with a validation split and an ensemble of its best epochs.
+
+    Parameters
+    ----------
+    hidden:
+        Hidden layer widths (anchor: three layers of 64, ReLU).
+    epochs, batch_size, learning_rate:
+        Adam training on the training part.
+    validation_fraction:
+        Fraction of the events (drawn at random per class) kept out of training to rank epochs.
+    n_best:
+        Number of epochs, lowest validation loss first, whose predictions are averaged.
+    device:
+        ``auto`` | ``cpu`` | ``cuda``.
+    seed:
+        Seeds the split, the initialisation and the batch order.
+    """
+
+    def __init__(
+        self,
+        hidden: tuple[int, ...] = (64, 64, 64),
+        epochs: int = 100,
+        batch_size: int = 128,
+        learning_rate: float = 1e-3,
+        validation_fraction: float = 0.2,
+        n_best: int = 10,
+        device: str = "auto",
+        seed: int = 0,
+    ) -> None:
+        self.hidden = tuple(hidden)
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.validation_fraction = validation_fraction
+        self.n_best = n_best
+        self.device = device
+        self.seed = seed
+
+    @classmethod
+    def for_size(cls, size: str, device: str = "auto", seed: int = 0) -> "AnomalyClassifier":
+        cfg = size_config(CLASSIFIER_SIZES, size)
+        return cls(epochs=cfg.epochs, batch_size=cfg.batch_size, n_best=cfg.n_best, device=device, seed=seed)
+
+    def _split(self, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Training and validation indices, the same fraction of each class in both."""
+        rng = np.random.default_rng(self.seed)
+        train, valid = [], []
+        for cls in (0.0, 1.0):
+            idx = rng.permutation(np.flatnonzero(targets == cls))
+            n_valid = int(round(self.validation_fraction * len(idx)))
+            valid.append(idx[:n_valid])
+            train.append(idx[n_valid:])
+        return np.concatenate(train), np.concatenate(valid)
+
+    def fit(self, inputs: np.ndarray, targets: np.ndarray, sample_weight: np.ndarray | None = None) -> "AnomalyClassifier":
+        """Train on ``inputs`` (n_events, n_features) with ``targets`` 0 / 1 (n_events,).
+
+        ``sample_weight`` (n_events,) defaults to class-balanced weights; given weights are used as
+        they are (rescaled to mean 1), so a caller that balances its own classes keeps its ratios.
+        """
+        x = np.asarray(inputs, dtype=np.float64)
+        y = np.asarray(targets, dtype=np.float64)
+        if x.ndim != 2 or len(x) != len(y):
+            raise ValueError(f"inputs must be (n_events, n_features) matching targets, got {x.shape} and {y.shape}")
+        if not 0.0 < self.validation_fraction < 1.0:
+            raise ValueError(f"validation_fraction must be in (0, 1), got {self.validation_fraction}")
+        w = balanced_weights(y) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+        if w.shape != y.shape or not np.all(np.isfinite(w)) or (w < 0).any() or w.sum() <= 0:
+            raise ValueError("sample_weight must be finite, non-negative, not all zero and one per event")
+        w = w / w.mean()
+        self.mean_ = x.mean(axis=0)
+        self.std_ = x.std(axis=0)
+        self.std_[self.std_ == 0] = 1.0
+        z = (x - self.mean_) / self.std_
+        train, valid = self._split(y)
+        if len(train) == 0 or len(valid) == 0 or len(np.unique(y[train])) < 2:
+            raise ValueError(f"too few events ({len(y)}) to split into training and validation sets")
+
+        device = resolve_device(self.device)
+        torch.manual_seed(self.seed)
+        network = mlp(x.shape[1], self.hidden).to(device)
+
+        def tensor(a: np.ndarray) -> torch.Tensor:
+            return torch.as_tensor(a, dtype=torch.float32, device=device)
+
+        valid_set = [tensor(z[valid]), tensor(y[valid]), tensor(w[valid])]
+
+        def loss(xb: torch.Tensor, yb: torch.Tensor, wb: torch.Tensor) -> torch.Tensor:
+            return binary_loss(network(xb).squeeze(1), yb, wb, 0.0)
+
+        result = fit(network, loss, [tensor(z[train]), tensor(y[train]), tensor(w[train])], epochs=self.epochs,
+                     batch_size=self.batch_size, learning_rate=self.learning_rate, seed=self.seed,
+                     validation=lambda: loss(*valid_set), n_best=self.n_best)
+        kept, self.history_ = result.best, result.history
+        if not kept:
+            raise RuntimeError("the classifier's validation loss was never finite; lower learning_rate")
+        self.best_epochs_ = [epoch for _, epoch, _ in kept]
+        self.networks_ = []
+        for _, _, state in kept:
+            member = mlp(x.shape[1], self.hidden)
+            member.load_state_dict(state)
+            self.networks_.append(member.to(device).eval())
+        self.device_ = device
+        return self
+
+    @torch.no_grad()
+    def predict(self, inputs: np.ndarray, batch_size: int = 65536) -> np.ndarray:
+        """Mean probability of class 1 over the best epochs, shape (n_events,)."""
+        if not hasattr(self, "networks_"):
+            raise RuntimeError("AnomalyClassifier is not fitted; call fit first")
+        z = (np.asarray(inputs, dtype=np.float64) - self.mean_) / self.std_
+        out = np.zeros(len(z), dtype=np.float64)
+        for start in range(0, len(z), batch_size):
+            xb = torch.as_tensor(z[start : start + batch_size], dtype=torch.float32, device=self.device_)
+            probs = torch.stack([torch.sigmoid(net(xb).squeeze(1)) for net in self.networks_])
+            out[start : start + batch_size] = probs.double().mean(dim=0).cpu().numpy()
+        return out

@@ -1,0 +1,280 @@
+"""The Challenge interface: everything a challenge is, in one abstract class.
+
+A challenge declares what the leaderboard shows (id, title, ranking metrics and columns, presets,
+phases), makes and loads its data, names its baselines (lazily: ``"module:attribute"``), runs one
+baseline into a run record, adapts submissions (public inputs for a sandbox, validated outputs)
+and scores them: :meth:`Challenge.score` is the only scorer, used by ``hepbench score``,
+``hepbench submission run`` and the leaderboard's workers.
+
+Built-in challenges are listed in :mod:`hepbench.challenges`; other packages add theirs through
+the entry-point group ``hepbench.challenges`` (a name -> a ``Challenge`` instance or class).
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from ..records import RecordError, Score
+from .outputs import OutputError
+
+if TYPE_CHECKING:
+    from ..baselines.base import Baseline
+
+DEFAULT_DATA_ROOT = Path("hepbench-data")
+"""Where generated data sets go unless a command says otherwise (relative to the working directory)."""
+
+
+@dataclass(frozen=True)
+class RankingMetric:
+    name: str
+    higher_is_better: bool
+    description: str
+    label: str = ""
+    """Column heading on the leaderboard (default: the name)."""
+
+
+@dataclass(frozen=True)
+class MetricColumn:
+    """A metric the leaderboard shows beside the ranking metrics (it does not rank)."""
+
+    name: str
+    label: str
+    fmt: str = ".3f"
+
+
+@dataclass(frozen=True)
+class Phase:
+    """A test split of a challenge. A hidden phase's scores stay hidden until the organiser
+    reveals them (``hepbench leaderboard phase CHALLENGE hidden --reveal``)."""
+
+    slug: str
+    title: str
+    hidden: bool = False
+
+
+DEFAULT_PHASES = (Phase("public", "Public test"), Phase("hidden", "Hidden test", hidden=True))
+
+
+class Challenge(abc.ABC):
+    """One challenge. Subclasses set the class attributes and implement the abstract methods.
+
+    Heavy libraries (torch, xgboost, the baselines) are imported inside methods, never at module
+    import, so that listing challenges and ``hepbench --help`` stay fast.
+    """
+
+    id: ClassVar[str]
+    title: ClassVar[str]
+    description: ClassVar[str]
+    presets: ClassVar[tuple[str, ...]] = ("tiny", "small", "full")
+    ranking: ClassVar[tuple[RankingMetric, ...]]
+    """Primary metric first, then the tie-breakers."""
+    columns: ClassVar[tuple[MetricColumn, ...]] = ()
+    """Further metrics shown on the leaderboard."""
+    phases: ClassVar[tuple[Phase, ...]] = DEFAULT_PHASES
+    baseline_registry: ClassVar[str | None] = None
+    """``"module:attribute"`` of the dict name -> :class:`~hepbench.baselines.base.Baseline`."""
+    template_package: ClassVar[str] = "hepbench.submission_kit"
+    """Package holding ``templates/<id>/`` (Dockerfile, entrypoint.py, model.py, README.md)."""
+    input_options: ClassVar[tuple[str, ...]] = ("preset", "seed", "data_dir")
+    """Names of the keyword options :meth:`write_inputs` accepts."""
+    validate_options: ClassVar[Mapping[str, Any]] = {"preset": "tiny"}
+    """Input options of ``hepbench submission validate`` (tiny inputs, checks the outputs' schema only)."""
+    score_options: ClassVar[tuple[str, ...]] = ()
+    """Names of the keyword options :meth:`score` accepts (``hepbench score --option NAME=VALUE``)."""
+    summary_metrics: ClassVar[tuple[str, ...] | None] = None
+    """Metrics averaged over training seeds (default: the ranking metrics)."""
+
+    # -- data ---------------------------------------------------------------------------------
+    def data_dir(self, preset: str, seed: int) -> Path:
+        """Default folder of a generated data set: ``hepbench-data/ID/PRESET-seedSEED``."""
+        return DEFAULT_DATA_ROOT / self.id / f"{preset}-seed{seed}"
+
+    def check_preset(self, preset: str) -> None:
+        if preset not in self.presets:
+            raise ValueError(f"unknown preset {preset!r} for {self.id}; known: {list(self.presets)}")
+
+    @abc.abstractmethod
+    def generate(self, preset: str, seed: int, out: Path, *, client: Any = None) -> dict[str, Any]:
+        """Generate the preset's data set into ``out`` (files with sidecars: generator version,
+        seed, sha256); returns a JSON-ready summary (``files``: name -> counts)."""
+
+    @abc.abstractmethod
+    def load(self, folder: Path) -> Any:
+        """The data set written by :meth:`generate` (checksums verified)."""
+
+    @abc.abstractmethod
+    def is_generated(self, folder: Path) -> bool:
+        """Whether ``folder`` holds a complete data set."""
+
+    def ensure_data(self, preset: str, seed: int, data_dir: Path | None = None, **options: Any) -> Any:
+        """The data set in ``data_dir`` (default :meth:`data_dir`), generated there when absent
+        (``options``: a challenge's other sources of data, e.g. lhco's ``real``)."""
+        from ..io import console
+
+        self.check_preset(preset)
+        target = Path(data_dir) if data_dir is not None else self.data_dir(preset, seed)
+        if not self.is_generated(target):
+            with console.status(f"generating {self.id} preset {preset!r} (seed {seed}) into {target}", spinner="dots"):
+                self.generate(preset, seed, target)
+        return self.load(target)
+
+    def validate_data(self, real: Path | None, out: Path, *, seed: int = 1, **options: Any) -> dict[str, Any]:
+        """Compare generated events with real simulation (tables and plots under ``out``)."""
+        raise ValueError(f"{self.id} has no validation against real simulation")
+
+    # -- baselines ----------------------------------------------------------------------------
+    def baselines(self) -> dict[str, Baseline]:
+        """name -> baseline, imported on first use (empty when the challenge has none)."""
+        if self.baseline_registry is None:
+            return {}
+        from ..baselines.base import resolve
+
+        return dict(resolve(self.baseline_registry))
+
+    def baseline(self, name: str) -> Baseline:
+        methods = self.baselines()
+        if name not in methods:
+            raise ValueError(f"unknown baseline {name!r} for {self.id}; known: {sorted(methods)}")
+        return methods[name]
+
+    def studies(self) -> dict[str, str]:
+        """Studies ``hepbench baseline run`` runs besides the baselines: name -> description."""
+        return {}
+
+    def comparison_methods(self) -> tuple[str, ...]:
+        """The baselines ``hepbench baseline compare`` runs by default."""
+        return tuple(self.baselines())
+
+    @abc.abstractmethod
+    def run_baseline(self, method: str, *, preset: str = "small", seed: int = 0, data_dir: Path | None = None,
+                     size: str | None = None, device: str = "auto", model_seed: int | None = None,
+                     progress: bool = True, scheduler: str = "serial", workers: int | None = None,
+                     **options: Any) -> dict[str, Any]:
+        """Train ``method`` on the preset's data (seed ``seed``; training seed ``model_seed``,
+        default ``seed``), evaluate and score it; the run record (:mod:`hepbench.records`).
+        ``scheduler`` / ``workers``: where a challenge spreads the evaluation of one training."""
+
+    def run_seeds_summary(self, method: str, seeds: Sequence[int], *, scheduler: str = "local",
+                          workers: int | None = None, progress: bool = True, **options: Any) -> dict[str, Any]:
+        """``method`` trained once per seed of ``seeds`` on the same data, one training per worker
+        of ``scheduler``; the records (named ``METHOD (seed S)``) with their mean and spread."""
+        import numpy as np
+
+        from ..parallel import dask_client, map_tasks
+
+        self.ensure_data(options.get("preset", "small"), options.get("seed", 0), options.get("data_dir"),
+                         **{k: v for k, v in options.items() if k == "real"})
+        tasks = [(self.id, method, {**options, "model_seed": s, "progress": False}) for s in seeds]
+        with dask_client(scheduler, workers) as client:
+            records = map_tasks(_run_task, tasks, client=client, progress=progress, description="trainings")
+        for record in records:
+            record["method"] = f"{method} (seed {record['model_seed']})"
+        summary = {}
+        for key in self.summary_metrics or tuple(m.name for m in self.ranking):
+            values = np.array([r["metrics"][key] for r in records if key in r["metrics"]], dtype=float)
+            if len(values):
+                summary[key] = {"mean": float(values.mean()),
+                                "std": float(values.std(ddof=1)) if len(values) > 1 else 0.0}
+        return {"challenge": self.id, "method": method, "model_seeds": list(seeds), "summary": summary,
+                "results": records}
+
+    def compare(self, names: list[str], **options: Any) -> list[dict[str, Any]]:
+        """Every baseline of ``names`` on the same data; table, JSON (``json_path``), Markdown."""
+        raise ValueError(f"{self.id} has no comparison")
+
+    def demo_options(self, preset: str, seed: int, **overrides: Any) -> tuple[dict[str, Any], str]:
+        """Options of :meth:`run_baseline` for ``hepbench demo`` (its ``in_demo`` baselines) and a
+        note for the table's title; ``overrides`` are the demo's own options (a challenge takes
+        those it knows)."""
+        return {"size": preset}, preset
+
+    demo_hidden: ClassVar[tuple[str, ...]] = ()
+    """Bulky fields of a run record left out of the demo's JSON."""
+
+    def run_study(self, name: str, *, preset: str, seed: int, data_dir: Path | None, size: str,
+                  out: Path, progress: bool) -> dict[str, Any]:
+        raise ValueError(f"{self.id} has no study {name!r}")
+
+    # -- submissions --------------------------------------------------------------------------
+    @abc.abstractmethod
+    def write_inputs(self, input_dir: Path, organiser_dir: Path, **options: Any) -> dict[str, Any]:
+        """Write the public inputs of a submission run to ``input_dir`` and the truth to
+        ``organiser_dir`` (mode 0700); returns a summary of what was written."""
+
+    @abc.abstractmethod
+    def read_outputs(self, output_dir: Path, organiser_dir: Path) -> Any:
+        """A submission's outputs, validated against the inputs, or :class:`OutputError`."""
+
+    def describe_outputs(self, outputs: Any) -> str:
+        """One line on validated outputs, for the run record."""
+        return "outputs valid"
+
+    def template_dir(self) -> Path:
+        from importlib import resources
+
+        return Path(str(resources.files(self.template_package) / "templates" / self.id))
+
+    @abc.abstractmethod
+    def score(self, outputs: Path, truth: Path | None, **options: Any) -> Score:
+        """THE scorer: the submission's ``outputs`` (the folder a sandboxed run wrote, or a file
+        the challenge's documentation names) against the hidden ``truth`` (the organiser folder
+        :meth:`write_inputs` wrote, or a truth file). Raises :class:`OutputError` for outputs
+        that cannot be scored at all."""
+
+    def check_record(self, record: dict[str, Any], where: str, at: str) -> None:
+        """Challenge-specific checks of a run record (:func:`hepbench.records.validate_record`)."""
+
+    def score_record(self, record_path: Path, record: dict[str, Any]) -> Score:
+        """A baseline run record scored where it ran: its metrics as reported."""
+        return Score.from_record(record)
+
+    # -- display ------------------------------------------------------------------------------
+    def table_columns(self) -> list[tuple[str, str, str]]:
+        """(metric, heading, format) of the rows of :meth:`table`: ranking metrics, then columns."""
+        out = [(m.name, m.label or m.name, ".3f") for m in self.ranking]
+        out += [(c.name, c.label, c.fmt) for c in self.columns]
+        return out
+
+    def table(self, title: str, records: Sequence[Mapping[str, Any]]) -> Any:
+        """A rich table of run records, one row per record (wide tables wrap)."""
+        from rich.table import Table
+
+        table = Table(title=title)
+        table.add_column("method", no_wrap=True)
+        columns = self.table_columns()
+        for _, heading, _ in columns:
+            table.add_column(heading, justify="right")
+        for r in records:
+            metrics = {**r, **r.get("metrics", {})}
+            table.add_row(r["method"], *(_fmt(metrics.get(name), fmt) for name, _, fmt in columns))
+        return table
+
+
+def _run_task(challenge_id: str, method: str, options: dict[str, Any]) -> dict[str, Any]:
+    """One baseline run as a task of a Dask map (a plain function of picklable arguments)."""
+    from . import get
+
+    return get(challenge_id).run_baseline(method, **options)
+
+
+def _fmt(value: Any, fmt: str) -> str:
+    if value is None:
+        return "-"
+    try:
+        return format(value, fmt)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def check_options(challenge: Challenge, options: Mapping[str, Any], allowed: Sequence[str]) -> None:
+    unknown = sorted(set(options) - set(allowed))
+    if unknown:
+        raise ValueError(f"{challenge.id}: unknown option(s) {unknown}; this challenge takes {sorted(allowed)}")
+
+
+__all__ = ["Challenge", "DEFAULT_PHASES", "MetricColumn", "OutputError", "Phase", "RankingMetric", "RecordError",
+           "Score", "check_options"]

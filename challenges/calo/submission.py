@@ -1,0 +1,121 @@
+"""Calorimeter fast simulation through the sandbox: training showers in, generated showers out.
+
+``/input`` holds numpy files only (any python3 with numpy reads them); energies are in MeV and
+voxels in the official order layer -> alpha -> r:
+
+- ``metadata.json``: the geometry's name, particle and voxel count, the files below and the
+  output file to write;
+- ``geometry.json``: the voxel geometry (layers with radial edges in mm and angular bins);
+- ``train/incident_energies.npy`` (float64, N) and ``train/showers.npy`` (float32, N x voxels);
+- ``generate/incident_energies.npy`` (float64, M): one shower to generate per entry.
+
+``/output/showers.npy`` (M x voxels, MeV, every value finite and >= 0) is compared with the
+organiser's held-out showers at the same incident energies: classifier AUC and JSD on low- and
+high-level inputs, FPD, KPD and separation powers, as for the baselines. The host's wall time
+covers training and generation together.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .dataset import generate_dataset, get_calo_preset, load_split
+from .geometry import geometry_to_dict
+from .simulator import detector_model
+from ...scoring.calo import evaluate
+from ..outputs import OutputError, read_npy_output
+
+CHALLENGE = "calo"
+OUTPUT_FILE = "showers.npy"
+VALIDATE_OPTIONS: dict[str, Any] = {"preset": "tiny"}
+"""The inputs of ``hepbench submission validate``: the tiny preset (300 DS1-photon showers per split)."""
+CLASSIFIER_BY_PRESET = {"tiny": "tiny", "small": "small", "full": "full"}
+"""Evaluation classifier per data size: the anchor's recipe only on the full data."""
+
+
+def write_inputs(
+    input_dir: str | Path,
+    organiser_dir: str | Path,
+    *,
+    preset: str = "tiny",
+    seed: int = 0,
+    geometry: str | None = None,
+    data_dir: str | Path | None = None,
+) -> dict[str, Any]:
+    """Write the training showers and the energies to generate to ``input_dir``; the held-out
+    showers stay in ``organiser_dir``.
+
+    The showers come from ``data_dir`` (``hepbench data generate calo``) or are simulated from
+    ``preset`` and ``seed`` into ``organiser_dir/data``. ``geometry`` defaults to the preset's
+    first one. Returns a summary of what was written.
+    """
+    input_dir, organiser_dir = Path(input_dir), Path(organiser_dir)
+    organiser_dir.mkdir(parents=True, exist_ok=True)
+    organiser_dir.chmod(0o700)
+    if data_dir is None:
+        data_dir = organiser_dir / "data"
+        generate_dataset(preset, seed, data_dir)
+    geometry = geometry or next(iter(get_calo_preset(preset).showers))
+    model = detector_model(geometry)
+    train, test = load_split(data_dir, geometry, "train"), load_split(data_dir, geometry, "test")
+    (input_dir / "train").mkdir(parents=True, exist_ok=True)
+    (input_dir / "generate").mkdir(exist_ok=True)
+    np.save(input_dir / "train" / "incident_energies.npy", train.incident_energy.astype(np.float64))
+    np.save(input_dir / "train" / "showers.npy", train.showers.astype(np.float32))
+    np.save(input_dir / "generate" / "incident_energies.npy", test.incident_energy.astype(np.float64))
+    (input_dir / "geometry.json").write_text(json.dumps(geometry_to_dict(model.geometry), indent=1))
+    data_preset = train.metadata.get("preset", preset)
+    reference = {"data_dir": str(Path(data_dir).resolve()), "geometry": geometry, "preset": data_preset,
+                 "data_seed": train.metadata.get("seed", seed),
+                 "classifier": CLASSIFIER_BY_PRESET.get(data_preset, "small")}
+    (organiser_dir / "reference.json").write_text(json.dumps(reference, indent=1))
+    metadata = {
+        "challenge": CHALLENGE,
+        "geometry": geometry,
+        "particle": model.geometry.particle,
+        "n_voxels": model.geometry.n_voxels,
+        "units": "MeV",
+        "voxel_order": "layer -> alpha -> r",
+        "files": {"geometry": "geometry.json", "train_incident_energies": "train/incident_energies.npy",
+                  "train_showers": "train/showers.npy", "generate_incident_energies": "generate/incident_energies.npy"},
+        "n_train": len(train),
+        "n_generate": len(test),
+        "output": OUTPUT_FILE,
+    }
+    (input_dir / "metadata.json").write_text(json.dumps(metadata, indent=1))
+    return {"preset": data_preset, "geometry": geometry, "n_train": len(train), "n_generate": len(test)}
+
+
+def _reference(organiser_dir: str | Path) -> tuple[dict[str, Any], Any]:
+    info = json.loads((Path(organiser_dir) / "reference.json").read_text())
+    return info, load_split(info["data_dir"], info["geometry"], "test")
+
+
+def read_and_validate_outputs(output_dir: str | Path, organiser_dir: str | Path) -> np.ndarray:
+    """The generated showers (M, n_voxels) in MeV, or ``OutputError`` naming the file and the row."""
+    _, test = _reference(organiser_dir)
+    showers = read_npy_output(output_dir, OUTPUT_FILE, test.showers.shape,
+                              "one shower per generate/incident_energies.npy entry, voxels in MeV")
+    negative = np.flatnonzero((showers < 0).any(axis=1))
+    if len(negative):
+        row = int(negative[0])
+        raise OutputError(f"{OUTPUT_FILE}: {len(negative)} shower(s) with negative voxel energies, first row {row} "
+                          f"(voxel {int(np.argmax(showers[row] < 0))}: {showers[row].min():g} MeV); energies must be >= 0")
+    return showers
+
+
+def describe(showers: np.ndarray) -> str:
+    return f"{len(showers)} showers of {showers.shape[1]} voxels, schema valid"
+
+
+def score_outputs(showers: np.ndarray, organiser_dir: str | Path) -> dict[str, Any]:
+    """Classifier AUC / JSD (low and high level), FPD, KPD and separation powers against the held-out showers."""
+    info, test = _reference(organiser_dir)
+    model = detector_model(info["geometry"])
+    scores = evaluate(model.geometry, (test.incident_energy, test.showers), (test.incident_energy, showers),
+                      classifier=info["classifier"], seed=0, device="auto")
+    return {"metrics": scores.to_dict(), **{k: info[k] for k in ("geometry", "preset", "data_seed", "classifier")}}

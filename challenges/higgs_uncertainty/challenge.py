@@ -1,0 +1,251 @@
+"""HiggsML Uncertainty as a :class:`~hepbench.challenges.base.Challenge`: data, baselines,
+submissions and the one scorer of answers (coverage score, width, coverage, RMSE, MAE)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from ...records import Score, finite
+from ..base import Challenge, MetricColumn, RankingMetric, RecordError, check_options
+
+PLAN_FILE = "plan.json"
+ANSWERS_FILE = "answers.json"
+PE_KEYS = ("set_index", "mu_true", "p16", "p84")
+# Metrics a run record reports about its own run (not recomputable from the answers).
+REPORTED = ("auc", "ams", "train_seconds", "predict_seconds_mean")
+SUMMARY_METRICS = ("coverage_score", "width", "coverage", "rmse", "mae", "n_failed", "n_pseudo_experiments")
+
+
+class HiggsUncertainty(Challenge):
+    id = "higgs-uncertainty"
+    title = "HiggsML Uncertainty"
+    description = ("Measure the H->tautau signal strength mu with a 68.27% interval in pseudo-experiments "
+                   "with six systematic uncertainties.")
+    ranking = (
+        RankingMetric("coverage_score", True, "-ln((width + 1e-3) * f(coverage))", "coverage score"),
+        RankingMetric("width", False, "mean interval width"),
+        RankingMetric("mae", False, "mean absolute error plus interval mismatch", "MAE"),
+    )
+    columns = (
+        MetricColumn("coverage", "coverage"),
+        MetricColumn("rmse", "RMSE"),
+        MetricColumn("auc", "AUC"),
+        MetricColumn("ams", "AMS", ".2f"),
+        MetricColumn("n_failed", "failed PE", "d"),
+        MetricColumn("train_seconds", "train s", ".0f"),
+        MetricColumn("predict_seconds_mean", "s / PE", ".2f"),
+    )
+    input_options = ("preset", "seed", "n_sets", "n_pseudo_experiments", "plan_seed", "train_events", "data_dir")
+    baseline_registry = "hepbench.baselines.higgs_uncertainty.registry:BASELINES"
+    validate_options = {"preset": "tiny", "n_sets": 1, "n_pseudo_experiments": 2, "train_events": 20_000}
+    score_options = ("n_bootstrap",)
+    summary_metrics = ("coverage_score", "coverage", "width", "rmse", "mae", "auc")
+
+    # -- data -----------------------------------------------------------------------------------
+    def generate(self, preset: str, seed: int, out: Path, *, client: Any = None) -> dict[str, Any]:
+        from .dataset import generate_dataset
+        from .presets import get_preset
+        from .pseudo_experiments import make_test_plan
+
+        spec = get_preset(preset)
+        data = generate_dataset(preset, seed, out, client=client)
+        plan = make_test_plan(spec.n_sets, spec.n_pseudo_experiments, initial_seed=seed)
+        plan.to_json(Path(out) / "test_plan.json")
+        summary: dict[str, Any] = {"files": {}}
+        for split, frame in (("train", data.train), ("test", data.test)):
+            grouped = frame.groupby("detailed_labels", observed=True)["weights"]
+            summary[split] = {"events": grouped.size().to_dict(), "sum_weights": grouped.sum().to_dict()}
+            for process, n in grouped.size().items():
+                summary["files"][f"{split} / {process}"] = {"events": int(n),
+                                                           "sum of weights": float(summary[split]["sum_weights"][process])}
+        summary["test_plan"] = {"n_sets": plan.n_sets, "n_pseudo_experiments": plan.n_pseudo_experiments,
+                                "path": Path(out) / "test_plan.json"}
+        return summary
+
+    def load(self, folder: Path) -> Any:
+        from .dataset import load_dataset
+
+        return load_dataset(folder)
+
+    def is_generated(self, folder: Path) -> bool:
+        return (Path(folder) / "train.parquet").exists()
+
+    def ensure_data(self, preset: str, seed: int, data_dir: Path | None = None, **options: Any) -> Any:
+        data = super().ensure_data(preset, seed, data_dir)
+        if (data.preset, data.seed) != (preset, seed):
+            raise ValueError(f"{data_dir} holds preset {data.preset!r} seed {data.seed}, not {preset!r} seed {seed}")
+        return data
+
+    def validate_data(self, real: Path | None, out: Path, *, seed: int = 1, events_per_process: int = 200_000,
+                      **options: Any) -> dict[str, Any]:
+        from ...io import console
+        from ...reference_data import path as reference_path
+        from .generator import generate_events
+        from .schema import PROCESSES
+        from .validation import validate_higgs_uncertainty
+
+        real = Path(real) if real is not None else reference_path("higgsml2014-csv")
+        if not real.exists():
+            raise FileNotFoundError(f"{real}: real data file not found (pass --real PATH)")
+        with console.status("generating events to compare", spinner="dots"):
+            generated = generate_events({p: events_per_process for p in PROCESSES}, seed=seed)
+        table = validate_higgs_uncertainty(real, generated, out)
+        return {"real": real, "rows": table.to_dict(orient="records"),
+                "columns": ["feature", "class", "w1_std", "ks", "mean_real", "mean_gen"]}
+
+    # -- baselines ------------------------------------------------------------------------------
+    def studies(self) -> dict[str, str]:
+        from ...baselines.higgs_uncertainty.registry import STUDIES
+
+        return dict(STUDIES)
+
+    def comparison_methods(self) -> tuple[str, ...]:
+        from ...baselines.higgs_uncertainty.registry import COMPARISON_TABLE
+
+        return COMPARISON_TABLE
+
+    def run_baseline(self, method: str, *, preset: str = "small", seed: int = 0, data_dir: Path | None = None,
+                     size: str | None = None, device: str = "auto", model_seed: int | None = None,
+                     progress: bool = True, scheduler: str = "serial", workers: int | None = None,
+                     client: Any = None, n_sets: int | None = None, n_pseudo_experiments: int | None = None,
+                     plan_seed: int = 0, **options: Any) -> dict[str, Any]:
+        """Train ``method`` on the preset's data and score it on a test plan (seed ``plan_seed``);
+        the pseudo-experiments are spread over ``scheduler`` (or ``client``; training stays here)."""
+        from ...io import console
+        from ...torch_common import resolve_device
+        from .presets import get_preset
+        from .pseudo_experiments import make_test_plan
+        from .run import run_estimator
+
+        check_options(self, options, ())
+        spec = get_preset(preset)
+        baseline = self.baseline(method)
+        resolved = resolve_device(device)
+        data = self.ensure_data(preset, seed, data_dir)
+        plan = make_test_plan(n_sets or spec.n_sets, n_pseudo_experiments or spec.n_pseudo_experiments,
+                              initial_seed=plan_seed)
+        model_seed = seed if model_seed is None else model_seed
+        estimator = baseline.factory(size or preset, resolved, model_seed)
+        console.print(f"[bold]{method}[/bold]: training on {len(data.train):,} events ({resolved}), "
+                      f"then {len(plan)} pseudo-experiments")
+        if client is None and scheduler != "serial":
+            from ...parallel import dask_client
+
+            with dask_client(scheduler, workers) as client:
+                record = run_estimator(method, estimator, data, plan, device=resolved, progress=progress,
+                                       client=client)
+        else:
+            record = run_estimator(method, estimator, data, plan, device=resolved, progress=progress, client=client)
+        record.update(size=size or preset, model_seed=model_seed)
+        return record
+
+    demo_hidden = ("pseudo_experiments",)
+
+    def demo_options(self, preset: str, seed: int, **overrides: Any) -> tuple[dict[str, Any], str]:
+        sets, pes = overrides.get("n_sets") or 5, overrides.get("n_pseudo_experiments") or 20
+        return ({"n_sets": sets, "n_pseudo_experiments": pes, "plan_seed": seed, "size": preset},
+                f"{preset}, {sets} sets x {pes} PE")
+
+    def run_study(self, name: str, *, preset: str, seed: int, data_dir: Path | None, size: str,
+                  out: Path, progress: bool) -> dict[str, Any]:
+        from .studies import run_feature_ranking
+
+        if name != "feature-ranking":
+            return super().run_study(name, preset=preset, seed=seed, data_dir=data_dir, size=size, out=out,
+                                     progress=progress)
+        return run_feature_ranking(self.ensure_data(preset, seed, data_dir), preset, seed, size, out, progress)
+
+    def compare(self, names: list[str], **options: Any) -> list[dict[str, Any]]:
+        from .comparison import compare
+
+        return compare(self, names, **options)
+
+    # -- submissions ----------------------------------------------------------------------------
+    def write_inputs(self, input_dir: Path, organiser_dir: Path, **options: Any) -> dict[str, Any]:
+        from .submission import write_inputs
+
+        return write_inputs(input_dir, organiser_dir, **options)
+
+    def read_outputs(self, output_dir: Path, organiser_dir: Path) -> Any:
+        from .submission import read_and_validate_outputs
+
+        return read_and_validate_outputs(output_dir, organiser_dir)
+
+    def describe_outputs(self, outputs: Any) -> str:
+        return f"{len(outputs)} answers, schema valid"
+
+    def score(self, outputs: Path, truth: Path | None, *, n_bootstrap: int = 1000, **options: Any) -> Score:
+        """Answers (``answers.json`` in an output folder, or a CSV / JSON file) against the test
+        plan (``plan.json`` in an organiser folder, or a plan file). Without a plan the rows must
+        carry ``mu_true`` (a baseline run record's ``pseudo_experiments``)."""
+        import pandas as pd
+
+        from .answers import join_answers, read_answers
+        from .harness import score_results
+        from .pseudo_experiments import TestPlan
+
+        check_options(self, options, self.score_options)
+        outputs, truth = Path(outputs), None if truth is None else Path(truth)
+        answers_path = outputs / ANSWERS_FILE if outputs.is_dir() else outputs
+        if truth is not None:
+            plan_path = truth / PLAN_FILE if truth.is_dir() else truth
+            if not plan_path.exists():
+                raise FileNotFoundError(f"{plan_path}: test plan not found")
+            rows = join_answers(TestPlan.from_json(plan_path), read_answers(answers_path))
+        else:
+            payload = json.loads(answers_path.read_text()) if answers_path.suffix == ".json" else None
+            if not (isinstance(payload, dict) and payload.get("pseudo_experiments")):
+                raise ValueError(f"{answers_path}: answers need the test plan they answer (its hidden truth)")
+            rows = pd.DataFrame(payload["pseudo_experiments"])
+            if "status" not in rows:
+                rows["status"] = "ok"
+            for key in ("mu_hat", "delta_mu_hat"):
+                if key not in rows:
+                    raise RecordError(f"{answers_path}: field pseudo_experiments[0].{key} is missing")
+        metrics = score_results(rows, n_bootstrap=n_bootstrap)
+        bootstrap = metrics.get("bootstrap") or {}
+        errors = {k: finite(v.get("std")) for k, v in bootstrap.items() if isinstance(v, dict)}
+        failed = rows.loc[rows["status"] != "ok"]
+        keep = [c for c in ("set_index", "pe_index", "seed", "mu_true", "mu_hat", "delta_mu_hat", "p16", "p84",
+                            "status", "message") if c in rows]
+        return Score(self.id, metrics=metrics, errors=errors,
+                     details={"pseudo_experiments": rows[keep].to_dict(orient="records")},
+                     failures=[f"pseudo-experiment ({r.set_index}, {getattr(r, 'pe_index', '?')}): "
+                               f"{getattr(r, 'message', 'failed')}" for r in failed.itertuples(index=False)])
+
+    def check_record(self, record: dict[str, Any], where: str, at: str) -> None:
+        rows = record.get("pseudo_experiments")
+        if rows is None:
+            return
+        if not isinstance(rows, list) or not rows:
+            raise RecordError(f"{where}: field {at}pseudo_experiments must be a non-empty list of rows")
+        for i, row in enumerate(rows):
+            if not isinstance(row, dict):
+                raise RecordError(f"{where}: field {at}pseudo_experiments[{i}] must be an object")
+            for key in PE_KEYS:
+                if key not in row:
+                    raise RecordError(f"{where}: field {at}pseudo_experiments[{i}].{key} is missing")
+
+    def score_record(self, record_path: Path, record: dict[str, Any]) -> Score:
+        """A baseline run record: its pseudo-experiment rows rescored when it keeps them, and the
+        metrics only the run knows (AUC, AMS, timings) as reported."""
+        reported = {k: record[k] for k in REPORTED if k in record} | {
+            k: v for k, v in record["metrics"].items() if k in REPORTED}
+        if record.get("pseudo_experiments"):
+            score = self.score(record_path, None)
+        else:
+            score = Score.from_record(record)
+        for key, value in reported.items():
+            score.metrics.setdefault(key, value)
+        return score
+
+    # -- display --------------------------------------------------------------------------------
+    def table(self, title: str, records: Any) -> Any:
+        from .comparison import metrics_table
+
+        return metrics_table(title, records)
+
+
+CHALLENGE = HiggsUncertainty()

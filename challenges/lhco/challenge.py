@@ -1,0 +1,207 @@
+"""LHC Olympics anomaly detection as a :class:`~hepbench.challenges.base.Challenge`: data,
+detectors, submissions and the one scorer (AUC, max SIC, rejection, bump-hunt Z; or a black box's
+answer against its truth)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ...records import Score
+from ..base import Challenge, MetricColumn, RankingMetric, check_options
+
+
+class LhcOlympics(Challenge):
+    id = "lhco"
+    title = "LHC Olympics anomaly detection"
+    description = ("Find a dijet resonance (W' -> X Y, hidden among QCD dijets at S/B ~ 0.6% in the signal region) "
+                   "without labels: score events in the signal region, ranked by the maximum significance improvement.")
+    ranking = (
+        RankingMetric("max_sic", True, "max eps_S / sqrt(eps_B) over cuts with eps_B > 1.84e-5", "max SIC"),
+        RankingMetric("auc", True, "ROC AUC on the labelled signal-region test set", "AUC"),
+    )
+    columns = (
+        MetricColumn("rejection_at_eps_s_0.5", "1/eps_B @ eps_S=0.5", ".1f"),
+        MetricColumn("rejection_at_eps_s_0.2", "1/eps_B @ eps_S=0.2", ".1f"),
+        MetricColumn("bump_hunt_z_max", "bump-hunt Z", ".2f"),
+        MetricColumn("train_seconds", "train s", ".0f"),
+    )
+    baseline_registry = "hepbench.baselines.lhco.registry:BASELINES"
+
+    # -- data -----------------------------------------------------------------------------------
+    def generate(self, preset: str, seed: int, out: Path, *, client: Any = None) -> dict[str, Any]:
+        from .dataset import generate_with_summary
+
+        return generate_with_summary(preset, seed, out, client=client)
+
+    def load(self, folder: Path) -> Any:
+        from .dataset import load_dataset
+
+        return load_dataset(folder)
+
+    def is_generated(self, folder: Path) -> bool:
+        return (Path(folder) / "data.parquet").exists()
+
+    def ensure_data(self, preset: str, seed: int, data_dir: Path | None = None, real: Path | None = None,
+                    **options: Any) -> Any:
+        """The data set of a run: the real high-level subset split as a benchmark (``real``), a
+        written one from ``data_dir`` (checksums verified), or the preset generated."""
+        if real is not None:
+            from .real_benchmark import real_subset_dataset
+            from .real_data import load_highlevel_subset
+
+            return real_subset_dataset(load_highlevel_subset(real), seed)
+        data = super().ensure_data(preset, seed, data_dir)
+        if (data.preset, data.seed) != (preset, seed):
+            raise ValueError(f"{data_dir} holds preset {data.preset!r} seed {data.seed}, not {preset!r} seed {seed}")
+        return data
+
+    def validate_data(self, real: Path | None, out: Path, *, seed: int = 1, events_per_process: int = 200_000,
+                      **options: Any) -> dict[str, Any]:
+        from ...io import console
+        from ...reference_data import path as reference_path
+        from .validation import validate_generator
+
+        folder = Path(real) if real is not None and Path(real).is_dir() else reference_path("lhco-highlevel-subset")
+        with console.status("generating events to compare", spinner="dots"):
+            table = validate_generator(folder, events_per_process, seed, out)
+        return {"real": folder, "rows": table.to_dict(orient="records"),
+                "columns": ["class", "feature", "w1_std", "ks", "median_real", "median_gen"]}
+
+    # -- baselines ------------------------------------------------------------------------------
+    def run_baseline(self, method: str, *, preset: str = "small", seed: int = 0, data_dir: Path | None = None,
+                     size: str | None = None, device: str = "auto", model_seed: int | None = None,
+                     progress: bool = True, scheduler: str = "serial", workers: int | None = None, real: Path | None = None,
+                     **options: Any) -> dict[str, Any]:
+        """Fit ``method`` and score it (without the per-event scores). The bump hunt runs on an
+        independent generated sample of the preset; real events have none, so no bump hunt there."""
+        from ...io import console
+        from ...torch_common import resolve_device
+        from .dataset import generate_dataset
+        from .run import bump_sample_seed, run_detector
+
+        check_options(self, options, ())
+        baseline = self.baseline(method)
+        resolved = resolve_device(device)
+        dataset = self.ensure_data(preset, seed, data_dir, real)
+        model_seed = seed if model_seed is None else model_seed
+        detector = baseline.factory(size or ("small" if real is not None else preset), resolved, model_seed)
+        bump = None if real is not None else generate_dataset(preset, bump_sample_seed(seed)).inputs.data
+        console.print(f"[bold]{method}[/bold] (seed {model_seed}): fitting on {len(dataset.inputs.data):,} events "
+                      f"({resolved})")
+        record = run_detector(method, detector, dataset, device=resolved, bump_data=bump)
+        record.update(size=size or preset, model_seed=model_seed, data="real-subset" if real is not None else "generated")
+        return record
+
+    demo_hidden = ("sic_curve",)
+
+    def run_seeds(self, methods: list[str], seeds: list[int], *, preset: str, seed: int, data: Path | None,
+                  size: str | None, device: str, real: Path | None, scheduler: str, workers: int | None,
+                  progress: bool, on_result: Any = None) -> list[dict[str, Any]]:
+        """Every (method, training seed) pair on the same data, as tasks on ``scheduler``."""
+        from ...parallel import dask_client, map_tasks
+
+        if real is None:
+            self.ensure_data(preset, seed, data)  # once, before the workers read it
+        tasks = [(m, preset, seed, data, size, device, s, real) for m in methods for s in seeds]
+        with dask_client(scheduler if len(tasks) > 1 else "serial", workers) as client:
+            return map_tasks(_run_one, tasks, client=client, progress=progress, description="trainings",
+                             on_result=on_result)
+
+    def compare(self, names: list[str], *, preset: str, seed: int, data: Path | None, size: str | None,
+                device: str, scheduler: str, workers: int | None, progress: bool, markdown: Path | None,
+                machine: str, command: str, date: str, json_path: Path | None, resume: bool = False,
+                model_seeds: list[int] | None = None, real: Path | None = None,
+                **options: Any) -> list[dict[str, Any]]:
+        """Every detector over training seeds on one data set; table, SIC plot, Markdown section."""
+        from ...io import console, write_json
+        from ..sections import write_section
+        from .comparison import comparison_markdown, plot_sic_curves, summarise
+
+        if resume:
+            raise ValueError("--resume is not available for lhco comparisons")
+        seeds = model_seeds or [0, 1, 2]
+        records: list[dict[str, Any]] = []
+
+        def keep(_: int, record: dict[str, Any]) -> None:
+            records.append(record)
+            order = {(m, s): i for i, (m, s) in enumerate((m, s) for m in names for s in seeds)}
+            records.sort(key=lambda r: order[(r["method"], r["model_seed"])])
+            write_json(json_path, {"challenge": "lhco", "results": records})
+
+        self.run_seeds(names, seeds, preset=preset, seed=seed, data=data, size=size, device=device, real=real,
+                       scheduler=scheduler, workers=workers, progress=progress, on_result=keep)
+        which = "real" if real is not None else "generated"
+        console.print(self.table(f"lhco / {which} data", records))
+        summary = summarise(records)
+        for row in summary:
+            console.print(f"{row['method']}: max SIC {row['max_sic_median']:.2f} "
+                          f"[{row['max_sic_p16']:.2f}, {row['max_sic_p84']:.2f}], AUC {row['auc_median']:.3f}")
+        write_json(json_path, {"challenge": "lhco", "summary": summary, "results": records})
+        if markdown is not None:
+            plot = plot_sic_curves(records, Path(markdown).parent / "results" / f"lhco_sic_{which}.png",
+                                   f"LHCO, {which} data: median SIC over {len(seeds)} seeds")
+            title = ("Real R&D events (public high-level subset)" if real is not None
+                     else f"Generated R&D-like events (preset {preset})")
+            section = comparison_markdown(records, name=f"comparison:lhco:{which}", title=title, command=command,
+                                          machine=machine, date=date, plot=str(plot.relative_to(Path(markdown).parent)))
+            console.print(f"wrote the lhco {which} section of {write_section(markdown, section)} and {plot}")
+        return records
+
+    # -- submissions ----------------------------------------------------------------------------
+    def write_inputs(self, input_dir: Path, organiser_dir: Path, **options: Any) -> dict[str, Any]:
+        from .submission import write_inputs
+
+        return write_inputs(input_dir, organiser_dir, **options)
+
+    def read_outputs(self, output_dir: Path, organiser_dir: Path) -> Any:
+        from .submission import read_and_validate_outputs
+
+        return read_and_validate_outputs(output_dir, organiser_dir)
+
+    def describe_outputs(self, outputs: Any) -> str:
+        return ", ".join(f"{len(v)} {name} scores" for name, v in outputs.items()) + ", schema valid"
+
+    def score(self, outputs: Path, truth: Path | None, **options: Any) -> Score:
+        """Per-event scores (``test_scores.npy`` and ``bump_hunt_scores.npy`` in an output folder)
+        against the organiser folder of :meth:`write_inputs`: AUC, max SIC, rejections and the
+        bump-hunt Z. Or a black box's answer (JSON: significance, mass, mass_uncertainty,
+        optional scores file) against the box's truth folder (``hepbench data black-box``)."""
+        check_options(self, options, ())
+        if truth is None:
+            raise ValueError("lhco scoring needs the organiser's truth folder")
+        outputs, truth = Path(outputs), Path(truth)
+        if (truth / "truth.json").exists():
+            from .black_box import score_answer
+
+            result = score_answer(outputs, truth)
+            return Score(self.id, metrics=result)
+        from .submission import score_outputs
+
+        result = score_outputs(self.read_outputs(outputs, truth), truth)
+        return Score(self.id, metrics=result.pop("metrics"), details=result)
+
+    # -- display --------------------------------------------------------------------------------
+    def table(self, title: str, records: Any) -> Any:
+        """Rich table of LHCO results, one row per record."""
+        from rich.table import Table
+
+        table = Table(title=title)
+        for column in ("method", "seed", "max SIC", "AUC", "1/eps_B@0.2", "1/eps_B@0.5", "bump Z", "train s"):
+            table.add_column(column, justify="right", no_wrap=(column == "method"))
+        for r in records:
+            m = r["metrics"]
+            table.add_row(r["method"], str(r.get("model_seed", "-")), f"{m['max_sic']:.2f}", f"{m['auc']:.3f}",
+                          f"{m['rejection_at_eps_s_0.2']:.1f}", f"{m['rejection_at_eps_s_0.5']:.1f}",
+                          f"{m.get('bump_hunt_z_max', float('nan')):.2f}", f"{r.get('train_seconds', float('nan')):.0f}")
+        return table
+
+
+def _run_one(method: str, preset: str, seed: int, data_dir: Path | None, size: str | None, device: str,
+             model_seed: int | None = None, real: Path | None = None) -> dict[str, Any]:
+    """One detector as a task of a Dask map (a plain function, so it pickles)."""
+    return CHALLENGE.run_baseline(method, preset=preset, seed=seed, data_dir=data_dir, size=size, device=device,
+                                  model_seed=model_seed, real=real)
+
+
+CHALLENGE = LhcOlympics()

@@ -1,0 +1,109 @@
+"""LHC Olympics anomaly detection through the sandbox: unlabelled data in, anomaly scores out.
+
+``/input`` holds numpy files only (any python3 with numpy reads them); every mass is in TeV:
+
+- ``metadata.json``: the column names, the signal region (mjj window, TeV), the files below and
+  the output files to write (no signal amount, no labels);
+- ``data.npy`` (float32, events x 5): the unlabelled data over the full mjj range, on which the
+  detector is trained (columns ``mjj, mj1, delta_m, tau21_j1, tau21_j2``);
+- ``test.npy`` (float32, events x 5): signal-region events whose labels the organiser holds,
+  shuffled; scored by AUC, SIC and background rejection;
+- ``bump_hunt.npy`` (float32, events x 5): an independent data sample over the full mjj range;
+  the organiser cuts on its scores and runs the bump hunt on its mjj.
+
+``/output/test_scores.npy`` and ``/output/bump_hunt_scores.npy`` hold one anomaly score per row
+(higher = more signal-like). The metrics are those of ``hepbench baseline run lhco``, so a
+submission and the baselines are ranked on the same numbers.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .dataset import generate_dataset, load_dataset
+from .run import bump_hunts, bump_sample_seed
+from .schema import COLUMNS, LABEL, MJJ
+from ...scoring.anomaly import anomaly_metrics
+from ..outputs import read_npy_output
+
+CHALLENGE = "lhco"
+OUTPUTS: dict[str, str] = {"test": "test_scores.npy", "bump_hunt": "bump_hunt_scores.npy"}
+"""Output file per scored input file."""
+TRUTH_FILE = "truth.npz"
+VALIDATE_OPTIONS: dict[str, Any] = {"preset": "tiny"}
+"""The inputs of ``hepbench submission validate``: the tiny preset (30k data events)."""
+
+
+def write_inputs(
+    input_dir: str | Path,
+    organiser_dir: str | Path,
+    *,
+    preset: str = "tiny",
+    seed: int = 0,
+    data_dir: str | Path | None = None,
+) -> dict[str, Any]:
+    """Write the public inputs to ``input_dir`` and the test labels and bump-hunt masses to ``organiser_dir``.
+
+    The data set comes from ``data_dir`` (``hepbench data generate lhco``, its truth files in
+    the same folder) or is generated from ``preset`` and ``seed``; the bump-hunt sample is
+    generated independently, as for the baselines. Returns a summary of what was written.
+    """
+    input_dir, organiser_dir = Path(input_dir), Path(organiser_dir)
+    dataset = load_dataset(data_dir) if data_dir is not None else generate_dataset(preset, seed)
+    bump = generate_dataset(dataset.preset, bump_sample_seed(dataset.seed)).inputs.data
+    # The test set is stored by class; a fixed shuffle hides the labels in the row order.
+    order = np.random.default_rng([dataset.seed, 0x7465]).permutation(len(dataset.test))
+    test = dataset.test.iloc[order]
+    columns = list(COLUMNS)
+    input_dir.mkdir(parents=True, exist_ok=True)
+    organiser_dir.mkdir(parents=True, exist_ok=True)
+    organiser_dir.chmod(0o700)
+    frames = {"data": dataset.inputs.data, "test": test, "bump_hunt": bump}
+    for name, frame in frames.items():
+        np.save(input_dir / f"{name}.npy", frame[columns].to_numpy(np.float32))
+    np.savez(organiser_dir / TRUTH_FILE, test_labels=test[LABEL].to_numpy(np.int8),
+             bump_hunt_mjj=bump[MJJ].to_numpy(np.float64))
+    signal_region = [float(x) for x in dataset.inputs.signal_region]
+    (organiser_dir / "inputs.json").write_text(json.dumps({
+        "preset": dataset.preset, "data_seed": dataset.seed, "n_signal_injected": dataset.n_signal,
+        "signal_region": signal_region}, indent=1))
+    metadata = {
+        "challenge": CHALLENGE,
+        "columns": columns,
+        "units": "TeV",
+        "signal_region": signal_region,
+        "files": {name: {"file": f"{name}.npy", "n_events": len(frame)} for name, frame in frames.items()},
+        "outputs": OUTPUTS,
+    }
+    (input_dir / "metadata.json").write_text(json.dumps(metadata, indent=1))
+    return {"preset": dataset.preset, "data_seed": dataset.seed, "n_data": len(dataset.inputs.data),
+            "n_test": len(test), "n_bump_hunt": len(bump)}
+
+
+def read_and_validate_outputs(output_dir: str | Path, organiser_dir: str | Path) -> dict[str, np.ndarray]:
+    """The scores per scored file (float64, one per row), or ``OutputError`` naming the file."""
+    truth = np.load(Path(organiser_dir) / TRUTH_FILE)
+    rows = {"test": len(truth["test_labels"]), "bump_hunt": len(truth["bump_hunt_mjj"])}
+    return {name: read_npy_output(output_dir, OUTPUTS[name], (rows[name],), f"one score per row of {name}.npy")
+            for name in OUTPUTS}
+
+
+def describe(scores: dict[str, np.ndarray]) -> str:
+    return ", ".join(f"{len(v)} {name} scores" for name, v in scores.items()) + ", schema valid"
+
+
+def score_outputs(scores: dict[str, np.ndarray], organiser_dir: str | Path) -> dict[str, Any]:
+    """AUC, max SIC, rejections (labelled test set) and the bump-hunt Z per cut (independent sample)."""
+    organiser_dir = Path(organiser_dir)
+    truth = np.load(organiser_dir / TRUTH_FILE)
+    inputs = json.loads((organiser_dir / "inputs.json").read_text())
+    labels = truth["test_labels"]
+    metrics = anomaly_metrics(labels, scores["test"])
+    hunts = bump_hunts(truth["bump_hunt_mjj"], scores["bump_hunt"], tuple(inputs["signal_region"]))
+    metrics["bump_hunt_z_max"] = max(h["z"] for h in hunts)
+    return {"metrics": metrics, "bump_hunt": hunts, **inputs,
+            "n_test": {"signal": int(labels.sum()), "background": int((labels == 0).sum())}}

@@ -1,0 +1,292 @@
+"""The torch floor every network of hepbench stands on: device selection, the MLP builder and
+THE training loop (:func:`fit`), used by the baselines of all three challenges and by the
+calorimeter evaluation's classifier.
+
+One loop, so that every network shuffles, steps and keeps its best epochs the same way; what
+differs between methods (a focal loss, FGSM copies, an adversary, a critic, a cosine decay,
+keeping the epochs with the best validation score) is passed in as a loss closure, options
+and hooks. Imported only where a network is trained: ``import torch`` costs seconds.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda")
+
+
+def cuda_available() -> bool:
+    """True when torch sees a usable NVIDIA GPU."""
+    return bool(torch.cuda.is_available())
+
+
+def resolve_device(device: str = "auto") -> str:
+    """Map ``auto`` to ``cuda`` when a GPU is present, else ``cpu``; refuse ``cuda`` without one."""
+    if device not in DEVICES:
+        raise ValueError(f"device must be one of {DEVICES}, got {device!r}")
+    if device == "cpu":
+        return "cpu"
+    available = cuda_available()
+    if device == "cuda" and not available:
+        raise RuntimeError("device 'cuda' requested but no CUDA GPU is available; use --device cpu or auto")
+    return "cuda" if available else "cpu"
+
+
+def seeded_generator(seed: int) -> torch.Generator:
+    generator = torch.Generator()
+    generator.manual_seed(seed)
+    return generator
+
+
+def mlp(n_inputs: int, hidden: Sequence[int], n_outputs: int = 1, activation: type[nn.Module] = nn.ReLU,
+        dropout: float | None = None) -> nn.Sequential:
+    """Fully connected network: ``hidden`` layer widths, ``activation`` between layers (and a
+    ``Dropout(dropout)`` after each activation when ``dropout`` is not None)."""
+    layers: list[nn.Module] = []
+    width = n_inputs
+    for h in hidden:
+        layers += [nn.Linear(width, h), activation()]
+        if dropout is not None:
+            layers.append(nn.Dropout(dropout))
+        width = h
+    layers.append(nn.Linear(width, n_outputs))
+    return nn.Sequential(*layers)
+
+
+Epoch = tuple[float, int, dict[str, Any]]
+"""(validation value, epoch, state_dict) of a kept epoch."""
+
+
+@dataclass
+class Fit:
+    """What :func:`fit` returns: the kept epochs (lowest validation value first; empty without
+    validation or when no epoch had a finite value) and one history record per epoch."""
+
+    best: list[Epoch] = field(default_factory=list)
+    history: list[dict[str, float]] = field(default_factory=list)
+
+
+def fit(
+    module: nn.Module,
+    loss: Callable[..., torch.Tensor],
+    train: Sequence[torch.Tensor],
+    *,
+    epochs: int,
+    batch_size: int,
+    learning_rate: float,
+    seed: int,
+    parameters: Iterable[nn.Parameter] | None = None,
+    weight_decay: float = 0.0,
+    betas: tuple[float, float] = (0.9, 0.999),
+    cosine_decay: bool = False,
+    max_grad_norm: float | None = None,
+    require_finite: bool = False,
+    validation: Callable[[], float] | None = None,
+    n_best: int = 1,
+    after_step: Callable[..., None] | None = None,
+    on_epoch: Callable[[dict[str, float]], None] | None = None,
+) -> Fit:
+    """Adam on ``loss(*batch)`` over mini-batches of ``train`` shuffled by a generator seeded
+    with ``seed``; the one training loop of hepbench.
+
+    Parameters
+    ----------
+    module:
+        The network (``train()`` during each epoch, ``eval()`` for validation and at the end).
+    loss:
+        ``loss(*batch) -> scalar``; ``batch`` is the rows of every tensor of ``train`` (one
+        row per event or shower, all on the training device). It may update other networks
+        itself (an adversary) before returning the loss of ``module``.
+    parameters:
+        What the optimiser updates (default ``module.parameters()``).
+    cosine_decay:
+        Cosine learning-rate decay per step down to 1% of ``learning_rate``.
+    max_grad_norm:
+        Clip the gradients' total norm before each step.
+    require_finite:
+        Raise ``FloatingPointError`` when a batch loss is not finite.
+    validation:
+        ``validation() -> value`` after each epoch (lower is better; evaluated in ``eval()``
+        mode without gradients); the ``n_best`` epochs with the lowest finite values are kept
+        (ties: the earlier epoch).
+    after_step:
+        ``after_step(*batch)`` after each optimiser step (a GAN's generator update).
+    on_epoch:
+        ``on_epoch(record)`` at the end of each epoch; it may add entries to the record.
+
+    The history records ``epoch``, ``loss`` (mean over events) and ``validation_loss``.
+    """
+    params = list(module.parameters() if parameters is None else parameters)
+    optimiser = torch.optim.Adam(params, lr=learning_rate, weight_decay=weight_decay, betas=betas)
+    n = len(train[0])
+    schedule = None
+    if cosine_decay:
+        n_batches = max(1, -(-n // batch_size))
+        schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=max(1, epochs * n_batches),
+                                                              eta_min=0.01 * learning_rate)
+    generator = seeded_generator(seed)
+    result = Fit()
+    for epoch in range(epochs):
+        module.train()
+        order = torch.randperm(n, generator=generator).to(train[0].device)
+        total = 0.0
+        for start in range(0, n, batch_size):
+            idx = order[start : start + batch_size]
+            batch = [t[idx] for t in train]
+            batch_loss = loss(*batch)
+            if require_finite and not torch.isfinite(batch_loss):
+                raise FloatingPointError(f"training loss became {float(batch_loss)} in epoch {epoch}; "
+                                         "lower learning_rate")
+            optimiser.zero_grad()
+            batch_loss.backward()
+            if max_grad_norm is not None:
+                nn.utils.clip_grad_norm_(params, max_grad_norm)
+            optimiser.step()
+            if schedule is not None:
+                schedule.step()
+            if after_step is not None:
+                after_step(*batch)
+            total += float(batch_loss.detach()) * len(idx)
+        record: dict[str, float] = {"epoch": epoch, "loss": total / n}
+        if validation is not None:
+            module.eval()
+            with torch.no_grad():
+                value = float(validation())
+            record["validation_loss"] = value
+            if np.isfinite(value):
+                result.best.append((value, epoch, copy.deepcopy(module.state_dict())))
+                result.best = sorted(result.best, key=lambda k: (k[0], k[1]))[:n_best]
+        if on_epoch is not None:
+            on_epoch(record)
+        result.history.append(record)
+    module.eval()
+    return result
+
+
+def binary_loss(logits: torch.Tensor, targets: torch.Tensor, weights: torch.Tensor, focal_gamma: float) -> torch.Tensor:
+    """Weighted mean of BCE (``focal_gamma`` = 0) or focal loss (1 - p_t)^gamma * BCE."""
+    bce = nn.functional.binary_cross_entropy_with_logits(logits, targets, reduction="none")
+    if focal_gamma > 0.0:
+        p_true = torch.exp(-bce)  # probability given to the true class
+        bce = (1.0 - p_true) ** focal_gamma * bce
+    return (weights * bce).sum() / weights.sum()
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """Hyper-parameters of :func:`train_classifier`.
+
+    ``fgsm_epsilon`` > 0 adds, for every batch, the adversarial copy x + eps sign(grad_x loss)
+    (inputs standardised, so eps is in units of each feature's standard deviation).
+    ``adversary_weight`` > 0 (with nuisance targets) trains an adversary that regresses the
+    nuisance from the classifier output on background events; the classifier minimises its
+    loss minus ``adversary_weight`` times the adversary's.
+    """
+
+    epochs: int = 20
+    batch_size: int = 1024
+    learning_rate: float = 1e-3
+    weight_decay: float = 0.0
+    focal_gamma: float = 0.0
+    fgsm_epsilon: float = 0.0
+    adversary_weight: float = 0.0
+    adversary_hidden: tuple[int, ...] = (32, 32)
+    adversary_steps: int = 1
+    """Adversary updates per classifier update; a large ``adversary_weight`` needs several, or the
+    classifier outruns the adversary instead of decorrelating (tests/test_baselines_training.py)."""
+
+
+def train_classifier(
+    network: nn.Module,
+    inputs: np.ndarray,
+    targets: np.ndarray,
+    weights: np.ndarray,
+    config: TrainingConfig,
+    *,
+    nuisance: np.ndarray | None = None,
+    device: str = "auto",
+    seed: int = 0,
+) -> list[dict[str, float]]:
+    """Train ``network`` (inputs -> one logit) in place with :func:`fit`; returns the loss per epoch.
+
+    Parameters
+    ----------
+    inputs:
+        Standardised features, shape (n_events, n_inputs).
+    targets:
+        1 for signal, 0 for background, shape (n_events,).
+    weights:
+        Per-event training weights (n_events,), already class-balanced.
+    nuisance:
+        Standardised nuisance values per event, shape (n_events, n_nuisances); required when
+        ``config.adversary_weight`` > 0.
+    """
+    device = resolve_device(device)
+    torch.manual_seed(seed)
+    network.to(device)
+    x = torch.tensor(np.asarray(inputs, dtype=np.float32), device=device)
+    y = torch.tensor(np.asarray(targets, dtype=np.float32), device=device)
+    w = torch.tensor(np.asarray(weights, dtype=np.float32), device=device)
+    tensors = [x, y, w]
+    use_adversary = config.adversary_weight > 0.0
+    if use_adversary:
+        if nuisance is None:
+            raise ValueError("adversarial training needs the nuisance values of the training events")
+        tensors.append(torch.as_tensor(np.asarray(nuisance, dtype=np.float32).reshape(len(inputs), -1), device=device))
+        adversary = mlp(1, config.adversary_hidden, tensors[3].shape[1]).to(device)
+        adversary_optimiser = torch.optim.Adam(adversary.parameters(), lr=config.learning_rate)
+    adversary_total = [0.0]
+
+    def loss(xb: torch.Tensor, yb: torch.Tensor, wb: torch.Tensor, zb: torch.Tensor | None = None) -> torch.Tensor:
+        n_rows = len(xb)
+        if config.fgsm_epsilon > 0.0:
+            xb_adv = xb.clone().requires_grad_(True)
+            grad, = torch.autograd.grad(binary_loss(network(xb_adv).squeeze(1), yb, wb, config.focal_gamma), xb_adv)
+            xb = torch.cat([xb, (xb + config.fgsm_epsilon * grad.sign()).detach()])
+            yb, wb = torch.cat([yb, yb]), torch.cat([wb, wb])
+        logits = network(xb).squeeze(1)
+        value = binary_loss(logits, yb, wb, config.focal_gamma)
+        if zb is None:
+            return value
+        zb = zb.repeat(len(xb) // n_rows, 1)
+        background = yb < 0.5
+        # The adversary learns the nuisance from the (frozen) classifier output...
+        for _ in range(config.adversary_steps):
+            pred = adversary(torch.sigmoid(logits.detach()[background]).unsqueeze(1))
+            adv_loss = ((pred - zb[background]) ** 2).mean()
+            adversary_optimiser.zero_grad()
+            adv_loss.backward()
+            adversary_optimiser.step()
+        # ...and the classifier is rewarded for leaving it nothing to learn.
+        pred = adversary(torch.sigmoid(logits[background]).unsqueeze(1))
+        adv_loss = ((pred - zb[background]) ** 2).mean()
+        adversary_total[0] += float(adv_loss.detach()) * n_rows
+        return value - config.adversary_weight * adv_loss
+
+    def on_epoch(record: dict[str, float]) -> None:
+        if use_adversary:
+            record["adversary_loss"] = adversary_total[0] / len(x)
+            adversary_total[0] = 0.0
+
+    return fit(network, loss, tensors, epochs=config.epochs, batch_size=config.batch_size,
+               learning_rate=config.learning_rate, weight_decay=config.weight_decay, seed=seed,
+               on_epoch=on_epoch).history
+
+
+@torch.no_grad()
+def predict_logits(network: nn.Module, inputs: np.ndarray, device: str = "auto", batch_size: int = 65536) -> np.ndarray:
+    """Logits of ``network`` on standardised ``inputs`` (n_events, n_inputs) -> (n_events,)."""
+    device = resolve_device(device)
+    network.to(device).eval()
+    out = np.empty(len(inputs), dtype=np.float64)
+    for start in range(0, len(inputs), batch_size):
+        xb = torch.as_tensor(inputs[start : start + batch_size], dtype=torch.float32, device=device)
+        out[start : start + batch_size] = network(xb).squeeze(1).double().cpu().numpy()
+    return out
