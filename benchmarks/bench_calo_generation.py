@@ -5,7 +5,7 @@ Usage: python benchmarks/bench_calo_generation.py [--geometry binning_dataset_1_
        [--threads N] [--json out.json]
 
 Each generator of the registry is built at ``--size`` for the geometry (default: data set 1
-photons from ../shared/data/calochallenge), trained for ``--epochs`` on test-sampler showers
+photons, shipped in ``hepbench.reference_data``), trained for ``--epochs`` on test-sampler showers
 (the timing depends on the network shapes and sampling steps, not on how well it is trained),
 then timed generating showers at each batch size: ms per shower, mean +- std over ``--repeats``
 calls after one warm-up call. ``--device`` defaults to cpu, plus cuda when a GPU is present.
@@ -24,12 +24,13 @@ import torch
 
 from timing import repeat_seconds
 
+from hepbench import reference_data
 from hepbench.baselines.device import cuda_available
 from hepbench.baselines.registry import BASELINES
 from hepbench.challenges.calo.geometry import read_binning_xml
 from hepbench.challenges.calo.testing import sample_test_showers
 
-DEFAULT_XML = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "calochallenge" / "binning_dataset_1_photons.xml"
+DEFAULT_XML = reference_data.path("calo-binning") / "binning_dataset_1_photons.xml"
 
 
 def main() -> None:

@@ -4,7 +4,7 @@ Usage: python benchmarks/bench_calo_training.py [--geometry binning_dataset_2.xm
        [--showers 2000] [--epochs 2] [--device cpu] [--threads N] [--json out.json]
 
 Each generator of the registry is built at ``--size`` for the geometry (default: data set 1
-photons from ../shared/data/calochallenge) and trained on ``--showers`` test-sampler showers.
+photons, shipped in ``hepbench.reference_data``) and trained on ``--showers`` test-sampler showers.
 ``--epochs`` overrides the preset's epoch count (0 keeps the preset); the script prints the
 number of parameters, the wall time of the fit, seconds per epoch per 1000 showers, and the
 preset's projected training time on the same number of showers.
@@ -19,12 +19,13 @@ from pathlib import Path
 
 import torch
 
+from hepbench import reference_data
 from hepbench.baselines.device import resolve_device
 from hepbench.baselines.registry import BASELINES
 from hepbench.challenges.calo.geometry import read_binning_xml
 from hepbench.challenges.calo.testing import sample_test_showers
 
-DEFAULT_XML = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "calochallenge" / "binning_dataset_1_photons.xml"
+DEFAULT_XML = reference_data.path("calo-binning") / "binning_dataset_1_photons.xml"
 
 
 def main() -> None:
