@@ -5,7 +5,7 @@ Usage: python benchmarks/bench_calo_generation.py [--geometry binning_dataset_1_
        [--threads N] [--json out.json]
 
 Each generator of the registry is built at ``--size`` for the geometry (default: data set 1
-photons from ../shared/data/calochallenge), trained for ``--epochs`` on test-sampler showers
+photons, shipped in ``hepbench.reference_data``), trained for ``--epochs`` on test-sampler showers
 (the timing depends on the network shapes and sampling steps, not on how well it is trained),
 then timed generating showers at each batch size: ms per shower, mean +- std over ``--repeats``
 calls after one warm-up call. ``--device`` defaults to cpu, plus cuda when a GPU is present.
@@ -24,12 +24,13 @@ import torch
 
 from timing import repeat_seconds
 
+from hepbench import reference_data
 from hepbench.torch_common import cuda_available
-from hepbench.baselines.registry import BASELINES
+from hepbench.baselines.calo.registry import BASELINES as CALO_BASELINES
 from hepbench.challenges.calo.geometry import read_binning_xml
 from hepbench.challenges.calo.testing import sample_test_showers
 
-DEFAULT_XML = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "calochallenge" / "binning_dataset_1_photons.xml"
+DEFAULT_XML = reference_data.path("calo-binning") / "binning_dataset_1_photons.xml"
 
 
 def main() -> None:
@@ -40,7 +41,7 @@ def main() -> None:
     parser.add_argument("--train-showers", type=int, default=1000)
     parser.add_argument("--batch-sizes", default="1,100,10000")
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--methods", default=",".join(BASELINES["calo"]))
+    parser.add_argument("--methods", default=",".join(CALO_BASELINES))
     parser.add_argument("--device", default=None, help="comma-separated; default cpu (and cuda when present)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--json", default=None)
@@ -56,7 +57,7 @@ def main() -> None:
     results = []
     for device in devices:
         for name in args.methods.split(","):
-            model = BASELINES["calo"][name].factory(args.size, device, 0)
+            model = CALO_BASELINES[name].factory(args.size, device, 0)
             model.epochs = args.epochs
             model.fit(energy, showers, geometry)
             for batch in batch_sizes:

@@ -25,12 +25,12 @@ def measure(method: str, geometry: str, n_train: int, n_showers: int, batch: str
     import numpy as np
     import torch
 
-    from hepbench.baselines.registry import get_baseline
+    from hepbench import challenges
     from hepbench.challenges.calo.simulator import GFlashSimulator, detector_model
 
     torch.set_num_threads(2)
     energy, showers = GFlashSimulator(geometry, seed=1).generate(n_train)
-    model = get_baseline("calo", method).factory("tiny", "cpu", 0)
+    model = challenges.get("calo").baseline(method).factory("tiny", "cpu", 0)
     model.epochs = 1
     model.fit(energy, showers, detector_model(geometry).geometry)
     after_fit = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6

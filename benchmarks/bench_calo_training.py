@@ -4,7 +4,7 @@ Usage: python benchmarks/bench_calo_training.py [--geometry binning_dataset_2.xm
        [--showers 2000] [--epochs 2] [--device cpu] [--threads N] [--json out.json]
 
 Each generator of the registry is built at ``--size`` for the geometry (default: data set 1
-photons from ../shared/data/calochallenge) and trained on ``--showers`` test-sampler showers.
+photons, shipped in ``hepbench.reference_data``) and trained on ``--showers`` test-sampler showers.
 ``--epochs`` overrides the preset's epoch count (0 keeps the preset); the script prints the
 number of parameters, the wall time of the fit, seconds per epoch per 1000 showers, and the
 preset's projected training time on the same number of showers.
@@ -19,12 +19,13 @@ from pathlib import Path
 
 import torch
 
+from hepbench import reference_data
 from hepbench.torch_common import resolve_device
-from hepbench.baselines.registry import BASELINES
+from hepbench.baselines.calo.registry import BASELINES as CALO_BASELINES
 from hepbench.challenges.calo.geometry import read_binning_xml
 from hepbench.challenges.calo.testing import sample_test_showers
 
-DEFAULT_XML = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "calochallenge" / "binning_dataset_1_photons.xml"
+DEFAULT_XML = reference_data.path("calo-binning") / "binning_dataset_1_photons.xml"
 
 
 def main() -> None:
@@ -33,7 +34,7 @@ def main() -> None:
     parser.add_argument("--size", default="small", choices=("tiny", "small", "full"))
     parser.add_argument("--showers", type=int, default=2000)
     parser.add_argument("--epochs", type=int, default=2, help="0: the preset's epochs")
-    parser.add_argument("--methods", default=",".join(BASELINES["calo"]))
+    parser.add_argument("--methods", default=",".join(CALO_BASELINES))
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--json", default=None)
@@ -46,7 +47,7 @@ def main() -> None:
     energy, showers = sample_test_showers(geometry, args.showers, seed=0)
     results = []
     for name in args.methods.split(","):
-        model = BASELINES["calo"][name].factory(args.size, device, 0)
+        model = CALO_BASELINES[name].factory(args.size, device, 0)
         preset_epochs = model.epochs
         if args.epochs:
             model.epochs = args.epochs

@@ -25,7 +25,7 @@ import torch
 from sklearn.metrics import roc_auc_score, roc_curve
 
 from hepbench.torch_common import resolve_device
-from hepbench.baselines.registry import BASELINES
+from hepbench.baselines.lhco.registry import BASELINES as LHCO_BASELINES
 from hepbench.challenges.lhco.protocol import AnomalyInputs
 from hepbench.challenges.lhco.schema import COLUMNS, LABEL, SIGNAL_REGION
 from hepbench.challenges.lhco.testing import toy_events
@@ -54,7 +54,7 @@ def main() -> None:
     parser.add_argument("--background", type=int, default=400_000, help="background events over all mjj")
     parser.add_argument("--signal-over-background", type=float, default=0.006, help="S/B in the signal region")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--methods", default=",".join(BASELINES["lhco"]))
+    parser.add_argument("--methods", default=",".join(LHCO_BASELINES))
     parser.add_argument("--mass-shift", type=float, default=0.0,
                         help="add this times mjj to m_j1 and delta_m (0.1: the CATHODE paper's correlated features)")
     parser.add_argument("--test-background", type=int, default=1_000_000, help="before the signal-region cut")
@@ -84,7 +84,7 @@ def main() -> None:
         )
         s_over_b = sr[LABEL].sum() / (len(sr) - sr[LABEL].sum())
         for method in methods:
-            detector = BASELINES["lhco"][method].factory(args.size, device, seed)
+            detector = LHCO_BASELINES[method].factory(args.size, device, seed)
             start = time.perf_counter()
             detector.fit(inputs)
             fit_seconds = time.perf_counter() - start

@@ -22,7 +22,7 @@ import time
 
 from timing import median_seconds
 
-from hepbench.baselines.registry import get_baseline
+from hepbench import challenges
 from hepbench.challenges.higgs_uncertainty.dataset import generate_dataset, load_dataset
 from hepbench.challenges.higgs_uncertainty.harness import evaluate_plan, score_results
 from hepbench.challenges.higgs_uncertainty.pseudo_experiments import make_test_plan
@@ -64,7 +64,7 @@ def main() -> None:
     print(f"scoring {n} PE with 1000 bootstrap replicas: {scoring_seconds * 1e3:.1f} ms")
 
     start = time.perf_counter()
-    model = get_baseline("higgs-uncertainty", args.method).factory(args.preset, "cpu", 0).fit(data.train)
+    model = challenges.get("higgs-uncertainty").baseline(args.method).factory(args.preset, "cpu", 0).fit(data.train)
     print(f"{args.method}: trained in {time.perf_counter() - start:.0f} s")
     serial = evaluate_plan(model, data.test, plan, progress=False)
     walls = {"serial": median_seconds(lambda: evaluate_plan(model, data.test, plan, progress=False), args.repeats)}

@@ -1,4 +1,4 @@
-"""Shared fixtures: paths to the real reference samples beside the repository."""
+"""Shared fixtures: paths to the real reference samples shipped in ``hepbench.reference_data``."""
 
 from __future__ import annotations
 
@@ -7,32 +7,26 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data"
-FAIR_SAMPLE = SHARED_DATA / "fair_universe" / "FAIR_Universe_HiggsML_data.sample1000.parquet"
-HIGGSML2014_SAMPLE = SHARED_DATA / "higgsml2014" / "atlas-higgs-challenge-2014-v2.first22889.csv"
+from hepbench import reference_data
 
-
-def require(path: Path) -> Path:
-    if not path.exists():
-        pytest.skip(f"real reference sample {path} is absent (expected ../shared/data beside the repository)")
-    return path
+FAIR_SAMPLE = reference_data.path("fair-universe-parquet")
+HIGGSML2014_SAMPLE = reference_data.path("higgsml2014-csv")
 
 
 @pytest.fixture(scope="session")
 def fair_sample() -> pd.DataFrame:
     """The 1,000 real FAIR Universe HiggsML Uncertainty rows."""
-    return pd.read_parquet(require(FAIR_SAMPLE))
+    return pd.read_parquet(FAIR_SAMPLE)
 
 
 @pytest.fixture(scope="session")
 def fair_path() -> Path:
-    return require(FAIR_SAMPLE)
+    return FAIR_SAMPLE
 
 
 @pytest.fixture(scope="session")
 def higgsml2014_path() -> Path:
-    return require(HIGGSML2014_SAMPLE)
+    return HIGGSML2014_SAMPLE
 
 
 @pytest.fixture(scope="session")

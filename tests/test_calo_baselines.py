@@ -1,7 +1,7 @@
 """The calorimeter shower generators: tiny trainings on the data set 1 photon geometry.
 
 Showers come from the small test sampler of ``challenges/calo/testing.py``; the geometry is the
-official binning XML in ../shared/data/calochallenge.
+official binning XML shipped in ``hepbench.reference_data``.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from hepbench import challenges
 from hepbench.challenges.calo.geometry import read_binning_xml
 from hepbench.challenges.calo.testing import sample_test_showers
 
-from .conftest import SHARED_DATA, require
+from hepbench import reference_data
 
 NAMES = ("calo-gan", "calo-flow", "calo-inn", "calo-diffusion", "calo-flow-matching")
 
@@ -32,7 +32,7 @@ def one_thread():
 
 @pytest.fixture(scope="module")
 def geometry():
-    return read_binning_xml(require(SHARED_DATA / "calochallenge" / "binning_dataset_1_photons.xml"))
+    return read_binning_xml(reference_data.path("calo-binning") / "binning_dataset_1_photons.xml")
 
 
 @pytest.fixture(scope="module")
@@ -156,7 +156,7 @@ def test_unknown_size_is_refused() -> None:
 
 @pytest.mark.parametrize("name", NAMES)
 def test_dataset_2_geometry_trains_and_samples(name) -> None:
-    geometry = read_binning_xml(require(SHARED_DATA / "calochallenge" / "binning_dataset_2.xml"))
+    geometry = read_binning_xml(reference_data.path("calo-binning") / "binning_dataset_2.xml")
     energy, showers = sample_test_showers(geometry, 64, seed=6)
     model = challenges.get("calo").baseline(name).factory("tiny", "cpu", 0)
     model.epochs = 1

@@ -1,11 +1,10 @@
-from pathlib import Path
-
 import numpy as np
 import pytest
 
+from hepbench import reference_data
 from hepbench.challenges.calo.geometry import DATASETS, GeometryError, builtin_geometry, read_binning_xml
 
-XML_DIR = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "calochallenge"
+XML_DIR = reference_data.path("calo-binning")
 EXPECTED = {"dataset_1_photons": (368, 5), "dataset_1_pions": (533, 7), "dataset_2": (6480, 45), "dataset_3": (40500, 45)}
 
 
@@ -22,7 +21,6 @@ def test_builtin_geometry_voxel_counts(name):
     assert np.all((alphas >= -np.pi) & (alphas < np.pi))
 
 
-@pytest.mark.skipif(not XML_DIR.exists(), reason="official binning XMLs not at ../shared/data/calochallenge")
 @pytest.mark.parametrize("name", DATASETS)
 def test_xml_parser_matches_builtin_tables(name):
     parsed = read_binning_xml(XML_DIR / f"binning_{name}.xml")

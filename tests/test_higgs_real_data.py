@@ -21,8 +21,8 @@ def test_fair_universe_sample(fair_path) -> None:
 def test_higgsml2014_sample_is_mapped(higgsml2014_path) -> None:
     raw = load_higgsml2014(higgsml2014_path, map_to_fair=False)
     mapped = load_higgsml2014(higgsml2014_path)
-    assert len(mapped) == 22_889
-    assert mapped["labels"].value_counts().to_dict() == {0: 15_072, 1: 7_817}
+    assert len(mapped) == 10_000
+    assert mapped["labels"].value_counts().to_dict() == {0: 6_628, 1: 3_372}
     np.testing.assert_allclose(mapped["PRI_had_pt"], raw["PRI_tau_pt"], rtol=1e-6)
     np.testing.assert_array_equal(mapped["PRI_n_jets"], raw["PRI_jet_num"])
     undefined = raw["PRI_jet_leading_pt"] == -999.0

@@ -14,25 +14,25 @@ from hepbench.challenges.lhco.real_data import (
 )
 from hepbench.challenges.lhco.schema import COLUMNS, LABEL
 
-from .conftest import SHARED_DATA, require
+from hepbench import reference_data
 
-RND_SAMPLE = SHARED_DATA / "lhco2020" / "events_anomalydetection_tiny.h5"
-SUBSET = SHARED_DATA / "lhco2020" / "highlevel_subset"
+RND_SAMPLE = reference_data.path("lhco-events-tiny")
+SUBSET = reference_data.path("lhco-highlevel-subset")
 TAUS = [f"tau{n}_{j}" for j in ("j1", "j2") for n in (1, 2, 3)]
 
 
 @pytest.fixture(scope="module")
 def rnd() -> pd.DataFrame:
-    return read_rnd_events(require(RND_SAMPLE), chunk_size=500)
+    return read_rnd_events(RND_SAMPLE, chunk_size=500)
 
 
 @pytest.fixture(scope="module")
 def subset() -> pd.DataFrame:
-    return load_highlevel_subset(require(SUBSET))
+    return load_highlevel_subset(SUBSET)
 
 
 def first_thousand(subset: pd.DataFrame) -> pd.DataFrame:
-    """The subset rows of the R&D file's first 1,000 events (files 01 hold events 0-9,999)."""
+    """The subset rows of the R&D file's first 1,000 events (the files 01 cover events 0-9,999)."""
     rows = subset[subset["file"].isin(["scalars_bkg01.h5", "scalars_sig01.h5"]) & (subset["event"] < 1000)]
     return rows.set_index("event").sort_index()
 
@@ -60,9 +60,9 @@ def test_masses_and_mjj_match_the_public_subset(rnd: pd.DataFrame, subset: pd.Da
 
 def test_nsubjettiness_reproduces_the_subset() -> None:
     """Without the azimuthal wrap (the subset's convention) the taus agree to machine precision."""
-    pt, eta, phi, _ = next(iter_rnd_particles(require(RND_SAMPLE), 0, 1000, chunk_size=1000))
+    pt, eta, phi, _ = next(iter_rnd_particles(RND_SAMPLE, 0, 1000, chunk_size=1000))
     ours = jet_features(pt, eta, phi, wrap_delta_phi=False)
-    reference = first_thousand(load_highlevel_subset(require(SUBSET)))
+    reference = first_thousand(load_highlevel_subset(SUBSET))
     same = np.isclose(ours[TAUS].to_numpy(), reference[TAUS].to_numpy(), rtol=1e-9, atol=1e-12).all(axis=1)
     assert same.mean() > 0.99
 
@@ -97,8 +97,9 @@ def test_jet_features_bad_input() -> None:
 
 
 def test_highlevel_subset(subset: pd.DataFrame) -> None:
-    assert (subset[LABEL] == 0).sum() == 90_941
-    assert (subset[LABEL] == 1).sum() == 9_059
+    # Events 0-999 of each of the ten files' 10,000 (see reference_data/README.md).
+    assert (subset[LABEL] == 0).sum() == 9_074
+    assert (subset[LABEL] == 1).sum() == 926
     assert subset[list(COLUMNS)].notna().all().all()
     for jet in ("j1", "j2"):
         tau21 = subset.loc[subset[f"tau_valid_{jet}"], f"tau21_{jet}"]

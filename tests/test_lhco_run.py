@@ -8,13 +8,11 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from hepbench import challenges
+from hepbench import challenges, reference_data
 from hepbench.challenges.lhco.dataset import generate_dataset
 from hepbench.challenges.lhco.run import BUMP_HUNT_FRACTIONS, run_detector
 from hepbench.challenges.lhco.schema import LABEL, SIGNAL_REGION
 from hepbench.cli.main import app
-
-from .conftest import SHARED_DATA, require
 
 runner = CliRunner()
 
@@ -77,12 +75,12 @@ def test_real_subset_benchmark_injects_the_anchor_s_over_b() -> None:
     from hepbench.challenges.lhco.real_benchmark import real_subset_dataset
     from hepbench.challenges.lhco.real_data import load_highlevel_subset
 
-    subset = load_highlevel_subset(require(SHARED_DATA / "lhco2020" / "highlevel_subset"))
-    dataset = real_subset_dataset(subset, seed=0, s_over_b=0.05)
+    subset = load_highlevel_subset(reference_data.path("lhco-highlevel-subset"))
+    dataset = real_subset_dataset(subset, seed=0, s_over_b=0.3)
     sr = dataset.inputs.data["mjj"].between(*SIGNAL_REGION, inclusive="neither")
     truth = dataset.data_truth[sr]
-    assert truth.sum() / (len(truth) - truth.sum()) == pytest.approx(0.05, rel=0.15)
+    assert truth.sum() / (len(truth) - truth.sum()) == pytest.approx(0.3, rel=0.15)
     assert dataset.test["mjj"].between(*SIGNAL_REGION, inclusive="neither").all()
     assert set(dataset.test[LABEL]) == {0, 1} and set(dataset.inputs.labelled[LABEL]) == {0, 1}
     assert LABEL not in dataset.inputs.data and LABEL not in dataset.inputs.background_reference
-    assert real_subset_dataset(subset, seed=0, s_over_b=0.05).inputs.data.equals(dataset.inputs.data)
+    assert real_subset_dataset(subset, seed=0, s_over_b=0.3).inputs.data.equals(dataset.inputs.data)

@@ -13,14 +13,14 @@ from hepbench.challenges.lhco.real_data import load_highlevel_subset
 from hepbench.challenges.lhco.validation import correlation_table, distance_table, validate_lhco
 from hepbench.cli.main import app
 
-from .conftest import SHARED_DATA, require
+from hepbench import reference_data
 
-SUBSET = SHARED_DATA / "lhco2020" / "highlevel_subset"
+SUBSET = reference_data.path("lhco-highlevel-subset")
 
 
 @pytest.fixture(scope="module")
 def real():
-    return load_highlevel_subset(require(SUBSET))
+    return load_highlevel_subset(SUBSET)
 
 
 def test_generator_is_close_to_the_real_features(real, tmp_path) -> None:
@@ -70,11 +70,10 @@ def test_cli_generate_and_validate(tmp_path) -> None:
     summary = json.loads((tmp_path / "g.json").read_text())
     assert summary["files"]["data"] == {"background": 30_000, "signal": 30}
     assert (out / "data_truth.parquet").exists()
-    if SUBSET.exists():
-        result = runner.invoke(
-            app, ["data", "validate", "lhco", "--real", str(SUBSET), "--events-per-process", "20000",
-                  "--out", str(tmp_path / "val"), "--json", str(tmp_path / "v.json")]
-        )
-        assert result.exit_code == 0, result.output
-        rows = json.loads((tmp_path / "v.json").read_text())
-        assert {r["feature"] for r in rows} >= {"mjj", "mj1", "delta_m", "tau21_j1", "tau21_j2"}
+    result = runner.invoke(
+        app, ["data", "validate", "lhco", "--real", str(SUBSET), "--events-per-process", "20000",
+              "--out", str(tmp_path / "val"), "--json", str(tmp_path / "v.json")]
+    )
+    assert result.exit_code == 0, result.output
+    rows = json.loads((tmp_path / "v.json").read_text())
+    assert {r["feature"] for r in rows} >= {"mjj", "mj1", "delta_m", "tau21_j1", "tau21_j2"}
