@@ -148,5 +148,8 @@ def validate_record(record: dict[str, Any], where: str, field: str = "(top level
 def load_records(path: str | Path) -> list[dict[str, Any]]:
     """Every run record in ``path``, validated."""
     path = Path(path)
-    payload = read_json(path)
+    try:
+        payload = read_json(path)
+    except JsonFileError as err:
+        raise RecordError(str(err)) from None
     return [validate_record(record, str(path), field) for field, record in records_in(payload, str(path))]

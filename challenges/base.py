@@ -100,7 +100,8 @@ class Challenge(abc.ABC):
     @abc.abstractmethod
     def generate(self, preset: str, seed: int, out: Path, *, client: Any = None) -> dict[str, Any]:
         """Generate the preset's data set into ``out`` (files with sidecars: generator version,
-        seed, sha256); returns a JSON-ready summary (``files``: name -> counts)."""
+        seed, sha256); returns a JSON-ready summary (``files``: name -> counts, and optionally
+        ``file_columns``: which of those the command-line table shows)."""
 
     @abc.abstractmethod
     def load(self, folder: Path) -> Any:
@@ -224,6 +225,10 @@ class Challenge(abc.ABC):
         the challenge's documentation names) against the hidden ``truth`` (the organiser folder
         :meth:`write_inputs` wrote, or a truth file). Raises :class:`OutputError` for outputs
         that cannot be scored at all."""
+
+    def check_submission(self, outputs: Path) -> None:
+        """Cheap checks of a submitted payload before it is queued (errors name the file and the
+        field); the full validation happens when it is scored."""
 
     def check_record(self, record: dict[str, Any], where: str, at: str) -> None:
         """Challenge-specific checks of a run record (:func:`hepbench.records.validate_record`)."""

@@ -11,6 +11,7 @@ import typer
 
 from .. import __version__
 from .. import challenges
+from ..extras import missing_extra_hint
 from .output import console, err_console
 
 app = typer.Typer(
@@ -48,6 +49,12 @@ def handles_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             return func(*args, **kwargs)
         except typer.Exit:
             raise  # a deliberate exit code (typer.Exit subclasses RuntimeError in recent typer)
+        except ModuleNotFoundError as err:
+            hint = missing_extra_hint(err)
+            if hint is None:
+                raise
+            err_console.print(f"[bold red]error:[/bold red] {hint}")
+            raise typer.Exit(code=1) from None
         except (ValueError, FileNotFoundError, RuntimeError, KeyError) as err:
             err_console.print(f"[bold red]error:[/bold red] {err}")
             raise typer.Exit(code=1) from None

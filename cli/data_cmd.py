@@ -59,8 +59,8 @@ def generate(
             console.status(f"generating {challenge} preset {preset!r} (seed {seed})", spinner="dots"):
         summary = spec.generate(preset, seed, target, client=client)
     rows = [{"_name": name, **counts} for name, counts in summary.get("files", {}).items()]
-    console.print(rows_table(f"{challenge} / {preset} / seed {seed} -> {target}",
-                             rows, [k for k in dict.fromkeys(k for r in rows for k in r) if k != "_name"], first="file"))
+    columns = summary.get("file_columns") or [k for k in dict.fromkeys(k for r in rows for k in r) if k != "_name"]
+    console.print(rows_table(f"{challenge} / {preset} / seed {seed} -> {target}", rows, columns, first="file"))
     write_json(json_path, {"challenge": challenge, "preset": preset, "seed": seed, "out": target, **summary})
 
 

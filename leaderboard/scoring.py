@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from ..challenges import get
-from ..io import dumps, read_json
-from ..records import RecordError, Score, finite, records_in, validate_record
+from ..io import JsonFileError, dumps, read_json
+from ..records import Score, finite, records_in, validate_record
 
 N_BOOTSTRAP = 1000
 
@@ -53,7 +53,7 @@ def read_record(path: Path) -> dict[str, Any]:
     """The single run record in ``path`` (a baseline submission holds exactly one)."""
     try:
         found = records_in(read_json(path), str(path))
-    except RecordError as err:
+    except JsonFileError as err:  # RecordError included
         raise PayloadError(str(err)) from None
     if len(found) != 1:
         raise PayloadError(f"{path}: a submission holds one run record, found {len(found)}")
@@ -62,8 +62,10 @@ def read_record(path: Path) -> dict[str, Any]:
 
 def check_payload(challenge: str, path: Path, truth_path: str | None) -> None:
     """Raise a clear error now (at submission) for a payload that scoring would reject."""
-    get(challenge)
-    if truth_path is None:
+    declared = get(challenge)
+    if truth_path is not None:
+        declared.check_submission(Path(path))
+    else:
         record = read_record(Path(path))
         if record["challenge"] != challenge:
             raise PayloadError(f"{path}: a {record['challenge']!r} record submitted to {challenge!r}")

@@ -1,6 +1,8 @@
-"""Scoring: interval metrics of the HiggsML Uncertainty challenge, AMS and ROC AUC."""
+"""Scoring: pure metric primitives (no challenge, no baseline): intervals, AMS, ROC / SIC, bump
+hunts and the calorimeter evaluation, composed per challenge by its ``Challenge.score``."""
 
-from .classification import ams, ams_curve, best_ams, roc_auc
+from .anomaly import roc_auc
+from .classification import ams, ams_curve, best_ams
 from .intervals import (
     CONFIDENCE_LEVEL,
     COVERAGE_EPSILON,

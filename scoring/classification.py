@@ -142,17 +142,3 @@ def best_ams(y_true: ArrayLike, score: ArrayLike, weights: ArrayLike, b_r: float
     k = int(np.argmax(values))
     return BestAms(float(values[k]), float(thresholds[k]), float((s[k] + b[k]) / (s[-1] + b[-1])))
 
-
-def roc_auc(y_true: ArrayLike, score: ArrayLike, weights: ArrayLike | None = None) -> float:
-    """Area under the ROC curve of ``score`` for signal (1) against background (0).
-
-    Computed by ``sklearn.metrics.roc_auc_score`` (weighted when ``weights`` is given). Inputs
-    are ``(N,)``; one-class input, non-finite scores or weights and mismatched lengths raise
-    ValueError.
-    """
-    y, x, w = _checked(y_true, score, weights, both_classes=True)
-    # Imported here: sklearn.metrics takes seconds to import, which every CLI command that
-    # touches hepbench.scoring would otherwise pay.
-    from sklearn.metrics import roc_auc_score
-
-    return float(roc_auc_score(y, x, sample_weight=None if weights is None else w))

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from hepbench.torch_common import TrainingConfig, binary_loss, mlp, predict_logits, train_classifier
-from hepbench.scoring.classification import roc_auc
+from hepbench.scoring.anomaly import roc_auc
 
 
 def two_gaussians(n: int = 4000, seed: int = 0, nuisance_strength: float = 0.0):

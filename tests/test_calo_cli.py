@@ -20,22 +20,24 @@ def test_generate_and_score_calo(tmp_path):
     model = detector_model("ds1-photons")
     energy, showers = GFlashSimulator(vary(model, sampling_fraction_scale=0.85), seed=9).generate(300)
     write_showers(tmp_path / "gen.hdf5", energy, showers, {"generator": "variant"})
-    result = runner.invoke(app, ["score", "calo", "--generated", str(tmp_path / "gen.hdf5"), "--reference",
-                                 str(data / "ds1-photons_test.hdf5"), "--classifier", "tiny", "--plots",
-                                 str(tmp_path / "plots"), "--json", str(tmp_path / "score.json")])
+    result = runner.invoke(app, ["score", "calo", str(tmp_path / "gen.hdf5"), str(data / "ds1-photons_test.hdf5"),
+                                 "-o", "classifier=tiny", "-o", f"plots={tmp_path / 'plots'}",
+                                 "--json", str(tmp_path / "score.json")])
     assert result.exit_code == 0, result.output
     score = json.loads((tmp_path / "score.json").read_text())
+    assert score["record_version"] == 1 and score["challenge"] == "calo"
     assert score["geometry"] == "dataset_1_photons" and score["n_generated"] == 300
     assert score["separation_powers"]["etot_einc"] > 0.2  # 15 % less response is plain in E_tot / E_inc
-    assert np.isfinite(score["auc_low"]) and np.isfinite(score["fpd"])
+    assert np.isfinite(score["metrics"]["auc_low"]) and np.isfinite(score["metrics"]["fpd"])
     assert list((tmp_path / "plots").glob("features_*.png"))
 
 
 def test_score_calo_errors(tmp_path):
-    result = runner.invoke(app, ["score", "calo", "--generated", str(tmp_path / "missing.hdf5")])
-    assert result.exit_code != 0 and "--reference" in result.output
-    result = runner.invoke(app, ["score", "calo", "--generated", str(tmp_path / "missing.hdf5"), "--reference",
-                                 str(tmp_path / "missing.hdf5")])
+    result = runner.invoke(app, ["score", "calo", str(tmp_path / "missing.hdf5")])
+    assert result.exit_code != 0 and "reference" in result.output
+    result = runner.invoke(app, ["score", "calo", str(tmp_path / "missing.hdf5"), str(tmp_path / "missing.hdf5")])
     assert result.exit_code != 0 and "missing.hdf5" in result.output
+    result = runner.invoke(app, ["score", "calo", str(tmp_path), str(tmp_path), "-o", "colour=red"])
+    assert result.exit_code == 1 and "colour" in result.output
     result = runner.invoke(app, ["score", "higgs-uncertainty"])
-    assert result.exit_code != 0 and "--plan" in result.output
+    assert result.exit_code == 2 and "outputs" in result.output.lower()

@@ -70,8 +70,8 @@ def test_score_good_answers(tmp_path, plan_file) -> None:
     answers = tmp_path / "answers.csv"
     answers_for(plan).to_csv(answers, index=False)
     out = tmp_path / "score.json"
-    result = runner.invoke(app, ["score", "higgs-uncertainty", "--plan", str(path), "--answers", str(answers),
-                                 "--n-bootstrap", "50", "--json", str(out)])
+    result = runner.invoke(app, ["score", "higgs-uncertainty", str(answers), str(path), "-o", "n_bootstrap=50",
+                                 "--json", str(out)])
     assert result.exit_code == 0, result.output
     metrics = json.loads(out.read_text())["metrics"]
     assert metrics["coverage"] == 1.0 and metrics["width"] == pytest.approx(0.4)
@@ -81,7 +81,7 @@ def test_score_missing_column_names_file_and_field(tmp_path, plan_file) -> None:
     plan, path = plan_file
     answers = tmp_path / "bad.csv"
     answers_for(plan).drop(columns="p84").to_csv(answers, index=False)
-    result = runner.invoke(app, ["score", "higgs-uncertainty", "--plan", str(path), "--answers", str(answers)])
+    result = runner.invoke(app, ["score", "higgs-uncertainty", str(answers), str(path)])
     assert result.exit_code == 1
     assert "bad.csv" in result.output and "p84" in result.output
 
@@ -94,8 +94,8 @@ def test_score_nan_and_missing_rows_fail_those_pseudo_experiments(tmp_path, plan
     answers = tmp_path / "partial.csv"
     frame.to_csv(answers, index=False)
     out = tmp_path / "score.json"
-    result = runner.invoke(app, ["score", "higgs-uncertainty", "--plan", str(path), "--answers", str(answers),
-                                 "--n-bootstrap", "0", "--json", str(out)])
+    result = runner.invoke(app, ["score", "higgs-uncertainty", str(answers), str(path), "-o", "n_bootstrap=0",
+                                 "--json", str(out)])
     assert result.exit_code == 3
     assert "mu_hat" in result.output and "no answer" in result.output
     payload = json.loads(out.read_text())

@@ -55,8 +55,8 @@ def test_baseline_run_then_rescore(data_dir, tmp_path) -> None:
 
     make_test_plan(2, 3, initial_seed=0).to_json(plan)
     rescored = tmp_path / "score.json"
-    result = runner.invoke(app, ["score", "higgs-uncertainty", "--plan", str(plan), "--answers", str(out),
-                                 "--n-bootstrap", "0", "--json", str(rescored)])
+    result = runner.invoke(app, ["score", "higgs-uncertainty", str(out), str(plan), "-o", "n_bootstrap=0",
+                                 "--json", str(rescored)])
     assert result.exit_code == 0, result.output
     assert json.loads(rescored.read_text())["metrics"]["coverage_score"] == pytest.approx(metrics["coverage_score"])
 

@@ -25,7 +25,7 @@ from hepbench.challenges.higgs_uncertainty.systematics import (
     NuisanceParameters,
     systematics,
 )
-from hepbench.scoring.classification import roc_auc
+from hepbench.scoring.anomaly import roc_auc
 from hepbench.scoring.intervals import CONFIDENCE_LEVEL, sigma68
 
 

@@ -218,7 +218,7 @@ def test_unscorable_payload_fails_with_the_reason(store, tmp_path):
     plan_path.unlink()  # the organiser's plan disappears between submission and scoring
     assert queue.work(store)["failed"] == 1
     run = runs(store)[sid]
-    assert run.state == FAILED and "plan.json: the phase's test plan is missing" in run.reason
+    assert run.state == FAILED and "plan.json: the phase's hidden truth is missing" in run.reason
     queue.requeue(store, sid)  # the organiser puts it back once the plan is restored
     with pytest.raises(ValueError, match=f"submission {sid} is already queued"):
         queue.requeue(store, sid)

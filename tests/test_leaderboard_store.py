@@ -187,7 +187,7 @@ def test_participant_limits_per_day_and_total(store, answers_phase):
 
 def test_baselines_need_no_plan_but_participants_do(store, tmp_path, make_record):
     path = _write(tmp_path / "answers.json", make_record("x", 0.0))
-    with pytest.raises(ValueError, match="has no test plan yet: only baseline run records"):
+    with pytest.raises(ValueError, match="has no hidden truth yet: only baseline run records"):
         submit(store, "higgs-uncertainty", "public", "alice", "x", path)
     assert submit(store, "higgs-uncertainty", "public", "hepbench baselines", "x", path, is_baseline=True).created
 

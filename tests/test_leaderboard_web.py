@@ -161,7 +161,7 @@ def test_cli_add_results_show_and_build(tmp_path):
 
 
 def test_demo_writes_the_static_leaderboard_of_its_baselines(tmp_path, make_record):
-    from hepbench.cli.demo_cmd import write_demo_leaderboard
+    from hepbench.leaderboard.demo import demo_leaderboard as write_demo_leaderboard
 
     record = json.loads(BDT_RECORD.read_text())
     index = write_demo_leaderboard(tmp_path / "demo-lb", [record, make_record("other", -2.0)])

@@ -105,10 +105,10 @@ def test_black_box_from_the_command_line(tmp_path) -> None:
     assert "n_signal" not in (tmp_path / "box.json").read_text()  # the truth stays with the organiser
     answer = tmp_path / "answer.json"
     answer.write_text(json.dumps({"significance": 4.5, "mass": 3.5, "mass_uncertainty": 0.1}))
-    result = runner.invoke(app, ["score", "lhco", "--answer", str(answer), "--organiser", str(tmp_path / "organiser"),
+    result = runner.invoke(app, ["score", "lhco", str(answer), str(tmp_path / "organiser"),
                                  "--json", str(tmp_path / "score.json")])
     assert result.exit_code == 0, result.output
-    scored = json.loads((tmp_path / "score.json").read_text())
+    scored = json.loads((tmp_path / "score.json").read_text())["metrics"]
     assert scored["has_signal"] is False and scored["claimed"] is True and scored["detection_correct"] is False
-    result = runner.invoke(app, ["score", "lhco", "--answer", str(answer)])
-    assert result.exit_code == 1 and "--organiser" in result.output
+    result = runner.invoke(app, ["score", "lhco", str(answer)])
+    assert result.exit_code == 1 and "truth folder" in result.output

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from hepbench.scoring.classification import AMS_B_REG, ams, ams_curve, best_ams, roc_auc
+from hepbench.scoring.anomaly import roc_auc
+from hepbench.scoring.classification import AMS_B_REG, ams, ams_curve, best_ams
 
 
 def _closed_form(s: float, b: float, b_r: float = 10.0) -> float:

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hepbench.scoring.classification import ams, ams_curve, best_ams, roc_auc
+from hepbench.scoring.anomaly import roc_auc
+from hepbench.scoring.classification import ams, ams_curve, best_ams
 
 
 def test_ams_by_hand() -> None:

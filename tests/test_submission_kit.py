@@ -165,7 +165,7 @@ def test_the_template_gives_the_same_answers_on_both_backends(bwrap_backend, doc
                                 run_dir=run_dir, limits=KIT_LIMITS, input_dir=higgs_inputs[0],
                                 organiser_dir=higgs_inputs[1])
         assert record["status"] == "ok", (record["reason"], record["outcome"]["log_tail"])
-        assert record["score"]["n_pseudo_experiments"] == 2
+        assert record["score"]["metrics"]["n_pseudo_experiments"] == 2
         answers.append(json.loads((run_dir / "output" / "answers.json").read_text()))
     assert answers[0] == answers[1]
 

@@ -26,7 +26,7 @@ from scipy.stats import spearmanr
 
 from ...challenges.higgs_uncertainty.schema import FEATURES
 from ...challenges.higgs_uncertainty.systematics import systematics
-from ...scoring.classification import roc_auc
+from ...scoring.anomaly import roc_auc
 from ..base import balanced_weights
 
 METHODS: tuple[str, ...] = (

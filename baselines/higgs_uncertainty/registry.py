@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ...challenges.higgs_uncertainty.schema import FEATURES, PRIMARY_FEATURES
-from ..base import Baseline
+from ..base import Baseline, size_config
 
 _BDT_SIZES = {
     "tiny": {"n_estimators": 60, "max_depth": 4},
@@ -49,14 +49,14 @@ class ClassifierRecipe:
 def _bdt(size: str, device: str, seed: int) -> Any:
     from .bdt import BDTClassifier
 
-    return BDTClassifier(FEATURES, device=device, seed=seed, **_BDT_SIZES[size])
+    return BDTClassifier(FEATURES, device=device, seed=seed, **size_config(_BDT_SIZES, size))
 
 
 def _nn(depth: str, features: tuple[str, ...], **options: Any) -> Callable[[str, str, int], Any]:
     def make(size: str, device: str, seed: int) -> Any:
         from .neural_net import NeuralNetClassifier
 
-        cfg = _NN_SIZES[size]
+        cfg = size_config(_NN_SIZES, size)
         return NeuralNetClassifier(features, hidden=cfg[depth], epochs=cfg["epochs"], batch_size=cfg["batch_size"],
                                    device=device, seed=seed, **options)
     return make
@@ -66,7 +66,7 @@ def _augmented(spread: float) -> Callable[[str, int], Any]:
     def make(size: str, seed: int) -> Any:
         from .augmentation import NuisanceAugmentation
 
-        return NuisanceAugmentation(n_draws=_AUGMENT_DRAWS[size], spread=spread, seed=seed)
+        return NuisanceAugmentation(n_draws=size_config(_AUGMENT_DRAWS, size), spread=spread, seed=seed)
     return make
 
 

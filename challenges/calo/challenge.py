@@ -43,8 +43,8 @@ class CaloFastSimulation(Challenge):
 
         start = time.perf_counter()
         written = generate_dataset(preset, seed, out)
-        return {"files": {name: {"geometry": m["geometry"], "showers": m["n_showers"], "voxels": m["n_voxels"]}
-                          for name, m in written.items()}, "metadata": written, "seconds": time.perf_counter() - start}
+        return {"files": written, "file_columns": ["geometry", "n_showers", "n_voxels"],
+                "seconds": time.perf_counter() - start}
 
     def load(self, folder: Path) -> Path:
         """The folder itself: each geometry's split is read when used (``dataset.load_split``)."""

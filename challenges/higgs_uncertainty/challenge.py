@@ -215,6 +215,12 @@ class HiggsUncertainty(Challenge):
                      failures=[f"pseudo-experiment ({r.set_index}, {getattr(r, 'pe_index', '?')}): "
                                f"{getattr(r, 'message', 'failed')}" for r in failed.itertuples(index=False)])
 
+    def check_submission(self, outputs: Path) -> None:
+        from .answers import read_answers
+
+        outputs = Path(outputs)
+        read_answers(outputs / ANSWERS_FILE if outputs.is_dir() else outputs)
+
     def check_record(self, record: dict[str, Any], where: str, at: str) -> None:
         rows = record.get("pseudo_experiments")
         if rows is None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from ...scoring.classification import best_ams, roc_auc
+from ...scoring.anomaly import roc_auc
+from ...scoring.classification import best_ams
 from .dataset import Dataset
 from .harness import evaluate_plan, score_results
 from .pseudo_experiments import TestPlan

@@ -1,0 +1,1 @@
+"""Baselines of calorimeter fast simulation: one module per method, and ``registry.py`` naming them."""

@@ -1,0 +1,1 @@
+"""Baselines of HiggsML Uncertainty: one module per method, and ``registry.py`` naming them."""
