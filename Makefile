@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test clean
+.PHONY: install demo test lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,9 +19,15 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/hepbench demo --json demo-results.json
 
-test: $(STAMP)
-	$(BIN)/ruff check --select F,E9 .
+test: lint $(STAMP)
 	$(BIN)/python -m pytest
+
+# The repository root is the package `hepbench`: mypy sees it through a link named hepbench.
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	mkdir -p build/mypy && ln -sfn ../.. build/mypy/hepbench
+	MYPYPATH=build/mypy $(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) build *.egg-info demo-results.json

@@ -8,8 +8,22 @@ from __future__ import annotations
 
 EXTRAS: dict[str, str] = {
     **dict.fromkeys(("torch", "zuko", "xgboost", "iminuit", "fastjet", "awkward"), "baselines"),
-    **dict.fromkeys(("sqlalchemy", "alembic", "psycopg", "fastapi", "uvicorn", "jinja2", "docker", "dask",
-                     "distributed", "starlette", "httpx"), "platform"),
+    **dict.fromkeys(
+        (
+            "sqlalchemy",
+            "alembic",
+            "psycopg",
+            "fastapi",
+            "uvicorn",
+            "jinja2",
+            "docker",
+            "dask",
+            "distributed",
+            "starlette",
+            "httpx",
+        ),
+        "platform",
+    ),
     "pythia8mc": "pythia",
 }
 

@@ -55,8 +55,16 @@ class Score:
 
     def record(self, method: str = "submission", **info: Any) -> dict[str, Any]:
         """The run record of this score: ``info`` (what was run, on what) plus the metrics."""
-        return {"record_version": RECORD_VERSION, "challenge": self.challenge, "method": method, **info,
-                **self.details, "metrics": self.metrics, "errors": self.errors, "failures": self.failures}
+        return {
+            "record_version": RECORD_VERSION,
+            "challenge": self.challenge,
+            "method": method,
+            **info,
+            **self.details,
+            "metrics": self.metrics,
+            "errors": self.errors,
+            "failures": self.failures,
+        }
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> Score:
@@ -67,8 +75,12 @@ class Score:
             for name, entry in bootstrap.items():
                 if isinstance(entry, dict):
                     errors.setdefault(name, finite(entry.get("std")))
-        return cls(challenge=record["challenge"], metrics=dict(record["metrics"]), errors=errors,
-                   failures=list(record.get("failures") or []))
+        return cls(
+            challenge=record["challenge"],
+            metrics=dict(record["metrics"]),
+            errors=errors,
+            failures=list(record.get("failures") or []),
+        )
 
 
 def records_in(payload: Any, where: str) -> list[tuple[str, dict[str, Any]]]:
@@ -84,19 +96,27 @@ def records_in(payload: Any, where: str) -> list[tuple[str, dict[str, Any]]]:
             if not isinstance(records, list):
                 raise RecordError(f"{where}: field challenges.{challenge} must be a list of run records")
             for i, record in enumerate(records):
-                found.append((f"challenges.{challenge}[{i}]", _with_challenge(record, challenge, where,
-                                                                             f"challenges.{challenge}[{i}]")))
+                found.append(
+                    (
+                        f"challenges.{challenge}[{i}]",
+                        _with_challenge(record, challenge, where, f"challenges.{challenge}[{i}]"),
+                    )
+                )
         return found
     if isinstance(payload, dict) and "results" in payload:
         if not isinstance(payload["results"], list):
             raise RecordError(f"{where}: field results must be a list of run records")
         challenge = payload.get("challenge")
-        return [(f"results[{i}]", _with_challenge(r, challenge, where, f"results[{i}]"))
-                for i, r in enumerate(payload["results"])]
+        return [
+            (f"results[{i}]", _with_challenge(r, challenge, where, f"results[{i}]"))
+            for i, r in enumerate(payload["results"])
+        ]
     if isinstance(payload, dict) and "metrics" in payload:
         return [("(top level)", payload)]
-    raise RecordError(f"{where}: not a run record (expected a record with 'method' and 'metrics', "
-                      f"a comparison with 'results', or the demo's 'challenges')")
+    raise RecordError(
+        f"{where}: not a run record (expected a record with 'method' and 'metrics', "
+        f"a comparison with 'results', or the demo's 'challenges')"
+    )
 
 
 def _with_challenge(record: Any, challenge: Any, where: str, field: str) -> dict[str, Any]:
@@ -128,8 +148,10 @@ def validate_record(record: dict[str, Any], where: str, field: str = "(top level
         raise RecordError(f"{where}: field {at}challenge is {challenge!r}; known challenges: {sorted(ids())}")
     version = record.get("record_version", 0)
     if not isinstance(version, int) or version > RECORD_VERSION:
-        raise RecordError(f"{where}: field {at}record_version is {version!r}; this hepbench reads versions "
-                          f"up to {RECORD_VERSION} (upgrade hepbench)")
+        raise RecordError(
+            f"{where}: field {at}record_version is {version!r}; this hepbench reads versions "
+            f"up to {RECORD_VERSION} (upgrade hepbench)"
+        )
     method = record.get("method")
     if not isinstance(method, str) or not method.strip():
         raise RecordError(f"{where}: field {at}method must be a non-empty string, got {method!r}")

@@ -45,8 +45,13 @@ def seeded_generator(seed: int) -> torch.Generator:
     return generator
 
 
-def mlp(n_inputs: int, hidden: Sequence[int], n_outputs: int = 1, activation: type[nn.Module] = nn.ReLU,
-        dropout: float | None = None) -> nn.Sequential:
+def mlp(
+    n_inputs: int,
+    hidden: Sequence[int],
+    n_outputs: int = 1,
+    activation: type[nn.Module] = nn.ReLU,
+    dropout: float | None = None,
+) -> nn.Sequential:
     """Fully connected network: ``hidden`` layer widths, ``activation`` between layers (and a
     ``Dropout(dropout)`` after each activation when ``dropout`` is not None)."""
     layers: list[nn.Module] = []
@@ -129,8 +134,9 @@ def fit(
     schedule = None
     if cosine_decay:
         n_batches = max(1, -(-n // batch_size))
-        schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=max(1, epochs * n_batches),
-                                                              eta_min=0.01 * learning_rate)
+        schedule = torch.optim.lr_scheduler.CosineAnnealingLR(
+            optimiser, T_max=max(1, epochs * n_batches), eta_min=0.01 * learning_rate
+        )
     generator = seeded_generator(seed)
     result = Fit()
     for epoch in range(epochs):
@@ -142,8 +148,9 @@ def fit(
             batch = [t[idx] for t in train]
             batch_loss = loss(*batch)
             if require_finite and not torch.isfinite(batch_loss):
-                raise FloatingPointError(f"training loss became {float(batch_loss)} in epoch {epoch}; "
-                                         "lower learning_rate")
+                raise FloatingPointError(
+                    f"training loss became {float(batch_loss)} in epoch {epoch}; lower learning_rate"
+                )
             optimiser.zero_grad()
             batch_loss.backward()
             if max_grad_norm is not None:
@@ -248,7 +255,7 @@ def train_classifier(
         n_rows = len(xb)
         if config.fgsm_epsilon > 0.0:
             xb_adv = xb.clone().requires_grad_(True)
-            grad, = torch.autograd.grad(binary_loss(network(xb_adv).squeeze(1), yb, wb, config.focal_gamma), xb_adv)
+            (grad,) = torch.autograd.grad(binary_loss(network(xb_adv).squeeze(1), yb, wb, config.focal_gamma), xb_adv)
             xb = torch.cat([xb, (xb + config.fgsm_epsilon * grad.sign()).detach()])
             yb, wb = torch.cat([yb, yb]), torch.cat([wb, wb])
         logits = network(xb).squeeze(1)
@@ -275,9 +282,17 @@ def train_classifier(
             record["adversary_loss"] = adversary_total[0] / len(x)
             adversary_total[0] = 0.0
 
-    return fit(network, loss, tensors, epochs=config.epochs, batch_size=config.batch_size,
-               learning_rate=config.learning_rate, weight_decay=config.weight_decay, seed=seed,
-               on_epoch=on_epoch).history
+    return fit(
+        network,
+        loss,
+        tensors,
+        epochs=config.epochs,
+        batch_size=config.batch_size,
+        learning_rate=config.learning_rate,
+        weight_decay=config.weight_decay,
+        seed=seed,
+        on_epoch=on_epoch,
+    ).history
 
 
 @torch.no_grad()

@@ -44,8 +44,9 @@ def balanced_weights(labels: np.ndarray, sample_weight: np.ndarray | None = None
         mask = labels > 0.5 if cls else labels <= 0.5
         total = w[mask].sum()
         if total <= 0:
-            raise ValueError(f"class {cls} has no positive weight; the classifier needs events of both "
-                             "classes (label 0 and label 1)")
+            raise ValueError(
+                f"class {cls} has no positive weight; the classifier needs events of both classes (label 0 and label 1)"
+            )
         w[mask] *= 0.5 * len(w) / total
     return w
 

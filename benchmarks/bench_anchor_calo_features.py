@@ -24,7 +24,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-
 from timing import median_seconds
 
 from hepbench.challenges.calo.simulator import GFlashSimulator, detector_model
@@ -49,7 +48,9 @@ def main() -> None:
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
     if args.anchor is None or not (args.anchor / "HighLevelFeatures.py").exists() or args.xml is None:
-        print("skipped: pass --anchor PATH (CaloChallenge code/ folder with HighLevelFeatures.py) and --xml BINNING.xml")
+        print(
+            "skipped: pass --anchor PATH (CaloChallenge code/ folder with HighLevelFeatures.py) and --xml BINNING.xml"
+        )
         return
     sys.path.insert(0, str(args.anchor))
     import matplotlib
@@ -102,14 +103,25 @@ def main() -> None:
 
     anchor_seconds = median_seconds(lambda: anchor.CalculateFeatures(showers), args.repeats)
     ours_seconds = median_seconds(lambda: high_level_features(geometry, energy, showers), args.repeats)
-    print(f"{args.showers:,} {args.geometry} showers: anchor {anchor_seconds * 1e3:.1f} ms, hepbench "
-          f"{ours_seconds * 1e3:.1f} ms ({anchor_seconds / ours_seconds:.2f}x)")
+    print(
+        f"{args.showers:,} {args.geometry} showers: anchor {anchor_seconds * 1e3:.1f} ms, hepbench "
+        f"{ours_seconds * 1e3:.1f} ms ({anchor_seconds / ours_seconds:.2f}x)"
+    )
     if args.json:
-        Path(args.json).write_text(json.dumps({
-            "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {platform.system()}",
-            "geometry": args.geometry, "n_showers": args.showers, "differences": differences,
-            "separation_power": {"anchor": theirs, "hepbench": mine},
-            "anchor_seconds": anchor_seconds, "hepbench_seconds": ours_seconds}, indent=2))
+        Path(args.json).write_text(
+            json.dumps(
+                {
+                    "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {platform.system()}",
+                    "geometry": args.geometry,
+                    "n_showers": args.showers,
+                    "differences": differences,
+                    "separation_power": {"anchor": theirs, "hepbench": mine},
+                    "anchor_seconds": anchor_seconds,
+                    "hepbench_seconds": ours_seconds,
+                },
+                indent=2,
+            )
+        )
 
 
 if __name__ == "__main__":

@@ -27,7 +27,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-
 from timing import median_seconds
 
 from hepbench.scoring.intervals import interval_metrics, mae, rmse
@@ -51,8 +50,14 @@ def answers(n_sets: int, n_pe: int, seed: int) -> tuple[np.ndarray, list[dict[st
         scale = rng.choice([0.6, 1.0, 1.6])
         mu_hat = mu + rng.normal(0, sigma, n_pe)
         delta = np.full(n_pe, sigma * scale)
-        sets.append({"mu_hats": mu_hat.tolist(), "delta_mu_hats": delta.tolist(),
-                     "p16": (mu_hat - delta).tolist(), "p84": (mu_hat + delta).tolist()})
+        sets.append(
+            {
+                "mu_hats": mu_hat.tolist(),
+                "delta_mu_hats": delta.tolist(),
+                "p16": (mu_hat - delta).tolist(),
+                "p84": (mu_hat + delta).tolist(),
+            }
+        )
     return mus, sets
 
 
@@ -62,20 +67,35 @@ def anchor_scores(scoring_class, mus, sets) -> dict[str, float]:
     scoring.ingestion_duration = 0.0
     scoring.compute_scores({"ground_truth_mus": list(mus)}, no_html=True)
     d = scoring.scores_dict
-    return {"width": d["interval"], "coverage": d["coverage"], "coverage_score": d["quantiles_score"],
-            "rmse_mean_over_sets": d["rmse"], "mae_mean_over_sets": d["mae"]}
+    return {
+        "width": d["interval"],
+        "coverage": d["coverage"],
+        "coverage_score": d["quantiles_score"],
+        "rmse_mean_over_sets": d["rmse"],
+        "mae_mean_over_sets": d["mae"],
+    }
 
 
 def hepbench_scores(mus, sets) -> dict[str, float]:
     mu_true = np.concatenate([np.full(len(s["p16"]), mu) for mu, s in zip(mus, sets)])
     arrays = {k: np.concatenate([np.asarray(s[k]) for s in sets]) for k in ("mu_hats", "delta_mu_hats", "p16", "p84")}
     overall = interval_metrics(mu_true, arrays["mu_hats"], arrays["delta_mu_hats"], arrays["p16"], arrays["p84"])
-    per_set = [(np.mean([rmse([mu], [m], [d]) for m, d in zip(s["mu_hats"], s["delta_mu_hats"])]),
-                np.mean([mae([mu], [m], [d]) for m, d in zip(s["mu_hats"], s["delta_mu_hats"])])) for mu, s in zip(mus, sets)]
-    return {"width": overall["width"], "coverage": overall["coverage"], "coverage_score": overall["coverage_score"],
-            "rmse_mean_over_sets": float(np.mean([r for r, _ in per_set])),
-            "mae_mean_over_sets": float(np.mean([m for _, m in per_set])),
-            "rmse_spec": overall["rmse"], "mae_spec": overall["mae"]}
+    per_set = [
+        (
+            np.mean([rmse([mu], [m], [d]) for m, d in zip(s["mu_hats"], s["delta_mu_hats"])]),
+            np.mean([mae([mu], [m], [d]) for m, d in zip(s["mu_hats"], s["delta_mu_hats"])]),
+        )
+        for mu, s in zip(mus, sets)
+    ]
+    return {
+        "width": overall["width"],
+        "coverage": overall["coverage"],
+        "coverage_score": overall["coverage_score"],
+        "rmse_mean_over_sets": float(np.mean([r for r, _ in per_set])),
+        "mae_mean_over_sets": float(np.mean([m for _, m in per_set])),
+        "rmse_spec": overall["rmse"],
+        "mae_spec": overall["mae"],
+    }
 
 
 def hepbench_headline(mus, sets) -> dict[str, float]:
@@ -106,7 +126,7 @@ def main() -> None:
         print(f"{key:22s} anchor {theirs[key]:.15g}  hepbench {ours[key]:.15g}  |diff| {differences[key]:.2e}")
     print(f"SPEC aggregate over all pseudo-experiments: rmse {ours['rmse_spec']:.15g}, mae {ours['mae_spec']:.15g}")
     # The anchor prints a check mark per call; keep it out of the timing output.
-    devnull = open("/dev/null", "w")
+    devnull = open("/dev/null", "w")  # noqa: SIM115
     stdout, sys.stdout = sys.stdout, devnull
     try:
         anchor_seconds = median_seconds(lambda: anchor_scores(scoring_class, mus, sets), args.repeats)
@@ -114,15 +134,26 @@ def main() -> None:
         sys.stdout = stdout
     ours_seconds = median_seconds(lambda: hepbench_headline(mus, sets), args.repeats)
     n = args.sets * args.pseudo_experiments
-    print(f"{n:,} pseudo-experiments: anchor {anchor_seconds * 1e3:.1f} ms, hepbench {ours_seconds * 1e3:.1f} ms "
-          f"({anchor_seconds / ours_seconds:.1f}x faster)")
+    print(
+        f"{n:,} pseudo-experiments: anchor {anchor_seconds * 1e3:.1f} ms, hepbench {ours_seconds * 1e3:.1f} ms "
+        f"({anchor_seconds / ours_seconds:.1f}x faster)"
+    )
     if args.json:
-        Path(args.json).write_text(json.dumps({
-            "machine": f"{platform.processor() or platform.machine()}, {platform.system()}",
-            "n_sets": args.sets, "n_pseudo_experiments": args.pseudo_experiments,
-            "anchor": theirs, "hepbench": ours, "abs_difference": differences,
-            "anchor_seconds": anchor_seconds, "hepbench_seconds": ours_seconds,
-        }, indent=2))
+        Path(args.json).write_text(
+            json.dumps(
+                {
+                    "machine": f"{platform.processor() or platform.machine()}, {platform.system()}",
+                    "n_sets": args.sets,
+                    "n_pseudo_experiments": args.pseudo_experiments,
+                    "anchor": theirs,
+                    "hepbench": ours,
+                    "abs_difference": differences,
+                    "anchor_seconds": anchor_seconds,
+                    "hepbench_seconds": ours_seconds,
+                },
+                indent=2,
+            )
+        )
 
 
 if __name__ == "__main__":

@@ -61,15 +61,25 @@ def main() -> None:
     for i, (name, kwargs) in enumerate(VARIANTS.items()):
         sample = GFlashSimulator(vary(model, **kwargs), seed=100 + i).generate(args.showers)
         start = time.perf_counter()
-        scores = evaluate(model.geometry, reference, sample, classifier=args.classifier, n_runs=args.runs,
-                          device=args.device, kpd_batch_size=min(5000, args.showers))
+        scores = evaluate(
+            model.geometry,
+            reference,
+            sample,
+            classifier=args.classifier,
+            n_runs=args.runs,
+            device=args.device,
+            kpd_batch_size=min(5000, args.showers),
+        )
         row = scores.to_dict()
         row.pop("separation_powers")
         row["seconds"] = time.perf_counter() - start
         rows[name] = row
-        print(f"{name:>24}: AUC low {row['auc_low']:.3f}+-{row['auc_low_std']:.3f} high {row['auc_high']:.3f}"
-              f"+-{row['auc_high_std']:.3f}  FPD {row['fpd']:.4f}+-{row['fpd_err']:.4f}  KPD {row['kpd']:.2e}"
-              f"  sep {row['separation_power_mean']:.4f}  ({row['seconds']:.0f} s)", flush=True)
+        print(
+            f"{name:>24}: AUC low {row['auc_low']:.3f}+-{row['auc_low_std']:.3f} high {row['auc_high']:.3f}"
+            f"+-{row['auc_high_std']:.3f}  FPD {row['fpd']:.4f}+-{row['fpd_err']:.4f}  KPD {row['kpd']:.2e}"
+            f"  sep {row['separation_power_mean']:.4f}  ({row['seconds']:.0f} s)",
+            flush=True,
+        )
     result["variants"] = rows
     if args.json:
         with open(args.json, "w") as handle:

@@ -21,14 +21,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
-
 from timing import repeat_seconds
 
 from hepbench import reference_data
-from hepbench.torch_common import cuda_available
 from hepbench.baselines.calo.registry import BASELINES as CALO_BASELINES
 from hepbench.challenges.calo.geometry import read_binning_xml
 from hepbench.challenges.calo.testing import sample_test_showers
+from hepbench.torch_common import cuda_available
 
 DEFAULT_XML = reference_data.path("calo-binning") / "binning_dataset_1_photons.xml"
 
@@ -70,14 +69,31 @@ def main() -> None:
 
                 times = [1e3 * t / batch for t in repeat_seconds(generate, args.repeats, warmup=True)]
                 mean, std = statistics.mean(times), statistics.stdev(times) if len(times) > 1 else 0.0
-                results.append({"method": name, "device": device, "batch_size": batch, "ms_per_shower_mean": mean,
-                                "ms_per_shower_std": std, "n_parameters": model.n_parameters})
-                print(f"{name:>20} {device:>4} batch {batch:>6}: {mean:10.4f} +- {std:.4f} ms/shower "
-                      f"({model.n_parameters:,} parameters)", flush=True)
+                results.append(
+                    {
+                        "method": name,
+                        "device": device,
+                        "batch_size": batch,
+                        "ms_per_shower_mean": mean,
+                        "ms_per_shower_std": std,
+                        "n_parameters": model.n_parameters,
+                    }
+                )
+                print(
+                    f"{name:>20} {device:>4} batch {batch:>6}: {mean:10.4f} +- {std:.4f} ms/shower "
+                    f"({model.n_parameters:,} parameters)",
+                    flush=True,
+                )
     if args.json:
-        meta = {"geometry": geometry.name, "n_voxels": geometry.n_voxels, "size": args.size, "repeats": args.repeats,
-                "torch": torch.__version__, "threads": torch.get_num_threads(),
-                "machine": platform.processor() or platform.machine()}
+        meta = {
+            "geometry": geometry.name,
+            "n_voxels": geometry.n_voxels,
+            "size": args.size,
+            "repeats": args.repeats,
+            "torch": torch.__version__,
+            "threads": torch.get_num_threads(),
+            "machine": platform.processor() or platform.machine(),
+        }
         with open(args.json, "w") as fh:
             json.dump({"meta": meta, "results": results}, fh, indent=2)
 

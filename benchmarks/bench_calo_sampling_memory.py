@@ -38,9 +38,15 @@ def measure(method: str, geometry: str, n_train: int, n_showers: int, batch: str
     start = time.perf_counter()
     model.sample(np.resize(energy, n_showers), seed=0, batch_size=size)
     seconds = time.perf_counter() - start
-    return {"method": method, "geometry": geometry, "batch_size": size, "requested": batch,
-            "peak_gb_after_training": after_fit, "peak_gb_after_sampling": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6,
-            "ms_per_shower": 1e3 * seconds / n_showers}
+    return {
+        "method": method,
+        "geometry": geometry,
+        "batch_size": size,
+        "requested": batch,
+        "peak_gb_after_training": after_fit,
+        "peak_gb_after_sampling": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6,
+        "ms_per_shower": 1e3 * seconds / n_showers,
+    }
 
 
 def main() -> None:
@@ -58,14 +64,33 @@ def main() -> None:
         return
     rows = []
     for batch in args.batch_sizes.split(","):
-        child = subprocess.run([sys.executable, __file__, "--method", args.method, "--geometry", args.geometry,
-                                "--train-showers", str(args.train_showers), "--showers", str(args.showers),
-                                "--one", batch], capture_output=True, text=True, check=True)
+        child = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--method",
+                args.method,
+                "--geometry",
+                args.geometry,
+                "--train-showers",
+                str(args.train_showers),
+                "--showers",
+                str(args.showers),
+                "--one",
+                batch,
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         row = json.loads(child.stdout.strip().splitlines()[-1])
         rows.append(row)
-        print(f"{row['method']} {row['geometry']} batch {row['batch_size']:>6} ({row['requested']}): peak "
-              f"{row['peak_gb_after_training']:.2f} GB after training, {row['peak_gb_after_sampling']:.2f} GB after "
-              f"sampling, {row['ms_per_shower']:.2f} ms per shower", flush=True)
+        print(
+            f"{row['method']} {row['geometry']} batch {row['batch_size']:>6} ({row['requested']}): peak "
+            f"{row['peak_gb_after_training']:.2f} GB after training, {row['peak_gb_after_sampling']:.2f} GB after "
+            f"sampling, {row['ms_per_shower']:.2f} ms per shower",
+            flush=True,
+        )
     if args.json:
         with open(args.json, "w") as handle:
             json.dump({"machine": platform.platform(), "rows": rows}, handle, indent=1)

@@ -20,10 +20,10 @@ from pathlib import Path
 import torch
 
 from hepbench import reference_data
-from hepbench.torch_common import resolve_device
 from hepbench.baselines.calo.registry import BASELINES as CALO_BASELINES
 from hepbench.challenges.calo.geometry import read_binning_xml
 from hepbench.challenges.calo.testing import sample_test_showers
+from hepbench.torch_common import resolve_device
 
 DEFAULT_XML = reference_data.path("calo-binning") / "binning_dataset_1_photons.xml"
 
@@ -53,18 +53,34 @@ def main() -> None:
             model.epochs = args.epochs
         model.fit(energy, showers, geometry)
         per_epoch = model.training_seconds_ / max(model.epochs, 1)
-        record = {"method": name, "n_parameters": model.n_parameters, "epochs": model.epochs,
-                  "fit_seconds": model.training_seconds_, "seconds_per_epoch_per_1000": per_epoch * 1000 / args.showers,
-                  "preset_epochs": preset_epochs, "projected_preset_seconds": per_epoch * preset_epochs,
-                  "final_loss": model.history_[-1] if model.history_ else None}
+        record = {
+            "method": name,
+            "n_parameters": model.n_parameters,
+            "epochs": model.epochs,
+            "fit_seconds": model.training_seconds_,
+            "seconds_per_epoch_per_1000": per_epoch * 1000 / args.showers,
+            "preset_epochs": preset_epochs,
+            "projected_preset_seconds": per_epoch * preset_epochs,
+            "final_loss": model.history_[-1] if model.history_ else None,
+        }
         results.append(record)
-        print(f"{name:>20}: {model.n_parameters:>11,} parameters, fit {model.training_seconds_:8.1f} s for "
-              f"{model.epochs} epochs ({record['seconds_per_epoch_per_1000']:.2f} s / epoch / 1000 showers); "
-              f"preset {preset_epochs} epochs ~ {record['projected_preset_seconds'] / 60:.1f} min", flush=True)
+        print(
+            f"{name:>20}: {model.n_parameters:>11,} parameters, fit {model.training_seconds_:8.1f} s for "
+            f"{model.epochs} epochs ({record['seconds_per_epoch_per_1000']:.2f} s / epoch / 1000 showers); "
+            f"preset {preset_epochs} epochs ~ {record['projected_preset_seconds'] / 60:.1f} min",
+            flush=True,
+        )
     if args.json:
-        meta = {"geometry": geometry.name, "n_voxels": geometry.n_voxels, "size": args.size, "showers": args.showers,
-                "device": device, "torch": torch.__version__, "threads": torch.get_num_threads(),
-                "machine": platform.processor() or platform.machine()}
+        meta = {
+            "geometry": geometry.name,
+            "n_voxels": geometry.n_voxels,
+            "size": args.size,
+            "showers": args.showers,
+            "device": device,
+            "torch": torch.__version__,
+            "threads": torch.get_num_threads(),
+            "machine": platform.processor() or platform.machine(),
+        }
         with open(args.json, "w") as fh:
             json.dump({"meta": meta, "results": results}, fh, indent=2)
 

@@ -14,14 +14,12 @@ import json
 import platform
 
 import numpy as np
-
 from timing import median_seconds
 
 from hepbench.challenges.higgs_uncertainty.generator import generate_events, generate_process
 from hepbench.challenges.higgs_uncertainty.presets import PRESETS
 from hepbench.challenges.higgs_uncertainty.pseudo_experiments import PseudoExperimentSampler, make_test_plan
 from hepbench.challenges.higgs_uncertainty.schema import PROCESSES
-
 
 
 def main() -> None:
@@ -47,9 +45,7 @@ def main() -> None:
     test = generate_events(small.test_events, seed=0, luminosity_fb=small.luminosity_fb)
     sampler = PseudoExperimentSampler(test)
     plan = make_test_plan(1, args.pseudo_experiments, initial_seed=0)
-    seconds = median_seconds(
-        lambda: [plan.draw(sampler, 0, k) for k in range(args.pseudo_experiments)], args.repeats
-    )
+    seconds = median_seconds(lambda: [plan.draw(sampler, 0, k) for k in range(args.pseudo_experiments)], args.repeats)
     pe_rate = args.pseudo_experiments / seconds
     print(f"pseudo-experiments (small preset, ~50k events each): {pe_rate:.1f} per second")
     result = {

@@ -24,11 +24,11 @@ import numpy as np
 import torch
 from sklearn.metrics import roc_auc_score, roc_curve
 
-from hepbench.torch_common import resolve_device
 from hepbench.baselines.lhco.registry import BASELINES as LHCO_BASELINES
 from hepbench.challenges.lhco.protocol import AnomalyInputs
 from hepbench.challenges.lhco.schema import COLUMNS, LABEL, SIGNAL_REGION
 from hepbench.challenges.lhco.testing import toy_events
+from hepbench.torch_common import resolve_device
 
 EPS_B_FLOOR = 1.84e-5
 # Toy acceptances of the signal region 3.3-3.7 TeV: background exp(-0.7/0.55) - exp(-1.1/0.55),
@@ -55,12 +55,20 @@ def main() -> None:
     parser.add_argument("--signal-over-background", type=float, default=0.006, help="S/B in the signal region")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--methods", default=",".join(LHCO_BASELINES))
-    parser.add_argument("--mass-shift", type=float, default=0.0,
-                        help="add this times mjj to m_j1 and delta_m (0.1: the CATHODE paper's correlated features)")
+    parser.add_argument(
+        "--mass-shift",
+        type=float,
+        default=0.0,
+        help="add this times mjj to m_j1 and delta_m (0.1: the CATHODE paper's correlated features)",
+    )
     parser.add_argument("--test-background", type=int, default=1_000_000, help="before the signal-region cut")
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch CPU threads: the networks are small, and one thread avoids oversubscribing shared cores")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch CPU threads: the networks are small, and one thread avoids oversubscribing shared cores",
+    )
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -69,8 +77,11 @@ def main() -> None:
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     n_signal = int(round(args.signal_over_background * BACKGROUND_IN_SR * args.background / SIGNAL_IN_SR))
     test = in_sr(toy_events(args.test_background, args.test_background // 50, seed=10_000, mass_shift=args.mass_shift))
-    print(f"test set: {int((test[LABEL] == 0).sum())} background, {int(test[LABEL].sum())} signal in the SR; "
-          f"{n_signal} signal events injected per seed; device {device}", flush=True)
+    print(
+        f"test set: {int((test[LABEL] == 0).sum())} background, {int(test[LABEL].sum())} signal in the SR; "
+        f"{n_signal} signal events injected per seed; device {device}",
+        flush=True,
+    )
 
     runs = []
     for seed in args.seeds:
@@ -78,9 +89,12 @@ def main() -> None:
         sr = in_sr(data)
         inputs = AnomalyInputs(
             data=data[list(COLUMNS)],
-            background_reference=toy_events(args.background, 0, seed=seed + 1000, mass_shift=args.mass_shift)[list(COLUMNS)],
-            labelled=in_sr(toy_events(args.background, args.background // 20, seed=seed + 2000,
-                                                 mass_shift=args.mass_shift)),
+            background_reference=toy_events(args.background, 0, seed=seed + 1000, mass_shift=args.mass_shift)[
+                list(COLUMNS)
+            ],
+            labelled=in_sr(
+                toy_events(args.background, args.background // 20, seed=seed + 2000, mass_shift=args.mass_shift)
+            ),
         )
         s_over_b = sr[LABEL].sum() / (len(sr) - sr[LABEL].sum())
         for method in methods:
@@ -89,14 +103,25 @@ def main() -> None:
             detector.fit(inputs)
             fit_seconds = time.perf_counter() - start
             scores = detector.predict(test)
-            run = {"method": method, "seed": seed, "s_over_b": float(s_over_b), "fit_seconds": fit_seconds,
-                   "auc": float(roc_auc_score(test[LABEL], scores)), "max_sic": max_sic(test[LABEL].to_numpy(), scores)}
+            run = {
+                "method": method,
+                "seed": seed,
+                "s_over_b": float(s_over_b),
+                "fit_seconds": fit_seconds,
+                "auc": float(roc_auc_score(test[LABEL], scores)),
+                "max_sic": max_sic(test[LABEL].to_numpy(), scores),
+            }
             runs.append(run)
-            print(f"seed {seed} S/B {s_over_b:.4f} {method:14s} AUC {run['auc']:.3f} max SIC {run['max_sic']:6.2f} "
-                  f"fit {fit_seconds:6.1f} s", flush=True)
+            print(
+                f"seed {seed} S/B {s_over_b:.4f} {method:14s} AUC {run['auc']:.3f} max SIC {run['max_sic']:6.2f} "
+                f"fit {fit_seconds:6.1f} s",
+                flush=True,
+            )
 
-    print(f"\nmedian over seeds {args.seeds} (size {args.size}, {args.background} background events, "
-          f"mass shift {args.mass_shift}):")
+    print(
+        f"\nmedian over seeds {args.seeds} (size {args.size}, {args.background} background events, "
+        f"mass shift {args.mass_shift}):"
+    )
     print(f"{'method':14s} {'AUC':>6s} {'max SIC':>8s} {'fit s':>7s}")
     summary = {}
     for method in methods:
@@ -106,8 +131,17 @@ def main() -> None:
         print(f"{method:14s} {s['auc']:6.3f} {s['max_sic']:8.2f} {s['fit_seconds']:7.1f}")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"args": vars(args), "device": device, "machine": platform.processor() or platform.machine(),
-                       "runs": runs, "median": summary}, f, indent=2)
+            json.dump(
+                {
+                    "args": vars(args),
+                    "device": device,
+                    "machine": platform.processor() or platform.machine(),
+                    "runs": runs,
+                    "median": summary,
+                },
+                f,
+                indent=2,
+            )
 
 
 if __name__ == "__main__":

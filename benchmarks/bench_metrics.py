@@ -20,13 +20,22 @@ import platform
 
 import numpy as np
 from sklearn.metrics import roc_auc_score
-
 from timing import median_seconds
 
 from hepbench.challenges.calo.simulator import GFlashSimulator, detector_model
 from hepbench.scoring.anomaly import anomaly_metrics
-from hepbench.scoring.calo import (apply_threshold, classifier_test, evaluation_threshold, feature_matrix, fpd,
-                                   high_level_features, kpd, low_level_inputs, scale_by_reference, separation_powers)
+from hepbench.scoring.calo import (
+    apply_threshold,
+    classifier_test,
+    evaluation_threshold,
+    feature_matrix,
+    fpd,
+    high_level_features,
+    kpd,
+    low_level_inputs,
+    scale_by_reference,
+    separation_powers,
+)
 
 
 def main() -> None:
@@ -37,7 +46,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
-    result: dict = {"machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {platform.system()}"}
+    result: dict = {
+        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {platform.system()}"
+    }
 
     rng = np.random.default_rng(0)
     labels = (rng.random(args.scores) < 0.01).astype(np.int8)
@@ -45,10 +56,16 @@ def main() -> None:
     ours = median_seconds(lambda: anomaly_metrics(labels, score), args.repeats)
     sklearn = median_seconds(lambda: roc_auc_score(labels, score), args.repeats)
     auc_diff = abs(anomaly_metrics(labels, score)["auc"] - roc_auc_score(labels, score))
-    print(f"{args.scores:,} scores: anomaly_metrics {ours:.2f} s (AUC, SIC, max SIC, rejections); "
-          f"sklearn roc_auc_score {sklearn:.2f} s (AUC only); |AUC difference| {auc_diff:.1e}")
-    result["anomaly"] = {"n_scores": args.scores, "anomaly_metrics_seconds": ours, "sklearn_auc_seconds": sklearn,
-                         "auc_abs_difference": auc_diff}
+    print(
+        f"{args.scores:,} scores: anomaly_metrics {ours:.2f} s (AUC, SIC, max SIC, rejections); "
+        f"sklearn roc_auc_score {sklearn:.2f} s (AUC only); |AUC difference| {auc_diff:.1e}"
+    )
+    result["anomaly"] = {
+        "n_scores": args.scores,
+        "anomaly_metrics_seconds": ours,
+        "sklearn_auc_seconds": sklearn,
+        "auc_abs_difference": auc_diff,
+    }
 
     model = detector_model("ds1-photons")
     geometry = model.geometry
@@ -68,11 +85,19 @@ def main() -> None:
     x1, x2 = low_level_inputs(e1, s1), low_level_inputs(e2, s2)
     t_classifier = median_seconds(lambda: classifier_test(x1, x2, config=args.classifier, device="cpu"), args.repeats)
     auc = classifier_test(x1, x2, config=args.classifier, device="cpu")["auc"]
-    print(f"calo DS1 photons, {args.showers:,} + {args.showers:,} showers: features + separation power "
-          f"{t_features:.2f} s, FPD + KPD {t_fpd_kpd:.1f} s, classifier ({args.classifier}) {t_classifier:.1f} s "
-          f"(AUC reference vs reference {auc:.3f})")
-    result["calo"] = {"n_showers": args.showers, "features_seconds": t_features, "fpd_kpd_seconds": t_fpd_kpd,
-                      "classifier": args.classifier, "classifier_seconds": t_classifier, "auc_reference_vs_reference": auc}
+    print(
+        f"calo DS1 photons, {args.showers:,} + {args.showers:,} showers: features + separation power "
+        f"{t_features:.2f} s, FPD + KPD {t_fpd_kpd:.1f} s, classifier ({args.classifier}) {t_classifier:.1f} s "
+        f"(AUC reference vs reference {auc:.3f})"
+    )
+    result["calo"] = {
+        "n_showers": args.showers,
+        "features_seconds": t_features,
+        "fpd_kpd_seconds": t_fpd_kpd,
+        "classifier": args.classifier,
+        "classifier_seconds": t_classifier,
+        "auc_reference_vs_reference": auc,
+    }
     if args.json:
         with open(args.json, "w") as handle:
             json.dump(result, handle, indent=2)

@@ -42,7 +42,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", default="small")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--data", default=None, help="data folder (default hepbench-data/higgs-uncertainty/PRESET-seedSEED)")
+    parser.add_argument(
+        "--data", default=None, help="data folder (default hepbench-data/higgs-uncertainty/PRESET-seedSEED)"
+    )
     parser.add_argument("--sets", type=int, default=4)
     parser.add_argument("--pseudo-experiments", type=int, default=25)
     parser.add_argument("--workers", default="1,2")
@@ -52,7 +54,11 @@ def main() -> None:
     args = parser.parse_args()
 
     folder = args.data or f"hepbench-data/higgs-uncertainty/{args.preset}-seed{args.seed}"
-    data = load_dataset(folder) if os.path.exists(f"{folder}/train.parquet") else generate_dataset(args.preset, args.seed, folder)
+    data = (
+        load_dataset(folder)
+        if os.path.exists(f"{folder}/train.parquet")
+        else generate_dataset(args.preset, args.seed, folder)
+    )
     plan = make_test_plan(args.sets, args.pseudo_experiments, initial_seed=0)
     n = len(plan)
 
@@ -74,7 +80,8 @@ def main() -> None:
             result = evaluate_plan(model, data.test, plan, progress=False, client=client)
             identical[workers] = bool(result[ANSWERS].equals(serial[ANSWERS]))
             walls[f"{workers} workers"] = median_seconds(
-                lambda: evaluate_plan(model, data.test, plan, progress=False, client=client), args.repeats)
+                lambda: evaluate_plan(model, data.test, plan, progress=False, client=client), args.repeats
+            )
     for key, wall in walls.items():
         print(f"{args.method}, {n} PE, {key}: {wall:.1f} s ({walls['serial'] / wall:.2f}x serial)")
     print(f"answers identical to the serial run: {identical}")

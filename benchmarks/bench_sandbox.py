@@ -41,21 +41,30 @@ def main() -> None:
     counter = iter(range(10**6))
 
     def sandboxed(backend) -> None:
-        outcome = backend.run(["{python}", "-c", "pass"], input_dir=root / "input",
-                              output_dir=root / f"out{next(counter)}", limits=HOSTILE_LIMITS,
-                              submission_dir=root / "submission")
+        outcome = backend.run(
+            ["{python}", "-c", "pass"],
+            input_dir=root / "input",
+            output_dir=root / f"out{next(counter)}",
+            limits=HOSTILE_LIMITS,
+            submission_dir=root / "submission",
+        )
         assert outcome.ok, outcome.reason
 
-    bare = median_seconds(lambda: subprocess.run(["/usr/bin/python3", "-c", "pass"], check=True), args.repeats,
-                          warmup=True)
+    bare = median_seconds(
+        lambda: subprocess.run(["/usr/bin/python3", "-c", "pass"], check=True), args.repeats, warmup=True
+    )
     timings = {"bare python3": bare}
     for name, backend in backends.items():
         timings[name] = median_seconds(lambda: sandboxed(backend), args.repeats, warmup=True)
     print(f"{'run of python3 -c pass':28s} {'median s':>9s} {'overhead s':>11s}")
     for name, seconds in timings.items():
         print(f"{name:28s} {seconds:9.3f} {seconds - bare:11.3f}")
-    report = {"platform": platform.platform(), "repeats": args.repeats, "median_seconds": timings,
-              "overhead_seconds": {k: v - bare for k, v in timings.items() if k != "bare python3"}}
+    report = {
+        "platform": platform.platform(),
+        "repeats": args.repeats,
+        "median_seconds": timings,
+        "overhead_seconds": {k: v - bare for k, v in timings.items() if k != "bare python3"},
+    }
 
     if args.hostile:
         rows = []
@@ -65,13 +74,25 @@ def main() -> None:
             for name, backend in backends.items():
                 result = run_case(backend, case)
                 o = result.outcome
-                rows.append({"case": case, "backend": name, "status": o.status, "reason": o.reason,
-                             "seconds": o.wall_seconds, "kill_seconds": o.kill_seconds,
-                             "peak_memory_bytes": o.peak_memory_bytes, "log_bytes_total": o.log_bytes_total,
-                             "contained": result.contained, "problems": result.problems})
+                rows.append(
+                    {
+                        "case": case,
+                        "backend": name,
+                        "status": o.status,
+                        "reason": o.reason,
+                        "seconds": o.wall_seconds,
+                        "kill_seconds": o.kill_seconds,
+                        "peak_memory_bytes": o.peak_memory_bytes,
+                        "log_bytes_total": o.log_bytes_total,
+                        "contained": result.contained,
+                        "problems": result.problems,
+                    }
+                )
                 kill = "" if o.kill_seconds is None else f"{o.kill_seconds:.3f}"
-                print(f"| {case} | {name} | {o.status} | {o.reason} | {o.wall_seconds:.2f} | {kill} | "
-                      f"{'yes' if result.contained else 'NO: ' + '; '.join(result.problems)} |")
+                print(
+                    f"| {case} | {name} | {o.status} | {o.reason} | {o.wall_seconds:.2f} | {kill} | "
+                    f"{'yes' if result.contained else 'NO: ' + '; '.join(result.problems)} |"
+                )
                 shutil.rmtree(result.evidence["run_dir"], ignore_errors=True)
         report["hostile"] = rows
     shutil.rmtree(root, ignore_errors=True)

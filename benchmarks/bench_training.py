@@ -18,11 +18,9 @@ import platform
 
 import numpy as np
 import torch
-
 from timing import median_seconds
 
-from hepbench.torch_common import resolve_device
-from hepbench.torch_common import TrainingConfig, mlp, train_classifier
+from hepbench.torch_common import TrainingConfig, mlp, resolve_device, train_classifier
 
 NETWORKS = {
     "shallow (64)": ((64,), {}),
@@ -30,7 +28,6 @@ NETWORKS = {
     "deep + FGSM": ((128, 128, 128), {"fgsm_epsilon": 0.01}),
     "deep + adversary": ((128, 128, 128), {"adversary_weight": 1.0}),
 }
-
 
 
 def main() -> None:
@@ -76,8 +73,15 @@ def main() -> None:
         print(f"{'bdt 200 x depth 5':>18}: {results['bdt (200 trees, depth 5): fit seconds']:.1f} s fit ({device})")
 
     if args.json:
-        meta = {"device": device, "events": args.events, "epochs": args.epochs, "batch_size": args.batch_size,
-                "torch": torch.__version__, "threads": torch.get_num_threads(), "machine": platform.processor() or platform.machine()}
+        meta = {
+            "device": device,
+            "events": args.events,
+            "epochs": args.epochs,
+            "batch_size": args.batch_size,
+            "torch": torch.__version__,
+            "threads": torch.get_num_threads(),
+            "machine": platform.processor() or platform.machine(),
+        }
         with open(args.json, "w") as fh:
             json.dump({"meta": meta, "results": results}, fh, indent=2)
 

@@ -151,24 +151,47 @@ class Challenge(abc.ABC):
         return tuple(self.baselines())
 
     @abc.abstractmethod
-    def run_baseline(self, method: str, *, preset: str = "small", seed: int = 0, data_dir: Path | None = None,
-                     size: str | None = None, device: str = "auto", model_seed: int | None = None,
-                     progress: bool = True, scheduler: str = "serial", workers: int | None = None,
-                     **options: Any) -> dict[str, Any]:
+    def run_baseline(
+        self,
+        method: str,
+        *,
+        preset: str = "small",
+        seed: int = 0,
+        data_dir: Path | None = None,
+        size: str | None = None,
+        device: str = "auto",
+        model_seed: int | None = None,
+        progress: bool = True,
+        scheduler: str = "serial",
+        workers: int | None = None,
+        **options: Any,
+    ) -> dict[str, Any]:
         """Train ``method`` on the preset's data (seed ``seed``; training seed ``model_seed``,
         default ``seed``), evaluate and score it; the run record (:mod:`hepbench.records`).
         ``scheduler`` / ``workers``: where a challenge spreads the evaluation of one training."""
 
-    def run_seeds_summary(self, method: str, seeds: Sequence[int], *, scheduler: str = "local",
-                          workers: int | None = None, progress: bool = True, **options: Any) -> dict[str, Any]:
+    def run_seeds_summary(
+        self,
+        method: str,
+        seeds: Sequence[int],
+        *,
+        scheduler: str = "local",
+        workers: int | None = None,
+        progress: bool = True,
+        **options: Any,
+    ) -> dict[str, Any]:
         """``method`` trained once per seed of ``seeds`` on the same data, one training per worker
         of ``scheduler``; the records (named ``METHOD (seed S)``) with their mean and spread."""
         import numpy as np
 
         from ..parallel import dask_client, map_tasks
 
-        self.ensure_data(options.get("preset", "small"), options.get("seed", 0), options.get("data_dir"),
-                         **{k: v for k, v in options.items() if k == "real"})
+        self.ensure_data(
+            options.get("preset", "small"),
+            options.get("seed", 0),
+            options.get("data_dir"),
+            **{k: v for k, v in options.items() if k == "real"},
+        )
         tasks = [(self.id, method, {**options, "model_seed": s, "progress": False}) for s in seeds]
         with dask_client(scheduler, workers) as client:
             records = map_tasks(_run_task, tasks, client=client, progress=progress, description="trainings")
@@ -178,10 +201,17 @@ class Challenge(abc.ABC):
         for key in self.summary_metrics or tuple(m.name for m in self.ranking):
             values = np.array([r["metrics"][key] for r in records if key in r["metrics"]], dtype=float)
             if len(values):
-                summary[key] = {"mean": float(values.mean()),
-                                "std": float(values.std(ddof=1)) if len(values) > 1 else 0.0}
-        return {"challenge": self.id, "method": method, "model_seeds": list(seeds), "summary": summary,
-                "results": records}
+                summary[key] = {
+                    "mean": float(values.mean()),
+                    "std": float(values.std(ddof=1)) if len(values) > 1 else 0.0,
+                }
+        return {
+            "challenge": self.id,
+            "method": method,
+            "model_seeds": list(seeds),
+            "summary": summary,
+            "results": records,
+        }
 
     def compare(self, names: list[str], **options: Any) -> list[dict[str, Any]]:
         """Every baseline of ``names`` on the same data; table, JSON (``json_path``), Markdown."""
@@ -196,8 +226,9 @@ class Challenge(abc.ABC):
     demo_hidden: ClassVar[tuple[str, ...]] = ()
     """Bulky fields of a run record left out of the demo's JSON."""
 
-    def run_study(self, name: str, *, preset: str, seed: int, data_dir: Path | None, size: str,
-                  out: Path, progress: bool) -> dict[str, Any]:
+    def run_study(
+        self, name: str, *, preset: str, seed: int, data_dir: Path | None, size: str, out: Path, progress: bool
+    ) -> dict[str, Any]:
         raise ValueError(f"{self.id} has no study {name!r}")
 
     # -- submissions --------------------------------------------------------------------------
@@ -226,11 +257,11 @@ class Challenge(abc.ABC):
         :meth:`write_inputs` wrote, or a truth file). Raises :class:`OutputError` for outputs
         that cannot be scored at all."""
 
-    def check_submission(self, outputs: Path) -> None:
+    def check_submission(self, outputs: Path) -> None:  # noqa: B027  (an optional hook)
         """Cheap checks of a submitted payload before it is queued (errors name the file and the
         field); the full validation happens when it is scored."""
 
-    def check_record(self, record: dict[str, Any], where: str, at: str) -> None:
+    def check_record(self, record: dict[str, Any], where: str, at: str) -> None:  # noqa: B027  (an optional hook)
         """Challenge-specific checks of a run record (:func:`hepbench.records.validate_record`)."""
 
     def score_record(self, record_path: Path, record: dict[str, Any]) -> Score:
@@ -281,5 +312,14 @@ def check_options(challenge: Challenge, options: Mapping[str, Any], allowed: Seq
         raise ValueError(f"{challenge.id}: unknown option(s) {unknown}; this challenge takes {sorted(allowed)}")
 
 
-__all__ = ["Challenge", "DEFAULT_PHASES", "MetricColumn", "OutputError", "Phase", "RankingMetric", "RecordError",
-           "Score", "check_options"]
+__all__ = [
+    "Challenge",
+    "DEFAULT_PHASES",
+    "MetricColumn",
+    "OutputError",
+    "Phase",
+    "RankingMetric",
+    "RecordError",
+    "Score",
+    "check_options",
+]

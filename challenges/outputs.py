@@ -65,8 +65,10 @@ def read_npy_output(output_dir: str | Path, name: str, shape: tuple[int, ...], w
     bad = np.flatnonzero(~np.isfinite(values.reshape(-1)))
     if len(bad):
         index = np.unravel_index(bad[0], shape)
-        raise OutputError(f"{name}: {len(bad)} non-finite value(s), first {values[index]} at index "
-                          f"{tuple(int(i) for i in index)}; finite numbers are required ({what})")
+        raise OutputError(
+            f"{name}: {len(bad)} non-finite value(s), first {values[index]} at index "
+            f"{tuple(int(i) for i in index)}; finite numbers are required ({what})"
+        )
     return values
 
 
@@ -98,4 +100,5 @@ def require_finite(value: Any, where: str) -> float:
 
 def _kind(value: Any) -> str:
     return {dict: "an object", list: "a list", str: "a string", type(None): "null", bool: "a boolean"}.get(
-        type(value), type(value).__name__)
+        type(value), type(value).__name__
+    )

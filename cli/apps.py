@@ -5,12 +5,11 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
-from .. import __version__
-from .. import challenges
+from .. import __version__, challenges
 from ..extras import missing_extra_hint
 from .output import console, err_console
 
@@ -20,24 +19,42 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-data_app = typer.Typer(help="Generate challenge data sets and validate them against real simulation.", no_args_is_help=True)
+data_app = typer.Typer(
+    help="Generate challenge data sets and validate them against real simulation.", no_args_is_help=True
+)
 baseline_app = typer.Typer(help="List and run the baseline methods of a challenge.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 app.add_typer(baseline_app, name="baseline")
 
-JsonOption = Annotated[Optional[Path], typer.Option("--json", help="Also write the numbers to this JSON file.")]
+JsonOption = Annotated[Path | None, typer.Option("--json", help="Also write the numbers to this JSON file.")]
 ChallengeArg = Annotated[str, typer.Argument(help=f"Challenge id: {', '.join(challenges.ids())}.")]
 PresetOption = Annotated[str, typer.Option(help="Data size: tiny (tests), small (demo), full (anchor size).")]
 SeedOption = Annotated[int, typer.Option(help="Seed of the data generation.")]
 DeviceOption = Annotated[str, typer.Option(help="auto | cpu | cuda.")]
 ProgressOption = Annotated[bool, typer.Option("--progress/--no-progress", help="Show progress bars.")]
-DataDirOption = Annotated[Optional[Path], typer.Option("--data", help="Data folder from `hepbench data generate` (generated if absent).")]
-SetsOption = Annotated[Optional[int], typer.Option("--sets", help="Number of sets in the test plan (default: the preset's).")]
-PseudoExperimentsOption = Annotated[Optional[int], typer.Option("--pseudo-experiments", help="Pseudo-experiments per set (default: the preset's).")]
-PlanSeedOption = Annotated[Optional[int], typer.Option("--plan-seed", help="Initial seed of the test plan (default 0).")]
-SchedulerOption = Annotated[str, typer.Option("--scheduler", help="Where parallel work runs: serial (this process), local (worker processes on this machine), or a Dask scheduler address (tcp://host:8786) or scheduler file (*.json).")]
-WorkersOption = Annotated[Optional[int], typer.Option("--workers", help="Worker processes of a local cluster (default: one per core).")]
-SizeOption = Annotated[Optional[str], typer.Option("--size", help="Model configuration: tiny | small | full (default: the preset).")]
+DataDirOption = Annotated[
+    Path | None, typer.Option("--data", help="Data folder from `hepbench data generate` (generated if absent).")
+]
+SetsOption = Annotated[
+    int | None, typer.Option("--sets", help="Number of sets in the test plan (default: the preset's).")
+]
+PseudoExperimentsOption = Annotated[
+    int | None, typer.Option("--pseudo-experiments", help="Pseudo-experiments per set (default: the preset's).")
+]
+PlanSeedOption = Annotated[int | None, typer.Option("--plan-seed", help="Initial seed of the test plan (default 0).")]
+SchedulerOption = Annotated[
+    str,
+    typer.Option(
+        "--scheduler",
+        help="Where parallel work runs: serial (this process), local (worker processes on this machine), or a Dask scheduler address (tcp://host:8786) or scheduler file (*.json).",
+    ),
+]
+WorkersOption = Annotated[
+    int | None, typer.Option("--workers", help="Worker processes of a local cluster (default: one per core).")
+]
+SizeOption = Annotated[
+    str | None, typer.Option("--size", help="Model configuration: tiny | small | full (default: the preset).")
+]
 
 
 def handles_errors(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -75,5 +92,3 @@ def main(
     ] = False,
 ) -> None:
     """Benchmarks and challenges for machine learning in particle physics."""
-
-

@@ -6,7 +6,7 @@ import datetime
 import shlex
 import sys
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -30,15 +30,32 @@ from .apps import (
 )
 from .output import console, write_json
 
-GeometryOption = Annotated[Optional[str], typer.Option("--geometry", help="calo: ds1-photons | ds1-pions | ds2 | ds3 (run: default ds1-photons; compare: every geometry of the preset).")]
-ClassifierOption = Annotated[Optional[str], typer.Option("--classifier", help="calo: size of the evaluation classifiers: tiny | small | full (the anchor's 3 x 2048 MLP, 50 epochs).")]
-RealSubsetOption = Annotated[Optional[Path], typer.Option("--real", help="lhco: run on the real high-level subset (folder of scalars_*.h5) instead of generated data.")]
+GeometryOption = Annotated[
+    str | None,
+    typer.Option(
+        "--geometry",
+        help="calo: ds1-photons | ds1-pions | ds2 | ds3 (run: default ds1-photons; compare: every geometry of the preset).",
+    ),
+]
+ClassifierOption = Annotated[
+    str | None,
+    typer.Option(
+        "--classifier",
+        help="calo: size of the evaluation classifiers: tiny | small | full (the anchor's 3 x 2048 MLP, 50 epochs).",
+    ),
+]
+RealSubsetOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--real", help="lhco: run on the real high-level subset (folder of scalars_*.h5) instead of generated data."
+    ),
+]
 
 
 @baseline_app.command("list")
 @handles_errors
 def list_baselines(
-    challenge: Annotated[Optional[str], typer.Argument(help="Only this challenge's baselines.")] = None,
+    challenge: Annotated[str | None, typer.Argument(help="Only this challenge's baselines.")] = None,
     json_path: JsonOption = None,
 ) -> None:
     """List the baseline methods of every challenge (or one)."""
@@ -78,7 +95,12 @@ def run(
     plan_seed: PlanSeedOption = None,
     size: SizeOption = None,
     device: DeviceOption = "auto",
-    model_seed: Annotated[Optional[list[int]], typer.Option(help="Seed of the training (default: --seed); repeat the option to train once per seed, in parallel on --scheduler.")] = None,
+    model_seed: Annotated[
+        list[int] | None,
+        typer.Option(
+            help="Seed of the training (default: --seed); repeat the option to train once per seed, in parallel on --scheduler."
+        ),
+    ] = None,
     out: Annotated[Path, typer.Option(help="Folder for a study's rankings and plot.")] = Path("feature-ranking"),
     real: RealSubsetOption = None,
     geometry: GeometryOption = None,
@@ -96,32 +118,63 @@ def run(
     """
     spec = challenges.get(challenge)
     if method in spec.studies():
-        write_json(json_path, spec.run_study(method, preset=preset, seed=seed, data_dir=data, size=size or preset,
-                                             out=out, progress=progress))
+        write_json(
+            json_path,
+            spec.run_study(
+                method, preset=preset, seed=seed, data_dir=data, size=size or preset, out=out, progress=progress
+            ),
+        )
         return
     spec.baseline(method)
     seeds = model_seed or [seed]
     if len(set(seeds)) != len(seeds):
         raise ValueError(f"--model-seed values repeat: {seeds}")
-    options = _options(n_sets=sets, n_pseudo_experiments=pseudo_experiments, real=real, geometry=geometry,
-                       classifier=classifier, plan_seed=plan_seed)
+    options = _options(
+        n_sets=sets,
+        n_pseudo_experiments=pseudo_experiments,
+        real=real,
+        geometry=geometry,
+        classifier=classifier,
+        plan_seed=plan_seed,
+    )
     title = f"{challenge} / {preset}"
     if len(seeds) == 1:
-        payload: Any = spec.run_baseline(method, preset=preset, seed=seed, data_dir=data, size=size, device=device,
-                                         model_seed=seeds[0], progress=progress, scheduler=scheduler,
-                                         workers=workers, **options)
+        payload: Any = spec.run_baseline(
+            method,
+            preset=preset,
+            seed=seed,
+            data_dir=data,
+            size=size,
+            device=device,
+            model_seed=seeds[0],
+            progress=progress,
+            scheduler=scheduler,
+            workers=workers,
+            **options,
+        )
         records = [payload]
     else:
-        payload = spec.run_seeds_summary(method, seeds, preset=preset, seed=seed, data_dir=data, size=size,
-                                         device=device, scheduler=scheduler, workers=workers, progress=progress,
-                                         **options)
+        payload = spec.run_seeds_summary(
+            method,
+            seeds,
+            preset=preset,
+            seed=seed,
+            data_dir=data,
+            size=size,
+            device=device,
+            scheduler=scheduler,
+            workers=workers,
+            progress=progress,
+            **options,
+        )
         records = payload["results"]
     if "n_sets" in records[0]:
         title += f": {records[0]['n_sets']} sets x {records[0]['n_pseudo_experiments']} PE"
     console.print(spec.table(title, records))
     if "summary" in payload and isinstance(payload["summary"], dict):
-        console.print("over seeds: " + ", ".join(f"{k} {v['mean']:.3f} +- {v['std']:.3f}"
-                                                 for k, v in payload["summary"].items()))
+        console.print(
+            "over seeds: " + ", ".join(f"{k} {v['mean']:.3f} +- {v['std']:.3f}" for k, v in payload["summary"].items())
+        )
     write_json(json_path, payload)
 
 
@@ -129,7 +182,10 @@ def run(
 @handles_errors
 def compare(
     challenge: ChallengeArg,
-    methods: Annotated[Optional[str], typer.Option(help="Comma-separated baselines (default: the comparison table's; 'all' for every one).")] = None,
+    methods: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated baselines (default: the comparison table's; 'all' for every one)."),
+    ] = None,
     preset: PresetOption = "small",
     seed: SeedOption = 0,
     data: DataDirOption = None,
@@ -138,12 +194,24 @@ def compare(
     plan_seed: PlanSeedOption = None,
     size: SizeOption = None,
     device: DeviceOption = "auto",
-    markdown: Annotated[Optional[Path], typer.Option(help="Markdown file whose comparison section is (re)written, e.g. docs/results.md.")] = None,
+    markdown: Annotated[
+        Path | None, typer.Option(help="Markdown file whose comparison section is (re)written, e.g. docs/results.md.")
+    ] = None,
     machine: Annotated[str, typer.Option(help="Machine description written above the table.")] = "unspecified machine",
     scheduler: SchedulerOption = "local",
     workers: WorkersOption = None,
-    resume: Annotated[bool, typer.Option(help="Keep the results already in --json that were run on the same data, plan and size; run only the missing methods.")] = False,
-    model_seed: Annotated[Optional[list[int]], typer.Option(help="lhco: training seeds, repeat the option (default 0, 1, 2); the table gives the median and 16-84% range.")] = None,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            help="Keep the results already in --json that were run on the same data, plan and size; run only the missing methods."
+        ),
+    ] = False,
+    model_seed: Annotated[
+        list[int] | None,
+        typer.Option(
+            help="lhco: training seeds, repeat the option (default 0, 1, 2); the table gives the median and 16-84% range."
+        ),
+    ] = None,
     real: RealSubsetOption = None,
     geometry: GeometryOption = None,
     classifier: ClassifierOption = None,
@@ -161,8 +229,24 @@ def compare(
         names = [m.strip() for m in methods.split(",") if m.strip()]
     for name in names:
         spec.baseline(name)
-    spec.compare(names, preset=preset, seed=seed, data=data, sets=sets, pseudo_experiments=pseudo_experiments,
-                 plan_seed=plan_seed or 0, size=size, device=device, scheduler=scheduler, workers=workers, resume=resume,
-                 progress=progress, markdown=markdown, machine=machine, command=command,
-                 date=datetime.date.today().isoformat(), json_path=json_path,
-                 **_options(model_seeds=model_seed, real=real, geometry=geometry, classifier=classifier))
+    spec.compare(
+        names,
+        preset=preset,
+        seed=seed,
+        data=data,
+        sets=sets,
+        pseudo_experiments=pseudo_experiments,
+        plan_seed=plan_seed or 0,
+        size=size,
+        device=device,
+        scheduler=scheduler,
+        workers=workers,
+        resume=resume,
+        progress=progress,
+        markdown=markdown,
+        machine=machine,
+        command=command,
+        date=datetime.date.today().isoformat(),
+        json_path=json_path,
+        **_options(model_seeds=model_seed, real=real, geometry=geometry, classifier=classifier),
+    )

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
 from .. import challenges
-from .apps import ChallengeArg, JsonOption, PresetOption, SchedulerOption, SeedOption, WorkersOption, data_app, handles_errors
+from .apps import (
+    ChallengeArg,
+    JsonOption,
+    PresetOption,
+    SchedulerOption,
+    SeedOption,
+    WorkersOption,
+    data_app,
+    handles_errors,
+)
 from .output import console, write_json
 
 
@@ -40,7 +49,9 @@ def generate(
     challenge: ChallengeArg,
     preset: PresetOption = "small",
     seed: SeedOption = 0,
-    out: Annotated[Optional[Path], typer.Option(help="Output folder (default hepbench-data/CHALLENGE/PRESET-seedSEED).")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Output folder (default hepbench-data/CHALLENGE/PRESET-seedSEED).")
+    ] = None,
     scheduler: SchedulerOption = "local",
     workers: WorkersOption = None,
     json_path: JsonOption = None,
@@ -55,8 +66,10 @@ def generate(
     spec = challenges.get(challenge)
     spec.check_preset(preset)
     target = out or spec.data_dir(preset, seed)
-    with dask_client(scheduler, workers) as client, \
-            console.status(f"generating {challenge} preset {preset!r} (seed {seed})", spinner="dots"):
+    with (
+        dask_client(scheduler, workers) as client,
+        console.status(f"generating {challenge} preset {preset!r} (seed {seed})", spinner="dots"),
+    ):
         summary = spec.generate(preset, seed, target, client=client)
     rows = [{"_name": name, **counts} for name, counts in summary.get("files", {}).items()]
     columns = summary.get("file_columns") or [k for k in dict.fromkeys(k for r in rows for k in r) if k != "_name"]
@@ -68,17 +81,26 @@ def generate(
 @handles_errors
 def validate(
     challenge: ChallengeArg,
-    real: Annotated[Optional[Path], typer.Option(help="Real rows to compare with (default: the sample shipped with "
-                                                      "hepbench): the 2014 ATLAS HiggsML CSV or a FAIR Universe parquet "
-                                                      "(higgs-uncertainty); the high-level subset folder (lhco).")] = None,
+    real: Annotated[
+        Path | None,
+        typer.Option(
+            help="Real rows to compare with (default: the sample shipped with "
+            "hepbench): the 2014 ATLAS HiggsML CSV or a FAIR Universe parquet "
+            "(higgs-uncertainty); the high-level subset folder (lhco)."
+        ),
+    ] = None,
     events_per_process: Annotated[int, typer.Option(help="Generated events per process.")] = 200_000,
     seed: SeedOption = 1,
-    out: Annotated[Path, typer.Option(help="Folder for the table (CSV, markdown) and the PNG histograms.")] = Path("validation"),
+    out: Annotated[Path, typer.Option(help="Folder for the table (CSV, markdown) and the PNG histograms.")] = Path(
+        "validation"
+    ),
     json_path: JsonOption = None,
 ) -> None:
     """Compare generated events with real simulation: per-feature distances and overlaid histograms."""
     result = challenges.get(challenge).validate_data(real, out, seed=seed, events_per_process=events_per_process)
-    title = f"generated vs {result['real']} (W1 / std of real; KS)" if "real" in result else f"{challenge}: physics checks"
+    title = (
+        f"generated vs {result['real']} (W1 / std of real; KS)" if "real" in result else f"{challenge}: physics checks"
+    )
     console.print(rows_table(title, result["rows"], result["columns"]))
     console.print(f"histograms and tables written under {out}")
     write_json(json_path, result.get("physics", result["rows"]))
@@ -87,7 +109,9 @@ def validate(
 @data_app.command("black-box")
 @handles_errors
 def black_box(
-    config: Annotated[Path, typer.Argument(help="The organiser's secret configuration (JSON, outside any shared folder).")],
+    config: Annotated[
+        Path, typer.Argument(help="The organiser's secret configuration (JSON, outside any shared folder).")
+    ],
     public: Annotated[Path, typer.Option(help="Folder for what participants get (unlabelled data).")],
     organiser: Annotated[Path, typer.Option(help="Folder for the truth; never give it to participants.")],
     json_path: JsonOption = None,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -16,8 +16,17 @@ leaderboard_app = typer.Typer(
 )
 app.add_typer(leaderboard_app, name="leaderboard")
 
-HomeOption = Annotated[Path, typer.Option("--home", help="Folder of the leaderboard: payloads, artefacts and (by default) the SQLite database.")]
-DbOption = Annotated[Optional[str], typer.Option("--db", help="SQLAlchemy URL of the database, e.g. postgresql+psycopg://user@host/db (default: $HEPBENCH_LEADERBOARD_DB, else HOME/leaderboard.db).")]
+HomeOption = Annotated[
+    Path,
+    typer.Option("--home", help="Folder of the leaderboard: payloads, artefacts and (by default) the SQLite database."),
+]
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        help="SQLAlchemy URL of the database, e.g. postgresql+psycopg://user@host/db (default: $HEPBENCH_LEADERBOARD_DB, else HOME/leaderboard.db).",
+    ),
+]
 ChallengeOpt = Annotated[str, typer.Argument(help="Challenge id.")]
 PhaseOpt = Annotated[str, typer.Option("--phase", help="Phase (test split): public or hidden.")]
 
@@ -25,10 +34,10 @@ DEFAULT_HOME = Path("hepbench-leaderboard")
 
 
 def _open(home: Path, db: str | None) -> Any:
+    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
     from ..leaderboard.db import open_store
     from ..leaderboard.submissions import sync_challenges
-
-    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
     try:
         store = open_store(home, db)
@@ -36,16 +45,21 @@ def _open(home: Path, db: str | None) -> Any:
     except ArgumentError as err:
         raise ValueError(f"--db {db!r}: not a database URL ({err})") from None
     except SQLAlchemyError as err:
-        raise RuntimeError(f"cannot open the leaderboard database: {type(err).__name__}: "
-                           f"{str(err).splitlines()[0]}") from None
+        raise RuntimeError(
+            f"cannot open the leaderboard database: {type(err).__name__}: {str(err).splitlines()[0]}"
+        ) from None
     return store
 
 
 def _work(store: Any, max_attempts: int, stale_after: float) -> dict[str, int]:
     from ..leaderboard.queue import work
 
-    return work(store, max_attempts=max_attempts, stale_after=stale_after,
-                on_event=lambda message: console.print(f"[dim]{message}[/dim]"))
+    return work(
+        store,
+        max_attempts=max_attempts,
+        stale_after=stale_after,
+        on_event=lambda message: console.print(f"[dim]{message}[/dim]"),
+    )
 
 
 @leaderboard_app.command("init")
@@ -55,8 +69,10 @@ def init(home: HomeOption = DEFAULT_HOME, db: DbOption = None) -> None:
     from ..leaderboard.db import current_revision
 
     store = _open(home, db)
-    console.print(f"leaderboard at {home} (schema {current_revision(store.engine)}, "
-                  f"database {store.engine.url.render_as_string()})")
+    console.print(
+        f"leaderboard at {home} (schema {current_revision(store.engine)}, "
+        f"database {store.engine.url.render_as_string()})"
+    )
 
 
 @leaderboard_app.command("phase")
@@ -64,11 +80,20 @@ def init(home: HomeOption = DEFAULT_HOME, db: DbOption = None) -> None:
 def phase_settings(
     challenge: ChallengeOpt,
     phase: Annotated[str, typer.Argument(help="Phase: public or hidden.")],
-    plan: Annotated[Optional[Path], typer.Option("--truth", "--plan", help="The phase's hidden truth that submissions are scored against: a file or the organiser folder the challenge's scorer reads (higgs-uncertainty: the test plan JSON).")] = None,
-    max_per_day: Annotated[Optional[int], typer.Option(help="Submissions per participant in any 24 hours.")] = None,
-    max_total: Annotated[Optional[int], typer.Option(help="Submissions per participant in total.")] = None,
+    plan: Annotated[
+        Path | None,
+        typer.Option(
+            "--truth",
+            "--plan",
+            help="The phase's hidden truth that submissions are scored against: a file or the organiser folder the challenge's scorer reads (higgs-uncertainty: the test plan JSON).",
+        ),
+    ] = None,
+    max_per_day: Annotated[int | None, typer.Option(help="Submissions per participant in any 24 hours.")] = None,
+    max_total: Annotated[int | None, typer.Option(help="Submissions per participant in total.")] = None,
     no_limits: Annotated[bool, typer.Option("--no-limits", help="Remove both limits.")] = False,
-    reveal: Annotated[Optional[bool], typer.Option("--reveal/--hide", help="Show (or hide again) a hidden phase's scores.")] = None,
+    reveal: Annotated[
+        bool | None, typer.Option("--reveal/--hide", help="Show (or hide again) a hidden phase's scores.")
+    ] = None,
     home: HomeOption = DEFAULT_HOME,
     db: DbOption = None,
 ) -> None:
@@ -76,8 +101,16 @@ def phase_settings(
     from ..leaderboard.submissions import configure_phase
 
     store = _open(home, db)
-    configure_phase(store, challenge, phase, plan=plan, max_per_day=max_per_day, max_total=max_total,
-                    revealed=reveal, clear_limits=no_limits)
+    configure_phase(
+        store,
+        challenge,
+        phase,
+        plan=plan,
+        max_per_day=max_per_day,
+        max_total=max_total,
+        revealed=reveal,
+        clear_limits=no_limits,
+    )
     console.print(f"updated {challenge}/{phase}")
 
 
@@ -99,7 +132,9 @@ def submit_cmd(
 
     store = _open(home, db)
     result = submit(store, challenge, phase, participant, method, payload, description=description)
-    console.print(f"submission {result.submission_id} " + ("queued" if result.created else "already received (same payload)"))
+    console.print(
+        f"submission {result.submission_id} " + ("queued" if result.created else "already received (same payload)")
+    )
     if score:
         _work(store, 3, 120.0)
 
@@ -107,7 +142,9 @@ def submit_cmd(
 @leaderboard_app.command("add-results")
 @handles_errors
 def add_results_cmd(
-    files: Annotated[list[Path], typer.Argument(help="JSON from `hepbench baseline run|compare --json` or `hepbench demo --json`.")],
+    files: Annotated[
+        list[Path], typer.Argument(help="JSON from `hepbench baseline run|compare --json` or `hepbench demo --json`.")
+    ],
     phase: PhaseOpt = "public",
     participant: Annotated[str, typer.Option(help="Name shown for these baselines.")] = "hepbench baselines",
     score: Annotated[bool, typer.Option("--score/--no-score", help="Score the queue right away.")] = True,
@@ -130,8 +167,12 @@ def add_results_cmd(
 @handles_errors
 def work_cmd(
     max_attempts: Annotated[int, typer.Option(help="Attempts before a run whose worker died is failed.")] = 3,
-    stale_after: Annotated[float, typer.Option(help="Seconds without a heartbeat after which a running run is presumed dead.")] = 120.0,
-    forever: Annotated[bool, typer.Option("--forever", help="Keep polling the queue instead of stopping when it is empty.")] = False,
+    stale_after: Annotated[
+        float, typer.Option(help="Seconds without a heartbeat after which a running run is presumed dead.")
+    ] = 120.0,
+    forever: Annotated[
+        bool, typer.Option("--forever", help="Keep polling the queue instead of stopping when it is empty.")
+    ] = False,
     home: HomeOption = DEFAULT_HOME,
     db: DbOption = None,
 ) -> None:
@@ -139,15 +180,23 @@ def work_cmd(
     from ..leaderboard.queue import work
 
     store = _open(home, db)
-    counts = work(store, max_attempts=max_attempts, stale_after=stale_after, until_empty=not forever,
-                  on_event=lambda message: console.print(message))
+    counts = work(
+        store,
+        max_attempts=max_attempts,
+        stale_after=stale_after,
+        until_empty=not forever,
+        on_event=lambda message: console.print(message),
+    )
     console.print(", ".join(f"{k} {v}" for k, v in counts.items()))
 
 
 @leaderboard_app.command("requeue")
 @handles_errors
-def requeue_cmd(submission: Annotated[int, typer.Argument(help="Submission id.")],
-                home: HomeOption = DEFAULT_HOME, db: DbOption = None) -> None:
+def requeue_cmd(
+    submission: Annotated[int, typer.Argument(help="Submission id.")],
+    home: HomeOption = DEFAULT_HOME,
+    db: DbOption = None,
+) -> None:
     """Queue a scored or failed submission again (its new score replaces the old one)."""
     from ..leaderboard.queue import requeue
 
@@ -179,8 +228,13 @@ def show(
         for name in names:
             value, error = e.metrics.get(name, (None, None))
             cells.append("" if value is None else f"{value:.3f}" + ("" if error is None else f" ± {error:.3f}"))
-        table.add_row(str(e.rank or ""), e.method + (" (baseline)" if e.is_baseline else ""), e.participant,
-                      *cells, e.state + (f": {e.reason}" if e.reason and e.state != "scored" else ""))
+        table.add_row(
+            str(e.rank or ""),
+            e.method + (" (baseline)" if e.is_baseline else ""),
+            e.participant,
+            *cells,
+            e.state + (f": {e.reason}" if e.reason and e.state != "scored" else ""),
+        )
     console.print(table)
     write_json(json_path, _board_json(b))
 
@@ -188,7 +242,9 @@ def show(
 @leaderboard_app.command("build")
 @handles_errors
 def build(
-    out: Annotated[Path, typer.Option(help="Folder of the static site (index.html at its top).")] = Path("leaderboard-site"),
+    out: Annotated[Path, typer.Option(help="Folder of the static site (index.html at its top).")] = Path(
+        "leaderboard-site"
+    ),
     home: HomeOption = DEFAULT_HOME,
     db: DbOption = None,
 ) -> None:

@@ -22,9 +22,14 @@ def list_challenges(json_path: JsonOption = None) -> None:
     for c in challenges.all():
         ranking = ", ".join(f"{m.name} ({'higher' if m.higher_is_better else 'lower'} is better)" for m in c.ranking)
         table.add_row(c.id, c.title, ", ".join(c.presets), ranking)
-        rows.append({"id": c.id, "title": c.title, "description": c.description, "presets": list(c.presets),
-                     "ranking": [m.__dict__ for m in c.ranking]})
+        rows.append(
+            {
+                "id": c.id,
+                "title": c.title,
+                "description": c.description,
+                "presets": list(c.presets),
+                "ranking": [m.__dict__ for m in c.ranking],
+            }
+        )
     console.print(table)
     write_json(json_path, rows)
-
-

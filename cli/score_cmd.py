@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -34,15 +34,32 @@ def parse_options(pairs: list[str] | None) -> dict[str, object]:
 @handles_errors
 def score(
     challenge: ChallengeArg,
-    outputs: Annotated[Path, typer.Argument(help="The submission's outputs: the folder a sandboxed run wrote, or a file "
-                                                 "(higgs-uncertainty: answers CSV / JSON; lhco: a black-box answer JSON; "
-                                                 "calo: generated showers, official HDF5).")],
-    truth: Annotated[Optional[Path], typer.Argument(help="The hidden truth: the organiser folder of the run, or a file "
-                                                         "(higgs-uncertainty: test plan JSON; lhco: the black box's "
-                                                         "organiser folder; calo: reference showers HDF5).")] = None,
-    option: Annotated[Optional[list[str]], typer.Option("--option", "-o", help="Scorer option KEY=VALUE, repeatable "
-                                                        "(higgs-uncertainty: n_bootstrap; calo: classifier, n_runs, "
-                                                        "plots, geometry).")] = None,
+    outputs: Annotated[
+        Path,
+        typer.Argument(
+            help="The submission's outputs: the folder a sandboxed run wrote, or a file "
+            "(higgs-uncertainty: answers CSV / JSON; lhco: a black-box answer JSON; "
+            "calo: generated showers, official HDF5)."
+        ),
+    ],
+    truth: Annotated[
+        Path | None,
+        typer.Argument(
+            help="The hidden truth: the organiser folder of the run, or a file "
+            "(higgs-uncertainty: test plan JSON; lhco: the black box's "
+            "organiser folder; calo: reference showers HDF5)."
+        ),
+    ] = None,
+    option: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--option",
+            "-o",
+            help="Scorer option KEY=VALUE, repeatable "
+            "(higgs-uncertainty: n_bootstrap; calo: classifier, n_runs, "
+            "plots, geometry).",
+        ),
+    ] = None,
     json_path: JsonOption = None,
 ) -> None:
     """Score a submission with the challenge's scorer; the record goes to --json. Exit 3 when some

@@ -4,33 +4,42 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from ..submission_kit.sandbox.limits import MIB, Limits
 from .. import challenges
+from ..submission_kit.sandbox.limits import MIB, Limits
 from .apps import ChallengeArg, JsonOption, app, handles_errors
 from .output import console, write_json
 
-submission_app = typer.Typer(help="Write, check and score sandboxed submissions (containers or model.py).",
-                             no_args_is_help=True)
+submission_app = typer.Typer(
+    help="Write, check and score sandboxed submissions (containers or model.py).", no_args_is_help=True
+)
 app.add_typer(submission_app, name="submission")
 
-SubmissionArg = Annotated[Optional[Path], typer.Argument(
-    help="Submission folder: model.py (code), or a Dockerfile to build with --backend docker.")]
-BackendOption = Annotated[str, typer.Option(help="bubblewrap (code submissions) | docker (images, or code in the base image).")]
-ImageOption = Annotated[Optional[str], typer.Option("--image", help="Run this local image (docker backend).")]
-ImageTarOption = Annotated[Optional[Path], typer.Option("--image-tar", help="`docker save` tar to load and run.")]
+SubmissionArg = Annotated[
+    Path | None,
+    typer.Argument(help="Submission folder: model.py (code), or a Dockerfile to build with --backend docker."),
+]
+BackendOption = Annotated[
+    str, typer.Option(help="bubblewrap (code submissions) | docker (images, or code in the base image).")
+]
+ImageOption = Annotated[str | None, typer.Option("--image", help="Run this local image (docker backend).")]
+ImageTarOption = Annotated[Path | None, typer.Option("--image-tar", help="`docker save` tar to load and run.")]
 PullOption = Annotated[bool, typer.Option("--pull/--no-pull", help="Allow pulling a missing image from a registry.")]
-BaseImageOption = Annotated[str, typer.Option("--base-image", help="Image for code submissions and Dockerfile builds (BASE_IMAGE).")]
+BaseImageOption = Annotated[
+    str, typer.Option("--base-image", help="Image for code submissions and Dockerfile builds (BASE_IMAGE).")
+]
 WallOption = Annotated[float, typer.Option("--wall-seconds", help="Wall-clock limit.")]
 MemoryOption = Annotated[int, typer.Option("--memory-mb", help="Memory limit (MiB).")]
 CpusOption = Annotated[float, typer.Option("--cpus", help="CPU limit (cores).")]
 PidsOption = Annotated[int, typer.Option("--pids", help="Most processes / threads.")]
 GpuOption = Annotated[bool, typer.Option("--gpu/--no-gpu", help="Give the container the host's GPUs.")]
-RunsDirOption = Annotated[Optional[Path], typer.Option("--runs-dir", help="Where run folders go (default /var/tmp/hepbench-runs).")]
+RunsDirOption = Annotated[
+    Path | None, typer.Option("--runs-dir", help="Where run folders go (default /var/tmp/hepbench-runs).")
+]
 
 
 def _base_image_default() -> str:
@@ -39,8 +48,15 @@ def _base_image_default() -> str:
     return BASE_IMAGE_TAG
 
 
-def make_backend(challenge: str, submission: Path | None, backend: str, image: str | None, image_tar: Path | None,
-                 pull: bool, base_image: str):
+def make_backend(
+    challenge: str,
+    submission: Path | None,
+    backend: str,
+    image: str | None,
+    image_tar: Path | None,
+    pull: bool,
+    base_image: str,
+):
     """The payload and the backend that runs it, from the command-line choices."""
     from ..submission_kit.runner import Payload, tree_sha256
 
@@ -90,10 +106,14 @@ def print_record(record: dict[str, Any]) -> None:
     table.add_column("field")
     table.add_column("value")
     peak = outcome.get("peak_memory_bytes")
-    rows = [("status", record["status"]), ("reason", record.get("reason", "")),
-            ("exit code", str(outcome.get("exit_code"))), ("wall seconds (host)", f"{outcome.get('wall_seconds', 0):.2f}"),
-            ("peak memory (host)", "n/a" if peak is None else f"{peak / MIB:.1f} MiB"),
-            ("log bytes", str(outcome.get("log_bytes_total", 0)))]
+    rows = [
+        ("status", record["status"]),
+        ("reason", record.get("reason", "")),
+        ("exit code", str(outcome.get("exit_code"))),
+        ("wall seconds (host)", f"{outcome.get('wall_seconds', 0):.2f}"),
+        ("peak memory (host)", "n/a" if peak is None else f"{peak / MIB:.1f} MiB"),
+        ("log bytes", str(outcome.get("log_bytes_total", 0))),
+    ]
     if "validation" in record:
         rows.append(("output check", record["validation"]["message"]))
     for name, value in (record.get("score") or {}).get("metrics", {}).items():
@@ -107,17 +127,30 @@ def print_record(record: dict[str, Any]) -> None:
         console.print(outcome["log_tail"][-2000:], markup=False, highlight=False)
 
 
-def _run(challenge: str, submission: Path | None, *, backend: str, image: str | None, image_tar: Path | None,
-         pull: bool, base_image: str, limits: Limits, runs_dir: Path | None, input_options: dict[str, Any],
-         do_score: bool, json_path: Path | None) -> None:
-    from ..submission_kit.sandbox.workspace import make_run_root
+def _run(
+    challenge: str,
+    submission: Path | None,
+    *,
+    backend: str,
+    image: str | None,
+    image_tar: Path | None,
+    pull: bool,
+    base_image: str,
+    limits: Limits,
+    runs_dir: Path | None,
+    input_options: dict[str, Any],
+    do_score: bool,
+    json_path: Path | None,
+) -> None:
     from ..submission_kit.runner import RECORD_FILE, run_submission
+    from ..submission_kit.sandbox.workspace import make_run_root
 
     challenges.get(challenge)
     payload, runner = make_backend(challenge, submission, backend, image, image_tar, pull, base_image)
     run_dir = make_run_root(runs_dir, prefix=f"{challenge}-")
-    record = run_submission(challenge, runner, payload, run_dir=run_dir, limits=limits, input_options=input_options,
-                            do_score=do_score)
+    record = run_submission(
+        challenge, runner, payload, run_dir=run_dir, limits=limits, input_options=input_options, do_score=do_score
+    )
     print_record(record)
     console.print(f"[dim]record: {run_dir / RECORD_FILE}[/dim]")
     write_json(json_path, record)
@@ -129,7 +162,7 @@ def _run(challenge: str, submission: Path | None, *, backend: str, image: str | 
 @handles_errors
 def init(
     challenge: ChallengeArg,
-    dest: Annotated[Optional[Path], typer.Argument(help="Folder to write (default ./<challenge>-submission).")] = None,
+    dest: Annotated[Path | None, typer.Argument(help="Folder to write (default ./<challenge>-submission).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite files that exist.")] = False,
     json_path: JsonOption = None,
 ) -> None:
@@ -164,7 +197,9 @@ def validate(
     memory_mb: MemoryOption = 2048,
     cpus: CpusOption = 1.0,
     pids: PidsOption = 128,
-    data: Annotated[Optional[Path], typer.Option("--data", help="Data folder to draw the tiny inputs from (default: generated).")] = None,
+    data: Annotated[
+        Path | None, typer.Option("--data", help="Data folder to draw the tiny inputs from (default: generated).")
+    ] = None,
     runs_dir: RunsDirOption = None,
     json_path: JsonOption = None,
 ) -> None:
@@ -173,8 +208,20 @@ def validate(
     if data is not None:
         options["data_dir"] = data
     limits = Limits(wall_seconds=wall_seconds, memory_bytes=memory_mb * MIB, cpus=cpus, pids=pids)
-    _run(challenge, submission, backend=backend, image=image, image_tar=image_tar, pull=pull, base_image=base_image,
-         limits=limits, runs_dir=runs_dir, input_options=options, do_score=False, json_path=json_path)
+    _run(
+        challenge,
+        submission,
+        backend=backend,
+        image=image,
+        image_tar=image_tar,
+        pull=pull,
+        base_image=base_image,
+        limits=limits,
+        runs_dir=runs_dir,
+        input_options=options,
+        do_score=False,
+        json_path=json_path,
+    )
 
 
 @submission_app.command("run")
@@ -189,11 +236,19 @@ def run(
     base_image: BaseImageOption = _base_image_default(),
     preset: Annotated[str, typer.Option(help="Data size: tiny | small | full.")] = "tiny",
     seed: Annotated[int, typer.Option(help="Seed of the data generation.")] = 0,
-    data: Annotated[Optional[Path], typer.Option("--data", help="Data folder from `hepbench data generate`.")] = None,
-    sets: Annotated[Optional[int], typer.Option("--sets", help="higgs-uncertainty: sets in the test plan (default: the preset's).")] = None,
-    pseudo_experiments: Annotated[Optional[int], typer.Option("--pseudo-experiments", help="higgs-uncertainty: pseudo-experiments per set.")] = None,
-    plan_seed: Annotated[Optional[int], typer.Option("--plan-seed", help="higgs-uncertainty: initial seed of the test plan (default 0).")] = None,
-    geometry: Annotated[Optional[str], typer.Option("--geometry", help="calo: geometry to generate (default: the preset's first).")] = None,
+    data: Annotated[Path | None, typer.Option("--data", help="Data folder from `hepbench data generate`.")] = None,
+    sets: Annotated[
+        int | None, typer.Option("--sets", help="higgs-uncertainty: sets in the test plan (default: the preset's).")
+    ] = None,
+    pseudo_experiments: Annotated[
+        int | None, typer.Option("--pseudo-experiments", help="higgs-uncertainty: pseudo-experiments per set.")
+    ] = None,
+    plan_seed: Annotated[
+        int | None, typer.Option("--plan-seed", help="higgs-uncertainty: initial seed of the test plan (default 0).")
+    ] = None,
+    geometry: Annotated[
+        str | None, typer.Option("--geometry", help="calo: geometry to generate (default: the preset's first).")
+    ] = None,
     wall_seconds: WallOption = 3600.0,
     memory_mb: MemoryOption = 4096,
     cpus: CpusOption = 1.0,
@@ -203,12 +258,29 @@ def run(
     json_path: JsonOption = None,
 ) -> None:
     """Score a submission: public inputs in the sandbox, answers from /output, scores outside."""
-    chosen = {"--sets": ("n_sets", sets), "--pseudo-experiments": ("n_pseudo_experiments", pseudo_experiments),
-              "--plan-seed": ("plan_seed", plan_seed), "--geometry": ("geometry", geometry), "--data": ("data_dir", data)}
+    chosen = {
+        "--sets": ("n_sets", sets),
+        "--pseudo-experiments": ("n_pseudo_experiments", pseudo_experiments),
+        "--plan-seed": ("plan_seed", plan_seed),
+        "--geometry": ("geometry", geometry),
+        "--data": ("data_dir", data),
+    }
     options = {"preset": preset, "seed": seed, **input_options(challenge, chosen)}
     limits = Limits(wall_seconds=wall_seconds, memory_bytes=memory_mb * MIB, cpus=cpus, pids=pids, gpu=gpu)
-    _run(challenge, submission, backend=backend, image=image, image_tar=image_tar, pull=pull, base_image=base_image,
-         limits=limits, runs_dir=runs_dir, input_options=options, do_score=True, json_path=json_path)
+    _run(
+        challenge,
+        submission,
+        backend=backend,
+        image=image,
+        image_tar=image_tar,
+        pull=pull,
+        base_image=base_image,
+        limits=limits,
+        runs_dir=runs_dir,
+        input_options=options,
+        do_score=True,
+        json_path=json_path,
+    )
 
 
 @submission_app.command("prepare-host")
@@ -263,8 +335,10 @@ def _bare_backend(name: str, base_image: str):
 @submission_app.command("selftest")
 @handles_errors
 def selftest(
-    backend: Annotated[list[str], typer.Option("--backend", help="bubblewrap and / or docker (repeat).")] = ["bubblewrap"],  # noqa: B006
-    case: Annotated[Optional[list[str]], typer.Option("--case", help="Hostile cases to run (default: all).")] = None,
+    backend: Annotated[list[str], typer.Option("--backend", help="bubblewrap and / or docker (repeat).")] = [  # noqa: B006
+        "bubblewrap"
+    ],  # noqa: B006
+    case: Annotated[list[str] | None, typer.Option("--case", help="Hostile cases to run (default: all).")] = None,
     base_image: BaseImageOption = _base_image_default(),
     runs_dir: RunsDirOption = None,
     json_path: JsonOption = None,
@@ -282,10 +356,23 @@ def selftest(
         for hostile in cases:
             result = run_case(runner, hostile, runs_dir)
             o = result.outcome
-            table.add_row(hostile, name, o.status, o.reason, f"{o.wall_seconds:.2f}",
-                          "yes" if result.contained else "NO: " + "; ".join(result.problems))
-            rows.append({"case": hostile, "backend": name, "outcome": o.as_dict(), "contained": result.contained,
-                         "problems": result.problems})
+            table.add_row(
+                hostile,
+                name,
+                o.status,
+                o.reason,
+                f"{o.wall_seconds:.2f}",
+                "yes" if result.contained else "NO: " + "; ".join(result.problems),
+            )
+            rows.append(
+                {
+                    "case": hostile,
+                    "backend": name,
+                    "outcome": o.as_dict(),
+                    "contained": result.contained,
+                    "problems": result.problems,
+                }
+            )
             shutil.rmtree(result.evidence["run_dir"], ignore_errors=True)
     console.print(table)
     write_json(json_path, rows)

@@ -11,8 +11,12 @@ from ..challenges import Challenge
 
 def rank(challenge: Challenge, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Order run records by the challenge's ranking metrics (primary first, then tie-breakers)."""
-    return sorted(records, key=lambda r: tuple(-r["metrics"][m.name] if m.higher_is_better else r["metrics"][m.name]
-                                               for m in challenge.ranking))
+    return sorted(
+        records,
+        key=lambda r: tuple(
+            -r["metrics"][m.name] if m.higher_is_better else r["metrics"][m.name] for m in challenge.ranking
+        ),
+    )
 
 
 def demo_leaderboard(home: Path, records: list[dict[str, Any]]) -> Path:

@@ -9,7 +9,6 @@ Timestamps are naive UTC everywhere (SQLite keeps no time zone).
 from __future__ import annotations
 
 import datetime as dt
-from typing import Optional
 
 from sqlalchemy import (
     Boolean,
@@ -39,7 +38,7 @@ RUN_STATES = (QUEUED, RUNNING, SCORED, FAILED)
 
 def utcnow() -> dt.datetime:
     """The current time as naive UTC (what every timestamp column holds)."""
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 class Base(DeclarativeBase):
@@ -71,11 +70,11 @@ class PhaseRow(Base):
     position: Mapped[int] = mapped_column(Integer, default=0)
     hidden: Mapped[bool] = mapped_column(Boolean, default=False)
     revealed: Mapped[bool] = mapped_column(Boolean, default=False)
-    plan_path: Mapped[Optional[str]] = mapped_column(Text, nullable=True)
+    plan_path: Mapped[str | None] = mapped_column(Text, nullable=True)
     """Test plan JSON holding the hidden truth that answers are scored against (None: the payload
     is a run record whose pseudo-experiment rows carry their own truth)."""
-    max_per_day: Mapped[Optional[int]] = mapped_column(Integer, nullable=True)
-    max_total: Mapped[Optional[int]] = mapped_column(Integer, nullable=True)
+    max_per_day: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    max_total: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     challenge: Mapped[ChallengeRow] = relationship(back_populates="phases")
 
@@ -122,11 +121,11 @@ class RunRow(Base):
     state: Mapped[str] = mapped_column(String(16), default=QUEUED, index=True)
     reason: Mapped[str] = mapped_column(Text, default="")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    worker: Mapped[Optional[str]] = mapped_column(String(200), nullable=True)
+    worker: Mapped[str | None] = mapped_column(String(200), nullable=True)
     queued_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
-    started_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime, nullable=True)
-    heartbeat_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime, nullable=True)
-    finished_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime, nullable=True)
+    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
 
     submission: Mapped[SubmissionRow] = relationship(back_populates="run")
 
@@ -138,8 +137,8 @@ class MetricValueRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(100))
-    value: Mapped[Optional[float]] = mapped_column(Float, nullable=True)
-    error: Mapped[Optional[float]] = mapped_column(Float, nullable=True)
+    value: Mapped[float | None] = mapped_column(Float, nullable=True)
+    error: Mapped[float | None] = mapped_column(Float, nullable=True)
     """One standard deviation where the metric has one (e.g. the bootstrap over sets)."""
 
     submission: Mapped[SubmissionRow] = relationship(back_populates="metrics")

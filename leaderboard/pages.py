@@ -26,15 +26,20 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from .. import __version__
-from .. import challenges
+from .. import __version__, challenges
 from ..challenges import Challenge
 from .db import Store
 from .models import SCORED, SubmissionRow
 from .ranking import Board, Entry, board, phases
 
 HERE = Path(__file__).resolve().parent
-HTML, CSV, JSON, CSS, PNG = "text/html; charset=utf-8", "text/csv; charset=utf-8", "application/json", "text/css", "image/png"
+HTML, CSV, JSON, CSS, PNG = (
+    "text/html; charset=utf-8",
+    "text/csv; charset=utf-8",
+    "application/json",
+    "text/css",
+    "image/png",
+)
 
 
 class NotFound(LookupError):
@@ -54,8 +59,12 @@ def _fmt(value: float | None, fmt: str) -> str:
 
 
 def _env() -> Environment:
-    env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]),
-                      trim_blocks=True, lstrip_blocks=True)
+    env = Environment(
+        loader=FileSystemLoader(HERE / "templates"),
+        autoescape=select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     env.filters["num"] = _fmt
     env.globals["version"] = __version__
     return env
@@ -70,31 +79,54 @@ def _render(template: str, root: str, **context: Any) -> Page:
 
 def _columns(challenge: Challenge) -> list[dict[str, Any]]:
     """The metric columns of a leaderboard: ranking metrics first, then the declared extras."""
-    cols = [{"name": m.name, "label": m.label or m.name, "fmt": ".3f", "ranking": True,
-             "direction": "higher is better" if m.higher_is_better else "lower is better",
-             "description": m.description} for m in challenge.ranking]
-    cols += [{"name": c.name, "label": c.label, "fmt": c.fmt, "ranking": False, "direction": "",
-              "description": ""} for c in challenge.columns]
+    cols = [
+        {
+            "name": m.name,
+            "label": m.label or m.name,
+            "fmt": ".3f",
+            "ranking": True,
+            "direction": "higher is better" if m.higher_is_better else "lower is better",
+            "description": m.description,
+        }
+        for m in challenge.ranking
+    ]
+    cols += [
+        {"name": c.name, "label": c.label, "fmt": c.fmt, "ranking": False, "direction": "", "description": ""}
+        for c in challenge.columns
+    ]
     return cols
 
 
 def _entry_json(entry: Entry, columns: list[dict[str, Any]]) -> dict[str, Any]:
     metrics = {name: {"value": value, "error": error} for name, (value, error) in entry.metrics.items()}
-    return {"rank": entry.rank, "submission": entry.submission_id, "participant": entry.participant,
-            "method": entry.method, "baseline": entry.is_baseline, "submitted": entry.created_at.isoformat() + "Z",
-            "state": entry.state, "reason": entry.reason, "attempts": entry.attempts,
-            "metrics": {c["name"]: metrics[c["name"]] for c in columns if c["name"] in metrics}
-            | {k: v for k, v in metrics.items() if k not in {c["name"] for c in columns}},
-            "page": f"submissions/{entry.submission_id}.html"}
+    return {
+        "rank": entry.rank,
+        "submission": entry.submission_id,
+        "participant": entry.participant,
+        "method": entry.method,
+        "baseline": entry.is_baseline,
+        "submitted": entry.created_at.isoformat() + "Z",
+        "state": entry.state,
+        "reason": entry.reason,
+        "attempts": entry.attempts,
+        "metrics": {c["name"]: metrics[c["name"]] for c in columns if c["name"] in metrics}
+        | {k: v for k, v in metrics.items() if k not in {c["name"] for c in columns}},
+        "page": f"submissions/{entry.submission_id}.html",
+    }
 
 
 def _board_json(b: Board) -> dict[str, Any]:
     columns = _columns(b.challenge)
-    return {"challenge": b.challenge.id, "phase": b.phase_slug, "title": b.phase_title, "hidden": b.hidden,
-            "scores_visible": b.visible,
-            "ranking": [{"name": m.name, "higher_is_better": m.higher_is_better} for m in b.challenge.ranking],
-            "entries": [_entry_json(e, columns) for e in b.ranked],
-            "pending": [_entry_json(e, columns) for e in b.pending]}
+    return {
+        "challenge": b.challenge.id,
+        "phase": b.phase_slug,
+        "title": b.phase_title,
+        "hidden": b.hidden,
+        "scores_visible": b.visible,
+        "ranking": [{"name": m.name, "higher_is_better": m.higher_is_better} for m in b.challenge.ranking],
+        "entries": [_entry_json(e, columns) for e in b.ranked],
+        "pending": [_entry_json(e, columns) for e in b.pending],
+    }
 
 
 def _board(store: Store, challenge: str, phase: str) -> Board:
@@ -133,8 +165,14 @@ def phase_csv(store: Store, challenge: str, phase: str) -> Page:
         header += [c["name"], f"{c['name']}_error"]
     writer.writerow(header)
     for e in b.ranked:
-        row: list[Any] = [e.rank, e.submission_id, e.participant, e.method, int(e.is_baseline),
-                          e.created_at.isoformat() + "Z"]
+        row: list[Any] = [
+            e.rank,
+            e.submission_id,
+            e.participant,
+            e.method,
+            int(e.is_baseline),
+            e.created_at.isoformat() + "Z",
+        ]
         for c in columns:
             value, error = e.metrics.get(c["name"], (None, None))
             row += ["" if value is None else repr(value), "" if error is None else repr(error)]
@@ -144,22 +182,49 @@ def phase_csv(store: Store, challenge: str, phase: str) -> Page:
 
 def _submission(store: Store, submission_id: int) -> tuple[dict[str, Any], bool, Challenge]:
     with store.transaction() as session:
-        s = session.scalar(select(SubmissionRow).where(SubmissionRow.id == submission_id)
-                           .options(selectinload(SubmissionRow.metrics), selectinload(SubmissionRow.artefacts),
-                                    selectinload(SubmissionRow.run)))
+        s = session.scalar(
+            select(SubmissionRow)
+            .where(SubmissionRow.id == submission_id)
+            .options(
+                selectinload(SubmissionRow.metrics),
+                selectinload(SubmissionRow.artefacts),
+                selectinload(SubmissionRow.run),
+            )
+        )
         if s is None:
             raise NotFound(f"no submission {submission_id}")
         phase = s.phase
         visible = phase.scores_visible
-        info = {"id": s.id, "participant": s.participant, "method": s.method, "description": s.description,
-                "baseline": s.is_baseline, "submitted": s.created_at.isoformat() + "Z",
-                "challenge": phase.challenge.slug, "challenge_title": phase.challenge.title,
-                "phase": phase.slug, "phase_title": phase.title, "payload_sha256": s.payload_sha256,
-                "state": s.run.state, "reason": s.run.reason, "attempts": s.run.attempts,
-                "finished": s.run.finished_at.isoformat() + "Z" if s.run.finished_at else None,
-                "metrics": {m.name: {"value": m.value, "error": m.error} for m in s.metrics} if visible else {},
-                "artefacts": [{"name": a.name, "kind": a.kind, "title": a.title, "sha256": a.sha256,
-                               "url": f"submissions/{s.id}/{a.name}"} for a in s.artefacts] if visible else []}
+        info = {
+            "id": s.id,
+            "participant": s.participant,
+            "method": s.method,
+            "description": s.description,
+            "baseline": s.is_baseline,
+            "submitted": s.created_at.isoformat() + "Z",
+            "challenge": phase.challenge.slug,
+            "challenge_title": phase.challenge.title,
+            "phase": phase.slug,
+            "phase_title": phase.title,
+            "payload_sha256": s.payload_sha256,
+            "state": s.run.state,
+            "reason": s.run.reason,
+            "attempts": s.run.attempts,
+            "finished": s.run.finished_at.isoformat() + "Z" if s.run.finished_at else None,
+            "metrics": {m.name: {"value": m.value, "error": m.error} for m in s.metrics} if visible else {},
+            "artefacts": [
+                {
+                    "name": a.name,
+                    "kind": a.kind,
+                    "title": a.title,
+                    "sha256": a.sha256,
+                    "url": f"submissions/{s.id}/{a.name}",
+                }
+                for a in s.artefacts
+            ]
+            if visible
+            else [],
+        }
     rank = None
     if visible and info["state"] == SCORED:
         b = board(store, info["challenge"], info["phase"])
@@ -172,8 +237,11 @@ def submission_page(store: Store, submission_id: int) -> Page:
     info, visible, challenge = _submission(store, submission_id)
     columns = _columns(challenge)
     known = {c["name"] for c in columns}
-    extra = [{"name": n, "label": n, "fmt": ".4g", "ranking": False, "direction": "", "description": ""}
-             for n in info["metrics"] if n not in known]
+    extra = [
+        {"name": n, "label": n, "fmt": ".4g", "ranking": False, "direction": "", "description": ""}
+        for n in info["metrics"]
+        if n not in known
+    ]
     return _render("submission.html", "../", s=info, visible=visible, columns=columns + extra)
 
 
@@ -196,8 +264,10 @@ def challenges_json(store: Store) -> Page:
     listing = phases(store)
     for c in listing:
         declared = challenges.get(c["slug"])
-        c["ranking"] = [{"name": m.name, "higher_is_better": m.higher_is_better, "description": m.description}
-                        for m in declared.ranking]
+        c["ranking"] = [
+            {"name": m.name, "higher_is_better": m.higher_is_better, "description": m.description}
+            for m in declared.ranking
+        ]
         for p in c["phases"]:
             p["leaderboard"] = f"api/challenges/{c['slug']}/{p['slug']}.json"
     return Page(_dumps({"challenges": listing}), JSON)
@@ -209,14 +279,19 @@ def stylesheet() -> Page:
 
 def all_pages(store: Store) -> dict[str, Page]:
     """Every file of the static site, by its path."""
-    files: dict[str, Page] = {"index.html": index_page(store), "static/style.css": stylesheet(),
-                              "api/challenges.json": challenges_json(store)}
+    files: dict[str, Page] = {
+        "index.html": index_page(store),
+        "static/style.css": stylesheet(),
+        "api/challenges.json": challenges_json(store),
+    }
     for c in phases(store):
         for p in c["phases"]:
             base = f"{c['slug']}/{p['slug']}"
             files[f"challenges/{base}.html"] = phase_page(store, c["slug"], p["slug"])
             files[f"challenges/{base}.csv"] = phase_csv(store, c["slug"], p["slug"])
-            files[f"challenges/{base}.json"] = files[f"api/challenges/{base}.json"] = phase_json(store, c["slug"], p["slug"])
+            files[f"challenges/{base}.json"] = files[f"api/challenges/{base}.json"] = phase_json(
+                store, c["slug"], p["slug"]
+            )
     with store.transaction() as session:
         ids = session.scalars(select(SubmissionRow.id).order_by(SubmissionRow.id)).all()
     for sid in ids:

@@ -58,7 +58,9 @@ def intervals_vs_truth(rows: pd.DataFrame, title: str) -> bytes:
     ok = np.isfinite(p16) & np.isfinite(p84)
     covered = ok & (p16 <= mu) & (mu <= p84)
     # spread the pseudo-experiments of one set a little along x so their intervals can be told apart
-    jitter = (rows.groupby("set_index").cumcount().to_numpy() / max(1, rows.groupby("set_index").size().max()) - 0.5) * 0.05
+    jitter = (
+        rows.groupby("set_index").cumcount().to_numpy() / max(1, rows.groupby("set_index").size().max()) - 0.5
+    ) * 0.05
     x = mu + jitter
     fig, ax = plt.subplots(figsize=(8, 6))
     for mask, color, label in ((covered, "tab:blue", "covers $\\mu_{true}$"), (ok & ~covered, "tab:orange", "misses")):

@@ -20,8 +20,8 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from sqlalchemy import delete, select, update
 
@@ -56,12 +56,21 @@ def worker_name() -> str:
 
 
 def _held(claim: Claim):  # type: ignore[no-untyped-def]
-    return (RunRow.id == claim.run_id, RunRow.state == RUNNING, RunRow.attempts == claim.attempt,
-            RunRow.worker == claim.worker)
+    return (
+        RunRow.id == claim.run_id,
+        RunRow.state == RUNNING,
+        RunRow.attempts == claim.attempt,
+        RunRow.worker == claim.worker,
+    )
 
 
-def recover_stale(store: Store, *, max_attempts: int = DEFAULT_MAX_ATTEMPTS,
-                  stale_after: float = DEFAULT_STALE_AFTER, now: dt.datetime | None = None) -> list[Recovery]:
+def recover_stale(
+    store: Store,
+    *,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    stale_after: float = DEFAULT_STALE_AFTER,
+    now: dt.datetime | None = None,
+) -> list[Recovery]:
     """Re-queue (or fail, after ``max_attempts``) the runs whose worker stopped mid-run.
 
     Each stopped attempt is recovered exactly once, even with several workers recovering at once.
@@ -70,21 +79,33 @@ def recover_stale(store: Store, *, max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     cutoff = now - dt.timedelta(seconds=stale_after)
     done: list[Recovery] = []
     with store.transaction() as session:
-        query = (select(RunRow.id, RunRow.submission_id, RunRow.attempts, RunRow.worker, RunRow.heartbeat_at)
-                 .where(RunRow.state == RUNNING, RunRow.heartbeat_at <= cutoff).order_by(RunRow.id))
+        query = (
+            select(RunRow.id, RunRow.submission_id, RunRow.attempts, RunRow.worker, RunRow.heartbeat_at)
+            .where(RunRow.state == RUNNING, RunRow.heartbeat_at <= cutoff)
+            .order_by(RunRow.id)
+        )
         if store.is_postgresql:
             query = query.with_for_update(skip_locked=True)
         for run_id, submission_id, attempts, worker, heartbeat in session.execute(query).all():
-            last = f"worker {worker} stopped during attempt {attempts} (last heartbeat {heartbeat:%Y-%m-%d %H:%M:%S} UTC)"
+            last = (
+                f"worker {worker} stopped during attempt {attempts} (last heartbeat {heartbeat:%Y-%m-%d %H:%M:%S} UTC)"
+            )
             if attempts < max_attempts:
                 state, reason, finished = QUEUED, f"{last}; re-queued", None
             else:
                 state, reason, finished = FAILED, f"{last}; gave up after {attempts} of {max_attempts} attempts", now
             changed = session.execute(
-                update(RunRow).where(RunRow.id == run_id, RunRow.state == RUNNING, RunRow.attempts == attempts,
-                                     RunRow.worker == worker)
-                .values(state=state, reason=reason, worker=None, finished_at=finished,
-                        queued_at=now if state == QUEUED else RunRow.queued_at)
+                update(RunRow)
+                .where(
+                    RunRow.id == run_id, RunRow.state == RUNNING, RunRow.attempts == attempts, RunRow.worker == worker
+                )
+                .values(
+                    state=state,
+                    reason=reason,
+                    worker=None,
+                    finished_at=finished,
+                    queued_at=now if state == QUEUED else RunRow.queued_at,
+                )
                 .execution_options(synchronize_session=False)
             ).rowcount
             if changed == 1:
@@ -98,8 +119,12 @@ def claim_next(store: Store, worker: str | None = None, *, now: dt.datetime | No
     for _ in range(10):  # another worker may take the candidate between our read and our update
         now_ = now or utcnow()
         with store.transaction() as session:
-            query = (select(RunRow.id, RunRow.submission_id, RunRow.attempts).where(RunRow.state == QUEUED)
-                     .order_by(RunRow.queued_at, RunRow.id).limit(1))
+            query = (
+                select(RunRow.id, RunRow.submission_id, RunRow.attempts)
+                .where(RunRow.state == QUEUED)
+                .order_by(RunRow.queued_at, RunRow.id)
+                .limit(1)
+            )
             if store.is_postgresql:
                 query = query.with_for_update(skip_locked=True)
             found = session.execute(query).first()
@@ -107,9 +132,16 @@ def claim_next(store: Store, worker: str | None = None, *, now: dt.datetime | No
                 return None
             run_id, submission_id, attempts = found
             changed = session.execute(
-                update(RunRow).where(RunRow.id == run_id, RunRow.state == QUEUED, RunRow.attempts == attempts)
-                .values(state=RUNNING, attempts=attempts + 1, worker=worker, started_at=now_, heartbeat_at=now_,
-                        finished_at=None)
+                update(RunRow)
+                .where(RunRow.id == run_id, RunRow.state == QUEUED, RunRow.attempts == attempts)
+                .values(
+                    state=RUNNING,
+                    attempts=attempts + 1,
+                    worker=worker,
+                    started_at=now_,
+                    heartbeat_at=now_,
+                    finished_at=None,
+                )
                 .execution_options(synchronize_session=False)
             ).rowcount
             if changed == 1:
@@ -120,8 +152,15 @@ def claim_next(store: Store, worker: str | None = None, *, now: dt.datetime | No
 def heartbeat(store: Store, claim: Claim, now: dt.datetime | None = None) -> bool:
     """Refresh the claim's heartbeat; False when the claim was lost."""
     with store.transaction() as session:
-        return session.execute(update(RunRow).where(*_held(claim)).values(heartbeat_at=now or utcnow())
-                               .execution_options(synchronize_session=False)).rowcount == 1
+        return (
+            session.execute(
+                update(RunRow)
+                .where(*_held(claim))
+                .values(heartbeat_at=now or utcnow())
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            == 1
+        )
 
 
 def _write_file(path: os.PathLike[str] | str, content: bytes) -> None:
@@ -147,24 +186,43 @@ def complete(store: Store, claim: Claim, score: Scored) -> bool:
         session.execute(delete(MetricValueRow).where(MetricValueRow.submission_id == claim.submission_id))
         session.execute(delete(ArtefactRow).where(ArtefactRow.submission_id == claim.submission_id))
         for metric in score.metrics:
-            session.add(MetricValueRow(submission_id=claim.submission_id, name=metric.name, value=metric.value,
-                                       error=metric.error))
+            session.add(
+                MetricValueRow(
+                    submission_id=claim.submission_id, name=metric.name, value=metric.value, error=metric.error
+                )
+            )
         for artefact in score.artefacts:
-            session.add(ArtefactRow(submission_id=claim.submission_id, name=artefact.name, kind=artefact.kind,
-                                    title=artefact.title, path=f"artefacts/{claim.submission_id}/{artefact.name}",
-                                    sha256=hashlib.sha256(artefact.content).hexdigest()))
-        session.execute(update(RunRow).where(RunRow.id == claim.run_id)
-                        .values(state=SCORED, reason="", finished_at=utcnow(), heartbeat_at=utcnow())
-                        .execution_options(synchronize_session=False))
+            session.add(
+                ArtefactRow(
+                    submission_id=claim.submission_id,
+                    name=artefact.name,
+                    kind=artefact.kind,
+                    title=artefact.title,
+                    path=f"artefacts/{claim.submission_id}/{artefact.name}",
+                    sha256=hashlib.sha256(artefact.content).hexdigest(),
+                )
+            )
+        session.execute(
+            update(RunRow)
+            .where(RunRow.id == claim.run_id)
+            .values(state=SCORED, reason="", finished_at=utcnow(), heartbeat_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
     return True
 
 
 def fail(store: Store, claim: Claim, reason: str) -> bool:
     """Mark the claimed run ``failed`` with ``reason``; False when the claim was lost."""
     with store.transaction() as session:
-        return session.execute(update(RunRow).where(*_held(claim))
-                               .values(state=FAILED, reason=reason, finished_at=utcnow())
-                               .execution_options(synchronize_session=False)).rowcount == 1
+        return (
+            session.execute(
+                update(RunRow)
+                .where(*_held(claim))
+                .values(state=FAILED, reason=reason, finished_at=utcnow())
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            == 1
+        )
 
 
 def requeue(store: Store, submission_id: int, reason: str = "re-queued by the organiser") -> None:
@@ -181,8 +239,7 @@ def requeue(store: Store, submission_id: int, reason: str = "re-queued by the or
 Scorer = Callable[[str, "os.PathLike[str]", "str | None", str], Scored]
 
 
-def score_claim(store: Store, claim: Claim, *, scorer: Scorer | None = None,
-                heartbeat_every: float = 10.0) -> str:
+def score_claim(store: Store, claim: Claim, *, scorer: Scorer | None = None, heartbeat_every: float = 10.0) -> str:
     """Score the claimed submission and record the outcome; returns the run's new state
     (``scored``, ``failed``, or ``lost`` when another worker recovered the run meanwhile)."""
     scorer = scorer or score_payload  # type: ignore[assignment]
@@ -190,7 +247,11 @@ def score_claim(store: Store, claim: Claim, *, scorer: Scorer | None = None,
         submission = session.get(SubmissionRow, claim.submission_id)
         assert submission is not None
         challenge, phase = submission.phase.challenge.slug, submission.phase
-        payload, plan, label = store.path(submission.payload_path), phase.plan_path, f"{submission.method} ({submission.participant})"
+        payload, plan, label = (
+            store.path(submission.payload_path),
+            phase.plan_path,
+            f"{submission.method} ({submission.participant})",
+        )
     stop = threading.Event()
 
     def beat() -> None:
@@ -211,9 +272,17 @@ def score_claim(store: Store, claim: Claim, *, scorer: Scorer | None = None,
     return SCORED if complete(store, claim, score) else "lost"
 
 
-def work(store: Store, *, worker: str | None = None, max_attempts: int = DEFAULT_MAX_ATTEMPTS,
-         stale_after: float = DEFAULT_STALE_AFTER, until_empty: bool = True, poll: float = 2.0,
-         on_event: Callable[[str], None] | None = None, stop: threading.Event | None = None) -> dict[str, int]:
+def work(
+    store: Store,
+    *,
+    worker: str | None = None,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    stale_after: float = DEFAULT_STALE_AFTER,
+    until_empty: bool = True,
+    poll: float = 2.0,
+    on_event: Callable[[str], None] | None = None,
+    stop: threading.Event | None = None,
+) -> dict[str, int]:
     """Recover stale runs, then score queued runs one by one (until the queue is empty, or until
     ``stop`` is set). Returns how many runs ended in each state."""
     worker = worker or worker_name()

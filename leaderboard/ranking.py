@@ -75,8 +75,17 @@ def rank_entries(challenge: Challenge, entries: list[Entry]) -> list[Entry]:
 
 def _entry(submission: SubmissionRow, with_metrics: bool) -> Entry:
     run = submission.run
-    entry = Entry(submission.id, submission.participant, submission.method, submission.description,
-                  submission.is_baseline, submission.created_at, run.state, run.reason, run.attempts)
+    entry = Entry(
+        submission.id,
+        submission.participant,
+        submission.method,
+        submission.description,
+        submission.is_baseline,
+        submission.created_at,
+        run.state,
+        run.reason,
+        run.attempts,
+    )
     if with_metrics:
         entry.metrics = {m.name: (m.value, m.error) for m in submission.metrics}
     return entry
@@ -89,9 +98,11 @@ def board(store: Store, challenge: str, phase: str, *, organiser: bool = False) 
         row = get_phase(session, challenge, phase)
         visible = row.scores_visible or organiser
         submissions = session.scalars(
-            select(SubmissionRow).where(SubmissionRow.phase_id == row.id)
+            select(SubmissionRow)
+            .where(SubmissionRow.phase_id == row.id)
             .options(selectinload(SubmissionRow.run), selectinload(SubmissionRow.metrics))
-            .order_by(SubmissionRow.created_at, SubmissionRow.id)).all()
+            .order_by(SubmissionRow.created_at, SubmissionRow.id)
+        ).all()
         entries = [_entry(s, visible) for s in submissions]
         title, hidden = row.title, row.hidden
     scored = [e for e in entries if e.state == SCORED and visible]
@@ -102,17 +113,27 @@ def board(store: Store, challenge: str, phase: str, *, organiser: bool = False) 
 def phases(store: Store) -> list[dict[str, Any]]:
     """Every challenge with its phases and counts of submissions (for the index)."""
     with store.transaction() as session:
-        challenges = session.scalars(select(ChallengeRow).options(selectinload(ChallengeRow.phases))
-                                     .order_by(ChallengeRow.id)).all()
+        challenges = session.scalars(
+            select(ChallengeRow).options(selectinload(ChallengeRow.phases)).order_by(ChallengeRow.id)
+        ).all()
         out = []
         for c in challenges:
             items = []
             for p in c.phases:
-                subs = session.scalars(select(SubmissionRow).where(SubmissionRow.phase_id == p.id)
-                                       .options(selectinload(SubmissionRow.run))).all()
-                items.append({"slug": p.slug, "title": p.title, "hidden": p.hidden, "visible": p.scores_visible,
-                              "submissions": len(subs), "scored": sum(s.run.state == SCORED for s in subs),
-                              "baselines": sum(s.is_baseline for s in subs)})
+                subs = session.scalars(
+                    select(SubmissionRow).where(SubmissionRow.phase_id == p.id).options(selectinload(SubmissionRow.run))
+                ).all()
+                items.append(
+                    {
+                        "slug": p.slug,
+                        "title": p.title,
+                        "hidden": p.hidden,
+                        "visible": p.scores_visible,
+                        "submissions": len(subs),
+                        "scored": sum(s.run.state == SCORED for s in subs),
+                        "baselines": sum(s.is_baseline for s in subs),
+                    }
+                )
             out.append({"slug": c.slug, "title": c.title, "description": c.description, "phases": items})
         return out
 

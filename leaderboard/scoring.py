@@ -89,8 +89,9 @@ def score_payload(challenge: str, path: Path, truth_path: str | None, label: str
     if truth_path is not None:
         if not Path(truth_path).exists():
             raise FileNotFoundError(f"{truth_path}: the phase's hidden truth is missing")
-        score = declared.score(path, Path(truth_path), **({"n_bootstrap": N_BOOTSTRAP}
-                                                         if "n_bootstrap" in declared.score_options else {}))
+        score = declared.score(
+            path, Path(truth_path), **({"n_bootstrap": N_BOOTSTRAP} if "n_bootstrap" in declared.score_options else {})
+        )
         record = None
     else:
         record = read_record(path)
@@ -99,20 +100,29 @@ def score_payload(challenge: str, path: Path, truth_path: str | None, label: str
         score = declared.score_record(path, record)
     scored = Scored(metrics=_stored(challenge, score))
     summary = {k: v for k, v in score.metrics.items()}
-    scored.artefacts.append(_json_artefact("score.json", "Every metric with its errors",
-                                           {"metrics": summary, "errors": score.errors, "failures": score.failures}))
+    scored.artefacts.append(
+        _json_artefact(
+            "score.json",
+            "Every metric with its errors",
+            {"metrics": summary, "errors": score.errors, "failures": score.failures},
+        )
+    )
     rows = score.details.get("pseudo_experiments")
     if rows:
         import pandas as pd
 
-        from . import plots
         from ..challenges.higgs_uncertainty.harness import scored_answers
+        from . import plots
 
         shown = scored_answers(pd.DataFrame(rows))
         scored.artefacts += [
             Artefact("coverage_per_set.png", "plot", "Coverage per set", plots.coverage_per_set(shown, label)),
-            Artefact("intervals.png", "plot", "Interval per pseudo-experiment against the true mu",
-                     plots.intervals_vs_truth(shown, label)),
+            Artefact(
+                "intervals.png",
+                "plot",
+                "Interval per pseudo-experiment against the true mu",
+                plots.intervals_vs_truth(shown, label),
+            ),
             _json_artefact("pseudo_experiments.json", "Answer per pseudo-experiment", rows),
         ]
     if record is not None and not rows:

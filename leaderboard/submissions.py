@@ -44,7 +44,7 @@ def sync_challenges(store: Store) -> None:
     """Create the rows of every declared challenge and phase that the store lacks (idempotent;
     organiser settings of existing phases are kept)."""
     with store.transaction() as session:
-        for position, challenge in enumerate(challenges.all()):
+        for _position, challenge in enumerate(challenges.all()):
             row = session.scalar(select(ChallengeRow).where(ChallengeRow.slug == challenge.id))
             if row is None:
                 row = ChallengeRow(slug=challenge.id, title=challenge.title, description=challenge.description)
@@ -55,8 +55,16 @@ def sync_challenges(store: Store) -> None:
             existing = {p.slug for p in row.phases}
             for i, spec in enumerate(challenge.phases):
                 if spec.slug not in existing:
-                    session.add(PhaseRow(challenge_id=row.id, slug=spec.slug, title=spec.title, position=i,
-                                         hidden=spec.hidden, revealed=False))
+                    session.add(
+                        PhaseRow(
+                            challenge_id=row.id,
+                            slug=spec.slug,
+                            title=spec.title,
+                            position=i,
+                            hidden=spec.hidden,
+                            revealed=False,
+                        )
+                    )
 
 
 def get_phase(session: Session, challenge: str, phase: str, *, lock: bool = False) -> PhaseRow:
@@ -68,14 +76,24 @@ def get_phase(session: Session, challenge: str, phase: str, *, lock: bool = Fals
     row = session.scalar(query)
     if row is None:
         known = session.scalars(select(PhaseRow.slug).join(ChallengeRow).where(ChallengeRow.slug == challenge)).all()
-        raise ValueError(f"challenge {challenge!r} has no phase {phase!r}; known: {sorted(known)} "
-                         "(run `hepbench leaderboard init` to create the declared ones)")
+        raise ValueError(
+            f"challenge {challenge!r} has no phase {phase!r}; known: {sorted(known)} "
+            "(run `hepbench leaderboard init` to create the declared ones)"
+        )
     return row
 
 
-def configure_phase(store: Store, challenge: str, phase: str, *, plan: Path | None = None,
-                    max_per_day: int | None = None, max_total: int | None = None,
-                    revealed: bool | None = None, clear_limits: bool = False) -> None:
+def configure_phase(
+    store: Store,
+    challenge: str,
+    phase: str,
+    *,
+    plan: Path | None = None,
+    max_per_day: int | None = None,
+    max_total: int | None = None,
+    revealed: bool | None = None,
+    clear_limits: bool = False,
+) -> None:
     """Organiser settings of a phase: test plan, submission limits, whether hidden scores are shown."""
     with store.transaction() as session:
         row = get_phase(session, challenge, phase, lock=True)
@@ -95,27 +113,44 @@ def configure_phase(store: Store, challenge: str, phase: str, *, plan: Path | No
 
 
 def _check_limits(session: Session, phase: PhaseRow, participant: str, now: dt.datetime) -> None:
-    mine = select(func.count(SubmissionRow.id)).where(SubmissionRow.phase_id == phase.id,
-                                                       SubmissionRow.participant == participant)
+    mine = select(func.count(SubmissionRow.id)).where(
+        SubmissionRow.phase_id == phase.id, SubmissionRow.participant == participant
+    )
     where = f"{phase.challenge.slug}/{phase.slug}"
     if phase.max_total is not None:
         total = session.scalar(mine) or 0
         if total >= phase.max_total:
-            raise SubmissionLimitError(f"participant {participant!r} has made {total} submissions to {where}; "
-                                       f"the limit is {phase.max_total} in total")
+            raise SubmissionLimitError(
+                f"participant {participant!r} has made {total} submissions to {where}; "
+                f"the limit is {phase.max_total} in total"
+            )
     if phase.max_per_day is not None:
         since = now - dt.timedelta(days=1)
-        recent = session.scalars(mine.with_only_columns(SubmissionRow.created_at)
-                                 .where(SubmissionRow.created_at > since).order_by(SubmissionRow.created_at)).all()
+        recent = session.scalars(
+            mine.with_only_columns(SubmissionRow.created_at)
+            .where(SubmissionRow.created_at > since)
+            .order_by(SubmissionRow.created_at)
+        ).all()
         if len(recent) >= phase.max_per_day:
             allowed = recent[len(recent) - phase.max_per_day] + dt.timedelta(days=1)
             raise SubmissionLimitError(
                 f"participant {participant!r} has made {len(recent)} submissions to {where} in the last 24 hours; "
-                f"the limit is {phase.max_per_day} per day (next one allowed after {allowed:%Y-%m-%d %H:%M} UTC)")
+                f"the limit is {phase.max_per_day} per day (next one allowed after {allowed:%Y-%m-%d %H:%M} UTC)"
+            )
 
 
-def submit(store: Store, challenge: str, phase: str, participant: str, method: str, payload: str | Path, *,
-           is_baseline: bool = False, description: str = "", now: dt.datetime | None = None) -> Submitted:
+def submit(
+    store: Store,
+    challenge: str,
+    phase: str,
+    participant: str,
+    method: str,
+    payload: str | Path,
+    *,
+    is_baseline: bool = False,
+    description: str = "",
+    now: dt.datetime | None = None,
+) -> Submitted:
     """Persist a submission and queue it for scoring (one transaction).
 
     The payload is checked first (a clear error names the file and field), then copied into the
@@ -137,12 +172,18 @@ def submit(store: Store, challenge: str, phase: str, participant: str, method: s
         # so two concurrent submissions cannot both slip under a limit.
         row = get_phase(session, challenge, phase, lock=True)
         if row.plan_path is None and not is_baseline:
-            raise ValueError(f"phase {challenge}/{phase} has no hidden truth yet: only baseline run records can be "
-                             f"added (organiser: `hepbench leaderboard phase {challenge} {phase} --truth PATH`)")
+            raise ValueError(
+                f"phase {challenge}/{phase} has no hidden truth yet: only baseline run records can be "
+                f"added (organiser: `hepbench leaderboard phase {challenge} {phase} --truth PATH`)"
+            )
         check_payload(challenge, payload, row.plan_path)
-        existing = session.scalar(select(SubmissionRow).where(SubmissionRow.phase_id == row.id,
-                                                              SubmissionRow.participant == participant,
-                                                              SubmissionRow.payload_sha256 == digest))
+        existing = session.scalar(
+            select(SubmissionRow).where(
+                SubmissionRow.phase_id == row.id,
+                SubmissionRow.participant == participant,
+                SubmissionRow.payload_sha256 == digest,
+            )
+        )
         if existing is not None:
             return Submitted(existing.id, created=False)
         if not is_baseline:
@@ -154,9 +195,16 @@ def submit(store: Store, challenge: str, phase: str, participant: str, method: s
             partial = target.with_name(target.name + ".partial")
             shutil.copyfile(payload, partial)
             partial.replace(target)
-        submission = SubmissionRow(phase_id=row.id, participant=participant, method=method, description=description,
-                                   is_baseline=is_baseline, created_at=now, payload_path=relative,
-                                   payload_sha256=digest)
+        submission = SubmissionRow(
+            phase_id=row.id,
+            participant=participant,
+            method=method,
+            description=description,
+            is_baseline=is_baseline,
+            created_at=now,
+            payload_path=relative,
+            payload_sha256=digest,
+        )
         session.add(submission)
         session.flush()
         session.add(RunRow(submission_id=submission.id, state=QUEUED, attempts=0, queued_at=now))

@@ -31,8 +31,9 @@ def _apt_install(package: str) -> str | None:
         return "not running as root, so apt-get cannot install it"
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     for attempt in range(2):
-        done = subprocess.run(["apt-get", "install", "-y", "--no-install-recommends", package], env=env,
-                              capture_output=True, text=True)
+        done = subprocess.run(
+            ["apt-get", "install", "-y", "--no-install-recommends", package], env=env, capture_output=True, text=True
+        )
         if done.returncode == 0:
             return None
         if attempt == 0:
@@ -42,6 +43,7 @@ def _apt_install(package: str) -> str | None:
 
 def postgres_bin() -> Path | None:
     """The folder holding ``initdb``, ``pg_ctl`` and ``postgres`` (installing Debian's postgresql if needed)."""
+
     def find() -> Path | None:
         candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), reverse=True)
         if candidates:
@@ -76,8 +78,9 @@ class PostgresServer:
     def _admin(self, sql: str) -> None:
         import psycopg
 
-        with psycopg.connect(host="127.0.0.1", port=self.port, user=self.user, dbname="postgres",
-                             autocommit=True) as conn:
+        with psycopg.connect(
+            host="127.0.0.1", port=self.port, user=self.user, dbname="postgres", autocommit=True
+        ) as conn:
             conn.execute(sql)
 
     def create_database(self) -> str:
@@ -89,8 +92,10 @@ class PostgresServer:
         self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     def stop(self) -> None:
-        subprocess.run([*self.run_as, str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w",
-                        "stop"], capture_output=True)
+        subprocess.run(
+            [*self.run_as, str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop"],
+            capture_output=True,
+        )
 
 
 def start_postgres() -> tuple[PostgresServer | None, str, Path | None]:
@@ -116,15 +121,36 @@ def start_postgres() -> tuple[PostgresServer | None, str, Path | None]:
 
         user = getpass.getuser()
     data = root / "data"
-    init = subprocess.run([*run_as, str(pg / "initdb"), "-D", str(data), "-U", user, "--auth=trust", "-E", "UTF8",
-                           "--no-sync"], capture_output=True, text=True)
+    init = subprocess.run(
+        [*run_as, str(pg / "initdb"), "-D", str(data), "-U", user, "--auth=trust", "-E", "UTF8", "--no-sync"],
+        capture_output=True,
+        text=True,
+    )
     if init.returncode != 0:
         return None, f"initdb failed: {init.stderr.strip()[-400:]}", root
     port = free_port()
-    options = (f"-p {port} -h 127.0.0.1 -k {root} -c fsync=off -c synchronous_commit=off "
-               "-c full_page_writes=off -c max_connections=50")
-    start = subprocess.run([*run_as, str(pg / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(root / "log"),
-                            "-w", "-t", "60", "start"], capture_output=True, text=True)
+    options = (
+        f"-p {port} -h 127.0.0.1 -k {root} -c fsync=off -c synchronous_commit=off "
+        "-c full_page_writes=off -c max_connections=50"
+    )
+    start = subprocess.run(
+        [
+            *run_as,
+            str(pg / "pg_ctl"),
+            "-D",
+            str(data),
+            "-o",
+            options,
+            "-l",
+            str(root / "log"),
+            "-w",
+            "-t",
+            "60",
+            "start",
+        ],
+        capture_output=True,
+        text=True,
+    )
     if start.returncode != 0:
         log = (root / "log").read_text()[-400:] if (root / "log").exists() else ""
         return None, f"postgres did not start: {start.stderr.strip()[-300:]} {log}", root
@@ -179,15 +205,30 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[object]:
             server.drop_database(database)
 
 
-def synthetic_record(method: str, coverage_score: float, *, width: float = 1.0, mae: float = 0.5,
-                     challenge: str = "higgs-uncertainty") -> dict[str, object]:
+def synthetic_record(
+    method: str, coverage_score: float, *, width: float = 1.0, mae: float = 0.5, challenge: str = "higgs-uncertainty"
+) -> dict[str, object]:
     """A HiggsML Uncertainty run record with metrics only (as in ``demo-results.json``)."""
-    return {"challenge": challenge, "method": method, "preset": "tiny", "n_sets": 2, "n_pseudo_experiments": 3,
-            "device": "cpu", "train_seconds": 1.5, "predict_seconds_mean": 0.01,
-            "metrics": {"coverage_score": coverage_score, "width": width, "coverage": 0.68, "rmse": mae, "mae": mae,
-                        "n_failed": 0, "n_pseudo_experiments": 6,
-                        "bootstrap": {"coverage_score": {"std": 0.05}, "width": {"std": 0.01},
-                                      "coverage": {"std": 0.02}}}}
+    return {
+        "challenge": challenge,
+        "method": method,
+        "preset": "tiny",
+        "n_sets": 2,
+        "n_pseudo_experiments": 3,
+        "device": "cpu",
+        "train_seconds": 1.5,
+        "predict_seconds_mean": 0.01,
+        "metrics": {
+            "coverage_score": coverage_score,
+            "width": width,
+            "coverage": 0.68,
+            "rmse": mae,
+            "mae": mae,
+            "n_failed": 0,
+            "n_pseudo_experiments": 6,
+            "bootstrap": {"coverage_score": {"std": 0.05}, "width": {"std": 0.01}, "coverage": {"std": 0.02}},
+        },
+    }
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ paths (so links are identical live and static).
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from fastapi import FastAPI, HTTPException
 from fastapi.responses import RedirectResponse, Response
@@ -38,8 +38,7 @@ def _respond(make: Callable[[], Page], filename: str | None = None) -> Response:
 
 def create_app(store: Store) -> FastAPI:
     """The web application of an open store."""
-    app = FastAPI(title="hepbench leaderboard", docs_url="/api/docs", openapi_url="/api/openapi.json",
-                  redoc_url=None)
+    app = FastAPI(title="hepbench leaderboard", docs_url="/api/docs", openapi_url="/api/openapi.json", redoc_url=None)
 
     @app.get("/", include_in_schema=False)
     def root() -> RedirectResponse:

@@ -226,11 +226,15 @@ def bump_hunt(
         raise ValueError("edges must be increasing")
     sr_lo, sr_hi = signal_region
     if not (bin_edges[0] < sr_lo < sr_hi < bin_edges[-1]):
-        raise ValueError(f"signal region {signal_region} must lie inside the binned range {bin_edges[0]}-{bin_edges[-1]} TeV")
+        raise ValueError(
+            f"signal region {signal_region} must lie inside the binned range {bin_edges[0]}-{bin_edges[-1]} TeV"
+        )
     counts, _ = np.histogram(m, bins=bin_edges)
     sideband = (bin_edges[1:] <= sr_lo) | (bin_edges[:-1] >= sr_hi)
     if int(sideband.sum()) <= n_params:
-        raise ValueError(f"only {int(sideband.sum())} sideband bins: the {n_params}-parameter fit needs at least {n_params + 1}")
+        raise ValueError(
+            f"only {int(sideband.sum())} sideband bins: the {n_params}-parameter fit needs at least {n_params + 1}"
+        )
     params, cov, valid = fit_dijet_function(bin_edges, counts, sideband, n_params)
     sr_value, sr_grad = _integrals(np.array([sr_lo]), np.array([sr_hi]), params)
     background = float(sr_value[0])

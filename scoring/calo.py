@@ -18,7 +18,6 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.metrics import roc_auc_score
 
 
-
 class Geometry(Protocol):
     """The voxel geometry the metrics need (``hepbench.challenges.calo.geometry.Geometry`` is one):
     its name (``dataset_1_photons``, ``dataset_2``, ...), the number of voxels, the (z, r, alpha)
@@ -32,6 +31,7 @@ class Geometry(Protocol):
     def voxel_centres(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...
 
     def layer_slices(self) -> dict[int, slice]: ...
+
 
 DS1_THRESHOLD_MEV = 1.0
 """Voxel threshold of the evaluation for data set 1."""
@@ -59,7 +59,9 @@ def high_level_features(geometry: Geometry, incident_energy: np.ndarray, showers
     energy = np.asarray(incident_energy, dtype=np.float64).reshape(-1)
     showers = np.asarray(showers, dtype=np.float64)
     if showers.shape != (len(energy), geometry.n_voxels):
-        raise ValueError(f"showers must be ({len(energy)}, {geometry.n_voxels}) for {geometry.name}, got {showers.shape}")
+        raise ValueError(
+            f"showers must be ({len(energy)}, {geometry.n_voxels}) for {geometry.name}, got {showers.shape}"
+        )
     _, r, alpha = geometry.voxel_centres()
     x, y = r * np.cos(alpha), r * np.sin(alpha)
     feats = {"etot_einc": showers.sum(axis=1) / energy}
@@ -101,7 +103,9 @@ def feature_bins(reference: np.ndarray, n_bins: int = 50) -> np.ndarray:
     return np.concatenate([[-np.inf], np.linspace(lo, hi, n_bins + 1), [np.inf]])
 
 
-def separation_powers(reference: dict[str, np.ndarray], generated: dict[str, np.ndarray], n_bins: int = 50) -> dict[str, float]:
+def separation_powers(
+    reference: dict[str, np.ndarray], generated: dict[str, np.ndarray], n_bins: int = 50
+) -> dict[str, float]:
     """Separation power of each high-level feature's histogram, reference binning."""
     out = {}
     for name, ref in reference.items():
@@ -133,8 +137,16 @@ def _frechet(x: np.ndarray, y: np.ndarray) -> float:
     return float(np.sum((mu1 - mu2) ** 2) + np.trace(c1) + np.trace(c2) - 2 * tr_covmean)
 
 
-def fpd(reference: np.ndarray, generated: np.ndarray, *, min_samples: int | None = None, max_samples: int = 50_000,
-        n_points: int = 10, n_batches: int = 10, seed: int = 0) -> tuple[float, float]:
+def fpd(
+    reference: np.ndarray,
+    generated: np.ndarray,
+    *,
+    min_samples: int | None = None,
+    max_samples: int = 50_000,
+    n_points: int = 10,
+    n_batches: int = 10,
+    seed: int = 0,
+) -> tuple[float, float]:
     """Frechet physics distance extrapolated to infinite sample size, with its fit uncertainty.
 
     As jetnet's ``fpd``: the Frechet distance is averaged over ``n_batches`` random subsets at
@@ -147,8 +159,13 @@ def fpd(reference: np.ndarray, generated: np.ndarray, *, min_samples: int | None
     sizes = np.linspace(n_min, n_max, n_points).astype(int)
     values = []
     for n in sizes:
-        vals = [_frechet(reference[rng.choice(len(reference), n, replace=False)],
-                         generated[rng.choice(len(generated), n, replace=False)]) for _ in range(n_batches)]
+        vals = [
+            _frechet(
+                reference[rng.choice(len(reference), n, replace=False)],
+                generated[rng.choice(len(generated), n, replace=False)],
+            )
+            for _ in range(n_batches)
+        ]
         values.append(np.mean(vals))
     (slope, intercept), cov = np.polyfit(1.0 / sizes, values, 1, cov=True)
     return float(intercept), float(np.sqrt(cov[1, 1]))
@@ -158,18 +175,25 @@ def _mmd_poly_unbiased(x: np.ndarray, y: np.ndarray) -> float:
     d = x.shape[1]
     kxx, kyy, kxy = (x @ x.T / d + 1) ** 4, (y @ y.T / d + 1) ** 4, (x @ y.T / d + 1) ** 4
     m, n = len(x), len(y)
-    return float((kxx.sum() - np.trace(kxx)) / (m * (m - 1)) + (kyy.sum() - np.trace(kyy)) / (n * (n - 1))
-                 - 2 * kxy.mean())
+    return float(
+        (kxx.sum() - np.trace(kxx)) / (m * (m - 1)) + (kyy.sum() - np.trace(kyy)) / (n * (n - 1)) - 2 * kxy.mean()
+    )
 
 
-def kpd(reference: np.ndarray, generated: np.ndarray, *, n_batches: int = 10, batch_size: int = 5000,
-        seed: int = 0) -> tuple[float, float]:
+def kpd(
+    reference: np.ndarray, generated: np.ndarray, *, n_batches: int = 10, batch_size: int = 5000, seed: int = 0
+) -> tuple[float, float]:
     """Kernel physics distance: median over batches of the unbiased MMD^2 with the kernel
     (x.y / d + 1)^4, and half the interquartile range, as jetnet's ``kpd``."""
     rng = np.random.default_rng(seed)
     size = min(batch_size, len(reference), len(generated))
-    vals = [_mmd_poly_unbiased(reference[rng.choice(len(reference), size, replace=False)],
-                               generated[rng.choice(len(generated), size, replace=False)]) for _ in range(n_batches)]
+    vals = [
+        _mmd_poly_unbiased(
+            reference[rng.choice(len(reference), size, replace=False)],
+            generated[rng.choice(len(generated), size, replace=False)],
+        )
+        for _ in range(n_batches)
+    ]
     q25, q50, q75 = np.percentile(vals, [25, 50, 75])
     return float(q50), float((q75 - q25) / 2)
 
@@ -219,8 +243,13 @@ def _train_mlp(x_train, y_train, x_test, y_test, n_classes: int, config: Classif
 
     torch.manual_seed(seed)
     dtype = torch.float64 if config.float64 else torch.float32
-    model = mlp(x_train.shape[1], [config.hidden] * config.n_layers, n_classes, activation=torch.nn.LeakyReLU,
-                dropout=config.dropout).to(device=device, dtype=dtype)
+    model = mlp(
+        x_train.shape[1],
+        [config.hidden] * config.n_layers,
+        n_classes,
+        activation=torch.nn.LeakyReLU,
+        dropout=config.dropout,
+    ).to(device=device, dtype=dtype)
     xt = torch.as_tensor(x_train, dtype=dtype, device=device)
     yt = torch.as_tensor(y_train, device=device)
     loss_fn = torch.nn.BCEWithLogitsLoss() if n_classes == 1 else torch.nn.CrossEntropyLoss()
@@ -241,8 +270,16 @@ def _train_mlp(x_train, y_train, x_test, y_test, n_classes: int, config: Classif
         pred = (prob > 0.5).astype(int) if n_classes == 1 else prob.argmax(axis=1)
         return -float((pred == y_test).mean())
 
-    result = fit(model, loss, [xt, yt], epochs=config.epochs, batch_size=config.batch_size,
-                 learning_rate=config.learning_rate, seed=seed, validation=test_error)
+    result = fit(
+        model,
+        loss,
+        [xt, yt],
+        epochs=config.epochs,
+        batch_size=config.batch_size,
+        learning_rate=config.learning_rate,
+        seed=seed,
+        validation=test_error,
+    )
     model.load_state_dict(result.best[0][2])
     return predict
 
@@ -260,8 +297,15 @@ def _split(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np
     return order[:a], order[a:b], order[b:]
 
 
-def classifier_test(reference: np.ndarray, generated: np.ndarray, *, config: ClassifierConfig | str = "tiny",
-                    n_runs: int = 1, seed: int = 0, device: str = "auto") -> dict[str, float]:
+def classifier_test(
+    reference: np.ndarray,
+    generated: np.ndarray,
+    *,
+    config: ClassifierConfig | str = "tiny",
+    n_runs: int = 1,
+    seed: int = 0,
+    device: str = "auto",
+) -> dict[str, float]:
     """Binary classifier reference (label 1) vs generated (label 0) on (N, d) inputs.
 
     Per run: 60/20/20 split, training keeps the epoch with the best test accuracy, the output is
@@ -286,12 +330,24 @@ def classifier_test(reference: np.ndarray, generated: np.ndarray, *, config: Cla
         bce = -np.mean(y[va] * np.log(p) + (1 - y[va]) * np.log(1 - p))
         aucs.append(roc_auc_score(y[va], p))
         jsds.append((np.log(2) - bce) / np.log(2))
-    return {"auc": float(np.mean(aucs)), "auc_std": float(np.std(aucs)), "jsd": float(np.mean(jsds)),
-            "jsd_std": float(np.std(jsds)), "n_runs": n_runs, "n_per_class": n}
+    return {
+        "auc": float(np.mean(aucs)),
+        "auc_std": float(np.std(aucs)),
+        "jsd": float(np.mean(jsds)),
+        "jsd_std": float(np.std(jsds)),
+        "n_runs": n_runs,
+        "n_per_class": n,
+    }
 
 
-def multiclass_scores(reference: np.ndarray, models: dict[str, np.ndarray], *, config: ClassifierConfig | str = "tiny",
-                      seed: int = 0, device: str = "auto") -> dict[str, float]:
+def multiclass_scores(
+    reference: np.ndarray,
+    models: dict[str, np.ndarray],
+    *,
+    config: ClassifierConfig | str = "tiny",
+    seed: int = 0,
+    device: str = "auto",
+) -> dict[str, float]:
     """One class per model (a model may be a second reference sample); score of model i is the mean
     over held-out reference showers of log p(model i | x). ln(1 / K) when no model is distinguishable
     from the others; higher means the reference looks more like model i."""
@@ -314,8 +370,12 @@ def multiclass_scores(reference: np.ndarray, models: dict[str, np.ndarray], *, c
 
 
 # --- timing ---------------------------------------------------------------------------------
-def generation_timing(sample: Callable[[np.ndarray], object], incident_energy: np.ndarray,
-                      batch_sizes: tuple[int, ...] = (1, 100, 10_000), repeats: int = 5) -> dict[int, dict[str, float]]:
+def generation_timing(
+    sample: Callable[[np.ndarray], object],
+    incident_energy: np.ndarray,
+    batch_sizes: tuple[int, ...] = (1, 100, 10_000),
+    repeats: int = 5,
+) -> dict[int, dict[str, float]]:
     """Wall time per shower (ms) of ``sample(incident_energy[:batch])``, mean and std over ``repeats``
     (after one untimed warm-up call); CUDA work is synchronised before the clock stops."""
     try:
@@ -323,8 +383,10 @@ def generation_timing(sample: Callable[[np.ndarray], object], incident_energy: n
 
         sync = torch.cuda.synchronize if torch.cuda.is_available() else (lambda: None)
     except ImportError:  # pragma: no cover - torch is a dependency
+
         def sync():
             return None
+
     energy = np.asarray(incident_energy, dtype=np.float64).reshape(-1)
     out = {}
     for batch in batch_sizes:
@@ -364,9 +426,17 @@ class CaloScores:
         return asdict(self)
 
 
-def evaluate(geometry: Geometry, reference: tuple[np.ndarray, np.ndarray], generated: tuple[np.ndarray, np.ndarray], *,
-             classifier: ClassifierConfig | str = "tiny", n_runs: int = 1, seed: int = 0, device: str = "auto",
-             kpd_batch_size: int = 5000) -> CaloScores:
+def evaluate(
+    geometry: Geometry,
+    reference: tuple[np.ndarray, np.ndarray],
+    generated: tuple[np.ndarray, np.ndarray],
+    *,
+    classifier: ClassifierConfig | str = "tiny",
+    n_runs: int = 1,
+    seed: int = 0,
+    device: str = "auto",
+    kpd_batch_size: int = 5000,
+) -> CaloScores:
     """All metrics of a generated sample; ``reference`` and ``generated`` are (incident energy (N,),
     showers (N, n_voxels)) in MeV. The evaluation threshold is applied to both first."""
     threshold = evaluation_threshold(geometry)
@@ -378,11 +448,35 @@ def evaluate(geometry: Geometry, reference: tuple[np.ndarray, np.ndarray], gener
     hl_ref, hl_gen = scale_by_reference(feature_matrix(f_ref), feature_matrix(f_gen))
     fpd_value, fpd_err = fpd(hl_ref, hl_gen, seed=seed)
     kpd_value, kpd_err = kpd(hl_ref, hl_gen, batch_size=kpd_batch_size, seed=seed)
-    low = classifier_test(low_level_inputs(e_ref, s_ref), low_level_inputs(e_gen, s_gen), config=classifier,
-                          n_runs=n_runs, seed=seed, device=device)
-    high = classifier_test(high_level_inputs(geometry, e_ref, s_ref), high_level_inputs(geometry, e_gen, s_gen),
-                           config=classifier, n_runs=n_runs, seed=seed, device=device)
-    return CaloScores(auc_low=low["auc"], auc_low_std=low["auc_std"], jsd_low=low["jsd"], auc_high=high["auc"],
-                      auc_high_std=high["auc_std"], jsd_high=high["jsd"], fpd=fpd_value, fpd_err=fpd_err,
-                      kpd=kpd_value, kpd_err=kpd_err, separation_power_mean=float(np.mean(list(seps.values()))),
-                      separation_powers=seps, n_reference=len(e_ref), n_generated=len(e_gen))
+    low = classifier_test(
+        low_level_inputs(e_ref, s_ref),
+        low_level_inputs(e_gen, s_gen),
+        config=classifier,
+        n_runs=n_runs,
+        seed=seed,
+        device=device,
+    )
+    high = classifier_test(
+        high_level_inputs(geometry, e_ref, s_ref),
+        high_level_inputs(geometry, e_gen, s_gen),
+        config=classifier,
+        n_runs=n_runs,
+        seed=seed,
+        device=device,
+    )
+    return CaloScores(
+        auc_low=low["auc"],
+        auc_low_std=low["auc_std"],
+        jsd_low=low["jsd"],
+        auc_high=high["auc"],
+        auc_high_std=high["auc_std"],
+        jsd_high=high["jsd"],
+        fpd=fpd_value,
+        fpd_err=fpd_err,
+        kpd=kpd_value,
+        kpd_err=kpd_err,
+        separation_power_mean=float(np.mean(list(seps.values()))),
+        separation_powers=seps,
+        n_reference=len(e_ref),
+        n_generated=len(e_gen),
+    )

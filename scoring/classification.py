@@ -85,7 +85,9 @@ def _checked(
     if both_classes:
         n_signal = int(np.count_nonzero(labels))
         if n_signal in (0, labels.size):
-            raise ValueError(f"y_true holds a single class ({int(n_signal > 0)}); both signal and background are needed")
+            raise ValueError(
+                f"y_true holds a single class ({int(n_signal > 0)}); both signal and background are needed"
+            )
         for k, name in ((1, "signal"), (0, "background")):
             if not w[labels == k].sum() > 0:
                 raise ValueError(f"the {name} weights sum to zero")
@@ -141,4 +143,3 @@ def best_ams(y_true: ArrayLike, score: ArrayLike, weights: ArrayLike, b_r: float
     values = np.asarray(ams(s, b, b_r))
     k = int(np.argmax(values))
     return BestAms(float(values[k]), float(thresholds[k]), float((s[k] + b[k]) / (s[-1] + b[-1])))
-

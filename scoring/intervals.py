@@ -202,8 +202,13 @@ def interval_metrics(
 
 def _summary(replicas: FloatArray) -> dict[str, float]:
     q16, q50, q84 = np.quantile(replicas, QUANTILES)
-    return {"mean": float(replicas.mean()), "std": float(replicas.std()),
-            "q16": float(q16), "q50": float(q50), "q84": float(q84)}
+    return {
+        "mean": float(replicas.mean()),
+        "std": float(replicas.std()),
+        "q16": float(q16),
+        "q50": float(q50),
+        "q84": float(q84),
+    }
 
 
 def bootstrap_over_sets(
@@ -266,4 +271,3 @@ def bootstrap_over_sets(
     cov = covered_sum[drawn].sum(axis=1) / n
     score = _score(width, cov, n)
     return {"coverage_score": _summary(score), "width": _summary(width), "coverage": _summary(cov)}
-

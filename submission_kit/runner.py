@@ -19,13 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-
 from .. import challenges
+from ..challenges.outputs import OutputError
 from ..io import jsonable
 from .sandbox.backend import Backend
 from .sandbox.limits import Limits
 from .sandbox.result import INVALID_OUTPUT
-from ..challenges.outputs import OutputError
 
 RECORD_FILE = "record.json"
 RECORD_VERSION = 1
@@ -108,7 +107,7 @@ def write_record(run_dir: Path, record: dict[str, Any]) -> Path:
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 def _start_ticks(pid: int) -> int | None:
@@ -160,9 +159,15 @@ def recover_stale_runs(runs_dir: str | Path, *, docker_client: Any = None) -> li
             subprocess.run(["umount", "-l", str(live)], capture_output=True)
             leftovers["output_unmounted"] = True
         leftovers["cgroups_removed"] = remove_worker_groups(int(worker.get("pid", -1)))
-        record.update(status="killed", reason=(f"the worker (pid {worker.get('pid')} on {worker.get('host')}) stopped "
-                                               "before the run finished; nothing was scored"),
-                      finished=_now(), recovered=leftovers)
+        record.update(
+            status="killed",
+            reason=(
+                f"the worker (pid {worker.get('pid')} on {worker.get('host')}) stopped "
+                "before the run finished; nothing was scored"
+            ),
+            finished=_now(),
+            recovered=leftovers,
+        )
         write_record(run_dir, record)
         closed.append(record)
     return closed
@@ -200,9 +205,15 @@ def run_submission(
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     record: dict[str, Any] = {
-        "record_version": RECORD_VERSION, "challenge": challenge, "backend": backend.name,
-        "payload": payload.describe(), "limits": limits.as_dict(), "status": "running", "created": _now(),
-        "worker": worker_identity(), "run_dir": str(run_dir),
+        "record_version": RECORD_VERSION,
+        "challenge": challenge,
+        "backend": backend.name,
+        "payload": payload.describe(),
+        "limits": limits.as_dict(),
+        "status": "running",
+        "created": _now(),
+        "worker": worker_identity(),
+        "run_dir": str(run_dir),
     }
     write_record(run_dir, record)
     submission_dir = None
@@ -212,8 +223,13 @@ def run_submission(
     if input_dir is None or organiser_dir is None:
         input_dir, organiser_dir, record["inputs"] = prepare_inputs(challenge, run_dir, **(input_options or {}))
         write_record(run_dir, record)
-    outcome = backend.run(list(command or []), input_dir=input_dir, output_dir=run_dir / "output", limits=limits,
-                          submission_dir=submission_dir)
+    outcome = backend.run(
+        list(command or []),
+        input_dir=input_dir,
+        output_dir=run_dir / "output",
+        limits=limits,
+        submission_dir=submission_dir,
+    )
     record["outcome"] = outcome.as_dict()
     if outcome.ok:
         try:

@@ -40,4 +40,10 @@ def higgs_tiny():
 # Leaderboard fixtures: `store` (SQLite and PostgreSQL), `postgres_server`, `chromium_path`.
 # Sandbox fixtures (real bwrap and dockerd): `bwrap_backend`, `docker_backend`, `any_backend`, `sandbox_runs`.
 from hepbench.leaderboard.testing import chromium_path, make_record, postgres_server, store  # noqa: E402, F401
-from hepbench.submission_kit.sandbox.testing import any_backend, bwrap_backend, docker_backend, docker_host, sandbox_runs  # noqa: E402, F401
+from hepbench.submission_kit.sandbox.testing import (  # noqa: E402, F401
+    any_backend,
+    bwrap_backend,
+    docker_backend,
+    docker_host,
+    sandbox_runs,
+)

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from hepbench.torch_common import TrainingConfig, binary_loss, mlp, predict_logits, train_classifier
 from hepbench.scoring.anomaly import roc_auc
+from hepbench.torch_common import TrainingConfig, binary_loss, mlp, predict_logits, train_classifier
 
 
 def two_gaussians(n: int = 4000, seed: int = 0, nuisance_strength: float = 0.0):
@@ -31,8 +31,12 @@ def test_focal_loss_reduces_to_bce_and_downweights_easy_events() -> None:
     focal = binary_loss(logits, targets, weights, 2.0)
     assert float(focal) < float(bce)
     # an easy event (p_true ~ 0.98) is suppressed far more than a hard one (p_true ~ 0.45)
-    easy = binary_loss(logits[:1], targets[:1], weights[:1], 2.0) / binary_loss(logits[:1], targets[:1], weights[:1], 0.0)
-    hard = binary_loss(logits[3:], targets[3:], weights[3:], 2.0) / binary_loss(logits[3:], targets[3:], weights[3:], 0.0)
+    easy = binary_loss(logits[:1], targets[:1], weights[:1], 2.0) / binary_loss(
+        logits[:1], targets[:1], weights[:1], 0.0
+    )
+    hard = binary_loss(logits[3:], targets[3:], weights[3:], 2.0) / binary_loss(
+        logits[3:], targets[3:], weights[3:], 0.0
+    )
     assert float(easy) < 0.01 < 0.2 < float(hard)
 
 
@@ -43,7 +47,9 @@ def test_training_learns_and_is_reproducible(options) -> None:
     for _ in range(2):
         torch.manual_seed(1)
         network = mlp(4, (16, 16))
-        history = train_classifier(network, x, y, w, TrainingConfig(epochs=4, batch_size=256, **options), device="cpu", seed=3)
+        history = train_classifier(
+            network, x, y, w, TrainingConfig(epochs=4, batch_size=256, **options), device="cpu", seed=3
+        )
         assert history[-1]["loss"] < history[0]["loss"]
         logits = predict_logits(network, x, "cpu")
         outputs.append(logits)

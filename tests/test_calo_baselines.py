@@ -10,13 +10,11 @@ import numpy as np
 import pytest
 import torch
 
+from hepbench import challenges, reference_data
 from hepbench.baselines.calo.generative import SAMPLE_MEMORY_BYTES, CaloGenerator
 from hepbench.baselines.calo.preprocessing import layer_energies
-from hepbench import challenges
 from hepbench.challenges.calo.geometry import read_binning_xml
 from hepbench.challenges.calo.testing import sample_test_showers
-
-from hepbench import reference_data
 
 NAMES = ("calo-gan", "calo-flow", "calo-inn", "calo-diffusion", "calo-flow-matching")
 

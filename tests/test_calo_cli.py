@@ -12,17 +12,43 @@ runner = CliRunner()
 
 def test_generate_and_score_calo(tmp_path):
     data = tmp_path / "data"
-    result = runner.invoke(app, ["data", "generate", "calo", "--preset", "tiny", "--seed", "1", "--out", str(data),
-                                 "--json", str(tmp_path / "gen.json")])
+    result = runner.invoke(
+        app,
+        [
+            "data",
+            "generate",
+            "calo",
+            "--preset",
+            "tiny",
+            "--seed",
+            "1",
+            "--out",
+            str(data),
+            "--json",
+            str(tmp_path / "gen.json"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     files = json.loads((tmp_path / "gen.json").read_text())["files"]
     assert files["ds1-photons_test.hdf5"]["n_voxels"] == 368
     model = detector_model("ds1-photons")
     energy, showers = GFlashSimulator(vary(model, sampling_fraction_scale=0.85), seed=9).generate(300)
     write_showers(tmp_path / "gen.hdf5", energy, showers, {"generator": "variant"})
-    result = runner.invoke(app, ["score", "calo", str(tmp_path / "gen.hdf5"), str(data / "ds1-photons_test.hdf5"),
-                                 "-o", "classifier=tiny", "-o", f"plots={tmp_path / 'plots'}",
-                                 "--json", str(tmp_path / "score.json")])
+    result = runner.invoke(
+        app,
+        [
+            "score",
+            "calo",
+            str(tmp_path / "gen.hdf5"),
+            str(data / "ds1-photons_test.hdf5"),
+            "-o",
+            "classifier=tiny",
+            "-o",
+            f"plots={tmp_path / 'plots'}",
+            "--json",
+            str(tmp_path / "score.json"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     score = json.loads((tmp_path / "score.json").read_text())
     assert score["record_version"] == 1 and score["challenge"] == "calo"

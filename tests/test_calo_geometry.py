@@ -5,7 +5,12 @@ from hepbench import reference_data
 from hepbench.challenges.calo.geometry import DATASETS, GeometryError, builtin_geometry, read_binning_xml
 
 XML_DIR = reference_data.path("calo-binning")
-EXPECTED = {"dataset_1_photons": (368, 5), "dataset_1_pions": (533, 7), "dataset_2": (6480, 45), "dataset_3": (40500, 45)}
+EXPECTED = {
+    "dataset_1_photons": (368, 5),
+    "dataset_1_pions": (533, 7),
+    "dataset_2": (6480, 45),
+    "dataset_3": (40500, 45),
+}
 
 
 @pytest.mark.parametrize("name", DATASETS)

@@ -15,11 +15,35 @@ runner = CliRunner()
 
 def test_compare_two_generators_writes_metrics_multiclass_and_markdown(tmp_path) -> None:
     out, markdown = tmp_path / "calo.json", tmp_path / "results.md"
-    result = runner.invoke(app, [
-        "baseline", "compare", "calo", "--methods", "calo-diffusion,calo-flow-matching", "--preset", "tiny",
-        "--size", "tiny", "--classifier", "tiny", "--data", str(tmp_path / "data"), "--scheduler", "local",
-        "--workers", "2", "--device", "cpu", "--no-progress", "--markdown", str(markdown), "--json", str(out),
-    ])
+    result = runner.invoke(
+        app,
+        [
+            "baseline",
+            "compare",
+            "calo",
+            "--methods",
+            "calo-diffusion,calo-flow-matching",
+            "--preset",
+            "tiny",
+            "--size",
+            "tiny",
+            "--classifier",
+            "tiny",
+            "--data",
+            str(tmp_path / "data"),
+            "--scheduler",
+            "local",
+            "--workers",
+            "2",
+            "--device",
+            "cpu",
+            "--no-progress",
+            "--markdown",
+            str(markdown),
+            "--json",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     payload = json.loads(out.read_text())
     records = payload["results"]
@@ -43,9 +67,16 @@ def test_run_writes_generated_showers_in_the_official_format(tmp_path) -> None:
     from hepbench.challenges.calo.run import run_generator
 
     generate_dataset("tiny", 2, tmp_path / "data")
-    record, generated = run_generator("calo-gan", challenges.get("calo").baseline("calo-gan").factory("tiny", "cpu", 0),
-                                      tmp_path / "data", "ds1-photons", classifier="tiny", timing_batches=(1, 10),
-                                      timing_repeats=1, out=tmp_path / "gen")
+    record, generated = run_generator(
+        "calo-gan",
+        challenges.get("calo").baseline("calo-gan").factory("tiny", "cpu", 0),
+        tmp_path / "data",
+        "ds1-photons",
+        classifier="tiny",
+        timing_batches=(1, 10),
+        timing_repeats=1,
+        out=tmp_path / "gen",
+    )
     written = read_showers(tmp_path / "gen" / "calo-gan_ds1-photons.hdf5")
     assert written.showers.shape == generated.shape == (record["n_test"], 368)
     np.testing.assert_allclose(written.showers, generated, rtol=1e-6)

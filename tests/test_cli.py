@@ -14,8 +14,16 @@ from hepbench.cli.main import app
 runner = CliRunner()
 
 SUBCOMMANDS = [
-    [], ["challenges"], ["data"], ["data", "generate"], ["data", "validate"], ["baseline"],
-    ["baseline", "list"], ["baseline", "run"], ["score"], ["demo"],
+    [],
+    ["challenges"],
+    ["data"],
+    ["data", "generate"],
+    ["data", "validate"],
+    ["baseline"],
+    ["baseline", "list"],
+    ["baseline", "run"],
+    ["score"],
+    ["demo"],
 ]
 
 
@@ -59,10 +67,16 @@ def plan_file(tmp_path):
 
 def answers_for(plan, width: float = 0.4) -> pd.DataFrame:
     t = plan.table
-    return pd.DataFrame({
-        "set_index": t["set_index"], "pe_index": t["pe_index"], "mu_hat": t["mu_true"],
-        "delta_mu_hat": width / 2, "p16": t["mu_true"] - width / 2, "p84": t["mu_true"] + width / 2,
-    })
+    return pd.DataFrame(
+        {
+            "set_index": t["set_index"],
+            "pe_index": t["pe_index"],
+            "mu_hat": t["mu_true"],
+            "delta_mu_hat": width / 2,
+            "p16": t["mu_true"] - width / 2,
+            "p84": t["mu_true"] + width / 2,
+        }
+    )
 
 
 def test_score_good_answers(tmp_path, plan_file) -> None:
@@ -70,8 +84,9 @@ def test_score_good_answers(tmp_path, plan_file) -> None:
     answers = tmp_path / "answers.csv"
     answers_for(plan).to_csv(answers, index=False)
     out = tmp_path / "score.json"
-    result = runner.invoke(app, ["score", "higgs-uncertainty", str(answers), str(path), "-o", "n_bootstrap=50",
-                                 "--json", str(out)])
+    result = runner.invoke(
+        app, ["score", "higgs-uncertainty", str(answers), str(path), "-o", "n_bootstrap=50", "--json", str(out)]
+    )
     assert result.exit_code == 0, result.output
     metrics = json.loads(out.read_text())["metrics"]
     assert metrics["coverage"] == 1.0 and metrics["width"] == pytest.approx(0.4)
@@ -94,8 +109,9 @@ def test_score_nan_and_missing_rows_fail_those_pseudo_experiments(tmp_path, plan
     answers = tmp_path / "partial.csv"
     frame.to_csv(answers, index=False)
     out = tmp_path / "score.json"
-    result = runner.invoke(app, ["score", "higgs-uncertainty", str(answers), str(path), "-o", "n_bootstrap=0",
-                                 "--json", str(out)])
+    result = runner.invoke(
+        app, ["score", "higgs-uncertainty", str(answers), str(path), "-o", "n_bootstrap=0", "--json", str(out)]
+    )
     assert result.exit_code == 3
     assert "mu_hat" in result.output and "no answer" in result.output
     payload = json.loads(out.read_text())

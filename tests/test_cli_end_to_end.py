@@ -16,7 +16,9 @@ runner = CliRunner()
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("tiny")
-    result = runner.invoke(app, ["data", "generate", "higgs-uncertainty", "--preset", "tiny", "--seed", "2", "--out", str(out)])
+    result = runner.invoke(
+        app, ["data", "generate", "higgs-uncertainty", "--preset", "tiny", "--seed", "2", "--out", str(out)]
+    )
     assert result.exit_code == 0, result.output
     return out
 
@@ -30,19 +32,43 @@ def test_generated_files_carry_metadata(data_dir) -> None:
 
 
 def test_same_command_same_bytes(data_dir, tmp_path) -> None:
-    result = runner.invoke(app, ["data", "generate", "higgs-uncertainty", "--preset", "tiny", "--seed", "2", "--out", str(tmp_path)])
+    result = runner.invoke(
+        app, ["data", "generate", "higgs-uncertainty", "--preset", "tiny", "--seed", "2", "--out", str(tmp_path)]
+    )
     assert result.exit_code == 0, result.output
     for split in ("train", "test"):
-        assert read_sidecar(tmp_path / f"{split}.parquet")["sha256"] == read_sidecar(data_dir / f"{split}.parquet")["sha256"]
+        assert (
+            read_sidecar(tmp_path / f"{split}.parquet")["sha256"]
+            == read_sidecar(data_dir / f"{split}.parquet")["sha256"]
+        )
 
 
 def test_baseline_run_then_rescore(data_dir, tmp_path) -> None:
     out = tmp_path / "run.json"
-    result = runner.invoke(app, [
-        "baseline", "run", "higgs-uncertainty", "bdt-template-fit", "--preset", "tiny", "--seed", "2",
-        "--data", str(data_dir), "--sets", "2", "--pseudo-experiments", "3", "--device", "cpu",
-        "--no-progress", "--json", str(out),
-    ])
+    result = runner.invoke(
+        app,
+        [
+            "baseline",
+            "run",
+            "higgs-uncertainty",
+            "bdt-template-fit",
+            "--preset",
+            "tiny",
+            "--seed",
+            "2",
+            "--data",
+            str(data_dir),
+            "--sets",
+            "2",
+            "--pseudo-experiments",
+            "3",
+            "--device",
+            "cpu",
+            "--no-progress",
+            "--json",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     record = json.loads(out.read_text())
     assert record["device"] == "cpu" and len(record["pseudo_experiments"]) == 6
@@ -55,15 +81,28 @@ def test_baseline_run_then_rescore(data_dir, tmp_path) -> None:
 
     make_test_plan(2, 3, initial_seed=0).to_json(plan)
     rescored = tmp_path / "score.json"
-    result = runner.invoke(app, ["score", "higgs-uncertainty", str(out), str(plan), "-o", "n_bootstrap=0",
-                                 "--json", str(rescored)])
+    result = runner.invoke(
+        app, ["score", "higgs-uncertainty", str(out), str(plan), "-o", "n_bootstrap=0", "--json", str(rescored)]
+    )
     assert result.exit_code == 0, result.output
     assert json.loads(rescored.read_text())["metrics"]["coverage_score"] == pytest.approx(metrics["coverage_score"])
 
 
 def test_wrong_preset_for_existing_data_is_refused(data_dir) -> None:
-    result = runner.invoke(app, ["baseline", "run", "higgs-uncertainty", "bdt-template-fit", "--preset", "small",
-                                 "--data", str(data_dir), "--no-progress"])
+    result = runner.invoke(
+        app,
+        [
+            "baseline",
+            "run",
+            "higgs-uncertainty",
+            "bdt-template-fit",
+            "--preset",
+            "small",
+            "--data",
+            str(data_dir),
+            "--no-progress",
+        ],
+    )
     assert result.exit_code == 1
     assert "holds preset 'tiny'" in result.output
 
@@ -73,8 +112,24 @@ def test_cuda_without_gpu_is_a_clear_error(data_dir) -> None:
 
     if cuda_available():
         pytest.skip("a GPU is present")
-    result = runner.invoke(app, ["baseline", "run", "higgs-uncertainty", "bdt-template-fit", "--preset", "tiny",
-                                 "--seed", "2", "--data", str(data_dir), "--device", "cuda", "--no-progress"])
+    result = runner.invoke(
+        app,
+        [
+            "baseline",
+            "run",
+            "higgs-uncertainty",
+            "bdt-template-fit",
+            "--preset",
+            "tiny",
+            "--seed",
+            "2",
+            "--data",
+            str(data_dir),
+            "--device",
+            "cuda",
+            "--no-progress",
+        ],
+    )
     assert result.exit_code == 1 and "no CUDA GPU" in result.output
 
 
@@ -82,11 +137,39 @@ def test_baseline_compare_in_parallel_writes_table_and_json(data_dir, tmp_path) 
     out, markdown = tmp_path / "compare.json", tmp_path / "results.md"
     markdown.write_text("# Results\n\nkept text\n")
     methods = "bdt-counting,nn-shallow-low-template-fit"
-    result = runner.invoke(app, [
-        "baseline", "compare", "higgs-uncertainty", "--methods", methods, "--preset", "tiny", "--seed", "2",
-        "--data", str(data_dir), "--sets", "2", "--pseudo-experiments", "3", "--device", "cpu", "--scheduler", "local", "--workers", "2",
-        "--no-progress", "--markdown", str(markdown), "--machine", "test machine", "--json", str(out),
-    ])
+    result = runner.invoke(
+        app,
+        [
+            "baseline",
+            "compare",
+            "higgs-uncertainty",
+            "--methods",
+            methods,
+            "--preset",
+            "tiny",
+            "--seed",
+            "2",
+            "--data",
+            str(data_dir),
+            "--sets",
+            "2",
+            "--pseudo-experiments",
+            "3",
+            "--device",
+            "cpu",
+            "--scheduler",
+            "local",
+            "--workers",
+            "2",
+            "--no-progress",
+            "--markdown",
+            str(markdown),
+            "--machine",
+            "test machine",
+            "--json",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     records = json.loads(out.read_text())["results"]
     assert [r["method"] for r in records] == methods.split(",")
@@ -97,11 +180,30 @@ def test_baseline_compare_in_parallel_writes_table_and_json(data_dir, tmp_path) 
     assert "| bdt-counting |" in text and "| nn-shallow-low-template-fit |" in text
 
     # an interrupted comparison resumes: the finished methods are kept, not rerun
-    result = runner.invoke(app, [
-        "baseline", "compare", "higgs-uncertainty", "--methods", methods, "--preset", "tiny", "--seed", "2",
-        "--data", str(data_dir), "--sets", "2", "--pseudo-experiments", "3", "--resume", "--no-progress",
-        "--json", str(out),
-    ])
+    result = runner.invoke(
+        app,
+        [
+            "baseline",
+            "compare",
+            "higgs-uncertainty",
+            "--methods",
+            methods,
+            "--preset",
+            "tiny",
+            "--seed",
+            "2",
+            "--data",
+            str(data_dir),
+            "--sets",
+            "2",
+            "--pseudo-experiments",
+            "3",
+            "--resume",
+            "--no-progress",
+            "--json",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "kept 2 results" in result.output and "training on" not in result.output
     kept = json.loads(out.read_text())["results"]
@@ -109,18 +211,46 @@ def test_baseline_compare_in_parallel_writes_table_and_json(data_dir, tmp_path) 
 
 
 def test_baseline_compare_rejects_unknown_method(data_dir) -> None:
-    result = runner.invoke(app, ["baseline", "compare", "higgs-uncertainty", "--methods", "bdt-counting,no-such",
-                                 "--preset", "tiny", "--data", str(data_dir)])
+    result = runner.invoke(
+        app,
+        [
+            "baseline",
+            "compare",
+            "higgs-uncertainty",
+            "--methods",
+            "bdt-counting,no-such",
+            "--preset",
+            "tiny",
+            "--data",
+            str(data_dir),
+        ],
+    )
     assert result.exit_code == 1
     assert "no-such" in result.output
 
 
 def test_feature_ranking_study_writes_rankings_and_plot(data_dir, tmp_path) -> None:
     out = tmp_path / "ranking"
-    result = runner.invoke(app, [
-        "baseline", "run", "higgs-uncertainty", "feature-ranking", "--preset", "tiny", "--seed", "2",
-        "--data", str(data_dir), "--size", "tiny", "--out", str(out), "--no-progress",
-    ])
+    result = runner.invoke(
+        app,
+        [
+            "baseline",
+            "run",
+            "higgs-uncertainty",
+            "feature-ranking",
+            "--preset",
+            "tiny",
+            "--seed",
+            "2",
+            "--data",
+            str(data_dir),
+            "--size",
+            "tiny",
+            "--out",
+            str(out),
+            "--no-progress",
+        ],
+    )
     assert result.exit_code == 0, result.output
     record = json.loads((out / "rankings.json").read_text())
     assert len(record["methods"]) == 7
@@ -129,11 +259,42 @@ def test_feature_ranking_study_writes_rankings_and_plot(data_dir, tmp_path) -> N
 
 
 def test_repeated_trainings_on_local_cluster_match_serial_runs(data_dir, tmp_path) -> None:
-    common = ["baseline", "run", "higgs-uncertainty", "bdt-counting", "--preset", "tiny", "--seed", "2",
-              "--data", str(data_dir), "--sets", "1", "--pseudo-experiments", "3", "--device", "cpu", "--no-progress"]
+    common = [
+        "baseline",
+        "run",
+        "higgs-uncertainty",
+        "bdt-counting",
+        "--preset",
+        "tiny",
+        "--seed",
+        "2",
+        "--data",
+        str(data_dir),
+        "--sets",
+        "1",
+        "--pseudo-experiments",
+        "3",
+        "--device",
+        "cpu",
+        "--no-progress",
+    ]
     out = tmp_path / "seeds.json"
-    result = runner.invoke(app, [*common, "--model-seed", "1", "--model-seed", "4", "--scheduler", "local",
-                                 "--workers", "2", "--json", str(out)])
+    result = runner.invoke(
+        app,
+        [
+            *common,
+            "--model-seed",
+            "1",
+            "--model-seed",
+            "4",
+            "--scheduler",
+            "local",
+            "--workers",
+            "2",
+            "--json",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     payload = json.loads(out.read_text())
     assert payload["model_seeds"] == [1, 4] and [r["model_seed"] for r in payload["results"]] == [1, 4]
@@ -144,12 +305,27 @@ def test_repeated_trainings_on_local_cluster_match_serial_runs(data_dir, tmp_pat
     assert result.exit_code == 0, result.output
     serial = json.loads(single.read_text())
     keys = ("mu_hat", "p16", "p84")
-    assert ([[pe[k] for k in keys] for pe in serial["pseudo_experiments"]]
-            == [[pe[k] for k in keys] for pe in payload["results"][1]["pseudo_experiments"]])
+    assert [[pe[k] for k in keys] for pe in serial["pseudo_experiments"]] == [
+        [pe[k] for k in keys] for pe in payload["results"][1]["pseudo_experiments"]
+    ]
     assert serial["metrics"]["auc"] == payload["results"][1]["metrics"]["auc"]
 
 
 def test_unknown_scheduler_exits_non_zero(data_dir) -> None:
-    result = runner.invoke(app, ["baseline", "run", "higgs-uncertainty", "bdt-counting", "--preset", "tiny",
-                                 "--data", str(data_dir), "--scheduler", "threads", "--no-progress"])
+    result = runner.invoke(
+        app,
+        [
+            "baseline",
+            "run",
+            "higgs-uncertainty",
+            "bdt-counting",
+            "--preset",
+            "tiny",
+            "--data",
+            str(data_dir),
+            "--scheduler",
+            "threads",
+            "--no-progress",
+        ],
+    )
     assert result.exit_code == 1 and "unknown scheduler 'threads'" in result.output

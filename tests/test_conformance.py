@@ -72,6 +72,8 @@ def test_baseline_builds_for_every_size(challenge_id: str, name: str) -> None:
     for size in ("tiny", "small", "full"):
         estimator = baseline.factory(size, "cpu", 0)
         assert hasattr(estimator, "fit"), f"{name} ({size}) has no fit"
-        assert hasattr(estimator, "predict") or hasattr(estimator, "sample"), f"{name} ({size}) neither predicts nor samples"
+        assert hasattr(estimator, "predict") or hasattr(estimator, "sample"), (
+            f"{name} ({size}) neither predicts nor samples"
+        )
     with pytest.raises(ValueError):
         baseline.factory("huge", "cpu", 0)

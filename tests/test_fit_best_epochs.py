@@ -25,8 +25,9 @@ def _problem():
 
 def test_keeps_the_lowest_validation_losses_best_first() -> None:
     model, loss, train, valid = _problem()
-    kept, history = fit_best_epochs(model, loss, train, valid, epochs=12, batch_size=32, learning_rate=0.05, seed=1,
-                                    n_best=3)
+    kept, history = fit_best_epochs(
+        model, loss, train, valid, epochs=12, batch_size=32, learning_rate=0.05, seed=1, n_best=3
+    )
     assert len(history) == 12 and len(kept) == 3
     losses = [h["validation_loss"] for h in history]
     assert [k[1] for k in kept] == sorted(range(12), key=lambda e: (losses[e], e))[:3]
@@ -47,10 +48,29 @@ def test_non_finite_epochs_are_never_kept() -> None:
         value = loss(xv, yv)
         return value if next(calls) % 2 else value * math.nan
 
-    kept, history = fit_best_epochs(model, loss, train, valid, epochs=6, batch_size=64, learning_rate=0.05, seed=1,
-                                    n_best=6, valid_loss=every_other_nan)
+    kept, history = fit_best_epochs(
+        model,
+        loss,
+        train,
+        valid,
+        epochs=6,
+        batch_size=64,
+        learning_rate=0.05,
+        seed=1,
+        n_best=6,
+        valid_loss=every_other_nan,
+    )
     assert sorted(k[1] for k in kept) == [1, 3, 5]
     assert all(math.isnan(history[e]["validation_loss"]) for e in (0, 2, 4))
-    nothing, _ = fit_best_epochs(model, loss, train, valid, epochs=2, batch_size=64, learning_rate=0.05, seed=1,
-                                 valid_loss=lambda xv, yv: loss(xv, yv) * math.inf)
+    nothing, _ = fit_best_epochs(
+        model,
+        loss,
+        train,
+        valid,
+        epochs=2,
+        batch_size=64,
+        learning_rate=0.05,
+        seed=1,
+        valid_loss=lambda xv, yv: loss(xv, yv) * math.inf,
+    )
     assert nothing == []

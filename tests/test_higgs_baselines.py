@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
+from hepbench import challenges
 from hepbench.baselines.higgs_uncertainty.augmentation import (
     NUISANCE_COLUMNS,
     NuisanceAugmentation,
@@ -12,7 +14,6 @@ from hepbench.baselines.higgs_uncertainty.augmentation import (
 from hepbench.baselines.higgs_uncertainty.counting import CountingExperiment
 from hepbench.baselines.higgs_uncertainty.likelihood_ratio import LikelihoodRatioFit
 from hepbench.baselines.higgs_uncertainty.neural_net import NeuralNetClassifier
-from hepbench import challenges
 from hepbench.baselines.higgs_uncertainty.registry import CLASSIFIERS, COMPARISON_TABLE, INFERENCES, STUDIES
 from hepbench.baselines.higgs_uncertainty.signal_strength import split_by_process
 from hepbench.challenges.higgs_uncertainty.harness import evaluate_plan, score_results
@@ -37,8 +38,19 @@ def nominal_test(higgs_tiny):
 def test_registry_pairs_every_classifier_with_every_inference() -> None:
     names = set(challenges.get("higgs-uncertainty").baselines())
     assert len(names) == len(CLASSIFIERS) * len(INFERENCES) == 33
-    for family in ("nn-shallow-low", "nn-shallow-all", "nn-deep-low", "nn-deep-all", "nn-focal", "nn-fgsm",
-                   "bdt", "bdt-augmented", "nn-augmented", "nn-parameterised", "nn-adversarial"):
+    for family in (
+        "nn-shallow-low",
+        "nn-shallow-all",
+        "nn-deep-low",
+        "nn-deep-all",
+        "nn-focal",
+        "nn-fgsm",
+        "bdt",
+        "bdt-augmented",
+        "nn-augmented",
+        "nn-parameterised",
+        "nn-adversarial",
+    ):
         for inference in ("template-fit", "counting", "likelihood-ratio"):
             assert f"{family}-{inference}" in names
     assert set(COMPARISON_TABLE) <= names
@@ -96,7 +108,9 @@ def test_parameterised_network_responds_to_its_nuisance_inputs(higgs_tiny, nomin
     assert not np.allclose(clf.decision_score(nominal_test), clf.decision_score(shifted))
 
 
-@pytest.mark.parametrize("method", ["bdt-counting", "nn-deep-all-template-fit", "nn-adversarial-counting", "bdt-likelihood-ratio"])
+@pytest.mark.parametrize(
+    "method", ["bdt-counting", "nn-deep-all-template-fit", "nn-adversarial-counting", "bdt-likelihood-ratio"]
+)
 def test_baseline_covers_on_the_tiny_preset(method, higgs_tiny) -> None:
     estimator = challenges.get("higgs-uncertainty").baseline(method).factory("tiny", "cpu", 0).fit(higgs_tiny.train)
     plan = make_test_plan(10, 10, initial_seed=3)
@@ -110,7 +124,9 @@ def test_baseline_covers_on_the_tiny_preset(method, higgs_tiny) -> None:
 
 
 def test_counting_cut_keeps_a_pure_signal_region(higgs_tiny) -> None:
-    estimator = challenges.get("higgs-uncertainty").baseline("bdt-counting").factory("tiny", "cpu", 0).fit(higgs_tiny.train)
+    estimator = (
+        challenges.get("higgs-uncertainty").baseline("bdt-counting").factory("tiny", "cpu", 0).fit(higgs_tiny.train)
+    )
     counting = estimator.inference
     assert isinstance(counting, CountingExperiment)
     assert 0.0 < counting.threshold_ < 1.0
@@ -127,7 +143,12 @@ def test_counting_cut_keeps_a_pure_signal_region(higgs_tiny) -> None:
 def test_likelihood_ratio_is_unbiased_where_its_ratio_is_exact(higgs_tiny) -> None:
     """Pseudo-experiments drawn from the events the ratio was estimated on: the unbinned
     likelihood itself must then be unbiased and cover (no shape systematics active)."""
-    estimator = challenges.get("higgs-uncertainty").baseline("bdt-likelihood-ratio").factory("tiny", "cpu", 0).fit(higgs_tiny.train)
+    estimator = (
+        challenges.get("higgs-uncertainty")
+        .baseline("bdt-likelihood-ratio")
+        .factory("tiny", "cpu", 0)
+        .fit(higgs_tiny.train)
+    )
     assert isinstance(estimator.inference, LikelihoodRatioFit)
     ratios = estimator.inference.log_ratio(np.array([0.01, 0.5, 0.99]))
     assert ratios[0] < ratios[1] < ratios[2]  # calibration keeps the score's order

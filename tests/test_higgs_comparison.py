@@ -5,22 +5,45 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hepbench.challenges.higgs_uncertainty.comparison import SECTION_BEGIN, SECTION_END, comparison_markdown, write_section
+from hepbench.challenges.higgs_uncertainty.comparison import (
+    SECTION_BEGIN,
+    SECTION_END,
+    comparison_markdown,
+    write_section,
+)
 
 
 def record(method: str, coverage: float, width: float) -> dict:
     return {
-        "method": method, "preset": "small", "data_seed": 0, "plan_seed": 0, "n_sets": 10, "n_pseudo_experiments": 100,
-        "device": "cpu", "train_seconds": 12.0, "predict_seconds_mean": 0.1,
-        "metrics": {"coverage_score": -0.1, "coverage": coverage, "width": width, "rmse": 0.5, "mae": 0.4,
-                    "auc": 0.9, "ams": 1.5, "n_failed": 0},
+        "method": method,
+        "preset": "small",
+        "data_seed": 0,
+        "plan_seed": 0,
+        "n_sets": 10,
+        "n_pseudo_experiments": 100,
+        "device": "cpu",
+        "train_seconds": 12.0,
+        "predict_seconds_mean": 0.1,
+        "metrics": {
+            "coverage_score": -0.1,
+            "coverage": coverage,
+            "width": width,
+            "rmse": 0.5,
+            "mae": 0.4,
+            "auc": 0.9,
+            "ams": 1.5,
+            "n_failed": 0,
+        },
     }
 
 
 @pytest.fixture()
 def section() -> str:
-    records = [record("nn-deep-all-template-fit", 0.69, 1.2), record("nn-adversarial-template-fit", 0.70, 0.9),
-               record("bdt-likelihood-ratio", 0.52, 0.8)]
+    records = [
+        record("nn-deep-all-template-fit", 0.69, 1.2),
+        record("nn-adversarial-template-fit", 0.70, 0.9),
+        record("bdt-likelihood-ratio", 0.52, 0.8),
+    ]
     return comparison_markdown(records, command="hepbench baseline compare higgs-uncertainty", machine="m", date="d")
 
 

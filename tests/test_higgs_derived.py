@@ -20,11 +20,22 @@ def test_matches_real_fair_universe_rows(fair_sample: pd.DataFrame, feature: str
 
 def one_event(**overrides: float) -> pd.DataFrame:
     event = {
-        "PRI_lep_pt": 30.0, "PRI_lep_eta": 0.5, "PRI_lep_phi": 0.0,
-        "PRI_had_pt": 40.0, "PRI_had_eta": -0.5, "PRI_had_phi": np.pi / 2,
-        "PRI_jet_leading_pt": UNDEFINED, "PRI_jet_leading_eta": UNDEFINED, "PRI_jet_leading_phi": UNDEFINED,
-        "PRI_jet_subleading_pt": UNDEFINED, "PRI_jet_subleading_eta": UNDEFINED, "PRI_jet_subleading_phi": UNDEFINED,
-        "PRI_n_jets": 0.0, "PRI_jet_all_pt": 0.0, "PRI_met": 20.0, "PRI_met_phi": np.pi,
+        "PRI_lep_pt": 30.0,
+        "PRI_lep_eta": 0.5,
+        "PRI_lep_phi": 0.0,
+        "PRI_had_pt": 40.0,
+        "PRI_had_eta": -0.5,
+        "PRI_had_phi": np.pi / 2,
+        "PRI_jet_leading_pt": UNDEFINED,
+        "PRI_jet_leading_eta": UNDEFINED,
+        "PRI_jet_leading_phi": UNDEFINED,
+        "PRI_jet_subleading_pt": UNDEFINED,
+        "PRI_jet_subleading_eta": UNDEFINED,
+        "PRI_jet_subleading_phi": UNDEFINED,
+        "PRI_n_jets": 0.0,
+        "PRI_jet_all_pt": 0.0,
+        "PRI_met": 20.0,
+        "PRI_met_phi": np.pi,
     }
     event.update(overrides)
     return pd.DataFrame([event])
@@ -51,9 +62,14 @@ def test_hand_worked_event_without_jets() -> None:
 
 def test_jet_pair_features() -> None:
     event = one_event(
-        PRI_jet_leading_pt=50.0, PRI_jet_leading_eta=2.0, PRI_jet_leading_phi=0.0,
-        PRI_jet_subleading_pt=40.0, PRI_jet_subleading_eta=-1.0, PRI_jet_subleading_phi=np.pi,
-        PRI_n_jets=2.0, PRI_jet_all_pt=90.0,
+        PRI_jet_leading_pt=50.0,
+        PRI_jet_leading_eta=2.0,
+        PRI_jet_leading_phi=0.0,
+        PRI_jet_subleading_pt=40.0,
+        PRI_jet_subleading_eta=-1.0,
+        PRI_jet_subleading_phi=np.pi,
+        PRI_n_jets=2.0,
+        PRI_jet_all_pt=90.0,
     )
     d = derived_features(event).iloc[0]
     assert d["DER_deltaeta_jet_jet"] == pytest.approx(3.0)

@@ -5,9 +5,22 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hepbench.baselines.higgs_uncertainty.feature_ranking import FEATURE_RANKING_SIZES, METHODS, markdown_rankings, rank_features, separation
+from hepbench.baselines.higgs_uncertainty.feature_ranking import (
+    FEATURE_RANKING_SIZES,
+    METHODS,
+    markdown_rankings,
+    rank_features,
+    separation,
+)
 
-FEATURES = ("DER_mass_vis", "DER_mass_transverse_met_lep", "DER_pt_ratio_lep_had", "PRI_met", "PRI_lep_phi", "PRI_had_eta")
+FEATURES = (
+    "DER_mass_vis",
+    "DER_mass_transverse_met_lep",
+    "DER_pt_ratio_lep_had",
+    "PRI_met",
+    "PRI_lep_phi",
+    "PRI_had_eta",
+)
 
 
 def test_separation_limits() -> None:

@@ -95,8 +95,14 @@ def test_generate_process_rejects_unknown() -> None:
 # Measured on seed 11 against the 1,000 real FAIR Universe rows (see docs/validation.md); the
 # thresholds leave a margin for the real sample's own statistical noise.
 CLOSE_FEATURES = {
-    "DER_mass_transverse_met_lep": 0.35, "PRI_n_jets": 0.35, "PRI_lep_pt": 0.25, "PRI_met": 0.2,
-    "DER_mass_vis": 0.25, "DER_deltar_had_lep": 0.35, "PRI_had_pt": 0.35, "DER_pt_h": 0.3,
+    "DER_mass_transverse_met_lep": 0.35,
+    "PRI_n_jets": 0.35,
+    "PRI_lep_pt": 0.25,
+    "PRI_met": 0.2,
+    "DER_mass_vis": 0.25,
+    "DER_deltar_had_lep": 0.35,
+    "PRI_had_pt": 0.35,
+    "DER_pt_h": 0.3,
 }
 
 

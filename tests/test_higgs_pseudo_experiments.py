@@ -6,7 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hepbench.challenges.higgs_uncertainty.pseudo_experiments import MU_RANGE, TestPlan, make_test_plan, pseudo_experiment
+from hepbench.challenges.higgs_uncertainty.pseudo_experiments import (
+    MU_RANGE,
+    TestPlan,
+    make_test_plan,
+    pseudo_experiment,
+)
 from hepbench.challenges.higgs_uncertainty.schema import FEATURES
 from hepbench.challenges.higgs_uncertainty.systematics import NOMINAL, NuisanceParameters, systematics
 
@@ -44,10 +49,10 @@ def test_signal_fraction_follows_mu(small_test_set: pd.DataFrame) -> None:
     boosted.loc[boosted["labels"] == 1, "weights"] *= 20  # ~70 signal events at mu = 1
 
     def signal_count(mu: float) -> float:
-        return np.mean([
-            (pseudo_experiment(boosted, mu, NOMINAL, seed=s, with_truth=True)["labels"] == 1).sum()
-            for s in range(20)
-        ])
+        return np.mean(
+            [(pseudo_experiment(boosted, mu, NOMINAL, seed=s, with_truth=True)["labels"] == 1).sum() for s in range(20)]
+        )
+
     assert signal_count(3.0) == pytest.approx(3.0 * signal_count(1.0), rel=0.15)
 
 

@@ -14,7 +14,12 @@ from hepbench.challenges.higgs_uncertainty.validation import compare_to_real
 def test_fair_universe_sample(fair_path) -> None:
     frame = load_fair_universe(fair_path.parent)
     assert len(frame) == 1000
-    assert frame["detailed_labels"].value_counts().to_dict() == {"ztautau": 634, "htautau": 336, "ttbar": 26, "diboson": 4}
+    assert frame["detailed_labels"].value_counts().to_dict() == {
+        "ztautau": 634,
+        "htautau": 336,
+        "ttbar": 26,
+        "diboson": 4,
+    }
     assert frame.attrs["metadata"]["luminosity"] == 10
 
 
@@ -50,9 +55,13 @@ def test_missing_column_and_bad_file_name_the_file(tmp_path, higgsml2014_path, f
 def synthetic(shift: float, seed: int) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     n = 20_000
-    return pd.DataFrame({
-        "PRI_met": rng.normal(50 + shift * 10, 10, n), "labels": np.repeat([0, 1], n // 2), "weights": np.ones(n),
-    })
+    return pd.DataFrame(
+        {
+            "PRI_met": rng.normal(50 + shift * 10, 10, n),
+            "labels": np.repeat([0, 1], n // 2),
+            "weights": np.ones(n),
+        }
+    )
 
 
 def test_compare_identical_and_shifted(tmp_path) -> None:

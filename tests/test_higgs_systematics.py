@@ -30,7 +30,9 @@ def test_nominal_only_applies_cuts_and_recomputes(fair_sample: pd.DataFrame) -> 
     assert not np.any((jets >= 0) & (jets <= 26))
     np.testing.assert_allclose(
         out[list(DERIVED_FEATURES)].to_numpy(np.float64),
-        derived_features(out)[list(DERIVED_FEATURES)].to_numpy(np.float64), rtol=1e-6, atol=1e-4,
+        derived_features(out)[list(DERIVED_FEATURES)].to_numpy(np.float64),
+        rtol=1e-6,
+        atol=1e-4,
     )
 
 
@@ -89,12 +91,28 @@ def test_normalisation_nuisances_scale_weights(fair_sample: pd.DataFrame) -> Non
 
 
 def test_soft_subleading_jet_is_removed_from_sums() -> None:
-    event = pd.DataFrame([{
-        "PRI_lep_pt": 30.0, "PRI_lep_eta": 0.1, "PRI_lep_phi": 0.0, "PRI_had_pt": 40.0, "PRI_had_eta": 0.2,
-        "PRI_had_phi": 2.0, "PRI_jet_leading_pt": 60.0, "PRI_jet_leading_eta": 1.0, "PRI_jet_leading_phi": -2.0,
-        "PRI_jet_subleading_pt": 25.0, "PRI_jet_subleading_eta": -1.0, "PRI_jet_subleading_phi": 1.0,
-        "PRI_n_jets": 2.0, "PRI_jet_all_pt": 85.0, "PRI_met": 10.0, "PRI_met_phi": 0.5,
-    }])
+    event = pd.DataFrame(
+        [
+            {
+                "PRI_lep_pt": 30.0,
+                "PRI_lep_eta": 0.1,
+                "PRI_lep_phi": 0.0,
+                "PRI_had_pt": 40.0,
+                "PRI_had_eta": 0.2,
+                "PRI_had_phi": 2.0,
+                "PRI_jet_leading_pt": 60.0,
+                "PRI_jet_leading_eta": 1.0,
+                "PRI_jet_leading_phi": -2.0,
+                "PRI_jet_subleading_pt": 25.0,
+                "PRI_jet_subleading_eta": -1.0,
+                "PRI_jet_subleading_phi": 1.0,
+                "PRI_n_jets": 2.0,
+                "PRI_jet_all_pt": 85.0,
+                "PRI_met": 10.0,
+                "PRI_met_phi": 0.5,
+            }
+        ]
+    )
     out = apply_selection(event).iloc[0]
     assert out["PRI_n_jets"] == 1
     assert out["PRI_jet_all_pt"] == pytest.approx(60.0)

@@ -35,13 +35,34 @@ def server(tmp_path_factory):
     store = open_store(home, url)
     sync_challenges(store)
     add_results(store, BDT_RECORD)
-    add_records(store, [synthetic_record("weak", -0.5, width=1.2, mae=0.7), synthetic_record("last", -3.0),
-                        synthetic_record("strong", 0.6, width=0.6)])
+    add_records(
+        store,
+        [
+            synthetic_record("weak", -0.5, width=1.2, mae=0.7),
+            synthetic_record("last", -3.0),
+            synthetic_record("strong", 0.6, width=0.6),
+        ],
+    )
     work(store)
     store.close()
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "hepbench", "leaderboard", "serve", "--home", str(home), "--db", url,
-                             "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "hepbench",
+            "leaderboard",
+            "serve",
+            "--home",
+            str(home),
+            "--db",
+            url,
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
@@ -116,8 +137,9 @@ def test_csv_download(server, browser, tmp_path):
 
 
 def test_readable_on_a_phone(server, browser):
-    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,
-                                  has_touch=True)
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True
+    )
     page = context.new_page()
     page.goto(f"{server}/challenges/higgs-uncertainty/public.html")
     # the page itself does not scroll sideways; the wide table scrolls inside its frame

@@ -19,7 +19,17 @@ from sqlalchemy import select
 
 from hepbench.leaderboard import queue
 from hepbench.leaderboard.imports import add_records, add_results
-from hepbench.leaderboard.models import FAILED, QUEUED, RUNNING, SCORED, ArtefactRow, MetricValueRow, RunRow, SubmissionRow, utcnow
+from hepbench.leaderboard.models import (
+    FAILED,
+    QUEUED,
+    RUNNING,
+    SCORED,
+    ArtefactRow,
+    MetricValueRow,
+    RunRow,
+    SubmissionRow,
+    utcnow,
+)
 from hepbench.leaderboard.submissions import configure_phase, submit
 
 REPO = Path(__file__).resolve().parents[1]
@@ -39,7 +49,8 @@ def _add(store, make_record, n: int) -> list[int]:
 def _start_doomed_worker(store, tmp_path: Path, scorer_sleep: float = 600) -> subprocess.Popen:
     """A real worker process (``queue.work``) whose scoring hangs, so it can be killed mid-run."""
     script = tmp_path / "doomed_worker.py"
-    script.write_text(textwrap.dedent(f"""
+    script.write_text(
+        textwrap.dedent(f"""
         import time
         from pathlib import Path
         from hepbench.leaderboard import queue
@@ -51,7 +62,8 @@ def _start_doomed_worker(store, tmp_path: Path, scorer_sleep: float = 600) -> su
         queue.score_payload = hang
         store = open_store(Path({str(store.home)!r}), {store.engine.url.render_as_string(hide_password=False)!r})
         queue.work(store, worker="doomed-worker")
-    """))
+    """)
+    )
     return subprocess.Popen([sys.executable, str(script)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
@@ -116,8 +128,9 @@ def test_heartbeat_keeps_a_slow_run_from_being_recovered(store, make_record):
 
     claim = queue.claim_next(store, "slow-worker")
     done: list[str] = []
-    worker = threading.Thread(target=lambda: done.append(queue.score_claim(store, claim, scorer=slow,
-                                                                           heartbeat_every=0.2)))
+    worker = threading.Thread(
+        target=lambda: done.append(queue.score_claim(store, claim, scorer=slow, heartbeat_every=0.2))
+    )
     worker.start()
     recovered = []
     while worker.is_alive():
@@ -195,8 +208,12 @@ def test_scoring_a_submission_twice_is_idempotent(store):
         return metrics, artefacts
 
     before = snapshot()
-    assert {name for name, _ in before[1]} == {"coverage_per_set.png", "intervals.png", "score.json",
-                                               "pseudo_experiments.json"}
+    assert {name for name, _ in before[1]} == {
+        "coverage_per_set.png",
+        "intervals.png",
+        "score.json",
+        "pseudo_experiments.json",
+    }
     queue.requeue(store, added.submission_id)
     assert runs(store)[added.submission_id].state == QUEUED
     assert queue.work(store)["scored"] == 1

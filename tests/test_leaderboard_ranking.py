@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import datetime as dt
 import math
+from types import SimpleNamespace
 
 import pytest
 
 from hepbench import challenges
-from hepbench.challenges import Challenge, RankingMetric
+from hepbench.challenges import RankingMetric
 from hepbench.leaderboard.imports import add_records
 from hepbench.leaderboard.queue import work
 from hepbench.leaderboard.ranking import Entry, board, rank_entries
@@ -20,8 +19,18 @@ T0 = dt.datetime(2026, 1, 1)
 
 
 def entry(i: int, **metrics: float | None) -> Entry:
-    return Entry(i, f"p{i}", f"m{i}", "", False, T0 + dt.timedelta(minutes=i), "scored", "", 1,
-                 metrics={k: (v, None) for k, v in metrics.items()})
+    return Entry(
+        i,
+        f"p{i}",
+        f"m{i}",
+        "",
+        False,
+        T0 + dt.timedelta(minutes=i),
+        "scored",
+        "",
+        1,
+        metrics={k: (v, None) for k, v in metrics.items()},
+    )
 
 
 def declared(*ranking: RankingMetric) -> SimpleNamespace:
@@ -33,22 +42,38 @@ TOY = declared(RankingMetric("score", True, ""), RankingMetric("width", False, "
 
 
 def test_primary_metric_and_its_direction_rank():
-    ranked = rank_entries(TOY, [entry(1, score=0.1, width=1), entry(2, score=0.9, width=1), entry(3, score=0.5, width=1)])
+    ranked = rank_entries(
+        TOY, [entry(1, score=0.1, width=1), entry(2, score=0.9, width=1), entry(3, score=0.5, width=1)]
+    )
     assert [e.submission_id for e in ranked] == [2, 3, 1] and [e.rank for e in ranked] == [1, 2, 3]
     lower = declared(RankingMetric("width", False, ""))
     assert [e.submission_id for e in rank_entries(lower, [entry(1, width=2.0), entry(2, width=0.5)])] == [2, 1]
 
 
 def test_tie_breakers_then_shared_ranks():
-    ranked = rank_entries(TOY, [entry(1, score=0.5, width=2.0), entry(2, score=0.5, width=1.0),
-                                entry(3, score=0.5, width=2.0), entry(4, score=0.1, width=0.1)])
+    ranked = rank_entries(
+        TOY,
+        [
+            entry(1, score=0.5, width=2.0),
+            entry(2, score=0.5, width=1.0),
+            entry(3, score=0.5, width=2.0),
+            entry(4, score=0.1, width=0.1),
+        ],
+    )
     assert [e.submission_id for e in ranked] == [2, 1, 3, 4]
     assert [e.rank for e in ranked] == [1, 2, 2, 4]
 
 
 def test_missing_or_non_finite_values_rank_last():
-    ranked = rank_entries(TOY, [entry(1, score=None, width=1), entry(2, score=-5.0, width=1),
-                                entry(3, score=math.nan, width=1), entry(4, width=1)])
+    ranked = rank_entries(
+        TOY,
+        [
+            entry(1, score=None, width=1),
+            entry(2, score=-5.0, width=1),
+            entry(3, score=math.nan, width=1),
+            entry(4, width=1),
+        ],
+    )
     assert ranked[0].submission_id == 2 and {e.submission_id for e in ranked[1:]} == {1, 3, 4}
 
 
@@ -73,8 +98,10 @@ def test_every_challenge_declares_a_public_and_a_hidden_phase():
 
 
 def test_board_ranks_by_the_declaration_and_marks_baselines(store, make_record):
-    add_records(store, [make_record("good", 0.5, width=0.8), make_record("tied-wider", 0.5, width=0.9),
-                        make_record("bad", -1.0)])
+    add_records(
+        store,
+        [make_record("good", 0.5, width=0.8), make_record("tied-wider", 0.5, width=0.9), make_record("bad", -1.0)],
+    )
     add_records(store, [make_record("participant-best", 0.9)], participant="alice")
     work(store)
     b = board(store, "higgs-uncertainty", "public")

@@ -13,8 +13,8 @@ from hepbench.leaderboard.db import current_revision, downgrade, head_revision, 
 from hepbench.leaderboard.imports import add_results
 from hepbench.leaderboard.models import QUEUED, SCORED, Base, MetricValueRow, RunRow, SubmissionRow
 from hepbench.leaderboard.queue import work
-from hepbench.records import RecordError, load_records
 from hepbench.leaderboard.submissions import SubmissionLimitError, configure_phase, sha256_file, submit
+from hepbench.records import RecordError, load_records
 
 REPO = Path(__file__).resolve().parents[1]
 BDT_RECORD = REPO / "docs" / "results" / "higgs_bdt_template_fit_small_10x50.json"
@@ -87,20 +87,41 @@ def _write(path: Path, payload) -> Path:
     return path
 
 
-@pytest.mark.parametrize("payload, message", [
-    ('{"method": "x", ', "not valid JSON (line 1"),
-    ([1, 2], "not a run record"),
-    ({"challenge": "nope", "method": "x", "metrics": {}}, "field challenge is 'nope'"),
-    ({"challenge": "higgs-uncertainty", "method": "", "metrics": {}}, "field method must be a non-empty string"),
-    ({"challenge": "higgs-uncertainty", "method": "x", "metrics": {"width": 1, "mae": 1}},
-     "field metrics.coverage_score is missing"),
-    ({"challenge": "higgs-uncertainty", "method": "x", "metrics": {"coverage_score": "high", "width": 1, "mae": 1}},
-     "field metrics.coverage_score must be a number"),
-    ({"challenge": "higgs-uncertainty", "results": [{"method": "x", "metrics": {"coverage_score": 1, "width": 1,
-      "mae": 1}, "pseudo_experiments": [{"set_index": 0, "mu_true": 1.0, "p16": 0.5}]}]},
-     "field results[0].pseudo_experiments[0].p84 is missing"),
-    ({"challenges": {"higgs-uncertainty": {"method": "x"}}}, "field challenges.higgs-uncertainty must be a list"),
-])
+@pytest.mark.parametrize(
+    "payload, message",
+    [
+        ('{"method": "x", ', "not valid JSON (line 1"),
+        ([1, 2], "not a run record"),
+        ({"challenge": "nope", "method": "x", "metrics": {}}, "field challenge is 'nope'"),
+        ({"challenge": "higgs-uncertainty", "method": "", "metrics": {}}, "field method must be a non-empty string"),
+        (
+            {"challenge": "higgs-uncertainty", "method": "x", "metrics": {"width": 1, "mae": 1}},
+            "field metrics.coverage_score is missing",
+        ),
+        (
+            {
+                "challenge": "higgs-uncertainty",
+                "method": "x",
+                "metrics": {"coverage_score": "high", "width": 1, "mae": 1},
+            },
+            "field metrics.coverage_score must be a number",
+        ),
+        (
+            {
+                "challenge": "higgs-uncertainty",
+                "results": [
+                    {
+                        "method": "x",
+                        "metrics": {"coverage_score": 1, "width": 1, "mae": 1},
+                        "pseudo_experiments": [{"set_index": 0, "mu_true": 1.0, "p16": 0.5}],
+                    }
+                ],
+            },
+            "field results[0].pseudo_experiments[0].p84 is missing",
+        ),
+        ({"challenges": {"higgs-uncertainty": {"method": "x"}}}, "field challenges.higgs-uncertainty must be a list"),
+    ],
+)
 def test_malformed_results_name_the_file_and_field(tmp_path, payload, message):
     path = _write(tmp_path / "results.json", payload)
     with pytest.raises(RecordError) as err:
@@ -114,8 +135,18 @@ def test_cli_reports_a_malformed_results_file(tmp_path):
     from hepbench.cli.main import app
 
     bad = _write(tmp_path / "bad.json", {"challenge": "higgs-uncertainty", "method": "x", "metrics": {"width": 1}})
-    result = CliRunner().invoke(app, ["leaderboard", "add-results", str(bad), "--home", str(tmp_path / "lb"),
-                                      "--db", f"sqlite:///{tmp_path / 'lb.db'}"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "leaderboard",
+            "add-results",
+            str(bad),
+            "--home",
+            str(tmp_path / "lb"),
+            "--db",
+            f"sqlite:///{tmp_path / 'lb.db'}",
+        ],
+    )
     assert result.exit_code == 1
     assert "bad.json" in result.output and "metrics.coverage_score is missing" in result.output
 
@@ -170,17 +201,50 @@ def test_participant_limits_per_day_and_total(store, answers_phase):
     configure_phase(store, "higgs-uncertainty", "public", max_per_day=2, max_total=3)
     day0 = dt.datetime(2026, 1, 1, 12, 0)
     submit(store, "higgs-uncertainty", "public", "alice", "m", answers_phase("a1"), now=day0)
-    submit(store, "higgs-uncertainty", "public", "alice", "m", answers_phase("a2", 0.1), now=day0 + dt.timedelta(hours=1))
-    with pytest.raises(SubmissionLimitError, match=r"'alice' has made 2 submissions .* in the last 24 hours; "
-                                                   r"the limit is 2 per day \(next one allowed after 2026-01-02 12:00"):
-        submit(store, "higgs-uncertainty", "public", "alice", "m", answers_phase("a3", 0.2), now=day0 + dt.timedelta(hours=2))
+    submit(
+        store, "higgs-uncertainty", "public", "alice", "m", answers_phase("a2", 0.1), now=day0 + dt.timedelta(hours=1)
+    )
+    with pytest.raises(
+        SubmissionLimitError,
+        match=r"'alice' has made 2 submissions .* in the last 24 hours; "
+        r"the limit is 2 per day \(next one allowed after 2026-01-02 12:00",
+    ):
+        submit(
+            store,
+            "higgs-uncertainty",
+            "public",
+            "alice",
+            "m",
+            answers_phase("a3", 0.2),
+            now=day0 + dt.timedelta(hours=2),
+        )
     # someone else is not affected; the same payload again is not a new submission
     submit(store, "higgs-uncertainty", "public", "bob", "m", answers_phase("a3", 0.2), now=day0 + dt.timedelta(hours=2))
-    again = submit(store, "higgs-uncertainty", "public", "alice", "m", answers_phase("a1"), now=day0 + dt.timedelta(hours=3))
+    again = submit(
+        store, "higgs-uncertainty", "public", "alice", "m", answers_phase("a1"), now=day0 + dt.timedelta(hours=3)
+    )
     assert not again.created
-    submit(store, "higgs-uncertainty", "public", "alice", "m", answers_phase("a4", 0.3), now=day0 + dt.timedelta(days=1, hours=1))
-    with pytest.raises(SubmissionLimitError, match="has made 3 submissions to higgs-uncertainty/public; the limit is 3 in total"):
-        submit(store, "higgs-uncertainty", "public", "alice", "m", answers_phase("a5", 0.4), now=day0 + dt.timedelta(days=5))
+    submit(
+        store,
+        "higgs-uncertainty",
+        "public",
+        "alice",
+        "m",
+        answers_phase("a4", 0.3),
+        now=day0 + dt.timedelta(days=1, hours=1),
+    )
+    with pytest.raises(
+        SubmissionLimitError, match="has made 3 submissions to higgs-uncertainty/public; the limit is 3 in total"
+    ):
+        submit(
+            store,
+            "higgs-uncertainty",
+            "public",
+            "alice",
+            "m",
+            answers_phase("a5", 0.4),
+            now=day0 + dt.timedelta(days=5),
+        )
     with store.transaction() as session:
         assert session.scalar(select(func.count(RunRow.id))) == 4
 

@@ -9,10 +9,9 @@ import re
 from pathlib import Path
 
 import pytest
-
-from hepbench import challenges
 from fastapi.testclient import TestClient
 
+from hepbench import challenges
 from hepbench.leaderboard.db import open_store
 from hepbench.leaderboard.imports import add_records, add_results
 from hepbench.leaderboard.pages import all_pages, build_site
@@ -84,8 +83,11 @@ def test_json_api(filled):
     listing = c.get("/api/challenges.json").json()
     assert [c["slug"] for c in listing["challenges"]] == challenges.ids()
     higgs = listing["challenges"][0]
-    assert higgs["ranking"][0] == {"name": "coverage_score", "higher_is_better": True,
-                                   "description": "-ln((width + 1e-3) * f(coverage))"}
+    assert higgs["ranking"][0] == {
+        "name": "coverage_score",
+        "higher_is_better": True,
+        "description": "-ln((width + 1e-3) * f(coverage))",
+    }
     public = c.get("/api/challenges/higgs-uncertainty/public.json").json()
     assert [e["method"] for e in public["entries"]][0] == "strong"
     assert public["entries"][0]["metrics"]["coverage_score"] == {"value": 0.4, "error": 0.05}
@@ -182,9 +184,25 @@ def test_demo_end_to_end_writes_its_leaderboard(tmp_path):
     from hepbench.cli.main import app
 
     lb = tmp_path / "demo-lb"
-    result = CliRunner().invoke(app, ["demo", "--preset", "tiny", "--sets", "2", "--pseudo-experiments", "2",
-                                      "--data-root", str(tmp_path / "data"), "--leaderboard", str(lb),
-                                      "--no-progress", "--json", str(tmp_path / "demo.json")])
+    result = CliRunner().invoke(
+        app,
+        [
+            "demo",
+            "--preset",
+            "tiny",
+            "--sets",
+            "2",
+            "--pseudo-experiments",
+            "2",
+            "--data-root",
+            str(tmp_path / "data"),
+            "--leaderboard",
+            str(lb),
+            "--no-progress",
+            "--json",
+            str(tmp_path / "demo.json"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     index = lb / "site" / "index.html"
     assert f"leaderboard web site: {index} " in result.output

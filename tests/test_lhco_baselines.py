@@ -9,11 +9,11 @@ import torch
 from scipy.stats import ks_2samp, norm
 from sklearn.metrics import roc_auc_score
 
+from hepbench import challenges
 from hepbench.baselines.lhco.anomaly_classifier import AnomalyClassifier
 from hepbench.baselines.lhco.cathode import sample_masses
 from hepbench.baselines.lhco.cwola import CWoLaHunting
 from hepbench.baselines.lhco.density import ConditionalDensity
-from hepbench import challenges
 from hepbench.challenges.lhco.protocol import AnomalyInputs
 from hepbench.challenges.lhco.schema import COLUMNS, FEATURES, SIGNAL_REGION
 from hepbench.challenges.lhco.testing import toy_events
@@ -21,8 +21,14 @@ from hepbench.challenges.lhco.testing import toy_events
 METHODS = ("supervised", "idealized-ad", "cwola-hunting", "anode", "cathode", "autoencoder")
 # Tiny trainings on a 10% signal fraction in the signal region: every method should be far from
 # random; the supervised classifier close to perfect.
-MIN_AUC = {"supervised": 0.95, "idealized-ad": 0.85, "cwola-hunting": 0.85, "anode": 0.85, "cathode": 0.85,
-           "autoencoder": 0.7}
+MIN_AUC = {
+    "supervised": 0.95,
+    "idealized-ad": 0.85,
+    "cwola-hunting": 0.85,
+    "anode": 0.85,
+    "cathode": 0.85,
+    "autoencoder": 0.7,
+}
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -75,7 +81,9 @@ def test_detector_finds_injected_resonance(method: str, fitted: dict[str, object
 @pytest.mark.parametrize("method", METHODS)
 def test_same_seed_same_scores(method: str, test_set: pd.DataFrame) -> None:
     data, labelled = toy_events(10_000, 300, seed=11), in_sr(toy_events(5_000, 500, seed=12))
-    inputs = AnomalyInputs(data=data[list(COLUMNS)], background_reference=toy_events(10_000, 0, seed=13), labelled=labelled)
+    inputs = AnomalyInputs(
+        data=data[list(COLUMNS)], background_reference=toy_events(10_000, 0, seed=13), labelled=labelled
+    )
     events = test_set.iloc[:500]
     first = challenges.get("lhco").baseline(method).factory("tiny", "cpu", 7).fit(inputs).predict(events)
     again = challenges.get("lhco").baseline(method).factory("tiny", "cpu", 7).fit(inputs).predict(events)
@@ -87,7 +95,7 @@ def test_same_seed_same_scores(method: str, test_set: pd.DataFrame) -> None:
 class _RecordingClassifier:
     """Stands in for the classifier to see the weights CWoLa hunting trains with."""
 
-    def fit(self, x: np.ndarray, y: np.ndarray, sample_weight: np.ndarray) -> "_RecordingClassifier":
+    def fit(self, x: np.ndarray, y: np.ndarray, sample_weight: np.ndarray) -> _RecordingClassifier:
         self.y, self.w = y, sample_weight
         return self
 
@@ -142,9 +150,11 @@ def test_cathode_masses_follow_the_signal_region_and_stay_inside() -> None:
 # -- bad input ---------------------------------------------------------------------------------
 @pytest.mark.parametrize("method", METHODS)
 def test_missing_feature_column_is_named(method: str, inputs: AnomalyInputs) -> None:
-    broken = AnomalyInputs(data=inputs.data.drop(columns="tau21_j1"),
-                           background_reference=inputs.background_reference.drop(columns="tau21_j1"),
-                           labelled=inputs.labelled.drop(columns="tau21_j1"))
+    broken = AnomalyInputs(
+        data=inputs.data.drop(columns="tau21_j1"),
+        background_reference=inputs.background_reference.drop(columns="tau21_j1"),
+        labelled=inputs.labelled.drop(columns="tau21_j1"),
+    )
     with pytest.raises(ValueError, match="tau21_j1"):
         challenges.get("lhco").baseline(method).factory("tiny", "cpu", 0).fit(broken)
 
@@ -156,8 +166,11 @@ def test_nan_is_named_with_its_column(method: str, inputs: AnomalyInputs) -> Non
         frame.loc[in_sr(frame).index[0], "mj1"] = np.nan  # in the signal region, seen by every method
         return frame
 
-    broken = AnomalyInputs(data=poisoned(inputs.data), background_reference=poisoned(inputs.background_reference),
-                           labelled=poisoned(inputs.labelled))
+    broken = AnomalyInputs(
+        data=poisoned(inputs.data),
+        background_reference=poisoned(inputs.background_reference),
+        labelled=poisoned(inputs.labelled),
+    )
     with pytest.raises(ValueError, match="NaN.*mj1"):
         challenges.get("lhco").baseline(method).factory("tiny", "cpu", 0).fit(broken)
 
@@ -167,8 +180,11 @@ def test_no_signal_region_events_is_refused(method: str, inputs: AnomalyInputs) 
     def outside(frame: pd.DataFrame) -> pd.DataFrame:
         return frame[(frame.mjj < SIGNAL_REGION[0]) | (frame.mjj > SIGNAL_REGION[1])]
 
-    broken = AnomalyInputs(data=outside(inputs.data), background_reference=outside(inputs.background_reference),
-                           labelled=outside(toy_events(5_000, 500, seed=9)))
+    broken = AnomalyInputs(
+        data=outside(inputs.data),
+        background_reference=outside(inputs.background_reference),
+        labelled=outside(toy_events(5_000, 500, seed=9)),
+    )
     with pytest.raises(ValueError, match="no events in the signal region"):
         challenges.get("lhco").baseline(method).factory("tiny", "cpu", 0).fit(broken)
 

@@ -17,7 +17,9 @@ from hepbench.scoring.bump_hunt import bump_hunt
 def box(tmp_path_factory):
     root = tmp_path_factory.mktemp("box")
     config = root / "secret.json"
-    config.write_text(json.dumps({"seed": 21, "preset": "tiny", "n_signal": 600, "m_wprime": 4.0, "m_x": 0.3, "m_y": 0.15}))
+    config.write_text(
+        json.dumps({"seed": 21, "preset": "tiny", "n_signal": 600, "m_wprime": 4.0, "m_x": 0.3, "m_y": 0.15})
+    )
     truth = make_black_box(config, root / "public", root / "organiser")
     return root, truth
 
@@ -99,14 +101,27 @@ def test_black_box_from_the_command_line(tmp_path) -> None:
     runner = CliRunner()
     config = tmp_path / "secret.json"
     config.write_text(json.dumps({"seed": 5, "preset": "tiny", "n_signal": 0}))
-    result = runner.invoke(app, ["data", "black-box", str(config), "--public", str(tmp_path / "public"),
-                                 "--organiser", str(tmp_path / "organiser"), "--json", str(tmp_path / "box.json")])
+    result = runner.invoke(
+        app,
+        [
+            "data",
+            "black-box",
+            str(config),
+            "--public",
+            str(tmp_path / "public"),
+            "--organiser",
+            str(tmp_path / "organiser"),
+            "--json",
+            str(tmp_path / "box.json"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "n_signal" not in (tmp_path / "box.json").read_text()  # the truth stays with the organiser
     answer = tmp_path / "answer.json"
     answer.write_text(json.dumps({"significance": 4.5, "mass": 3.5, "mass_uncertainty": 0.1}))
-    result = runner.invoke(app, ["score", "lhco", str(answer), str(tmp_path / "organiser"),
-                                 "--json", str(tmp_path / "score.json")])
+    result = runner.invoke(
+        app, ["score", "lhco", str(answer), str(tmp_path / "organiser"), "--json", str(tmp_path / "score.json")]
+    )
     assert result.exit_code == 0, result.output
     scored = json.loads((tmp_path / "score.json").read_text())["metrics"]
     assert scored["has_signal"] is False and scored["claimed"] is True and scored["detection_correct"] is False

@@ -81,7 +81,11 @@ def test_systematics() -> None:
 def test_dataset_files_roundtrip(tmp_path) -> None:
     data_dir, truth_dir = tmp_path / "public", tmp_path / "organiser"
     made = generate_dataset("tiny", seed=4, out_dir=data_dir, truth_dir=truth_dir)
-    assert sorted(p.name for p in data_dir.glob("*.parquet")) == ["background_reference.parquet", "data.parquet", "labelled.parquet"]
+    assert sorted(p.name for p in data_dir.glob("*.parquet")) == [
+        "background_reference.parquet",
+        "data.parquet",
+        "labelled.parquet",
+    ]
     assert sorted(p.name for p in truth_dir.glob("*.parquet")) == ["data_truth.parquet", "test.parquet"]
     inputs = load_inputs(data_dir)
     assert list(inputs.data.columns) == list(COLUMNS)  # no label in what a detector sees

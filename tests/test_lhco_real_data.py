@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from hepbench import reference_data
 from hepbench.challenges.lhco.real_data import (
     iter_rnd_particles,
     jet_features,
@@ -13,8 +14,6 @@ from hepbench.challenges.lhco.real_data import (
     read_rnd_events,
 )
 from hepbench.challenges.lhco.schema import COLUMNS, LABEL
-
-from hepbench import reference_data
 
 RND_SAMPLE = reference_data.path("lhco-events-tiny")
 SUBSET = reference_data.path("lhco-highlevel-subset")

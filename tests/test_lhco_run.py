@@ -24,8 +24,13 @@ def tiny():
 
 def test_supervised_detector_scores_the_hidden_truth(tiny) -> None:
     bump = generate_dataset("tiny", 1003).inputs.data
-    record = run_detector("supervised", challenges.get("lhco").baseline("supervised").factory("tiny", "cpu", 0), tiny,
-                          device="cpu", bump_data=bump)
+    record = run_detector(
+        "supervised",
+        challenges.get("lhco").baseline("supervised").factory("tiny", "cpu", 0),
+        tiny,
+        device="cpu",
+        bump_data=bump,
+    )
     m = record["metrics"]
     assert m["auc"] > 0.85 and m["max_sic"] > 2.0
     assert m["rejection_at_eps_s_0.2"] > m["rejection_at_eps_s_0.5"] > 1.0
@@ -54,17 +59,51 @@ def test_nan_scores_are_refused_with_the_sample_named(tiny) -> None:
 def test_compare_over_seeds_on_local_cluster_writes_table_plot_and_json(tmp_path) -> None:
     out, markdown = tmp_path / "lhco.json", tmp_path / "results.md"
     markdown.write_text("# Results\n\nhand-written text\n")
-    result = runner.invoke(app, [
-        "baseline", "compare", "lhco", "--methods", "supervised,autoencoder", "--preset", "tiny", "--size", "tiny",
-        "--data", str(tmp_path / "data"), "--model-seed", "0", "--model-seed", "1", "--scheduler", "local",
-        "--workers", "2", "--device", "cpu", "--no-progress", "--markdown", str(markdown), "--json", str(out),
-    ])
+    result = runner.invoke(
+        app,
+        [
+            "baseline",
+            "compare",
+            "lhco",
+            "--methods",
+            "supervised,autoencoder",
+            "--preset",
+            "tiny",
+            "--size",
+            "tiny",
+            "--data",
+            str(tmp_path / "data"),
+            "--model-seed",
+            "0",
+            "--model-seed",
+            "1",
+            "--scheduler",
+            "local",
+            "--workers",
+            "2",
+            "--device",
+            "cpu",
+            "--no-progress",
+            "--markdown",
+            str(markdown),
+            "--json",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     payload = json.loads(out.read_text())
     assert [(r["method"], r["model_seed"]) for r in payload["results"]] == [
-        ("supervised", 0), ("supervised", 1), ("autoencoder", 0), ("autoencoder", 1)]
+        ("supervised", 0),
+        ("supervised", 1),
+        ("autoencoder", 0),
+        ("autoencoder", 1),
+    ]
     summary = {row["method"]: row for row in payload["summary"]}
-    assert summary["supervised"]["max_sic_p16"] <= summary["supervised"]["max_sic_median"] <= summary["supervised"]["max_sic_p84"]
+    assert (
+        summary["supervised"]["max_sic_p16"]
+        <= summary["supervised"]["max_sic_median"]
+        <= summary["supervised"]["max_sic_p84"]
+    )
     assert summary["supervised"]["auc_median"] > summary["autoencoder"]["auc_median"]
     text = markdown.read_text()
     assert "hand-written text" in text and "<!-- comparison:lhco:generated:begin -->" in text

@@ -7,13 +7,11 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from hepbench import challenges
+from hepbench import challenges, reference_data
 from hepbench.challenges.lhco.generator import generate_events
 from hepbench.challenges.lhco.real_data import load_highlevel_subset
 from hepbench.challenges.lhco.validation import correlation_table, distance_table, validate_lhco
 from hepbench.cli.main import app
-
-from hepbench import reference_data
 
 SUBSET = reference_data.path("lhco-highlevel-subset")
 
@@ -38,7 +36,13 @@ def test_generator_is_close_to_the_real_features(real, tmp_path) -> None:
     assert ((background["spearman_gen"] - background["spearman_real"]).abs() < 0.15).all(), correlations
     for pair in ("mj1 : mjj", "mj2 : mjj"):
         assert correlations.loc[("signal", pair), "spearman_gen"] > 0.1
-    for name in ("distances.csv", "distances.md", "correlations.md", "histograms_background.png", "histograms_signal.png"):
+    for name in (
+        "distances.csv",
+        "distances.md",
+        "correlations.md",
+        "histograms_background.png",
+        "histograms_signal.png",
+    ):
         assert (tmp_path / name).stat().st_size > 0
     # The correlations that matter for anomaly detection: tau21 falls with jet mass in both.
     for frame in (generated[generated["label"] == 0], real[(real["label"] == 0) & real["tau_valid_j2"]]):
@@ -63,16 +67,42 @@ def test_cli_generate_and_validate(tmp_path) -> None:
     runner = CliRunner()
     out = tmp_path / "tiny"
     result = runner.invoke(
-        app, ["data", "generate", "lhco", "--preset", "tiny", "--seed", "2", "--scheduler", "serial", "--out", str(out),
-              "--json", str(tmp_path / "g.json")]
+        app,
+        [
+            "data",
+            "generate",
+            "lhco",
+            "--preset",
+            "tiny",
+            "--seed",
+            "2",
+            "--scheduler",
+            "serial",
+            "--out",
+            str(out),
+            "--json",
+            str(tmp_path / "g.json"),
+        ],
     )
     assert result.exit_code == 0, result.output
     summary = json.loads((tmp_path / "g.json").read_text())
     assert summary["files"]["data"] == {"background": 30_000, "signal": 30}
     assert (out / "data_truth.parquet").exists()
     result = runner.invoke(
-        app, ["data", "validate", "lhco", "--real", str(SUBSET), "--events-per-process", "20000",
-              "--out", str(tmp_path / "val"), "--json", str(tmp_path / "v.json")]
+        app,
+        [
+            "data",
+            "validate",
+            "lhco",
+            "--real",
+            str(SUBSET),
+            "--events-per-process",
+            "20000",
+            "--out",
+            str(tmp_path / "val"),
+            "--json",
+            str(tmp_path / "v.json"),
+        ],
     )
     assert result.exit_code == 0, result.output
     rows = json.loads((tmp_path / "v.json").read_text())

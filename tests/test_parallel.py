@@ -13,8 +13,19 @@ from hepbench.challenges.higgs_uncertainty.harness import evaluate_plan, score_r
 from hepbench.challenges.higgs_uncertainty.pseudo_experiments import make_test_plan
 from hepbench.parallel import check_scheduler, dask_client, map_tasks
 
-ANSWER_COLUMNS = ["set_index", "pe_index", "seed", "mu_true", "n_events", "mu_hat", "delta_mu_hat", "p16", "p84",
-                  "status", "message"]
+ANSWER_COLUMNS = [
+    "set_index",
+    "pe_index",
+    "seed",
+    "mu_true",
+    "n_events",
+    "mu_hat",
+    "delta_mu_hat",
+    "p16",
+    "p84",
+    "status",
+    "message",
+]
 
 
 def worker_pid(value: int) -> tuple[int, int]:
@@ -23,7 +34,9 @@ def worker_pid(value: int) -> tuple[int, int]:
 
 @pytest.fixture(scope="module")
 def fitted_bdt(higgs_tiny):
-    return challenges.get("higgs-uncertainty").baseline("bdt-template-fit").factory("tiny", "cpu", 0).fit(higgs_tiny.train)
+    return (
+        challenges.get("higgs-uncertainty").baseline("bdt-template-fit").factory("tiny", "cpu", 0).fit(higgs_tiny.train)
+    )
 
 
 def test_plan_on_local_cluster_matches_serial(fitted_bdt, higgs_tiny) -> None:
@@ -32,8 +45,9 @@ def test_plan_on_local_cluster_matches_serial(fitted_bdt, higgs_tiny) -> None:
     seen = []
     with dask_client("local", n_workers=2) as client:
         assert len(client.scheduler_info()["workers"]) == 2
-        parallel = evaluate_plan(fitted_bdt, higgs_tiny.test, plan, progress=False, client=client,
-                                 on_result=seen.append)
+        parallel = evaluate_plan(
+            fitted_bdt, higgs_tiny.test, plan, progress=False, client=client, on_result=seen.append
+        )
     pd.testing.assert_frame_equal(serial[ANSWER_COLUMNS], parallel[ANSWER_COLUMNS])
     assert (serial["status"] == "ok").all()
     assert sorted((r["set_index"], r["pe_index"]) for r in seen) == list(zip(serial["set_index"], serial["pe_index"]))
@@ -52,10 +66,10 @@ def test_map_tasks_runs_on_several_worker_processes_in_task_order() -> None:
 
 
 def test_scheduler_address_and_file(tmp_path) -> None:
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster:
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster:  # noqa: SIM117
         with dask_client(cluster.scheduler_address) as client:
             assert map_tasks(worker_pid, [(3,)], client=client)[0][0] == 9
-    with pytest.raises(FileNotFoundError, match="scheduler file not found"):
+    with pytest.raises(FileNotFoundError, match="scheduler file not found"):  # noqa: SIM117
         with dask_client(str(tmp_path / "scheduler.json")):
             pass
 
@@ -63,9 +77,8 @@ def test_scheduler_address_and_file(tmp_path) -> None:
 def test_unknown_scheduler_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="unknown scheduler 'threads'"):
         check_scheduler("threads")
-    with pytest.raises(ValueError, match="at least one worker"):
-        with dask_client("local", n_workers=-1):
-            pass
+    with pytest.raises(ValueError, match="at least one worker"), dask_client("local", n_workers=-1):
+        pass
 
 
 def test_generation_on_local_cluster_is_byte_identical(tmp_path) -> None:
@@ -76,5 +89,7 @@ def test_generation_on_local_cluster_is_byte_identical(tmp_path) -> None:
     with dask_client("local", n_workers=2) as client:
         generate_dataset("tiny", 9, tmp_path / "dask", client=client)
     for split in ("train", "test"):
-        assert (read_sidecar(tmp_path / "serial" / f"{split}.parquet")["sha256"]
-                == read_sidecar(tmp_path / "dask" / f"{split}.parquet")["sha256"])
+        assert (
+            read_sidecar(tmp_path / "serial" / f"{split}.parquet")["sha256"]
+            == read_sidecar(tmp_path / "dask" / f"{split}.parquet")["sha256"]
+        )

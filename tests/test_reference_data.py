@@ -25,9 +25,14 @@ def test_unknown_name_lists_the_known_ones() -> None:
 def test_checksums_and_size() -> None:
     root = reference_data.path("calo-binning").parent
     listed = dict(
-        (path, digest) for digest, path in re.findall(r"^([0-9a-f]{64})  (\S+)$", (root / "README.md").read_text(), re.M)
+        (path, digest)
+        for digest, path in re.findall(r"^([0-9a-f]{64})  (\S+)$", (root / "README.md").read_text(), re.M)
     )
-    shipped = {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file() and p.suffix in {".csv", ".parquet", ".json", ".h5", ".xml"}}
+    shipped = {
+        p.relative_to(root).as_posix()
+        for p in root.rglob("*")
+        if p.is_file() and p.suffix in {".csv", ".parquet", ".json", ".h5", ".xml"}
+    }
     assert set(listed) == shipped
     for path, digest in listed.items():
         assert hashlib.sha256((root / path).read_bytes()).hexdigest() == digest, path

@@ -29,8 +29,13 @@ def _run_script(backend, script: str, limits: Limits, base):
     (root / "input").mkdir()
     (root / "submission").mkdir()
     (root / "submission" / "main.py").write_text(script)
-    outcome = backend.run(["{python}", "main.py"], input_dir=root / "input", output_dir=root / "output",
-                          limits=limits, submission_dir=root / "submission")
+    outcome = backend.run(
+        ["{python}", "main.py"],
+        input_dir=root / "input",
+        output_dir=root / "output",
+        limits=limits,
+        submission_dir=root / "submission",
+    )
     return outcome, root / "output"
 
 
@@ -49,8 +54,22 @@ def test_sandbox_has_no_privileges_and_sees_only_its_folders(bwrap_backend, sand
     assert report["uid"] == 65534
     assert int(report["cap_eff"], 16) == 0
     assert report["interfaces"] == ["lo"]
-    assert set(report["root"]) <= {"usr", "etc", "bin", "sbin", "lib", "lib64", "lib32", "libx32", "proc", "dev",
-                                   "tmp", "input", "output", "submission"}
+    assert set(report["root"]) <= {
+        "usr",
+        "etc",
+        "bin",
+        "sbin",
+        "lib",
+        "lib64",
+        "lib32",
+        "libx32",
+        "proc",
+        "dev",
+        "tmp",
+        "input",
+        "output",
+        "submission",
+    }
     assert outcome.details["output_capped_by_host_tmpfs"] is True
     assert outcome.details["cgroup"] is not None
     assert 0 < outcome.peak_memory_bytes < HOSTILE_LIMITS.memory_bytes
@@ -103,8 +122,7 @@ def test_statuses_come_from_host_facts() -> None:
     assert classify(3, False, 0, empty, limits) == ("crashed", "exited with status 3", None)
 
 
-@pytest.mark.parametrize("field,value", [("wall_seconds", 0), ("memory_bytes", 1024), ("pids", -1),
-                                         ("cpu_seconds", 0)])
+@pytest.mark.parametrize("field,value", [("wall_seconds", 0), ("memory_bytes", 1024), ("pids", -1), ("cpu_seconds", 0)])
 def test_limits_reject_nonsense(field: str, value: float) -> None:
     with pytest.raises(ValueError, match=field):
         Limits(**{field: value})

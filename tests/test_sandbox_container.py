@@ -34,8 +34,13 @@ def _run_script(backend, script: str, base):
     (root / "input").mkdir()
     (root / "submission").mkdir()
     (root / "submission" / "main.py").write_text(script)
-    outcome = backend.run(["{python}", "main.py"], input_dir=root / "input", output_dir=root / "output",
-                          limits=HOSTILE_LIMITS, submission_dir=root / "submission")
+    outcome = backend.run(
+        ["{python}", "main.py"],
+        input_dir=root / "input",
+        output_dir=root / "output",
+        limits=HOSTILE_LIMITS,
+        submission_dir=root / "submission",
+    )
     return outcome, root / "output"
 
 

@@ -42,7 +42,9 @@ def test_auc_by_hand() -> None:
 def test_sic_curve_by_hand() -> None:
     curve, sic = sic_curve(Y, S)
     assert np.isinf(sic[0])  # eps_B = 0 at the tightest cut
-    np.testing.assert_allclose(sic[1:5], [(1 / 3) / np.sqrt(0.2), (2 / 3) / np.sqrt(0.2), (2 / 3) / np.sqrt(0.4), 1 / np.sqrt(0.4)])
+    np.testing.assert_allclose(
+        sic[1:5], [(1 / 3) / np.sqrt(0.2), (2 / 3) / np.sqrt(0.2), (2 / 3) / np.sqrt(0.4), 1 / np.sqrt(0.4)]
+    )
 
 
 def test_max_sic_by_hand_and_floor_is_strict() -> None:

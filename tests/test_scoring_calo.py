@@ -62,12 +62,16 @@ def test_classifier_auc_and_jsd():
 
 def test_multiclass_scores():
     ref = _gauss(800, seed=1)
-    scores = calo.multiclass_scores(ref, {"copy": _gauss(1500, seed=2), "far": _gauss(1500, 1.5, seed=3)}, config="tiny")
+    scores = calo.multiclass_scores(
+        ref, {"copy": _gauss(1500, seed=2), "far": _gauss(1500, 1.5, seed=3)}, config="tiny"
+    )
     assert scores["copy"] > np.log(0.5) > scores["far"]
     twins = calo.multiclass_scores(ref, {"a": _gauss(1500, seed=4), "b": _gauss(1500, seed=5)}, config="tiny")
     assert all(abs(v - np.log(0.5)) < 0.15 for v in twins.values())
 
 
 def test_generation_timing():
-    timing = calo.generation_timing(lambda e: np.zeros((len(e), 10)), np.array([1e3, 2e3]), batch_sizes=(1, 100), repeats=3)
+    timing = calo.generation_timing(
+        lambda e: np.zeros((len(e), 10)), np.array([1e3, 2e3]), batch_sizes=(1, 100), repeats=3
+    )
     assert set(timing) == {1, 100} and all(v["ms_per_shower"] > 0 for v in timing.values())

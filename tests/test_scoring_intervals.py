@@ -64,8 +64,16 @@ def test_four_pseudo_experiments_by_hand() -> None:
     assert coverage_score(mu, p16, p84) == m["coverage_score"]
     assert rmse(mu, mu_hat, dmu) == m["rmse"]
     assert mae(mu, mu_hat, dmu) == m["mae"]
-    assert set(m) == {"coverage_score", "width", "coverage", "rmse", "mae", "n_pseudo_experiments",
-                      "sigma68", "coverage_penalty"}
+    assert set(m) == {
+        "coverage_score",
+        "width",
+        "coverage",
+        "rmse",
+        "mae",
+        "n_pseudo_experiments",
+        "sigma68",
+        "coverage_penalty",
+    }
 
 
 def test_score_with_under_coverage_by_hand() -> None:
@@ -166,8 +174,13 @@ def test_score_falls_strictly_as_width_grows_at_fixed_coverage(rows, growth: flo
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(st.tuples(st.floats(-5, 5), st.floats(1e-6, 5), st.sampled_from(["low", "mid", "high"])),
-                min_size=1, max_size=30))
+@given(
+    st.lists(
+        st.tuples(st.floats(-5, 5), st.floats(1e-6, 5), st.sampled_from(["low", "mid", "high"])),
+        min_size=1,
+        max_size=30,
+    )
+)
 def test_reversed_intervals_are_never_covered(rows) -> None:
     lo = np.array([r[0] for r in rows])
     hi = lo + np.array([r[1] for r in rows])

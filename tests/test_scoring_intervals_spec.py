@@ -59,8 +59,10 @@ def test_penalty_is_flat_inside_two_sigma(n: int, k: float) -> None:
 @given(st.floats(0.01, 2.0), st.floats(0.01, 2.0))
 def test_score_falls_as_width_grows(w1: float, w2: float) -> None:
     mu = np.ones(10)
+
     def score(w: float) -> float:
         return interval_metrics(mu, mu, mu * 0 + w / 2, mu - w / 2, mu + w / 2)["coverage_score"]
+
     if w1 < w2:
         assert score(w1) > score(w2)
 

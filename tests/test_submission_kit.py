@@ -9,19 +9,18 @@ import docker
 import pytest
 from typer.testing import CliRunner
 
+from hepbench import challenges
 from hepbench.challenges.higgs_uncertainty.pseudo_experiments import make_test_plan
+from hepbench.challenges.higgs_uncertainty.submission import read_and_validate_outputs
+from hepbench.challenges.outputs import OutputError
 from hepbench.cli.main import app
+from hepbench.submission_kit.runner import RECORD_FILE, Payload, prepare_inputs, run_submission, tree_sha256
 from hepbench.submission_kit.sandbox import MIB, Limits
 from hepbench.submission_kit.sandbox.container import ContainerBackend
-from hepbench import challenges
-from hepbench.challenges.higgs_uncertainty.submission import read_and_validate_outputs
-
-VALIDATE_OPTIONS = dict(challenges.get("higgs-uncertainty").validate_options)
-from hepbench.submission_kit.runner import RECORD_FILE, Payload, prepare_inputs, run_submission, tree_sha256
-from hepbench.challenges.outputs import OutputError
 from hepbench.submission_kit.sandbox.workspace import make_run_root
 
 runner = CliRunner()
+VALIDATE_OPTIONS = dict(challenges.get("higgs-uncertainty").validate_options)
 KIT_LIMITS = Limits(wall_seconds=60, memory_bytes=1024 * MIB, pids=64)
 ANSWER = {"mu_hat": 1.0, "delta_mu_hat": 0.2, "p16": 0.8, "p84": 1.2}
 
@@ -44,9 +43,18 @@ def higgs_inputs(sandbox_runs, higgs_data):
     return input_dir, organiser_dir
 
 
-@pytest.mark.parametrize("args", [["submission"], ["submission", "init"], ["submission", "validate"],
-                                  ["submission", "run"], ["submission", "prepare-host"],
-                                  ["submission", "recover"], ["submission", "selftest"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["submission"],
+        ["submission", "init"],
+        ["submission", "validate"],
+        ["submission", "run"],
+        ["submission", "prepare-host"],
+        ["submission", "recover"],
+        ["submission", "selftest"],
+    ],
+)
 def test_submission_commands_have_help(args: list[str]) -> None:
     result = runner.invoke(app, [*args, "--help"])
     assert result.exit_code == 0, result.output
@@ -91,11 +99,17 @@ BAD_OUTPUTS = [
     (json.dumps({"answers": {"mu_hat": [1, 2]}}).encode(), "answers.json: 'answers' must be a list"),
     (json.dumps({"answers": _rows(mu_hat=float("nan"))}).encode(), "answers[1].mu_hat is nan"),
     (json.dumps({"answers": _rows(p84="high")}).encode(), "answers[1].p84 must be a number"),
-    (json.dumps({"answers": _rows(delta_mu_hat=-1.0)}).encode(), "answers[1]: answer['delta_mu_hat'] = -1.0 is negative"),
+    (
+        json.dumps({"answers": _rows(delta_mu_hat=-1.0)}).encode(),
+        "answers[1]: answer['delta_mu_hat'] = -1.0 is negative",
+    ),
     (json.dumps({"answers": _rows(pe_index=7)}).encode(), "answers[1]: (set_index, pe_index) = (0, 7) is not"),
     (json.dumps({"answers": _rows(pe_index=0)}).encode(), "answered twice"),
     (json.dumps({"answers": _rows()[:1]}).encode(), "no answer for 1 of 2 pseudo-experiments"),
-    (json.dumps({"answers": [{"set_index": 0, "pe_index": 0, "mu_hat": 1.0}]}).encode(), "missing field(s) ['delta_mu_hat'"),
+    (
+        json.dumps({"answers": [{"set_index": 0, "pe_index": 0, "mu_hat": 1.0}]}).encode(),
+        "missing field(s) ['delta_mu_hat'",
+    ),
 ]
 
 
@@ -125,15 +139,22 @@ def test_valid_answers_pass(tmp_path: Path) -> None:
 
 
 HOSTILE_MODELS = {
-    "nan": ("import json, os\nmeta = json.load(open('/input/metadata.json'))\n"
-            "rows = [{'set_index': e['set_index'], 'pe_index': e['pe_index'], 'mu_hat': float('nan'),"
-            " 'delta_mu_hat': 0.1, 'p16': 0.0, 'p84': 1.0} for e in meta['pseudo_experiments']]\n"
-            "open('/output/answers.json', 'w').write(json.dumps({'answers': rows}))\nos._exit(0)\n",
-            "answers.json: answers[0].mu_hat is nan"),
-    "wrong-shape": ("import json, os\nopen('/output/answers.json', 'w').write(json.dumps({'answers': {'mu_hat': [1, 2]}}))\n"
-                    "os._exit(0)\n", "answers.json: 'answers' must be a list, got an object"),
-    "garbage": ("import os\nopen('/output/answers.json', 'wb').write(os.urandom(4096))\nos._exit(0)\n",
-                "answers.json: not"),
+    "nan": (
+        "import json, os\nmeta = json.load(open('/input/metadata.json'))\n"
+        "rows = [{'set_index': e['set_index'], 'pe_index': e['pe_index'], 'mu_hat': float('nan'),"
+        " 'delta_mu_hat': 0.1, 'p16': 0.0, 'p84': 1.0} for e in meta['pseudo_experiments']]\n"
+        "open('/output/answers.json', 'w').write(json.dumps({'answers': rows}))\nos._exit(0)\n",
+        "answers.json: answers[0].mu_hat is nan",
+    ),
+    "wrong-shape": (
+        "import json, os\nopen('/output/answers.json', 'w').write(json.dumps({'answers': {'mu_hat': [1, 2]}}))\n"
+        "os._exit(0)\n",
+        "answers.json: 'answers' must be a list, got an object",
+    ),
+    "garbage": (
+        "import os\nopen('/output/answers.json', 'wb').write(os.urandom(4096))\nos._exit(0)\n",
+        "answers.json: not",
+    ),
 }
 
 
@@ -144,8 +165,15 @@ def test_hostile_outputs_are_reported_not_scored(any_backend, higgs_inputs, sand
     code_dir.mkdir()
     (code_dir / "model.py").write_text(code)
     run_dir = make_run_root(sandbox_runs, prefix=f"bad-{case}-")
-    record = run_submission("higgs-uncertainty", any_backend, Payload("code", code_dir=code_dir), run_dir=run_dir,
-                            limits=KIT_LIMITS, input_dir=higgs_inputs[0], organiser_dir=higgs_inputs[1])
+    record = run_submission(
+        "higgs-uncertainty",
+        any_backend,
+        Payload("code", code_dir=code_dir),
+        run_dir=run_dir,
+        limits=KIT_LIMITS,
+        input_dir=higgs_inputs[0],
+        organiser_dir=higgs_inputs[1],
+    )
     assert record["status"] == "invalid-output", record["reason"]
     assert message in record["reason"]
     assert "score" not in record
@@ -154,16 +182,23 @@ def test_hostile_outputs_are_reported_not_scored(any_backend, higgs_inputs, sand
     assert (run_dir / "output" / "answers.json").is_file()  # kept for the participant and the organiser
 
 
-def test_the_template_gives_the_same_answers_on_both_backends(bwrap_backend, docker_backend, higgs_inputs,
-                                                               sandbox_runs) -> None:
+def test_the_template_gives_the_same_answers_on_both_backends(
+    bwrap_backend, docker_backend, higgs_inputs, sandbox_runs
+) -> None:
     from hepbench.submission_kit.runner import template_dir
 
     answers = []
     for backend in (bwrap_backend, docker_backend):
         run_dir = make_run_root(sandbox_runs, prefix="template-")
-        record = run_submission("higgs-uncertainty", backend, Payload("code", code_dir=template_dir("higgs-uncertainty")),
-                                run_dir=run_dir, limits=KIT_LIMITS, input_dir=higgs_inputs[0],
-                                organiser_dir=higgs_inputs[1])
+        record = run_submission(
+            "higgs-uncertainty",
+            backend,
+            Payload("code", code_dir=template_dir("higgs-uncertainty")),
+            run_dir=run_dir,
+            limits=KIT_LIMITS,
+            input_dir=higgs_inputs[0],
+            organiser_dir=higgs_inputs[1],
+        )
         assert record["status"] == "ok", (record["reason"], record["outcome"]["log_tail"])
         assert record["score"]["metrics"]["n_pseudo_experiments"] == 2
         answers.append(json.loads((run_dir / "output" / "answers.json").read_text()))
@@ -178,8 +213,14 @@ def test_record_is_on_disk_before_the_run(docker_host, sandbox_runs, higgs_data,
     run_dir = make_run_root(sandbox_runs, prefix="dies-")
     backend = ContainerBackend("hepbench-absent/never-built:1", client=docker_host["client"])
     with pytest.raises(docker.errors.ImageNotFound):
-        run_submission("higgs-uncertainty", backend, Payload("code", code_dir=code_dir), run_dir=run_dir,
-                       limits=KIT_LIMITS, input_options={**VALIDATE_OPTIONS, "data_dir": higgs_data})
+        run_submission(
+            "higgs-uncertainty",
+            backend,
+            Payload("code", code_dir=code_dir),
+            run_dir=run_dir,
+            limits=KIT_LIMITS,
+            input_options={**VALIDATE_OPTIONS, "data_dir": higgs_data},
+        )
     record = json.loads((run_dir / RECORD_FILE).read_text())
     assert record["status"] == "running"
     assert record["payload"]["sha256"] == tree_sha256(code_dir)
@@ -196,12 +237,43 @@ def _cli(args: list[str]) -> dict:
 def test_round_trip_code_submission_on_bubblewrap(bwrap_backend, sandbox_runs, higgs_data, tmp_path) -> None:
     dest = tmp_path / "higgs"
     _cli(["submission", "init", "higgs-uncertainty", str(dest)])
-    checked = _cli(["submission", "validate", "higgs-uncertainty", str(dest), "--runs-dir", str(sandbox_runs),
-                    "--data", str(higgs_data), "--json", str(tmp_path / "validate.json")])
+    checked = _cli(
+        [
+            "submission",
+            "validate",
+            "higgs-uncertainty",
+            str(dest),
+            "--runs-dir",
+            str(sandbox_runs),
+            "--data",
+            str(higgs_data),
+            "--json",
+            str(tmp_path / "validate.json"),
+        ]
+    )
     assert checked["status"] == "ok" and checked["validation"]["ok"] and "score" not in checked
-    scored = _cli(["submission", "run", "higgs-uncertainty", str(dest), "--sets", "2", "--pseudo-experiments", "2",
-                   "--wall-seconds", "120", "--memory-mb", "1024", "--runs-dir", str(sandbox_runs),
-                   "--data", str(higgs_data), "--json", str(tmp_path / "run.json")])
+    scored = _cli(
+        [
+            "submission",
+            "run",
+            "higgs-uncertainty",
+            str(dest),
+            "--sets",
+            "2",
+            "--pseudo-experiments",
+            "2",
+            "--wall-seconds",
+            "120",
+            "--memory-mb",
+            "1024",
+            "--runs-dir",
+            str(sandbox_runs),
+            "--data",
+            str(higgs_data),
+            "--json",
+            str(tmp_path / "run.json"),
+        ]
+    )
     assert scored["status"] == "ok", scored["reason"]
     assert scored["backend"] == "bubblewrap"
     metrics = scored["score"]["metrics"]
@@ -213,14 +285,50 @@ def test_round_trip_code_submission_on_bubblewrap(bwrap_backend, sandbox_runs, h
 def test_round_trip_container_submission(docker_host, sandbox_runs, higgs_data, tmp_path) -> None:
     dest = tmp_path / "higgs"
     _cli(["submission", "init", "higgs-uncertainty", str(dest)])
-    checked = _cli(["submission", "validate", "higgs-uncertainty", str(dest), "--backend", "docker",
-                    "--runs-dir", str(sandbox_runs), "--data", str(higgs_data), "--json", str(tmp_path / "validate.json")])
+    checked = _cli(
+        [
+            "submission",
+            "validate",
+            "higgs-uncertainty",
+            str(dest),
+            "--backend",
+            "docker",
+            "--runs-dir",
+            str(sandbox_runs),
+            "--data",
+            str(higgs_data),
+            "--json",
+            str(tmp_path / "validate.json"),
+        ]
+    )
     assert checked["status"] == "ok" and checked["payload"]["kind"] == "image"
     image = checked["payload"]["image"]
     assert image == f"hepbench-submission/higgs-uncertainty:{tree_sha256(dest)[:12]}"
-    scored = _cli(["submission", "run", "higgs-uncertainty", "--backend", "docker", "--image", image,
-                   "--sets", "2", "--pseudo-experiments", "2", "--wall-seconds", "120", "--memory-mb", "1024",
-                   "--runs-dir", str(sandbox_runs), "--data", str(higgs_data), "--json", str(tmp_path / "run.json")])
+    scored = _cli(
+        [
+            "submission",
+            "run",
+            "higgs-uncertainty",
+            "--backend",
+            "docker",
+            "--image",
+            image,
+            "--sets",
+            "2",
+            "--pseudo-experiments",
+            "2",
+            "--wall-seconds",
+            "120",
+            "--memory-mb",
+            "1024",
+            "--runs-dir",
+            str(sandbox_runs),
+            "--data",
+            str(higgs_data),
+            "--json",
+            str(tmp_path / "run.json"),
+        ]
+    )
     assert scored["status"] == "ok", scored["reason"]
     assert scored["backend"] == "docker"
     assert scored["score"]["metrics"]["n_pseudo_experiments"] == 4
@@ -231,8 +339,21 @@ def test_cli_reports_a_failing_submission_with_its_reason(bwrap_backend, sandbox
     code = tmp_path / "code"
     code.mkdir()
     (code / "model.py").write_text("raise SystemExit('no model here')\n")
-    result = runner.invoke(app, ["submission", "validate", "higgs-uncertainty", str(code), "--data", str(higgs_data),
-                                 "--runs-dir", str(sandbox_runs), "--json", str(tmp_path / "v.json")])
+    result = runner.invoke(
+        app,
+        [
+            "submission",
+            "validate",
+            "higgs-uncertainty",
+            str(code),
+            "--data",
+            str(higgs_data),
+            "--runs-dir",
+            str(sandbox_runs),
+            "--json",
+            str(tmp_path / "v.json"),
+        ],
+    )
     assert result.exit_code == 1
     record = json.loads((tmp_path / "v.json").read_text())
     assert record["status"] == "crashed" and "no model here" in record["outcome"]["log_tail"]
@@ -268,8 +389,9 @@ def test_a_dead_worker_leaves_no_stuck_run(request, higgs_inputs, sandbox_runs, 
     (code / "model.py").write_text("import time\ntime.sleep(10 ** 6)\n")
     runs = make_run_root(sandbox_runs, prefix="workers-")
     run_dir = runs / "run"
-    worker = subprocess.Popen([sys.executable, "-c", WORKER, str(code), str(run_dir), str(higgs_inputs[0]),
-                               str(higgs_inputs[1]), backend])
+    worker = subprocess.Popen(
+        [sys.executable, "-c", WORKER, str(code), str(run_dir), str(higgs_inputs[0]), str(higgs_inputs[1]), backend]
+    )
     deadline = time.monotonic() + 30
     while not (os.path.ismount(run_dir / "output.live") and (run_dir / RECORD_FILE).exists()):
         assert time.monotonic() < deadline and worker.poll() is None, "the run did not start"
@@ -304,13 +426,33 @@ def test_inputs_that_cannot_fit_on_disk_are_refused_up_front(tmp_path: Path) -> 
 
 def test_selftest_reports_containment_per_case(bwrap_backend, docker_backend, sandbox_runs, tmp_path) -> None:
     out = tmp_path / "selftest.json"
-    result = runner.invoke(app, ["submission", "selftest", "--backend", "bubblewrap", "--backend", "docker",
-                                 "--case", "write-outside", "--case", "crash", "--runs-dir", str(sandbox_runs),
-                                 "--json", str(out)])
+    result = runner.invoke(
+        app,
+        [
+            "submission",
+            "selftest",
+            "--backend",
+            "bubblewrap",
+            "--backend",
+            "docker",
+            "--case",
+            "write-outside",
+            "--case",
+            "crash",
+            "--runs-dir",
+            str(sandbox_runs),
+            "--json",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     rows = json.loads(out.read_text())
-    assert [(r["case"], r["backend"]) for r in rows] == [("write-outside", "bubblewrap"), ("crash", "bubblewrap"),
-                                                         ("write-outside", "docker"), ("crash", "docker")]
+    assert [(r["case"], r["backend"]) for r in rows] == [
+        ("write-outside", "bubblewrap"),
+        ("crash", "bubblewrap"),
+        ("write-outside", "docker"),
+        ("crash", "docker"),
+    ]
     assert all(r["contained"] for r in rows)
     assert [r["outcome"]["status"] for r in rows] == ["ok", "crashed", "ok", "crashed"]
     bad = runner.invoke(app, ["submission", "selftest", "--case", "teleport", "--runs-dir", str(sandbox_runs)])

@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from hepbench import challenges
+from hepbench.challenges.outputs import OutputError
 from hepbench.cli.main import app
+from hepbench.submission_kit.runner import RECORD_FILE, Payload, prepare_inputs, run_submission, template_dir
 from hepbench.submission_kit.sandbox import MIB, Limits
 from hepbench.submission_kit.sandbox.workspace import make_run_root
-from hepbench import challenges
-from hepbench.submission_kit.runner import RECORD_FILE, Payload, prepare_inputs, run_submission, template_dir
-from hepbench.challenges.outputs import OutputError
 
 runner = CliRunner()
 KIT_LIMITS = Limits(wall_seconds=120, memory_bytes=1536 * MIB, pids=64)
@@ -51,11 +51,14 @@ def _write_lhco(output: Path, test, bump) -> None:
     np.save(output / "bump_hunt_scores.npy", bump)
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    ({"test": "nan"}, "test_scores.npy: 1 non-finite value(s), first nan at index (7,)"),
-    ({"test": "short"}, "test_scores.npy: shape (5,), expected"),
-    ({"bump": "text"}, "bump_hunt_scores.npy: dtype <U"),
-])
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"test": "nan"}, "test_scores.npy: 1 non-finite value(s), first nan at index (7,)"),
+        ({"test": "short"}, "test_scores.npy: shape (5,), expected"),
+        ({"bump": "text"}, "bump_hunt_scores.npy: dtype <U"),
+    ],
+)
 def test_lhco_output_errors_name_the_file_and_field(kit_inputs, tmp_path, change, message) -> None:
     _, organiser_dir = kit_inputs["lhco"]
     truth = np.load(organiser_dir / "truth.npz")
@@ -87,11 +90,14 @@ def test_lhco_scores_perfect_and_random_detectors(kit_inputs, tmp_path) -> None:
     assert [h["keep_fraction"] for h in random.details["bump_hunt"]] == [1.0, 0.1, 0.01]
 
 
-@pytest.mark.parametrize(("kind", "message"), [
-    ("negative", "showers.npy: 1 shower(s) with negative voxel energies, first row 3 (voxel 5: -1 MeV)"),
-    ("inf", "showers.npy: 1 non-finite value(s), first inf at index (2, 0)"),
-    ("transposed", "showers.npy: shape (368, 300), expected (300, 368)"),
-])
+@pytest.mark.parametrize(
+    ("kind", "message"),
+    [
+        ("negative", "showers.npy: 1 shower(s) with negative voxel energies, first row 3 (voxel 5: -1 MeV)"),
+        ("inf", "showers.npy: 1 non-finite value(s), first inf at index (2, 0)"),
+        ("transposed", "showers.npy: shape (368, 300), expected (300, 368)"),
+    ],
+)
 def test_calo_output_errors_name_the_file_and_row(kit_inputs, tmp_path, kind, message) -> None:
     input_dir, organiser_dir = kit_inputs["calo"]
     meta = json.loads((input_dir / "metadata.json").read_text())
@@ -125,13 +131,17 @@ def test_calo_reference_showers_score_as_indistinguishable(kit_inputs, tmp_path)
 
 
 NAN_MODELS = {
-    "lhco": ("import json, numpy as np, os\nmeta = json.load(open('/input/metadata.json'))\n"
-             "for name, out in meta['outputs'].items():\n"
-             "    np.save('/output/' + out, np.full(meta['files'][name]['n_events'], np.nan))\nos._exit(0)\n",
-             "test_scores.npy: "),
-    "calo": ("import json, numpy as np, os\nmeta = json.load(open('/input/metadata.json'))\n"
-             "np.save('/output/showers.npy', np.full((meta['n_generate'], meta['n_voxels']), np.nan))\nos._exit(0)\n",
-             "showers.npy: "),
+    "lhco": (
+        "import json, numpy as np, os\nmeta = json.load(open('/input/metadata.json'))\n"
+        "for name, out in meta['outputs'].items():\n"
+        "    np.save('/output/' + out, np.full(meta['files'][name]['n_events'], np.nan))\nos._exit(0)\n",
+        "test_scores.npy: ",
+    ),
+    "calo": (
+        "import json, numpy as np, os\nmeta = json.load(open('/input/metadata.json'))\n"
+        "np.save('/output/showers.npy', np.full((meta['n_generate'], meta['n_voxels']), np.nan))\nos._exit(0)\n",
+        "showers.npy: ",
+    ),
 }
 
 
@@ -143,8 +153,15 @@ def test_nan_outputs_are_reported_not_scored(any_backend, kit_inputs, sandbox_ru
     (code_dir / "model.py").write_text(code)
     run_dir = make_run_root(sandbox_runs, prefix=f"nan-{challenge}-")
     input_dir, organiser_dir = kit_inputs[challenge]
-    record = run_submission(challenge, any_backend, Payload("code", code_dir=code_dir), run_dir=run_dir,
-                            limits=KIT_LIMITS, input_dir=input_dir, organiser_dir=organiser_dir)
+    record = run_submission(
+        challenge,
+        any_backend,
+        Payload("code", code_dir=code_dir),
+        run_dir=run_dir,
+        limits=KIT_LIMITS,
+        input_dir=input_dir,
+        organiser_dir=organiser_dir,
+    )
     assert record["status"] == "invalid-output", record["reason"]
     assert record["reason"].startswith(prefix) and "non-finite" in record["reason"]
     assert "score" not in record
@@ -172,11 +189,35 @@ def _check_scored(challenge: str, scored: dict) -> None:
 def test_round_trip_code_submission_on_bubblewrap(bwrap_backend, sandbox_runs, tmp_path, challenge) -> None:
     dest = tmp_path / challenge
     _cli(["submission", "init", challenge, str(dest), "--json", str(tmp_path / "init.json")])
-    checked = _cli(["submission", "validate", challenge, str(dest), "--runs-dir", str(sandbox_runs),
-                    "--json", str(tmp_path / "validate.json")])
+    checked = _cli(
+        [
+            "submission",
+            "validate",
+            challenge,
+            str(dest),
+            "--runs-dir",
+            str(sandbox_runs),
+            "--json",
+            str(tmp_path / "validate.json"),
+        ]
+    )
     assert checked["status"] == "ok" and checked["validation"]["ok"] and "score" not in checked
-    scored = _cli(["submission", "run", challenge, str(dest), "--wall-seconds", "300", "--memory-mb", "1536",
-                   "--runs-dir", str(sandbox_runs), "--json", str(tmp_path / "run.json")])
+    scored = _cli(
+        [
+            "submission",
+            "run",
+            challenge,
+            str(dest),
+            "--wall-seconds",
+            "300",
+            "--memory-mb",
+            "1536",
+            "--runs-dir",
+            str(sandbox_runs),
+            "--json",
+            str(tmp_path / "run.json"),
+        ]
+    )
     assert scored["backend"] == "bubblewrap"
     _check_scored(challenge, scored)
 
@@ -185,12 +226,41 @@ def test_round_trip_code_submission_on_bubblewrap(bwrap_backend, sandbox_runs, t
 def test_round_trip_container_submission(docker_host, sandbox_runs, tmp_path, challenge) -> None:
     dest = tmp_path / challenge
     _cli(["submission", "init", challenge, str(dest), "--json", str(tmp_path / "init.json")])
-    checked = _cli(["submission", "validate", challenge, str(dest), "--backend", "docker",
-                    "--runs-dir", str(sandbox_runs), "--json", str(tmp_path / "validate.json")])
+    checked = _cli(
+        [
+            "submission",
+            "validate",
+            challenge,
+            str(dest),
+            "--backend",
+            "docker",
+            "--runs-dir",
+            str(sandbox_runs),
+            "--json",
+            str(tmp_path / "validate.json"),
+        ]
+    )
     assert checked["status"] == "ok" and checked["payload"]["kind"] == "image"
     image = checked["payload"]["image"]
-    scored = _cli(["submission", "run", challenge, "--backend", "docker", "--image", image, "--wall-seconds", "300",
-                   "--memory-mb", "1536", "--runs-dir", str(sandbox_runs), "--json", str(tmp_path / "run.json")])
+    scored = _cli(
+        [
+            "submission",
+            "run",
+            challenge,
+            "--backend",
+            "docker",
+            "--image",
+            image,
+            "--wall-seconds",
+            "300",
+            "--memory-mb",
+            "1536",
+            "--runs-dir",
+            str(sandbox_runs),
+            "--json",
+            str(tmp_path / "run.json"),
+        ]
+    )
     assert scored["backend"] == "docker"
     _check_scored(challenge, scored)
     docker_host["client"].images.remove(image)

@@ -14,9 +14,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ...torch_common import mlp
 from .generative import VoxelSpaceGenerator, sinusoidal_embedding, train_generative
 from .preprocessing import DEFAULT_ALPHA
-from ...torch_common import mlp
 
 TIME_FEATURES = 16
 
@@ -34,13 +34,27 @@ class CaloDiffusionGenerator(VoxelSpaceGenerator):
         "tiny": {"hidden": (256, 256), "n_steps": 50, "epochs": 50, "batch_size": 128, "learning_rate": 2e-3},
         "small": {"hidden": (512, 512, 512), "n_steps": 200, "epochs": 100, "batch_size": 256, "learning_rate": 1e-3},
         # CaloDiffusion: 400 diffusion steps, long training.
-        "full": {"hidden": (1024, 1024, 1024, 1024), "n_steps": 400, "epochs": 500, "batch_size": 128,
-                 "learning_rate": 4e-4},
+        "full": {
+            "hidden": (1024, 1024, 1024, 1024),
+            "n_steps": 400,
+            "epochs": 500,
+            "batch_size": 128,
+            "learning_rate": 4e-4,
+        },
     }
 
-    def __init__(self, hidden: tuple[int, ...] = (512, 512, 512), n_steps: int = 200, epochs: int = 100,
-                 batch_size: int = 256, learning_rate: float = 1e-3, clip: float = 6.0, alpha: float = DEFAULT_ALPHA,
-                 device: str = "auto", seed: int = 0) -> None:
+    def __init__(
+        self,
+        hidden: tuple[int, ...] = (512, 512, 512),
+        n_steps: int = 200,
+        epochs: int = 100,
+        batch_size: int = 256,
+        learning_rate: float = 1e-3,
+        clip: float = 6.0,
+        alpha: float = DEFAULT_ALPHA,
+        device: str = "auto",
+        seed: int = 0,
+    ) -> None:
         self.hidden = tuple(hidden)
         self.n_steps = n_steps
         self.epochs = epochs
@@ -71,8 +85,15 @@ class CaloDiffusionGenerator(VoxelSpaceGenerator):
             target = abar.sqrt() * noise - (1 - abar).sqrt() * x0
             return ((self._v(xt, condition, step) - target) ** 2).mean()
 
-        return train_generative(loss, self.networks_, tensors, epochs=self.epochs,
-                                batch_size=self.batch_size, learning_rate=self.learning_rate, seed=self.seed)
+        return train_generative(
+            loss,
+            self.networks_,
+            tensors,
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            learning_rate=self.learning_rate,
+            seed=self.seed,
+        )
 
     def _sample_latent(self, condition: torch.Tensor) -> torch.Tensor:
         x = torch.randn(len(condition), self.geometry_.n_voxels, device=condition.device)

@@ -25,19 +25,56 @@ from .preprocessing import DEFAULT_ALPHA, LayerEnergies, LayerShapes, layer_ener
 class CaloFlowGenerator(CaloGenerator):
     name = "calo-flow"
     PRESETS = {
-        "tiny": {"layer_transforms": 2, "layer_hidden": (32, 32), "voxel_transforms": 2, "voxel_hidden": (32,),
-                 "bins": 4, "passes": 4, "epochs": 10, "batch_size": 128, "learning_rate": 2e-3},
-        "small": {"layer_transforms": 4, "layer_hidden": (64, 64), "voxel_transforms": 4, "voxel_hidden": (128,),
-                  "bins": 8, "passes": 16, "epochs": 50, "batch_size": 256, "learning_rate": 1e-3},
+        "tiny": {
+            "layer_transforms": 2,
+            "layer_hidden": (32, 32),
+            "voxel_transforms": 2,
+            "voxel_hidden": (32,),
+            "bins": 4,
+            "passes": 4,
+            "epochs": 10,
+            "batch_size": 128,
+            "learning_rate": 2e-3,
+        },
+        "small": {
+            "layer_transforms": 4,
+            "layer_hidden": (64, 64),
+            "voxel_transforms": 4,
+            "voxel_hidden": (128,),
+            "bins": 8,
+            "passes": 16,
+            "epochs": 50,
+            "batch_size": 256,
+            "learning_rate": 1e-3,
+        },
         # CaloFlow teacher: flow I 6 RQS-MADE blocks, flow II 8 RQS-MADE blocks, 8 bins.
-        "full": {"layer_transforms": 6, "layer_hidden": (64, 64), "voxel_transforms": 8, "voxel_hidden": (512,),
-                 "bins": 8, "epochs": 200, "batch_size": 200, "learning_rate": 1e-4},
+        "full": {
+            "layer_transforms": 6,
+            "layer_hidden": (64, 64),
+            "voxel_transforms": 8,
+            "voxel_hidden": (512,),
+            "bins": 8,
+            "epochs": 200,
+            "batch_size": 200,
+            "learning_rate": 1e-4,
+        },
     }
 
-    def __init__(self, layer_transforms: int = 4, layer_hidden: tuple[int, ...] = (64, 64), voxel_transforms: int = 4,
-                 voxel_hidden: tuple[int, ...] = (256,), bins: int = 8, passes: int | None = None, epochs: int = 50,
-                 batch_size: int = 256, learning_rate: float = 1e-3, alpha: float = DEFAULT_ALPHA,
-                 device: str = "auto", seed: int = 0) -> None:
+    def __init__(
+        self,
+        layer_transforms: int = 4,
+        layer_hidden: tuple[int, ...] = (64, 64),
+        voxel_transforms: int = 4,
+        voxel_hidden: tuple[int, ...] = (256,),
+        bins: int = 8,
+        passes: int | None = None,
+        epochs: int = 50,
+        batch_size: int = 256,
+        learning_rate: float = 1e-3,
+        alpha: float = DEFAULT_ALPHA,
+        device: str = "auto",
+        seed: int = 0,
+    ) -> None:
         self.layer_transforms = layer_transforms
         self.layer_hidden = tuple(layer_hidden)
         self.voxel_transforms = voxel_transforms
@@ -70,24 +107,45 @@ class CaloFlowGenerator(CaloGenerator):
 
     def _build(self) -> None:
         n_layers = len(self.geometry_.active_layers)
-        self.networks_ = nn.ModuleDict({
-            "flow_i": zuko.flows.NSF(n_layers, context=1, bins=self.bins, transforms=self.layer_transforms,
-                                     hidden_features=self.layer_hidden),
-            "flow_ii": zuko.flows.NSF(self.geometry_.n_voxels, context=1 + n_layers, bins=self.bins,
-                                      transforms=self.voxel_transforms, hidden_features=self.voxel_hidden,
-                                      passes=self.passes),
-        })
+        self.networks_ = nn.ModuleDict(
+            {
+                "flow_i": zuko.flows.NSF(
+                    n_layers,
+                    context=1,
+                    bins=self.bins,
+                    transforms=self.layer_transforms,
+                    hidden_features=self.layer_hidden,
+                ),
+                "flow_ii": zuko.flows.NSF(
+                    self.geometry_.n_voxels,
+                    context=1 + n_layers,
+                    bins=self.bins,
+                    transforms=self.voxel_transforms,
+                    hidden_features=self.voxel_hidden,
+                    passes=self.passes,
+                ),
+            }
+        )
 
     def _train(self, tensors: list[torch.Tensor]) -> list[dict[str, float]]:
         x, u, condition = tensors
         flow_i, flow_ii = self.networks_["flow_i"], self.networks_["flow_ii"]
         options = {"epochs": self.epochs, "batch_size": self.batch_size, "learning_rate": self.learning_rate}
-        history_i = train_generative(lambda ub, cb: -flow_i(cb).log_prob(ub).mean(), flow_i,
-                                     [u, condition], seed=self.seed, **options)
+        history_i = train_generative(
+            lambda ub, cb: -flow_i(cb).log_prob(ub).mean(), flow_i, [u, condition], seed=self.seed, **options
+        )
         # Flow II sees the true layer energies in training (teacher forcing), flow I's in sampling.
-        history_ii = train_generative(lambda xb, ub, cb: -flow_ii(torch.cat([cb, ub], 1)).log_prob(xb).mean(),
-                                      flow_ii, [x, u, condition], seed=self.seed + 1, **options)
-        return [{"epoch": a["epoch"], "flow_i_nll": a["loss"], "flow_ii_nll": b["loss"]} for a, b in zip(history_i, history_ii)]
+        history_ii = train_generative(
+            lambda xb, ub, cb: -flow_ii(torch.cat([cb, ub], 1)).log_prob(xb).mean(),
+            flow_ii,
+            [x, u, condition],
+            seed=self.seed + 1,
+            **options,
+        )
+        return [
+            {"epoch": a["epoch"], "flow_i_nll": a["loss"], "flow_ii_nll": b["loss"]}
+            for a, b in zip(history_i, history_ii)
+        ]
 
     def _generate(self, energy: torch.Tensor, condition: torch.Tensor) -> torch.Tensor:
         # Splines act on [-5, 5]; clamping keeps rare tail draws from decoding to extreme energies.

@@ -11,9 +11,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ...torch_common import mlp
 from .generative import VoxelSpaceGenerator, sinusoidal_embedding, train_generative
 from .preprocessing import DEFAULT_ALPHA
-from ...torch_common import mlp
 
 TIME_FEATURES = 16
 SOLVERS: tuple[str, ...] = ("euler", "midpoint", "rk4")
@@ -25,13 +25,28 @@ class CaloFlowMatchingGenerator(VoxelSpaceGenerator):
         "tiny": {"hidden": (256, 256), "n_steps": 10, "epochs": 40, "batch_size": 128, "learning_rate": 2e-3},
         "small": {"hidden": (512, 512, 512), "n_steps": 20, "epochs": 100, "batch_size": 256, "learning_rate": 1e-3},
         # CaloDREAM-scale velocity network; fixed-step RK4 as its fast sampling setting.
-        "full": {"hidden": (1024, 1024, 1024, 1024), "n_steps": 32, "solver": "rk4", "epochs": 500,
-                 "batch_size": 256, "learning_rate": 5e-4},
+        "full": {
+            "hidden": (1024, 1024, 1024, 1024),
+            "n_steps": 32,
+            "solver": "rk4",
+            "epochs": 500,
+            "batch_size": 256,
+            "learning_rate": 5e-4,
+        },
     }
 
-    def __init__(self, hidden: tuple[int, ...] = (512, 512, 512), n_steps: int = 20, solver: str = "midpoint",
-                 epochs: int = 100, batch_size: int = 256, learning_rate: float = 1e-3, alpha: float = DEFAULT_ALPHA,
-                 device: str = "auto", seed: int = 0) -> None:
+    def __init__(
+        self,
+        hidden: tuple[int, ...] = (512, 512, 512),
+        n_steps: int = 20,
+        solver: str = "midpoint",
+        epochs: int = 100,
+        batch_size: int = 256,
+        learning_rate: float = 1e-3,
+        alpha: float = DEFAULT_ALPHA,
+        device: str = "auto",
+        seed: int = 0,
+    ) -> None:
         if solver not in SOLVERS:
             raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
         self.hidden = tuple(hidden)
@@ -58,8 +73,15 @@ class CaloFlowMatchingGenerator(VoxelSpaceGenerator):
             xt = (1 - t[:, None]) * x0 + t[:, None] * x1
             return ((self._velocity(xt, t, condition) - (x1 - x0)) ** 2).mean()
 
-        return train_generative(loss, self.networks_, tensors, epochs=self.epochs,
-                                batch_size=self.batch_size, learning_rate=self.learning_rate, seed=self.seed)
+        return train_generative(
+            loss,
+            self.networks_,
+            tensors,
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            learning_rate=self.learning_rate,
+            seed=self.seed,
+        )
 
     def _sample_latent(self, condition: torch.Tensor) -> torch.Tensor:
         x = torch.randn(len(condition), self.geometry_.n_voxels, device=condition.device)

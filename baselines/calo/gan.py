@@ -11,9 +11,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ...torch_common import fit, mlp
 from .generative import VoxelSpaceGenerator
 from .preprocessing import DEFAULT_ALPHA
-from ...torch_common import fit, mlp
 
 
 class _LeakyReLU(nn.LeakyReLU):
@@ -24,19 +24,50 @@ class _LeakyReLU(nn.LeakyReLU):
 class CaloGANGenerator(VoxelSpaceGenerator):
     name = "calo-gan"
     PRESETS = {
-        "tiny": {"latent_dim": 16, "generator_hidden": (64, 128), "critic_hidden": (128, 64), "epochs": 40,
-                 "batch_size": 64, "n_critic": 2, "learning_rate": 5e-4},
-        "small": {"latent_dim": 64, "generator_hidden": (256, 512), "critic_hidden": (512, 256), "epochs": 200,
-                  "batch_size": 128, "n_critic": 5, "learning_rate": 1e-4},
+        "tiny": {
+            "latent_dim": 16,
+            "generator_hidden": (64, 128),
+            "critic_hidden": (128, 64),
+            "epochs": 40,
+            "batch_size": 64,
+            "n_critic": 2,
+            "learning_rate": 5e-4,
+        },
+        "small": {
+            "latent_dim": 64,
+            "generator_hidden": (256, 512),
+            "critic_hidden": (512, 256),
+            "epochs": 200,
+            "batch_size": 128,
+            "n_critic": 5,
+            "learning_rate": 1e-4,
+        },
         # CaloGAN-scale fully connected networks and the WGAN-GP recipe (lr 1e-4, 5 critic steps).
-        "full": {"latent_dim": 128, "generator_hidden": (512, 1024, 2048), "critic_hidden": (2048, 1024, 512),
-                 "epochs": 1000, "batch_size": 128, "n_critic": 5, "learning_rate": 1e-4},
+        "full": {
+            "latent_dim": 128,
+            "generator_hidden": (512, 1024, 2048),
+            "critic_hidden": (2048, 1024, 512),
+            "epochs": 1000,
+            "batch_size": 128,
+            "n_critic": 5,
+            "learning_rate": 1e-4,
+        },
     }
 
-    def __init__(self, latent_dim: int = 64, generator_hidden: tuple[int, ...] = (256, 512),
-                 critic_hidden: tuple[int, ...] = (512, 256), epochs: int = 200, batch_size: int = 128,
-                 n_critic: int = 5, gp_weight: float = 10.0, learning_rate: float = 1e-4,
-                 alpha: float = DEFAULT_ALPHA, device: str = "auto", seed: int = 0) -> None:
+    def __init__(
+        self,
+        latent_dim: int = 64,
+        generator_hidden: tuple[int, ...] = (256, 512),
+        critic_hidden: tuple[int, ...] = (512, 256),
+        epochs: int = 200,
+        batch_size: int = 128,
+        n_critic: int = 5,
+        gp_weight: float = 10.0,
+        learning_rate: float = 1e-4,
+        alpha: float = DEFAULT_ALPHA,
+        device: str = "auto",
+        seed: int = 0,
+    ) -> None:
         self.latent_dim = latent_dim
         self.generator_hidden = tuple(generator_hidden)
         self.critic_hidden = tuple(critic_hidden)
@@ -51,10 +82,12 @@ class CaloGANGenerator(VoxelSpaceGenerator):
 
     def _build(self) -> None:
         n = self.geometry_.n_voxels
-        self.networks_ = nn.ModuleDict({
-            "generator": mlp(self.latent_dim + 1, self.generator_hidden, n, activation=_LeakyReLU),
-            "critic": mlp(n + 1, self.critic_hidden, 1, activation=_LeakyReLU),
-        })
+        self.networks_ = nn.ModuleDict(
+            {
+                "generator": mlp(self.latent_dim + 1, self.generator_hidden, n, activation=_LeakyReLU),
+                "critic": mlp(n + 1, self.critic_hidden, 1, activation=_LeakyReLU),
+            }
+        )
 
     def _fake(self, condition: torch.Tensor) -> torch.Tensor:
         noise = torch.randn(len(condition), self.latent_dim, device=condition.device)
@@ -64,7 +97,7 @@ class CaloGANGenerator(VoxelSpaceGenerator):
         mix = torch.rand(len(real), 1, device=real.device)
         x = (mix * real + (1 - mix) * fake).requires_grad_(True)
         score = self.networks_["critic"](torch.cat([x, condition], 1))
-        grad, = torch.autograd.grad(score.sum(), x, create_graph=True)
+        (grad,) = torch.autograd.grad(score.sum(), x, create_graph=True)
         return ((grad.norm(dim=1) - 1.0) ** 2).mean()
 
     def _train(self, tensors: list[torch.Tensor]) -> list[dict[str, float]]:
@@ -94,9 +127,18 @@ class CaloGANGenerator(VoxelSpaceGenerator):
             counts.update(generator=0.0, generator_steps=0)
 
         # The critic is the network the loop steps; the generator follows in after_step.
-        return fit(critic, critic_loss, tensors, epochs=self.epochs, batch_size=self.batch_size,
-                   learning_rate=self.learning_rate, betas=(0.5, 0.9), seed=self.seed, after_step=generator_step,
-                   on_epoch=on_epoch).history
+        return fit(
+            critic,
+            critic_loss,
+            tensors,
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            learning_rate=self.learning_rate,
+            betas=(0.5, 0.9),
+            seed=self.seed,
+            after_step=generator_step,
+            on_epoch=on_epoch,
+        ).history
 
     def _sample_latent(self, condition: torch.Tensor) -> torch.Tensor:
         return self._fake(condition)

@@ -28,8 +28,8 @@ import torch
 from torch import nn
 
 from ...challenges.calo.geometry import Geometry, geometry_from_dict, geometry_to_dict
+from ...torch_common import fit, resolve_device
 from .preprocessing import EnergyCondition, VoxelFractions, check_incident_energy, check_showers
-from ...torch_common import fit, resolve_device, seeded_generator
 
 FILE_FORMAT = "hepbench-calo-generator-1"
 SIZES: tuple[str, ...] = ("tiny", "small", "full")
@@ -68,8 +68,18 @@ def train_generative(
     ``tensors`` share their first dimension (the showers) and already live on the training
     device; the mini-batch order comes from a generator seeded with ``seed``.
     """
-    return fit(module, loss_fn, tensors, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
-               seed=seed, cosine_decay=True, max_grad_norm=max_grad_norm, require_finite=True).history
+    return fit(
+        module,
+        loss_fn,
+        tensors,
+        epochs=epochs,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        seed=seed,
+        cosine_decay=True,
+        max_grad_norm=max_grad_norm,
+        require_finite=True,
+    ).history
 
 
 def sinusoidal_embedding(t: torch.Tensor, dim: int = 16) -> torch.Tensor:
@@ -226,28 +236,22 @@ class CaloGenerator(abc.ABC):
 
     # -- hooks -------------------------------------------------------------------------------
     @abc.abstractmethod
-    def _fit_transforms(self, energy: np.ndarray, voxels: np.ndarray) -> list[torch.Tensor]:
-        ...
+    def _fit_transforms(self, energy: np.ndarray, voxels: np.ndarray) -> list[torch.Tensor]: ...
 
     @abc.abstractmethod
-    def _build(self) -> None:
-        ...
+    def _build(self) -> None: ...
 
     @abc.abstractmethod
-    def _train(self, tensors: list[torch.Tensor]) -> list[dict[str, float]]:
-        ...
+    def _train(self, tensors: list[torch.Tensor]) -> list[dict[str, float]]: ...
 
     @abc.abstractmethod
-    def _generate(self, energy: torch.Tensor, condition: torch.Tensor) -> torch.Tensor:
-        ...
+    def _generate(self, energy: torch.Tensor, condition: torch.Tensor) -> torch.Tensor: ...
 
     @abc.abstractmethod
-    def _transform_state(self) -> dict[str, torch.Tensor]:
-        ...
+    def _transform_state(self) -> dict[str, torch.Tensor]: ...
 
     @abc.abstractmethod
-    def _load_transforms(self, state: dict[str, torch.Tensor]) -> None:
-        ...
+    def _load_transforms(self, state: dict[str, torch.Tensor]) -> None: ...
 
 
 class VoxelSpaceGenerator(CaloGenerator):

@@ -20,16 +20,37 @@ class CaloINNGenerator(VoxelSpaceGenerator):
     name = "calo-inn"
     PRESETS = {
         "tiny": {"transforms": 2, "hidden": (32,), "bins": 4, "epochs": 10, "batch_size": 128, "learning_rate": 2e-3},
-        "small": {"transforms": 6, "hidden": (128, 128), "bins": 8, "epochs": 50, "batch_size": 256,
-                  "learning_rate": 1e-3},
+        "small": {
+            "transforms": 6,
+            "hidden": (128, 128),
+            "bins": 8,
+            "epochs": 50,
+            "batch_size": 256,
+            "learning_rate": 1e-3,
+        },
         # CaloINN: a dozen RQS coupling blocks with 2-layer subnetworks, trained for hundreds of epochs.
-        "full": {"transforms": 12, "hidden": (512, 512), "bins": 10, "epochs": 300, "batch_size": 512,
-                 "learning_rate": 5e-4},
+        "full": {
+            "transforms": 12,
+            "hidden": (512, 512),
+            "bins": 10,
+            "epochs": 300,
+            "batch_size": 512,
+            "learning_rate": 5e-4,
+        },
     }
 
-    def __init__(self, transforms: int = 8, hidden: tuple[int, ...] = (256, 256), bins: int = 8, epochs: int = 50,
-                 batch_size: int = 256, learning_rate: float = 1e-3, alpha: float = DEFAULT_ALPHA,
-                 device: str = "auto", seed: int = 0) -> None:
+    def __init__(
+        self,
+        transforms: int = 8,
+        hidden: tuple[int, ...] = (256, 256),
+        bins: int = 8,
+        epochs: int = 50,
+        batch_size: int = 256,
+        learning_rate: float = 1e-3,
+        alpha: float = DEFAULT_ALPHA,
+        device: str = "auto",
+        seed: int = 0,
+    ) -> None:
         self.transforms = transforms
         self.hidden = tuple(hidden)
         self.bins = bins
@@ -45,15 +66,31 @@ class CaloINNGenerator(VoxelSpaceGenerator):
 
     def _build(self) -> None:
         # randperm: a different random half is transformed in every block (orders are saved buffers).
-        self.networks_ = nn.ModuleDict({"inn": zuko.flows.NSF(self.geometry_.n_voxels, context=1, bins=self.bins,
-                                                              transforms=self.transforms, hidden_features=self.hidden,
-                                                              passes=2, randperm=True)})
+        self.networks_ = nn.ModuleDict(
+            {
+                "inn": zuko.flows.NSF(
+                    self.geometry_.n_voxels,
+                    context=1,
+                    bins=self.bins,
+                    transforms=self.transforms,
+                    hidden_features=self.hidden,
+                    passes=2,
+                    randperm=True,
+                )
+            }
+        )
 
     def _train(self, tensors: list[torch.Tensor]) -> list[dict[str, float]]:
         inn = self.networks_["inn"]
-        return train_generative(lambda zb, cb: -inn(cb).log_prob(zb).mean(), inn, tensors,
-                                epochs=self.epochs, batch_size=self.batch_size, learning_rate=self.learning_rate,
-                                seed=self.seed)
+        return train_generative(
+            lambda zb, cb: -inn(cb).log_prob(zb).mean(),
+            inn,
+            tensors,
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            learning_rate=self.learning_rate,
+            seed=self.seed,
+        )
 
     def _sample_latent(self, condition: torch.Tensor) -> torch.Tensor:
         return self.networks_["inn"](condition).sample().clamp(-6.0, 6.0)

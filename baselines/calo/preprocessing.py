@@ -38,19 +38,24 @@ def check_incident_energy(incident_energy: np.ndarray, field: str = "incident_en
     if len(energy) == 0:
         raise ValueError(f"{field}: no showers (empty array)")
     if not np.all(np.isfinite(energy)):
-        raise ValueError(f"{field}: contains NaN or infinite values (first at index {int(np.argmin(np.isfinite(energy)))})")
+        raise ValueError(
+            f"{field}: contains NaN or infinite values (first at index {int(np.argmin(np.isfinite(energy)))})"
+        )
     if np.any(energy <= 0):
         raise ValueError(f"{field}: incident energies must be > 0 MeV (minimum {energy.min():g})")
     return energy
 
 
-def check_showers(incident_energy: np.ndarray, showers: np.ndarray, geometry: Geometry) -> tuple[np.ndarray, np.ndarray]:
+def check_showers(
+    incident_energy: np.ndarray, showers: np.ndarray, geometry: Geometry
+) -> tuple[np.ndarray, np.ndarray]:
     """Validated (incident_energy (N,), showers (N, n_voxels)) as float64, with errors naming the field."""
     energy = check_incident_energy(incident_energy)
     voxels = np.asarray(showers, dtype=np.float64)
     if voxels.ndim != 2 or voxels.shape[1] != geometry.n_voxels:
-        raise ValueError(f"showers: expected shape (N, {geometry.n_voxels}) for geometry {geometry.name!r}, "
-                         f"got {voxels.shape}")
+        raise ValueError(
+            f"showers: expected shape (N, {geometry.n_voxels}) for geometry {geometry.name!r}, got {voxels.shape}"
+        )
     if len(voxels) != len(energy):
         raise ValueError(f"showers: {len(voxels)} showers but incident_energy has {len(energy)} entries")
     finite = np.isfinite(voxels)
@@ -191,7 +196,9 @@ class LayerEnergies:
         return torch.cat([u0[:, None], ratios], 1).clamp(0.0, 1.0)
 
     def fit_transform(self, incident_energy: np.ndarray, layers: np.ndarray, seed: int) -> torch.Tensor:
-        self.total_scale = torch.tensor(1.1 * float(np.max(layers.sum(1) / incident_energy)) or 1.0, dtype=torch.float64)
+        self.total_scale = torch.tensor(
+            1.1 * float(np.max(layers.sum(1) / incident_energy)) or 1.0, dtype=torch.float64
+        )
         y = logit(dequantise(self._u(incident_energy, layers), self.alpha, seeded_generator(seed)), self.alpha)
         return self.scaler.fit(y).transform(y).float()
 
@@ -255,4 +262,3 @@ class LayerShapes:
     def load(self, state: dict[str, torch.Tensor]) -> LayerShapes:
         self.scaler.load(state, "shapes")
         return self
-

@@ -12,13 +12,23 @@ _DEMO = ("calo-diffusion", "calo-flow-matching")
 
 _GENERATORS = (
     ("calo-gan", "gan:CaloGANGenerator", "CaloGAN-like WGAN-GP, fully connected, conditioned on log E_inc"),
-    ("calo-flow", "flow:CaloFlowGenerator", "CaloFlow-like: flow I (RQS MAF) for layer energies given E_inc, "
-     "flow II (RQS MAF) for voxels normalised per layer given layer energies and E_inc"),
+    (
+        "calo-flow",
+        "flow:CaloFlowGenerator",
+        "CaloFlow-like: flow I (RQS MAF) for layer energies given E_inc, "
+        "flow II (RQS MAF) for voxels normalised per layer given layer energies and E_inc",
+    ),
     ("calo-inn", "inn:CaloINNGenerator", "CaloINN-like invertible network of RQS coupling blocks over voxels / E_inc"),
-    ("calo-diffusion", "diffusion:CaloDiffusionGenerator", "CaloDiffusion-like DDPM (v-prediction, MLP denoiser) "
-     "over voxels / E_inc"),
-    ("calo-flow-matching", "flow_matching:CaloFlowMatchingGenerator", "CaloDREAM-like conditional flow matching, "
-     "fixed-step ODE sampling"),
+    (
+        "calo-diffusion",
+        "diffusion:CaloDiffusionGenerator",
+        "CaloDiffusion-like DDPM (v-prediction, MLP denoiser) over voxels / E_inc",
+    ),
+    (
+        "calo-flow-matching",
+        "flow_matching:CaloFlowMatchingGenerator",
+        "CaloDREAM-like conditional flow matching, fixed-step ODE sampling",
+    ),
 )
 
 BASELINES: dict[str, Baseline] = {

@@ -12,7 +12,6 @@ from ...torch_common import resolve_device
 from ..base import balanced_weights
 
 
-
 class BDTClassifier:
     """xgboost classifier on a fixed list of features, GPU when available.
 
@@ -54,7 +53,7 @@ class BDTClassifier:
             raise ValueError(f"input lacks feature column(s) {missing}")
         return data[self.features].to_numpy(np.float32)
 
-    def fit(self, data: pd.DataFrame, y: np.ndarray, sample_weight: np.ndarray | None = None) -> "BDTClassifier":
+    def fit(self, data: pd.DataFrame, y: np.ndarray, sample_weight: np.ndarray | None = None) -> BDTClassifier:
         """Train on ``data`` (n_events rows) with labels ``y`` (1 signal, 0 background)."""
         weight = np.ones(len(y)) if sample_weight is None else sample_weight
         self.device_ = resolve_device(self.device)

@@ -30,8 +30,13 @@ from ...scoring.anomaly import roc_auc
 from ..base import balanced_weights
 
 METHODS: tuple[str, ...] = (
-    "iterative-addition", "iterative-removal", "score-correlation", "bdt-selection-frequency",
-    "separation", "random-subsets", "permutation",
+    "iterative-addition",
+    "iterative-removal",
+    "score-correlation",
+    "bdt-selection-frequency",
+    "separation",
+    "random-subsets",
+    "permutation",
 )
 
 
@@ -68,8 +73,13 @@ class _Evaluator:
 
     def model(self, features: Sequence[str]) -> xgb.XGBClassifier:
         self.n_fits += 1
-        model = xgb.XGBClassifier(n_estimators=self.config.n_estimators, max_depth=self.config.max_depth,
-                                  tree_method="hist", n_jobs=self.config.n_jobs, random_state=self.seed)
+        model = xgb.XGBClassifier(
+            n_estimators=self.config.n_estimators,
+            max_depth=self.config.max_depth,
+            tree_method="hist",
+            n_jobs=self.config.n_jobs,
+            random_state=self.seed,
+        )
         return model.fit(self.train[list(features)].to_numpy(np.float32), self.y_train, sample_weight=self.w_train)
 
     def score(self, model: xgb.XGBClassifier, features: Sequence[str], test: pd.DataFrame | None = None) -> np.ndarray:
@@ -86,7 +96,7 @@ def _greedy(evaluator: _Evaluator, features: list[str], forward: bool) -> tuple[
     order: list[str] = []
     path: list[float] = []
     remaining = list(features) if forward else []
-    while (remaining if forward else len(chosen) > 1):
+    while remaining if forward else len(chosen) > 1:
         candidates = remaining if forward else chosen
         trial = {f: evaluator.auc(chosen + [f] if forward else [c for c in chosen if c != f]) for f in candidates}
         best = max(trial, key=trial.get)
@@ -103,8 +113,9 @@ def _greedy(evaluator: _Evaluator, features: list[str], forward: bool) -> tuple[
     return order, path
 
 
-def separation(signal: np.ndarray, background: np.ndarray, w_signal: np.ndarray, w_background: np.ndarray,
-               n_bins: int = 50) -> float:
+def separation(
+    signal: np.ndarray, background: np.ndarray, w_signal: np.ndarray, w_background: np.ndarray, n_bins: int = 50
+) -> float:
     """Separation S = 1/2 sum_i (s_i - b_i)^2 / (s_i + b_i) of normalised weighted histograms,
     on bins spanning the 0.5-99.5% quantiles of both samples (0 identical, 1 disjoint)."""
     both = np.concatenate([signal, background])
@@ -173,7 +184,9 @@ def rank_features(
     is_sig = test_set["labels"].to_numpy() == 1
     w = test_set["weights"].to_numpy()
     values["separation"] = {
-        f: separation(test_set[f].to_numpy()[is_sig], test_set[f].to_numpy()[~is_sig], w[is_sig], w[~is_sig], config.n_bins)
+        f: separation(
+            test_set[f].to_numpy()[is_sig], test_set[f].to_numpy()[~is_sig], w[is_sig], w[~is_sig], config.n_bins
+        )
         for f in features
     }
 
@@ -195,7 +208,9 @@ def rank_features(
     for f in features:
         shuffled = test_set.copy()
         shuffled[f] = rng.permutation(shuffled[f].to_numpy())
-        values["permutation"][f] = full_auc - roc_auc(evaluator.y_test, evaluator.score(full, features, shuffled), evaluator.w_test)
+        values["permutation"][f] = full_auc - roc_auc(
+            evaluator.y_test, evaluator.score(full, features, shuffled), evaluator.w_test
+        )
 
     for method in METHODS:
         if method not in orders:
@@ -249,5 +264,9 @@ def markdown_rankings(result: dict[str, Any], top: int = 10) -> str:
         lines.append(f"| {r + 1} | " + " | ".join(result["methods"][m]["order"][r] for m in methods) + " |")
     for k in (1, 3, 5, 10):
         if k <= len(result["methods"][methods[0]]["auc_curve"]):
-            lines.append(f"| AUC, top {k} | " + " | ".join(f"{result['methods'][m]['auc_curve'][k - 1][1]:.3f}" for m in methods) + " |")
+            lines.append(
+                f"| AUC, top {k} | "
+                + " | ".join(f"{result['methods'][m]['auc_curve'][k - 1][1]:.3f}" for m in methods)
+                + " |"
+            )
     return "\n".join(lines) + "\n"

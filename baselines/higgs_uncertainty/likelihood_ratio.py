@@ -60,12 +60,13 @@ class LikelihoodRatioFit(BinnedTemplateFit):
         Template grids of the totals' response, as in :class:`BinnedTemplateFit`.
     """
 
-    def __init__(self, n_bins: int = 10, n_spurious_splits: int = 8, grids: dict | None = None, degree: int = 2,
-                 seed: int = 0) -> None:
+    def __init__(
+        self, n_bins: int = 10, n_spurious_splits: int = 8, grids: dict | None = None, degree: int = 2, seed: int = 0
+    ) -> None:
         super().__init__(n_bins=n_bins, grids=grids, degree=degree, seed=seed)
         self.n_spurious_splits = n_spurious_splits
 
-    def fit(self, score: Callable[[pd.DataFrame], np.ndarray], template_set: pd.DataFrame) -> "LikelihoodRatioFit":
+    def fit(self, score: Callable[[pd.DataFrame], np.ndarray], template_set: pd.DataFrame) -> LikelihoodRatioFit:
         super().fit(score, template_set)
         nominal = systematics(template_set, seed=self.seed)
         c = score(nominal)
@@ -88,12 +89,19 @@ class LikelihoodRatioFit(BinnedTemplateFit):
                 ratio = np.exp(_log_odds(_calibrate(c[calibrate], y[calibrate], w[calibrate]).predict(c[evaluate])))
                 is_signal, w_eval = y[evaluate] == 1, w[evaluate]
                 # Each half's weights rescaled to the full expected yields of its class.
-                w_eval = np.where(is_signal, w_eval * w[y == 1].sum() / w_eval[is_signal].sum(),
-                                  w_eval * w[y == 0].sum() / w_eval[~is_signal].sum())
+                w_eval = np.where(
+                    is_signal,
+                    w_eval * w[y == 1].sum() / w_eval[is_signal].sum(),
+                    w_eval * w[y == 0].sum() / w_eval[~is_signal].sum(),
+                )
                 signal, background = w[y == 1].sum(), w[y == 0].sum()
                 fit = minimize_scalar(
-                    lambda mu: mu * signal - np.sum(w_eval * np.log(np.maximum(mu * signal * ratio + background, 1e-300))),
-                    bounds=PARAMETER_LIMITS["mu"], method="bounded",
+                    # Minimised here, inside the iteration whose arrays it reads.
+                    lambda mu: (
+                        mu * signal - np.sum(w_eval * np.log(np.maximum(mu * signal * ratio + background, 1e-300)))  # noqa: B023
+                    ),  # noqa: B023
+                    bounds=PARAMETER_LIMITS["mu"],
+                    method="bounded",
                 )
                 shifts.append(fit.x - 1.0)
         return float(np.sqrt(np.mean(np.square(shifts)) / 2.0))
@@ -124,8 +132,12 @@ class LikelihoodRatioFit(BinnedTemplateFit):
         answer = profile_interval(lambda p: self.negative_log_likelihood_events(p, ratio, bins))
         lower = np.hypot(answer["mu_hat"] - answer["p16"], self.spurious_mu_)
         upper = np.hypot(answer["p84"] - answer["mu_hat"], self.spurious_mu_)
-        return {"mu_hat": answer["mu_hat"], "delta_mu_hat": 0.5 * (lower + upper),
-                "p16": answer["mu_hat"] - lower, "p84": answer["mu_hat"] + upper}
+        return {
+            "mu_hat": answer["mu_hat"],
+            "delta_mu_hat": 0.5 * (lower + upper),
+            "p16": answer["mu_hat"] - lower,
+            "p84": answer["mu_hat"] + upper,
+        }
 
 
 def _calibrate(c: np.ndarray, y: np.ndarray, w: np.ndarray) -> IsotonicRegression:

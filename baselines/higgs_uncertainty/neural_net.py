@@ -13,10 +13,9 @@ import numpy as np
 import pandas as pd
 
 from ...challenges.higgs_uncertainty.schema import UNDEFINED
-from .augmentation import nuisance_matrix
+from ...torch_common import TrainingConfig, mlp, predict_logits, resolve_device, train_classifier
 from ..base import balanced_weights
-from ...torch_common import resolve_device
-from ...torch_common import TrainingConfig, mlp, predict_logits, train_classifier
+from .augmentation import nuisance_matrix
 
 # Energies, momenta and masses span orders of magnitude: the network sees their logarithm.
 _LOG_SCALED = ("_pt", "PRI_met", "DER_mass", "DER_sum_pt")
@@ -28,7 +27,9 @@ class FeatureScaler:
 
     def __init__(self, features: Sequence[str]) -> None:
         self.features = list(features)
-        self.log_scaled_ = np.array([any(tag in f for tag in _LOG_SCALED) and not f.endswith("_phi") for f in self.features])
+        self.log_scaled_ = np.array(
+            [any(tag in f for tag in _LOG_SCALED) and not f.endswith("_phi") for f in self.features]
+        )
 
     def _raw(self, data: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         missing = [c for c in self.features if c not in data.columns]
@@ -39,7 +40,7 @@ class FeatureScaler:
         x[:, self.log_scaled_] = np.log1p(np.maximum(x[:, self.log_scaled_], 0.0))
         return x, undefined
 
-    def fit(self, data: pd.DataFrame) -> "FeatureScaler":
+    def fit(self, data: pd.DataFrame) -> FeatureScaler:
         x, undefined = self._raw(data)
         masked = np.where(undefined, np.nan, x)
         self.mean_ = np.nan_to_num(np.nanmean(masked, axis=0))
@@ -116,7 +117,7 @@ class NeuralNetClassifier:
             x = np.concatenate([x, nuisance_matrix(data).astype(np.float32)], axis=1)
         return x
 
-    def fit(self, data: pd.DataFrame, y: np.ndarray, sample_weight: np.ndarray | None = None) -> "NeuralNetClassifier":
+    def fit(self, data: pd.DataFrame, y: np.ndarray, sample_weight: np.ndarray | None = None) -> NeuralNetClassifier:
         """Train on ``data`` (n_events rows) with labels ``y`` (1 signal, 0 background)."""
         import torch
 
@@ -127,14 +128,24 @@ class NeuralNetClassifier:
         torch.manual_seed(self.seed)
         self.network_ = mlp(x.shape[1], self.hidden)
         config = TrainingConfig(
-            epochs=self.epochs, batch_size=self.batch_size, learning_rate=self.learning_rate,
-            weight_decay=self.weight_decay, focal_gamma=self.focal_gamma, fgsm_epsilon=self.fgsm_epsilon,
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            learning_rate=self.learning_rate,
+            weight_decay=self.weight_decay,
+            focal_gamma=self.focal_gamma,
+            fgsm_epsilon=self.fgsm_epsilon,
             adversary_weight=self.adversary_weight,
         )
         nuisance = nuisance_matrix(data) if self.adversary_weight > 0 else None
         self.history_ = train_classifier(
-            self.network_, x, np.asarray(y), balanced_weights(y, weight), config,
-            nuisance=nuisance, device=self.device_, seed=self.seed,
+            self.network_,
+            x,
+            np.asarray(y),
+            balanced_weights(y, weight),
+            config,
+            nuisance=nuisance,
+            device=self.device_,
+            seed=self.seed,
         )
         return self
 

@@ -57,8 +57,16 @@ def _nn(depth: str, features: tuple[str, ...], **options: Any) -> Callable[[str,
         from .neural_net import NeuralNetClassifier
 
         cfg = size_config(_NN_SIZES, size)
-        return NeuralNetClassifier(features, hidden=cfg[depth], epochs=cfg["epochs"], batch_size=cfg["batch_size"],
-                                   device=device, seed=seed, **options)
+        return NeuralNetClassifier(
+            features,
+            hidden=cfg[depth],
+            epochs=cfg["epochs"],
+            batch_size=cfg["batch_size"],
+            device=device,
+            seed=seed,
+            **options,
+        )
+
     return make
 
 
@@ -67,30 +75,55 @@ def _augmented(spread: float) -> Callable[[str, int], Any]:
         from .augmentation import NuisanceAugmentation
 
         return NuisanceAugmentation(n_draws=size_config(_AUGMENT_DRAWS, size), spread=spread, seed=seed)
+
     return make
 
 
-CLASSIFIERS: dict[str, ClassifierRecipe] = {r.name: r for r in (
-    ClassifierRecipe("bdt", "xgboost BDT on all 28 features", _bdt),
-    ClassifierRecipe("nn-shallow-low", "1-hidden-layer NN on the 16 PRI_* features", _nn("shallow", LOW_LEVEL)),
-    ClassifierRecipe("nn-shallow-all", "1-hidden-layer NN on PRI_* + DER_* features", _nn("shallow", LOW_AND_HIGH_LEVEL)),
-    ClassifierRecipe("nn-deep-low", "deep NN (3+ hidden layers) on the 16 PRI_* features", _nn("deep", LOW_LEVEL)),
-    ClassifierRecipe("nn-deep-all", "deep NN on PRI_* + DER_* features", _nn("deep", LOW_AND_HIGH_LEVEL)),
-    ClassifierRecipe("nn-focal", "deep NN, all features, focal loss (gamma 2)",
-                     _nn("deep", LOW_AND_HIGH_LEVEL, focal_gamma=2.0)),
-    ClassifierRecipe("nn-fgsm", "deep NN, all features, FGSM adversarial examples (eps 0.01)",
-                     _nn("deep", LOW_AND_HIGH_LEVEL, fgsm_epsilon=0.01)),
-    ClassifierRecipe("bdt-augmented", "BDT trained on copies shifted by nuisance draws (data augmentation)",
-                     _bdt, _augmented(1.0)),
-    ClassifierRecipe("nn-augmented", "deep NN trained on copies shifted by nuisance draws (data augmentation)",
-                     _nn("deep", LOW_AND_HIGH_LEVEL), _augmented(1.0)),
-    ClassifierRecipe("nn-parameterised", "deep NN with TES, JES and soft MET as extra inputs, trained over "
-                     "nuisance draws (3x the prior width)", _nn("deep", LOW_AND_HIGH_LEVEL, nuisance_inputs=True),
-                     _augmented(3.0)),
-    ClassifierRecipe("nn-adversarial", "deep NN decorrelated from TES, JES and soft MET by an adversary, "
-                     "trained over nuisance draws (3x the prior width)",
-                     _nn("deep", LOW_AND_HIGH_LEVEL, adversary_weight=1.0), _augmented(3.0)),
-)}
+CLASSIFIERS: dict[str, ClassifierRecipe] = {
+    r.name: r
+    for r in (
+        ClassifierRecipe("bdt", "xgboost BDT on all 28 features", _bdt),
+        ClassifierRecipe("nn-shallow-low", "1-hidden-layer NN on the 16 PRI_* features", _nn("shallow", LOW_LEVEL)),
+        ClassifierRecipe(
+            "nn-shallow-all", "1-hidden-layer NN on PRI_* + DER_* features", _nn("shallow", LOW_AND_HIGH_LEVEL)
+        ),
+        ClassifierRecipe("nn-deep-low", "deep NN (3+ hidden layers) on the 16 PRI_* features", _nn("deep", LOW_LEVEL)),
+        ClassifierRecipe("nn-deep-all", "deep NN on PRI_* + DER_* features", _nn("deep", LOW_AND_HIGH_LEVEL)),
+        ClassifierRecipe(
+            "nn-focal", "deep NN, all features, focal loss (gamma 2)", _nn("deep", LOW_AND_HIGH_LEVEL, focal_gamma=2.0)
+        ),
+        ClassifierRecipe(
+            "nn-fgsm",
+            "deep NN, all features, FGSM adversarial examples (eps 0.01)",
+            _nn("deep", LOW_AND_HIGH_LEVEL, fgsm_epsilon=0.01),
+        ),
+        ClassifierRecipe(
+            "bdt-augmented",
+            "BDT trained on copies shifted by nuisance draws (data augmentation)",
+            _bdt,
+            _augmented(1.0),
+        ),
+        ClassifierRecipe(
+            "nn-augmented",
+            "deep NN trained on copies shifted by nuisance draws (data augmentation)",
+            _nn("deep", LOW_AND_HIGH_LEVEL),
+            _augmented(1.0),
+        ),
+        ClassifierRecipe(
+            "nn-parameterised",
+            "deep NN with TES, JES and soft MET as extra inputs, trained over nuisance draws (3x the prior width)",
+            _nn("deep", LOW_AND_HIGH_LEVEL, nuisance_inputs=True),
+            _augmented(3.0),
+        ),
+        ClassifierRecipe(
+            "nn-adversarial",
+            "deep NN decorrelated from TES, JES and soft MET by an adversary, "
+            "trained over nuisance draws (3x the prior width)",
+            _nn("deep", LOW_AND_HIGH_LEVEL, adversary_weight=1.0),
+            _augmented(3.0),
+        ),
+    )
+}
 
 
 @dataclass(frozen=True)
@@ -119,17 +152,34 @@ def _likelihood_ratio(seed: int) -> Any:
     return LikelihoodRatioFit(seed=seed)
 
 
-INFERENCES: dict[str, InferenceRecipe] = {r.name: r for r in (
-    # The templates' simulation statistics limit the binned fit in the signal-like bins; the
-    # classifier saturates with fewer events, so most of the training set builds templates.
-    InferenceRecipe("template-fit", "score in 10 bins, per-bin quadratic response in TES / JES / soft MET, "
-                    "six constrained nuisances, MINOS interval", _template_fit, 0.3),
-    InferenceRecipe("counting", "events above the score cut maximising s/sqrt(b + (0.01 b)^2), one Poisson "
-                    "bin with the same six nuisances", _counting, 0.3),
-    InferenceRecipe("likelihood-ratio", "unbinned extended likelihood with isotonic-calibrated per-event "
-                    "ratios p_s/p_b, densities corrected per score bin for the shape nuisances, six constrained "
-                    "nuisances, spurious-signal term for the ratio's simulation statistics", _likelihood_ratio, 0.3),
-)}
+INFERENCES: dict[str, InferenceRecipe] = {
+    r.name: r
+    for r in (
+        # The templates' simulation statistics limit the binned fit in the signal-like bins; the
+        # classifier saturates with fewer events, so most of the training set builds templates.
+        InferenceRecipe(
+            "template-fit",
+            "score in 10 bins, per-bin quadratic response in TES / JES / soft MET, "
+            "six constrained nuisances, MINOS interval",
+            _template_fit,
+            0.3,
+        ),
+        InferenceRecipe(
+            "counting",
+            "events above the score cut maximising s/sqrt(b + (0.01 b)^2), one Poisson bin with the same six nuisances",
+            _counting,
+            0.3,
+        ),
+        InferenceRecipe(
+            "likelihood-ratio",
+            "unbinned extended likelihood with isotonic-calibrated per-event "
+            "ratios p_s/p_b, densities corrected per score bin for the shape nuisances, six constrained "
+            "nuisances, spurious-signal term for the ratio's simulation statistics",
+            _likelihood_ratio,
+            0.3,
+        ),
+    )
+}
 
 _DEMO = {"bdt-template-fit", "nn-deep-all-template-fit"}
 
@@ -145,18 +195,28 @@ def _combined(classifier: ClassifierRecipe, inference: InferenceRecipe) -> Calla
             augmentation=classifier.augmentation(size, seed),
             seed=seed,
         )
+
     return factory
 
 
 BASELINES: dict[str, Baseline] = {
-    f"{c.name}-{i.name}": Baseline(f"{c.name}-{i.name}", "higgs-uncertainty", f"{c.description}; {i.description}",
-                                   _combined(c, i), in_demo=f"{c.name}-{i.name}" in _DEMO)
-    for c in CLASSIFIERS.values() for i in INFERENCES.values()
+    f"{c.name}-{i.name}": Baseline(
+        f"{c.name}-{i.name}",
+        "higgs-uncertainty",
+        f"{c.description}; {i.description}",
+        _combined(c, i),
+        in_demo=f"{c.name}-{i.name}" in _DEMO,
+    )
+    for c in CLASSIFIERS.values()
+    for i in INFERENCES.values()
 }
 
 COMPARISON_TABLE: tuple[str, ...] = (
     *(f"{c}-template-fit" for c in CLASSIFIERS),
-    "bdt-counting", "nn-deep-all-counting", "bdt-likelihood-ratio", "nn-deep-all-likelihood-ratio",
+    "bdt-counting",
+    "nn-deep-all-counting",
+    "bdt-likelihood-ratio",
+    "nn-deep-all-likelihood-ratio",
 )
 """The methods ``hepbench baseline compare`` runs by default: every classifier with the template
 fit, and every inference method with the BDT and the deep NN."""

@@ -75,7 +75,7 @@ class SignalStrengthEstimator:
         self.augmentation = augmentation
         self.seed = seed
 
-    def fit(self, train: pd.DataFrame) -> "SignalStrengthEstimator":
+    def fit(self, train: pd.DataFrame) -> SignalStrengthEstimator:
         """``train``: weighted events with features, ``weights``, ``labels``, ``detailed_labels``."""
         for_classifier, for_templates = split_by_process(train, self.classifier_fraction, self.seed)
         augmentation = self.augmentation or NuisanceAugmentation(seed=self.seed)

@@ -101,7 +101,7 @@ class BinnedTemplateFit:
         inner = scores[is_signal][order][np.searchsorted(cdf, quantiles)]
         return np.concatenate([[0.0], np.unique(inner), [1.0]])
 
-    def fit(self, score: Callable[[pd.DataFrame], np.ndarray], template_set: pd.DataFrame) -> "BinnedTemplateFit":
+    def fit(self, score: Callable[[pd.DataFrame], np.ndarray], template_set: pd.DataFrame) -> BinnedTemplateFit:
         """Build the templates from a weighted template set.
 
         ``score`` maps a frame of events to classifier scores (n_events,). The template set's
@@ -166,7 +166,9 @@ class BinnedTemplateFit:
         disc = np.sqrt(b**2 + 4.0 * a * observed)
         gamma = np.where(b >= 0, 2.0 * observed / np.where(b + disc > 0, b + disc, 1.0), (disc - b) / (2.0 * a))
         mean = np.maximum(gamma * nu, 1e-9)
-        return float(np.sum(mean - observed * np.log(mean)) + 0.5 * np.sum(a * (gamma - 1.0) ** 2)) + self.constraint_nll(params)
+        return float(
+            np.sum(mean - observed * np.log(mean)) + 0.5 * np.sum(a * (gamma - 1.0) ** 2)
+        ) + self.constraint_nll(params)
 
     def fit_scores(self, scores: np.ndarray) -> dict[str, float]:
         """Fit one pseudo-experiment's scores (n_events,); returns mu_hat, delta_mu_hat, p16, p84."""

@@ -25,16 +25,19 @@ class ANODE:
         Unfitted density estimators for the signal region and the sidebands.
     """
 
-    def __init__(self, signal_region_density: ConditionalDensity | None = None,
-                 sideband_density: ConditionalDensity | None = None) -> None:
+    def __init__(
+        self,
+        signal_region_density: ConditionalDensity | None = None,
+        sideband_density: ConditionalDensity | None = None,
+    ) -> None:
         self.signal_region_density = signal_region_density
         self.sideband_density = sideband_density
 
     @classmethod
-    def for_size(cls, size: str, device: str = "auto", seed: int = 0) -> "ANODE":
+    def for_size(cls, size: str, device: str = "auto", seed: int = 0) -> ANODE:
         return cls(ConditionalDensity.for_size(size, device, seed), ConditionalDensity.for_size(size, device, seed + 1))
 
-    def fit(self, inputs: AnomalyInputs) -> "ANODE":
+    def fit(self, inputs: AnomalyInputs) -> ANODE:
         mass = checked.mjj(inputs.data, "inputs.data")
         x = checked.features(inputs.data, "inputs.data")
         sr = checked.in_window(mass, inputs.signal_region)

@@ -13,8 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ...torch_common import resolve_device
-from ...torch_common import binary_loss, fit, mlp
+from ...torch_common import binary_loss, fit, mlp, resolve_device
 from ..base import balanced_weights, size_config
 
 
@@ -30,8 +29,6 @@ CLASSIFIER_SIZES: dict[str, ClassifierSize] = {
     "small": ClassifierSize(epochs=30, batch_size=256, n_best=5),
     "full": ClassifierSize(epochs=100, batch_size=128, n_best=10),  # the anchor's recipe
 }
-
-
 
 
 class AnomalyClassifier:
@@ -74,7 +71,7 @@ class AnomalyClassifier:
         self.seed = seed
 
     @classmethod
-    def for_size(cls, size: str, device: str = "auto", seed: int = 0) -> "AnomalyClassifier":
+    def for_size(cls, size: str, device: str = "auto", seed: int = 0) -> AnomalyClassifier:
         cfg = size_config(CLASSIFIER_SIZES, size)
         return cls(epochs=cfg.epochs, batch_size=cfg.batch_size, n_best=cfg.n_best, device=device, seed=seed)
 
@@ -89,7 +86,9 @@ class AnomalyClassifier:
             train.append(idx[n_valid:])
         return np.concatenate(train), np.concatenate(valid)
 
-    def fit(self, inputs: np.ndarray, targets: np.ndarray, sample_weight: np.ndarray | None = None) -> "AnomalyClassifier":
+    def fit(
+        self, inputs: np.ndarray, targets: np.ndarray, sample_weight: np.ndarray | None = None
+    ) -> AnomalyClassifier:
         """Train on ``inputs`` (n_events, n_features) with ``targets`` 0 / 1 (n_events,).
 
         ``sample_weight`` (n_events,) defaults to class-balanced weights; given weights are used as
@@ -125,9 +124,17 @@ class AnomalyClassifier:
         def loss(xb: torch.Tensor, yb: torch.Tensor, wb: torch.Tensor) -> torch.Tensor:
             return binary_loss(network(xb).squeeze(1), yb, wb, 0.0)
 
-        result = fit(network, loss, [tensor(z[train]), tensor(y[train]), tensor(w[train])], epochs=self.epochs,
-                     batch_size=self.batch_size, learning_rate=self.learning_rate, seed=self.seed,
-                     validation=lambda: loss(*valid_set), n_best=self.n_best)
+        result = fit(
+            network,
+            loss,
+            [tensor(z[train]), tensor(y[train]), tensor(w[train])],
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            learning_rate=self.learning_rate,
+            seed=self.seed,
+            validation=lambda: loss(*valid_set),
+            n_best=self.n_best,
+        )
         kept, self.history_ = result.best, result.history
         if not kept:
             raise RuntimeError("the classifier's validation loss was never finite; lower learning_rate")

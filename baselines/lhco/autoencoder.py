@@ -17,10 +17,9 @@ import torch
 from torch import nn
 
 from ...challenges.lhco.protocol import AnomalyInputs
-from . import anomaly_inputs as checked
+from ...torch_common import fit, mlp, resolve_device
 from ..base import size_config
-from ...torch_common import resolve_device
-from ...torch_common import fit, mlp
+from . import anomaly_inputs as checked
 
 
 @dataclass(frozen=True)
@@ -57,9 +56,17 @@ class Autoencoder:
         Seeds the split, the initialisation and the batch order.
     """
 
-    def __init__(self, hidden: tuple[int, ...] = (64, 32), latent: int = 1, epochs: int = 100,
-                 batch_size: int = 128, learning_rate: float = 1e-3, validation_fraction: float = 0.2,
-                 device: str = "auto", seed: int = 0) -> None:
+    def __init__(
+        self,
+        hidden: tuple[int, ...] = (64, 32),
+        latent: int = 1,
+        epochs: int = 100,
+        batch_size: int = 128,
+        learning_rate: float = 1e-3,
+        validation_fraction: float = 0.2,
+        device: str = "auto",
+        seed: int = 0,
+    ) -> None:
         self.hidden = tuple(hidden)
         self.latent = latent
         self.epochs = epochs
@@ -70,7 +77,7 @@ class Autoencoder:
         self.seed = seed
 
     @classmethod
-    def for_size(cls, size: str, device: str = "auto", seed: int = 0) -> "Autoencoder":
+    def for_size(cls, size: str, device: str = "auto", seed: int = 0) -> Autoencoder:
         cfg = size_config(AUTOENCODER_SIZES, size)
         return cls(epochs=cfg.epochs, batch_size=cfg.batch_size, device=device, seed=seed)
 
@@ -79,7 +86,7 @@ class Autoencoder:
         decoder = mlp(self.latent, self.hidden[::-1], n_features)
         return nn.Sequential(encoder, nn.ReLU(), decoder)
 
-    def fit(self, inputs: AnomalyInputs) -> "Autoencoder":
+    def fit(self, inputs: AnomalyInputs) -> Autoencoder:
         x = checked.features(checked.signal_region(inputs.data, inputs.signal_region, "inputs.data"), "inputs.data")
         if not 0.0 < self.validation_fraction < 1.0:
             raise ValueError(f"validation_fraction must be in (0, 1), got {self.validation_fraction}")
@@ -95,9 +102,16 @@ class Autoencoder:
         zv = torch.as_tensor(z[order[:n_valid]], dtype=torch.float32, device=device)
         torch.manual_seed(self.seed)
         network = self._network(x.shape[1]).to(device)
-        result = fit(network, lambda xb: ((network(xb) - xb) ** 2).mean(), [zt], epochs=self.epochs,
-                     batch_size=self.batch_size, learning_rate=self.learning_rate, seed=self.seed,
-                     validation=lambda: ((network(zv) - zv) ** 2).mean())
+        result = fit(
+            network,
+            lambda xb: ((network(xb) - xb) ** 2).mean(),
+            [zt],
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            learning_rate=self.learning_rate,
+            seed=self.seed,
+            validation=lambda: ((network(zv) - zv) ** 2).mean(),
+        )
         kept, self.history_ = result.best, result.history
         if not kept:
             raise RuntimeError("the autoencoder's validation loss was never finite; lower learning_rate")

@@ -47,19 +47,25 @@ class CATHODE:
         Seeds the mass KDE draws and the sampling.
     """
 
-    def __init__(self, density: ConditionalDensity | None = None, classifier: AnomalyClassifier | None = None,
-                 oversampling: float = 4.0, seed: int = 0) -> None:
+    def __init__(
+        self,
+        density: ConditionalDensity | None = None,
+        classifier: AnomalyClassifier | None = None,
+        oversampling: float = 4.0,
+        seed: int = 0,
+    ) -> None:
         self.density = density
         self.classifier = classifier
         self.oversampling = oversampling
         self.seed = seed
 
     @classmethod
-    def for_size(cls, size: str, device: str = "auto", seed: int = 0) -> "CATHODE":
-        return cls(ConditionalDensity.for_size(size, device, seed), AnomalyClassifier.for_size(size, device, seed),
-                   seed=seed)
+    def for_size(cls, size: str, device: str = "auto", seed: int = 0) -> CATHODE:
+        return cls(
+            ConditionalDensity.for_size(size, device, seed), AnomalyClassifier.for_size(size, device, seed), seed=seed
+        )
 
-    def fit(self, inputs: AnomalyInputs) -> "CATHODE":
+    def fit(self, inputs: AnomalyInputs) -> CATHODE:
         if not self.oversampling > 0:
             raise ValueError(f"oversampling must be > 0, got {self.oversampling}")
         mass = checked.mjj(inputs.data, "inputs.data")

@@ -36,10 +36,10 @@ class CWoLaHunting:
         self.sideband_width = sideband_width
 
     @classmethod
-    def for_size(cls, size: str, device: str = "auto", seed: int = 0) -> "CWoLaHunting":
+    def for_size(cls, size: str, device: str = "auto", seed: int = 0) -> CWoLaHunting:
         return cls(AnomalyClassifier.for_size(size, device, seed))
 
-    def fit(self, inputs: AnomalyInputs) -> "CWoLaHunting":
+    def fit(self, inputs: AnomalyInputs) -> CWoLaHunting:
         if not self.sideband_width > 0:
             raise ValueError(f"sideband_width must be > 0 TeV, got {self.sideband_width}")
         low, high = inputs.signal_region
@@ -47,18 +47,23 @@ class CWoLaHunting:
         x_all = checked.features(inputs.data, "inputs.data")
         regions = {
             "the signal region": checked.in_window(mass, (low, high)),
-            f"the lower sideband {low - self.sideband_width:.3g}-{low:.3g} TeV":
-                (mass > low - self.sideband_width) & (mass <= low),
-            f"the upper sideband {high:.3g}-{high + self.sideband_width:.3g} TeV":
-                (mass >= high) & (mass < high + self.sideband_width),
+            f"the lower sideband {low - self.sideband_width:.3g}-{low:.3g} TeV": (mass > low - self.sideband_width)
+            & (mass <= low),
+            f"the upper sideband {high:.3g}-{high + self.sideband_width:.3g} TeV": (mass >= high)
+            & (mass < high + self.sideband_width),
         }
         for where, mask in regions.items():
             checked.require_events(mask, "inputs.data", where)
         sr, lower, upper = regions.values()
         x = np.concatenate([x_all[sr], x_all[lower], x_all[upper]])
         y = np.concatenate([np.ones(sr.sum()), np.zeros(lower.sum() + upper.sum())])
-        w = np.concatenate([np.full(sr.sum(), 0.5 / sr.sum()), np.full(lower.sum(), 0.25 / lower.sum()),
-                            np.full(upper.sum(), 0.25 / upper.sum())])
+        w = np.concatenate(
+            [
+                np.full(sr.sum(), 0.5 / sr.sum()),
+                np.full(lower.sum(), 0.25 / lower.sum()),
+                np.full(upper.sum(), 0.25 / upper.sum()),
+            ]
+        )
         self.classifier_ = (self.classifier or AnomalyClassifier()).fit(x, y, sample_weight=w)
         return self
 

@@ -20,9 +20,8 @@ import torch
 import zuko
 from scipy.special import expit
 
+from ...torch_common import fit, resolve_device
 from ..base import size_config
-from ...torch_common import resolve_device
-from ...torch_common import fit
 
 _MARGIN = 0.01
 """Fraction of each feature's training range added on both sides before the logit."""
@@ -110,10 +109,18 @@ class ConditionalDensity:
         self.seed = seed
 
     @classmethod
-    def for_size(cls, size: str, device: str = "auto", seed: int = 0) -> "ConditionalDensity":
+    def for_size(cls, size: str, device: str = "auto", seed: int = 0) -> ConditionalDensity:
         cfg = size_config(FLOW_SIZES, size)
-        return cls(transforms=cfg.transforms, hidden=cfg.hidden, epochs=cfg.epochs, batch_size=cfg.batch_size,
-                   learning_rate=cfg.learning_rate, n_best=cfg.n_best, device=device, seed=seed)
+        return cls(
+            transforms=cfg.transforms,
+            hidden=cfg.hidden,
+            epochs=cfg.epochs,
+            batch_size=cfg.batch_size,
+            learning_rate=cfg.learning_rate,
+            n_best=cfg.n_best,
+            device=device,
+            seed=seed,
+        )
 
     def _flow(self, n_features: int) -> zuko.flows.MAF:
         return zuko.flows.MAF(n_features, context=1, transforms=self.transforms, hidden_features=(self.hidden,))
@@ -132,7 +139,7 @@ class ConditionalDensity:
         y = z * self.logit_std_ + self.logit_mean_
         return self.low_ + self.width_ * expit(y)
 
-    def fit(self, x: np.ndarray, mjj: np.ndarray) -> "ConditionalDensity":
+    def fit(self, x: np.ndarray, mjj: np.ndarray) -> ConditionalDensity:
         """Fit p(x | mjj) to events ``x`` (n_events, n_features) with dijet masses ``mjj`` (n_events,) in TeV."""
         x = _as_2d(x, "x")
         mjj = _as_1d(mjj, len(x), "mjj")
@@ -163,10 +170,17 @@ class ConditionalDensity:
             return torch.as_tensor(a, dtype=torch.float32, device=device)
 
         zv, cv = tensor(z[valid]), tensor(context[valid])
-        result = fit(flow, lambda zb, cb: -flow(cb).log_prob(zb).mean(), [tensor(z[train]), tensor(context[train])],
-                     epochs=self.epochs, batch_size=self.batch_size, learning_rate=self.learning_rate,
-                     seed=self.seed, n_best=self.n_best,
-                     validation=lambda: -self._batched_log_prob(flow, zv, cv).mean())
+        result = fit(
+            flow,
+            lambda zb, cb: -flow(cb).log_prob(zb).mean(),
+            [tensor(z[train]), tensor(context[train])],
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            learning_rate=self.learning_rate,
+            seed=self.seed,
+            n_best=self.n_best,
+            validation=lambda: -self._batched_log_prob(flow, zv, cv).mean(),
+        )
         kept, self.history_ = result.best, result.history
         if not kept:
             raise RuntimeError("the flow diverged in every epoch; lower learning_rate")
@@ -181,10 +195,12 @@ class ConditionalDensity:
         return self
 
     @staticmethod
-    def _batched_log_prob(flow: zuko.flows.MAF, z: torch.Tensor, context: torch.Tensor,
-                          batch_size: int = 65536) -> torch.Tensor:
-        return torch.cat([flow(context[s : s + batch_size]).log_prob(z[s : s + batch_size])
-                          for s in range(0, len(z), batch_size)])
+    def _batched_log_prob(
+        flow: zuko.flows.MAF, z: torch.Tensor, context: torch.Tensor, batch_size: int = 65536
+    ) -> torch.Tensor:
+        return torch.cat(
+            [flow(context[s : s + batch_size]).log_prob(z[s : s + batch_size]) for s in range(0, len(z), batch_size)]
+        )
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "flows_"):
@@ -215,8 +231,9 @@ class ConditionalDensity:
         mjj = _as_1d(mjj, len(mjj), "mjj")
         seed = self.seed if seed is None else seed
         member = np.random.default_rng(seed).permutation(len(mjj)) % len(self.flows_)
-        context = torch.as_tensor(((mjj - self.mjj_mean_) / self.mjj_std_)[:, None], dtype=torch.float32,
-                                  device=self.device_)
+        context = torch.as_tensor(
+            ((mjj - self.mjj_mean_) / self.mjj_std_)[:, None], dtype=torch.float32, device=self.device_
+        )
         z = np.empty((len(mjj), self.n_features_), dtype=np.float64)
         torch.manual_seed(seed)
         for k, flow in enumerate(self.flows_):

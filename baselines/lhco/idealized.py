@@ -23,15 +23,16 @@ class IdealizedAnomalyDetector:
         self.classifier = classifier
 
     @classmethod
-    def for_size(cls, size: str, device: str = "auto", seed: int = 0) -> "IdealizedAnomalyDetector":
+    def for_size(cls, size: str, device: str = "auto", seed: int = 0) -> IdealizedAnomalyDetector:
         return cls(AnomalyClassifier.for_size(size, device, seed))
 
-    def fit(self, inputs: AnomalyInputs) -> "IdealizedAnomalyDetector":
+    def fit(self, inputs: AnomalyInputs) -> IdealizedAnomalyDetector:
         window = inputs.signal_region
         data = checked.features(checked.signal_region(inputs.data, window, "inputs.data"), "inputs.data")
         reference = checked.features(
             checked.signal_region(inputs.background_reference, window, "inputs.background_reference"),
-            "inputs.background_reference")
+            "inputs.background_reference",
+        )
         x = np.concatenate([data, reference])
         y = np.concatenate([np.ones(len(data)), np.zeros(len(reference))])
         self.classifier_ = (self.classifier or AnomalyClassifier()).fit(x, y)

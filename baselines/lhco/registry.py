@@ -11,20 +11,50 @@ from ..base import Baseline, lazy_factory
 
 _HERE = "hepbench.baselines.lhco"
 
-BASELINES: dict[str, Baseline] = {b.name: b for b in (
-    Baseline("supervised", "lhco", "fully supervised upper bound: 3x64 MLP on labelled signal vs background "
-             "in the signal region, mean of the 10 best epochs", lazy_factory(f"{_HERE}.supervised:SupervisedClassifier.for_size"),
-             in_demo=True),
-    Baseline("idealized-ad", "lhco", "idealized anomaly detector: classifier of signal-region data vs a "
-             "perfect background simulation", lazy_factory(f"{_HERE}.idealized:IdealizedAnomalyDetector.for_size"),
-             in_demo=True),
-    Baseline("cwola-hunting", "lhco", "CWoLa hunting: classifier of signal region vs the adjacent 200 GeV "
-             "sideband strips (weights SR 0.5, each strip 0.25)", lazy_factory(f"{_HERE}.cwola:CWoLaHunting.for_size"),
-             in_demo=True),
-    Baseline("anode", "lhco", "ANODE: log p_SR(x|mjj) - log p_SB(x|mjj) with two masked autoregressive flows",
-             lazy_factory(f"{_HERE}.anode:ANODE.for_size")),
-    Baseline("cathode", "lhco", "CATHODE: flow p(x|mjj) fitted on the sidebands, sampled 4x into the signal "
-             "region (mjj from a KDE), classifier of data vs samples", lazy_factory(f"{_HERE}.cathode:CATHODE.for_size")),
-    Baseline("autoencoder", "lhco", "unsupervised autoencoder on signal-region data, score = reconstruction "
-             "error", lazy_factory(f"{_HERE}.autoencoder:Autoencoder.for_size")),
-)}
+BASELINES: dict[str, Baseline] = {
+    b.name: b
+    for b in (
+        Baseline(
+            "supervised",
+            "lhco",
+            "fully supervised upper bound: 3x64 MLP on labelled signal vs background "
+            "in the signal region, mean of the 10 best epochs",
+            lazy_factory(f"{_HERE}.supervised:SupervisedClassifier.for_size"),
+            in_demo=True,
+        ),
+        Baseline(
+            "idealized-ad",
+            "lhco",
+            "idealized anomaly detector: classifier of signal-region data vs a perfect background simulation",
+            lazy_factory(f"{_HERE}.idealized:IdealizedAnomalyDetector.for_size"),
+            in_demo=True,
+        ),
+        Baseline(
+            "cwola-hunting",
+            "lhco",
+            "CWoLa hunting: classifier of signal region vs the adjacent 200 GeV "
+            "sideband strips (weights SR 0.5, each strip 0.25)",
+            lazy_factory(f"{_HERE}.cwola:CWoLaHunting.for_size"),
+            in_demo=True,
+        ),
+        Baseline(
+            "anode",
+            "lhco",
+            "ANODE: log p_SR(x|mjj) - log p_SB(x|mjj) with two masked autoregressive flows",
+            lazy_factory(f"{_HERE}.anode:ANODE.for_size"),
+        ),
+        Baseline(
+            "cathode",
+            "lhco",
+            "CATHODE: flow p(x|mjj) fitted on the sidebands, sampled 4x into the signal "
+            "region (mjj from a KDE), classifier of data vs samples",
+            lazy_factory(f"{_HERE}.cathode:CATHODE.for_size"),
+        ),
+        Baseline(
+            "autoencoder",
+            "lhco",
+            "unsupervised autoencoder on signal-region data, score = reconstruction error",
+            lazy_factory(f"{_HERE}.autoencoder:Autoencoder.for_size"),
+        ),
+    )
+}

@@ -24,10 +24,10 @@ class SupervisedClassifier:
         self.classifier = classifier
 
     @classmethod
-    def for_size(cls, size: str, device: str = "auto", seed: int = 0) -> "SupervisedClassifier":
+    def for_size(cls, size: str, device: str = "auto", seed: int = 0) -> SupervisedClassifier:
         return cls(AnomalyClassifier.for_size(size, device, seed))
 
-    def fit(self, inputs: AnomalyInputs) -> "SupervisedClassifier":
+    def fit(self, inputs: AnomalyInputs) -> SupervisedClassifier:
         labelled = checked.signal_region(inputs.labelled, inputs.signal_region, "inputs.labelled")
         x = checked.features(labelled, "inputs.labelled")
         y = checked.labels(labelled, "inputs.labelled")

@@ -55,13 +55,23 @@ def generate_dataset(preset: str, seed: int, out: str | Path) -> dict[str, dict[
             stream = seed * 1000 + 10 * g_index + s_index
             simulator = GFlashSimulator(model, seed=stream)
             energy, showers = simulator.generate(n)
-            meta = {"generator": GENERATOR, "hepbench_version": __version__, "preset": preset, "seed": seed,
-                    "stream_seed": stream, "split": split, "geometry": model.geometry.name,
-                    "material": model.material.name, "units": "MeV"}
+            meta = {
+                "generator": GENERATOR,
+                "hepbench_version": __version__,
+                "preset": preset,
+                "seed": seed,
+                "stream_seed": stream,
+                "split": split,
+                "geometry": model.geometry.name,
+                "material": model.material.name,
+                "units": "MeV",
+            }
             written[file_name(geometry, split)] = write_showers(out / file_name(geometry, split), energy, showers, meta)
     return written
 
 
 def load_split(data_dir: str | Path, geometry: str, split: str) -> Showers:
     """Read one split, checking its checksum and voxel count."""
-    return read_showers(Path(data_dir) / file_name(geometry, split), n_voxels=detector_model(geometry).geometry.n_voxels)
+    return read_showers(
+        Path(data_dir) / file_name(geometry, split), n_voxels=detector_model(geometry).geometry.n_voxels
+    )

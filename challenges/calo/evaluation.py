@@ -27,25 +27,58 @@ def geometry_for(n_voxels: int, name: str | None = None) -> Geometry:
     raise ValueError(f"no official geometry has {n_voxels} voxels; pass the geometry by name")
 
 
-def score_files(generated: str | Path, reference: str | Path, *, geometry: str | None = None,
-                classifier: str = "small", n_runs: int = 1, max_showers: int | None = None, seed: int = 0,
-                device: str = "auto", plots: str | Path | None = None) -> dict[str, Any]:
+def score_files(
+    generated: str | Path,
+    reference: str | Path,
+    *,
+    geometry: str | None = None,
+    classifier: str = "small",
+    n_runs: int = 1,
+    max_showers: int | None = None,
+    seed: int = 0,
+    device: str = "auto",
+    plots: str | Path | None = None,
+) -> dict[str, Any]:
     """All metrics of ``generated`` against ``reference``; with ``plots``, feature histograms there."""
     start = time.perf_counter()
     ref = read_showers(reference, max_showers=max_showers)
     gen = read_showers(generated, n_voxels=ref.showers.shape[1], max_showers=max_showers)
     geo = geometry_for(ref.showers.shape[1], geometry)
-    scores = metrics.evaluate(geo, (ref.incident_energy, ref.showers), (gen.incident_energy, gen.showers),
-                              classifier=classifier, n_runs=n_runs, seed=seed, device=device)
+    scores = metrics.evaluate(
+        geo,
+        (ref.incident_energy, ref.showers),
+        (gen.incident_energy, gen.showers),
+        classifier=classifier,
+        n_runs=n_runs,
+        seed=seed,
+        device=device,
+    )
     if plots is not None:
-        plot_features(geo, (ref.incident_energy, ref.showers), (gen.incident_energy, gen.showers), Path(plots),
-                      scores.separation_powers)
-    return {"geometry": geo.name, "generated": str(generated), "reference": str(reference), "classifier": classifier,
-            **scores.to_dict(), "seconds": time.perf_counter() - start}
+        plot_features(
+            geo,
+            (ref.incident_energy, ref.showers),
+            (gen.incident_energy, gen.showers),
+            Path(plots),
+            scores.separation_powers,
+        )
+    return {
+        "geometry": geo.name,
+        "generated": str(generated),
+        "reference": str(reference),
+        "classifier": classifier,
+        **scores.to_dict(),
+        "seconds": time.perf_counter() - start,
+    }
 
 
-def plot_features(geometry: Geometry, reference: tuple[np.ndarray, np.ndarray], generated: tuple[np.ndarray, np.ndarray],
-                  out: Path, separation: dict[str, float], per_page: int = 16) -> list[Path]:
+def plot_features(
+    geometry: Geometry,
+    reference: tuple[np.ndarray, np.ndarray],
+    generated: tuple[np.ndarray, np.ndarray],
+    out: Path,
+    separation: dict[str, float],
+    per_page: int = 16,
+) -> list[Path]:
     """Reference vs generated histograms of the high-level features, ``per_page`` per PNG."""
     import matplotlib
 
@@ -59,14 +92,14 @@ def plot_features(geometry: Geometry, reference: tuple[np.ndarray, np.ndarray], 
     out.mkdir(parents=True, exist_ok=True)
     paths = []
     for page in range(0, len(names), per_page):
-        chunk = names[page:page + per_page]
+        chunk = names[page : page + per_page]
         fig, axes = plt.subplots(4, 4, figsize=(14, 12))
         for ax, name in zip(axes.flat, chunk):
             bins = metrics.feature_bins(f_ref[name])[1:-1]
             ax.hist(f_ref[name], bins, histtype="stepfilled", alpha=0.4, density=True, label="reference")
             ax.hist(f_gen[name], bins, histtype="step", density=True, label="generated")
             ax.set_title(f"{name}  S={separation[name]:.3f}", fontsize=9)
-        for ax in axes.flat[len(chunk):]:
+        for ax in axes.flat[len(chunk) :]:
             ax.axis("off")
         axes.flat[0].legend(fontsize=8)
         fig.tight_layout()

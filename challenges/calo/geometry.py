@@ -80,12 +80,20 @@ class Geometry:
 
 def geometry_to_dict(geometry: Geometry) -> dict[str, Any]:
     """The geometry as JSON-ready data (radial edges in mm), read back by :func:`geometry_from_dict`."""
-    return {"name": geometry.name, "particle": geometry.particle, "pid": geometry.pid,
-            "layers": [{"id": layer.id, "r_edges": list(layer.r_edges), "n_alpha": layer.n_alpha} for layer in geometry.layers]}
+    return {
+        "name": geometry.name,
+        "particle": geometry.particle,
+        "pid": geometry.pid,
+        "layers": [
+            {"id": layer.id, "r_edges": list(layer.r_edges), "n_alpha": layer.n_alpha} for layer in geometry.layers
+        ],
+    }
 
 
 def geometry_from_dict(data: dict[str, Any]) -> Geometry:
-    layers = tuple(Layer(int(d["id"]), tuple(float(r) for r in d["r_edges"]), int(d["n_alpha"])) for d in data["layers"])
+    layers = tuple(
+        Layer(int(d["id"]), tuple(float(r) for r in d["r_edges"]), int(d["n_alpha"])) for d in data["layers"]
+    )
     return Geometry(name=data["name"], particle=data["particle"], pid=int(data["pid"]), layers=layers)
 
 
@@ -107,7 +115,9 @@ def read_binning_xml(path: str | Path, name: str | None = None) -> Geometry:
             edges = tuple(float(v) for v in element.attrib["r_edges"].split(","))
             n_alpha = int(element.attrib["n_bin_alpha"])
         except (KeyError, ValueError) as err:
-            raise GeometryError(f"{path}: layer {element.attrib.get('id', '?')}: bad or missing attribute ({err})") from err
+            raise GeometryError(
+                f"{path}: layer {element.attrib.get('id', '?')}: bad or missing attribute ({err})"
+            ) from err
         if edges[0] != 0 or any(b <= a for a, b in zip(edges, edges[1:])):
             raise GeometryError(f"{path}: layer {layer_id}: r_edges must start at 0 and increase, got {edges}")
         if n_alpha < 1:
@@ -119,8 +129,12 @@ def read_binning_xml(path: str | Path, name: str | None = None) -> Geometry:
         pid = int(particle_bin.attrib["pid"])
     except (KeyError, ValueError) as err:
         raise GeometryError(f"{path}: <Bin> lacks an integer pid") from err
-    return Geometry(name=name or path.stem.removeprefix("binning_"), particle=particle_bin.attrib.get("name", ""),
-                    pid=pid, layers=tuple(layers))
+    return Geometry(
+        name=name or path.stem.removeprefix("binning_"),
+        particle=particle_bin.attrib.get("name", ""),
+        pid=pid,
+        layers=tuple(layers),
+    )
 
 
 DATASETS: tuple[str, ...] = ("dataset_1_photons", "dataset_1_pions", "dataset_2", "dataset_3")
@@ -137,5 +151,9 @@ def builtin_geometry(name: str) -> Geometry:
     if key not in BINNING:
         raise GeometryError(f"unknown geometry {name!r}; known: {list(DATASETS)} or {list(_ALIASES)}")
     particle, pid, layers = BINNING[key]
-    return Geometry(name=key, particle=particle, pid=pid,
-                    layers=tuple(Layer(i, tuple(edges), n_alpha) for i, edges, n_alpha in layers))
+    return Geometry(
+        name=key,
+        particle=particle,
+        pid=pid,
+        layers=tuple(Layer(i, tuple(edges), n_alpha) for i, edges, n_alpha in layers),
+    )

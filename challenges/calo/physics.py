@@ -18,8 +18,9 @@ CHECK_ENERGIES_MEV = (2.0 ** np.arange(10, 21, 2)).tolist()
 """1 GeV .. 1 TeV in factors of 4."""
 
 
-def longitudinal_profile(simulator: GFlashSimulator, energy_mev: float, n_showers: int,
-                         bin_x0: float = 0.25, depth_x0: float = 40.0) -> tuple[np.ndarray, np.ndarray]:
+def longitudinal_profile(
+    simulator: GFlashSimulator, energy_mev: float, n_showers: int, bin_x0: float = 0.25, depth_x0: float = 40.0
+) -> tuple[np.ndarray, np.ndarray]:
     """Mean energy fraction per ``bin_x0`` depth bin (bin centres in X0, fractions), from the spots."""
     spots = simulator.sample_spots(np.full(n_showers, energy_mev))
     edges = np.arange(0.0, depth_x0 + bin_x0, bin_x0)
@@ -30,14 +31,15 @@ def longitudinal_profile(simulator: GFlashSimulator, energy_mev: float, n_shower
 def peak_depth(centres: np.ndarray, profile: np.ndarray) -> float:
     """Depth of the maximum of a binned profile, refined by a parabola through the top 3 bins."""
     i = int(np.clip(np.argmax(profile), 1, len(profile) - 2))
-    y0, y1, y2 = profile[i - 1:i + 2]
+    y0, y1, y2 = profile[i - 1 : i + 2]
     denom = y0 - 2 * y1 + y2
     shift = 0.5 * (y0 - y2) / denom if denom != 0 else 0.0
     return float(centres[i] + shift * (centres[1] - centres[0]))
 
 
-def shower_maximum(model: DetectorModel, energies_mev=CHECK_ENERGIES_MEV, n_showers: int = 200,
-                   seed: int = 0) -> dict[str, Any]:
+def shower_maximum(
+    model: DetectorModel, energies_mev=CHECK_ENERGIES_MEV, n_showers: int = 200, seed: int = 0
+) -> dict[str, Any]:
     """Peak depth of the mean profile per energy and the fitted slope d t_max / d ln(E / Ec)."""
     simulator = GFlashSimulator(model, seed=seed)
     peaks, profiles = [], {}
@@ -47,12 +49,18 @@ def shower_maximum(model: DetectorModel, energies_mev=CHECK_ENERGIES_MEV, n_show
         profiles[energy] = (centres, profile)
     ln_y = np.log(np.asarray(energies_mev) / model.material.critical_energy_mev)
     slope, intercept = np.polyfit(ln_y, peaks, 1)
-    return {"energies_mev": list(energies_mev), "t_max_x0": peaks, "slope_x0_per_ln_y": float(slope),
-            "intercept_x0": float(intercept), "profiles": profiles}
+    return {
+        "energies_mev": list(energies_mev),
+        "t_max_x0": peaks,
+        "slope_x0_per_ln_y": float(slope),
+        "intercept_x0": float(intercept),
+        "profiles": profiles,
+    }
 
 
-def lateral_containment(model: DetectorModel, energies_mev=CHECK_ENERGIES_MEV, n_showers: int = 100,
-                        seed: int = 0) -> dict[str, Any]:
+def lateral_containment(
+    model: DetectorModel, energies_mev=CHECK_ENERGIES_MEV, n_showers: int = 100, seed: int = 0
+) -> dict[str, Any]:
     """Fraction of the shower energy within 1 and 2 Moliere radii of the axis, per energy."""
     simulator = GFlashSimulator(model, seed=seed)
     within_1, within_2 = [], []
@@ -64,8 +72,9 @@ def lateral_containment(model: DetectorModel, energies_mev=CHECK_ENERGIES_MEV, n
     return {"energies_mev": list(energies_mev), "within_1_rm": within_1, "within_2_rm": within_2}
 
 
-def energy_resolution(model: DetectorModel, energies_mev=CHECK_ENERGIES_MEV, n_showers: int = 300,
-                      seed: int = 0) -> dict[str, Any]:
+def energy_resolution(
+    model: DetectorModel, energies_mev=CHECK_ENERGIES_MEV, n_showers: int = 300, seed: int = 0
+) -> dict[str, Any]:
     """sigma / mean of the summed voxel energy per incident energy, and the fit
     sigma / E = a / sqrt(E / GeV) (+) b (added in quadrature)."""
     simulator = GFlashSimulator(model, seed=seed)
@@ -79,13 +88,20 @@ def energy_resolution(model: DetectorModel, energies_mev=CHECK_ENERGIES_MEV, n_s
     design = np.column_stack([1.0 / e_gev, np.ones_like(e_gev)])
     (a2, b2), *_ = np.linalg.lstsq(design, np.asarray(rel) ** 2, rcond=None)
     a_only = float(np.sqrt(np.mean(np.asarray(rel) ** 2 * e_gev)))
-    return {"energies_mev": list(energies_mev), "response": means, "sigma_over_e": rel,
-            "a_sqrt_gev": float(np.sqrt(max(a2, 0.0))), "b_constant": float(np.sqrt(max(b2, 0.0))),
-            "a_only_sqrt_gev": a_only, "a_input_sqrt_gev": model.material.sampling_term}
+    return {
+        "energies_mev": list(energies_mev),
+        "response": means,
+        "sigma_over_e": rel,
+        "a_sqrt_gev": float(np.sqrt(max(a2, 0.0))),
+        "b_constant": float(np.sqrt(max(b2, 0.0))),
+        "a_only_sqrt_gev": a_only,
+        "a_input_sqrt_gev": model.material.sampling_term,
+    }
 
 
-def physics_report(geometry: str = "ds2", out: str | Path | None = None, seed: int = 0,
-                   n_showers: int = 200) -> dict[str, Any]:
+def physics_report(
+    geometry: str = "ds2", out: str | Path | None = None, seed: int = 0, n_showers: int = 200
+) -> dict[str, Any]:
     """All three checks for one geometry; with ``out``, PNG plots there. Returns the numbers."""
     model = detector_model(geometry)
     maximum = shower_maximum(model, n_showers=n_showers, seed=seed)
@@ -95,8 +111,13 @@ def physics_report(geometry: str = "ds2", out: str | Path | None = None, seed: i
         _plots(model, maximum, containment, resolution, Path(out))
     profiles = maximum.pop("profiles")
     del profiles
-    return {"geometry": model.geometry.name, "material": model.material.name, "shower_maximum": maximum,
-            "containment": containment, "resolution": resolution}
+    return {
+        "geometry": model.geometry.name,
+        "material": model.material.name,
+        "shower_maximum": maximum,
+        "containment": containment,
+        "resolution": resolution,
+    }
 
 
 def _plots(model: DetectorModel, maximum: dict, containment: dict, resolution: dict, out: Path) -> None:
@@ -114,8 +135,11 @@ def _plots(model: DetectorModel, maximum: dict, containment: dict, resolution: d
     ax1.legend(fontsize=8)
     ln_y = np.log(np.asarray(maximum["energies_mev"]) / model.material.critical_energy_mev)
     ax2.plot(ln_y, maximum["t_max_x0"], "o", label="simulated")
-    ax2.plot(ln_y, maximum["intercept_x0"] + maximum["slope_x0_per_ln_y"] * ln_y,
-             label=f"fit: slope {maximum['slope_x0_per_ln_y']:.2f}")
+    ax2.plot(
+        ln_y,
+        maximum["intercept_x0"] + maximum["slope_x0_per_ln_y"] * ln_y,
+        label=f"fit: slope {maximum['slope_x0_per_ln_y']:.2f}",
+    )
     ax2.set(xlabel="ln(E / Ec)", ylabel="t_max [X0]", title="shower maximum")
     ax2.legend()
     fig.tight_layout()
@@ -132,8 +156,11 @@ def _plots(model: DetectorModel, maximum: dict, containment: dict, resolution: d
     e_gev = np.asarray(resolution["energies_mev"]) / 1e3
     grid = np.geomspace(e_gev.min(), e_gev.max(), 100)
     ax2.loglog(e_gev, resolution["sigma_over_e"], "o", label="simulated")
-    ax2.loglog(grid, np.hypot(resolution["a_sqrt_gev"] / np.sqrt(grid), resolution["b_constant"]),
-               label=f"{resolution['a_sqrt_gev']:.3f}/sqrt(E) + {resolution['b_constant']:.3f}")
+    ax2.loglog(
+        grid,
+        np.hypot(resolution["a_sqrt_gev"] / np.sqrt(grid), resolution["b_constant"]),
+        label=f"{resolution['a_sqrt_gev']:.3f}/sqrt(E) + {resolution['b_constant']:.3f}",
+    )
     ax2.set(xlabel="E [GeV]", ylabel="sigma / E", title="energy resolution")
     ax2.legend()
     fig.tight_layout()

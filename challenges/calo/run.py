@@ -11,7 +11,14 @@ from typing import Any
 
 import numpy as np
 
-from ...scoring.calo import apply_threshold, evaluate, evaluation_threshold, generation_timing, low_level_inputs, multiclass_scores
+from ...scoring.calo import (
+    apply_threshold,
+    evaluate,
+    evaluation_threshold,
+    generation_timing,
+    low_level_inputs,
+    multiclass_scores,
+)
 from ..sections import section_markers
 from .dataset import load_split
 from .showers_io import write_showers
@@ -45,15 +52,30 @@ def run_generator(
     generator.fit(train.incident_energy, train.showers, model.geometry)
     train_seconds = time.perf_counter() - start
     generated = generator.sample(test.incident_energy, seed=seed)
-    scores = evaluate(model.geometry, (test.incident_energy, test.showers), (test.incident_energy, generated),
-                      classifier=classifier, n_runs=n_runs, seed=seed, device=device)
-    timing = generation_timing(lambda e: generator.sample(e, seed=seed), test.incident_energy,
-                               batch_sizes=timing_batches, repeats=timing_repeats)
+    scores = evaluate(
+        model.geometry,
+        (test.incident_energy, test.showers),
+        (test.incident_energy, generated),
+        classifier=classifier,
+        n_runs=n_runs,
+        seed=seed,
+        device=device,
+    )
+    timing = generation_timing(
+        lambda e: generator.sample(e, seed=seed),
+        test.incident_energy,
+        batch_sizes=timing_batches,
+        repeats=timing_repeats,
+    )
     metrics = scores.to_dict()
     metrics["ms_per_shower"] = timing[max(timing_batches)]["ms_per_shower"]
     if out is not None:
-        write_showers(Path(out) / f"{name}_{geometry}.hdf5", test.incident_energy, generated,
-                      {"generator": name, "geometry": geometry, "seed": seed, "units": "MeV"})
+        write_showers(
+            Path(out) / f"{name}_{geometry}.hdf5",
+            test.incident_energy,
+            generated,
+            {"generator": name, "geometry": geometry, "seed": seed, "units": "MeV"},
+        )
     record = {
         "challenge": "calo",
         "method": name,
@@ -73,8 +95,15 @@ def run_generator(
     return record, generated
 
 
-def multiclass_table(data_dir: str | Path, geometry: str, generated: dict[str, np.ndarray], *,
-                     classifier: str = "small", seed: int = 0, device: str = "cpu") -> dict[str, float]:
+def multiclass_table(
+    data_dir: str | Path,
+    geometry: str,
+    generated: dict[str, np.ndarray],
+    *,
+    classifier: str = "small",
+    seed: int = 0,
+    device: str = "cpu",
+) -> dict[str, float]:
     """Mean log posterior of each generator, and of an independent reference sample (the train
     split, as ``reference``), on the test split's showers: one classifier over all of them.
 
@@ -95,20 +124,43 @@ def calo_metrics_table(title: str, records: list[dict[str, Any]]):
     from rich.table import Table
 
     table = Table(title=title)
-    for column in ("method", "geometry", "AUC low", "AUC high", "JSD low", "FPD", "KPD", "sep. power", "ms/shower",
-                   "multiclass", "params", "train s"):
+    for column in (
+        "method",
+        "geometry",
+        "AUC low",
+        "AUC high",
+        "JSD low",
+        "FPD",
+        "KPD",
+        "sep. power",
+        "ms/shower",
+        "multiclass",
+        "params",
+        "train s",
+    ):
         table.add_column(column, justify="right", no_wrap=(column == "method"))
     for r in records:
         m = r["metrics"]
-        table.add_row(r["method"], r["geometry"], f"{m['auc_low']:.3f}", f"{m['auc_high']:.3f}", f"{m['jsd_low']:.3f}",
-                      f"{m['fpd']:.4f}", f"{m['kpd']:.2e}", f"{m['separation_power_mean']:.3f}",
-                      f"{m['ms_per_shower']:.3g}", f"{m.get('multiclass_log_posterior', float('nan')):.2f}",
-                      f"{r['n_parameters']:,}", f"{r['train_seconds']:.0f}")
+        table.add_row(
+            r["method"],
+            r["geometry"],
+            f"{m['auc_low']:.3f}",
+            f"{m['auc_high']:.3f}",
+            f"{m['jsd_low']:.3f}",
+            f"{m['fpd']:.4f}",
+            f"{m['kpd']:.2e}",
+            f"{m['separation_power_mean']:.3f}",
+            f"{m['ms_per_shower']:.3g}",
+            f"{m.get('multiclass_log_posterior', float('nan')):.2f}",
+            f"{r['n_parameters']:,}",
+            f"{r['train_seconds']:.0f}",
+        )
     return table
 
 
-def calo_markdown(records: list[dict[str, Any]], multiclass: dict[str, float], *, geometry: str, command: str,
-                  machine: str, date: str) -> str:
+def calo_markdown(
+    records: list[dict[str, Any]], multiclass: dict[str, float], *, geometry: str, command: str, machine: str, date: str
+) -> str:
     """The marked section ``comparison:calo:GEOMETRY`` of docs/results.md."""
     begin, end = section_markers(f"comparison:calo:{geometry}")
     first = records[0]

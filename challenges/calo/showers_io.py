@@ -36,8 +36,14 @@ class Showers:
         return len(self.incident_energy)
 
 
-def write_showers(path: str | Path, incident_energy: np.ndarray, showers: np.ndarray,
-                  metadata: dict[str, Any] | None = None, *, sidecar: bool = True) -> dict[str, Any]:
+def write_showers(
+    path: str | Path,
+    incident_energy: np.ndarray,
+    showers: np.ndarray,
+    metadata: dict[str, Any] | None = None,
+    *,
+    sidecar: bool = True,
+) -> dict[str, Any]:
     """Write an official-format file (float32, gzip) and, with ``sidecar``, its JSON sidecar.
 
     ``incident_energy`` is (N,) or (N, 1) MeV, ``showers`` (N, n_voxels) MeV. Returns the metadata
@@ -47,16 +53,22 @@ def write_showers(path: str | Path, incident_energy: np.ndarray, showers: np.nda
     energy = np.asarray(incident_energy, dtype=np.float32).reshape(-1, 1)
     voxels = np.asarray(showers, dtype=np.float32)
     if voxels.ndim != 2 or len(voxels) != len(energy):
-        raise DataFileError(f"{path}: showers must be (N, n_voxels) with N = {len(energy)} incident energies, "
-                            f"got shape {voxels.shape}")
+        raise DataFileError(
+            f"{path}: showers must be (N, n_voxels) with N = {len(energy)} incident energies, got shape {voxels.shape}"
+        )
     meta = {**(metadata or {}), "n_showers": int(len(energy)), "n_voxels": int(voxels.shape[1])}
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".partial")
     with h5py.File(tmp, "w") as handle:
         handle.create_dataset(ENERGY_KEY, data=energy, compression="gzip", compression_opts=4)
         chunk_rows = max(1, min(len(voxels), (1 << 20) // max(1, 4 * voxels.shape[1])))
-        handle.create_dataset(SHOWER_KEY, data=voxels, compression="gzip", compression_opts=4,
-                              chunks=(chunk_rows, voxels.shape[1]) if len(voxels) else None)
+        handle.create_dataset(
+            SHOWER_KEY,
+            data=voxels,
+            compression="gzip",
+            compression_opts=4,
+            chunks=(chunk_rows, voxels.shape[1]) if len(voxels) else None,
+        )
         for key, value in meta.items():
             handle.attrs[key] = json.dumps(value)
     if sidecar:
@@ -87,8 +99,9 @@ def _open(path: Path, verify: bool) -> tuple[h5py.File, dict[str, Any]]:
         if energy.ndim not in (1, 2) or (energy.ndim == 2 and energy.shape[1] != 1):
             raise DataFileError(f"{path}: dataset {ENERGY_KEY!r} must be (N, 1), got {energy.shape}")
         if voxels.ndim != 2 or voxels.shape[0] != energy.shape[0]:
-            raise DataFileError(f"{path}: dataset {SHOWER_KEY!r} must be (N, n_voxels) with N = {energy.shape[0]}, "
-                                f"got {voxels.shape}")
+            raise DataFileError(
+                f"{path}: dataset {SHOWER_KEY!r} must be (N, n_voxels) with N = {energy.shape[0]}, got {voxels.shape}"
+            )
         for key, value in handle.attrs.items():
             try:
                 meta.setdefault(key, json.loads(value))
@@ -112,8 +125,9 @@ def _checked(path: Path, start: int, energy: np.ndarray, voxels: np.ndarray) -> 
     return energy, voxels
 
 
-def iter_showers(path: str | Path, chunk_size: int = 10_000, *, n_voxels: int | None = None,
-                 verify: bool = True) -> Iterator[Showers]:
+def iter_showers(
+    path: str | Path, chunk_size: int = 10_000, *, n_voxels: int | None = None, verify: bool = True
+) -> Iterator[Showers]:
     """Read a file in chunks of ``chunk_size`` showers (for files larger than memory)."""
     path = Path(path)
     handle, meta = _open(path, verify)
@@ -128,8 +142,9 @@ def iter_showers(path: str | Path, chunk_size: int = 10_000, *, n_voxels: int | 
             yield Showers(*_checked(path, start, energy, chunk), metadata=meta)
 
 
-def read_showers(path: str | Path, *, n_voxels: int | None = None, max_showers: int | None = None,
-                 verify: bool = True) -> Showers:
+def read_showers(
+    path: str | Path, *, n_voxels: int | None = None, max_showers: int | None = None, verify: bool = True
+) -> Showers:
     """Read a whole file (or its first ``max_showers``) as float64 arrays."""
     energies, voxels, meta = [], [], {}
     n_read = 0

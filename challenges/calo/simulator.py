@@ -60,11 +60,25 @@ class DetectorModel:
 
 
 # Data set 1 (ATLAS-like LAr/lead barrel): presampler, three accordion layers, first tile layer.
-LAR_PB = Material("LAr/Pb (effective)", z=82.0, x0_mm=25.0, moliere_mm=40.0, critical_energy_mev=9.0,
-                  sampling_fraction=0.2, sampling_term=0.10)
+LAR_PB = Material(
+    "LAr/Pb (effective)",
+    z=82.0,
+    x0_mm=25.0,
+    moliere_mm=40.0,
+    critical_energy_mev=9.0,
+    sampling_fraction=0.2,
+    sampling_term=0.10,
+)
 # Data sets 2 and 3 (Si/W sampling calorimeter, 45 layers).
-SI_W = Material("Si/W (effective)", z=74.0, x0_mm=5.0, moliere_mm=12.0, critical_energy_mev=8.0,
-                sampling_fraction=0.033, sampling_term=0.17)
+SI_W = Material(
+    "Si/W (effective)",
+    z=74.0,
+    x0_mm=5.0,
+    moliere_mm=12.0,
+    critical_energy_mev=8.0,
+    sampling_fraction=0.033,
+    sampling_term=0.17,
+)
 
 _DS1_DEPTHS = ((0.0, 2.0), (2.0, 6.5), (6.5, 22.5), (22.5, 25.0), (25.0, 45.0))
 _DS23_LAYER_X0 = 0.6
@@ -79,13 +93,20 @@ def detector_model(name: str) -> DetectorModel:
         n = len(geometry.active_layers)
         depths = tuple((i * _DS23_LAYER_X0, (i + 1) * _DS23_LAYER_X0) for i in range(n))
         # 0.5 keV visible threshold of the silicon, in stored units.
-        return DetectorModel(geometry, SI_W, depths, 1.0 / SI_W.sampling_fraction, 0.5e-3 / SI_W.sampling_fraction,
-                             (1e3, 1e6))
+        return DetectorModel(
+            geometry, SI_W, depths, 1.0 / SI_W.sampling_fraction, 0.5e-3 / SI_W.sampling_fraction, (1e3, 1e6)
+        )
     raise ValueError(f"no electromagnetic detector model for {geometry.name!r} (pions need a hadronic model)")
 
 
-def vary(model: DetectorModel, *, energy_scale: float = 1.0, sampling_fraction_scale: float = 1.0,
-         x0_scale: float = 1.0, z_shift: float = 0.0) -> DetectorModel:
+def vary(
+    model: DetectorModel,
+    *,
+    energy_scale: float = 1.0,
+    sampling_fraction_scale: float = 1.0,
+    x0_scale: float = 1.0,
+    z_shift: float = 0.0,
+) -> DetectorModel:
     """A systematic variation: the true detector differs from the nominal one, the calibration stays.
 
     ``energy_scale`` multiplies the stored energies (miscalibration); ``sampling_fraction_scale``
@@ -95,13 +116,17 @@ def vary(model: DetectorModel, *, energy_scale: float = 1.0, sampling_fraction_s
     """
     m = model.material
     # A longer X0 at fixed Z (a less dense absorber) widens the shower too: Rm = 21.2 MeV X0 / Ec.
-    material = replace(m, z=m.z + z_shift, x0_mm=m.x0_mm * x0_scale, moliere_mm=m.moliere_mm * x0_scale,
-                       sampling_fraction=m.sampling_fraction * sampling_fraction_scale,
-                       sampling_term=m.sampling_term / np.sqrt(sampling_fraction_scale))
+    material = replace(
+        m,
+        z=m.z + z_shift,
+        x0_mm=m.x0_mm * x0_scale,
+        moliere_mm=m.moliere_mm * x0_scale,
+        sampling_fraction=m.sampling_fraction * sampling_fraction_scale,
+        sampling_term=m.sampling_term / np.sqrt(sampling_fraction_scale),
+    )
     # The layers keep their thickness in mm: a longer X0 makes each layer fewer radiation lengths.
     depths = tuple((a / x0_scale, b / x0_scale) for a, b in model.layer_depth_edges_x0)
-    return replace(model, material=material, layer_depth_edges_x0=depths,
-                   calibration=model.calibration * energy_scale)
+    return replace(model, material=material, layer_depth_edges_x0=depths, calibration=model.calibration * energy_scale)
 
 
 class GFlashSimulator:
@@ -110,8 +135,14 @@ class GFlashSimulator:
     ``sample(incident_energy)`` takes (N,) MeV and returns (N, n_voxels) stored energies in MeV.
     """
 
-    def __init__(self, model: DetectorModel | str = "ds1-photons", *, max_spots: int = 4000, seed: int = 0,
-                 showers_per_batch: int | None = None) -> None:
+    def __init__(
+        self,
+        model: DetectorModel | str = "ds1-photons",
+        *,
+        max_spots: int = 4000,
+        seed: int = 0,
+        showers_per_batch: int | None = None,
+    ) -> None:
         self.model = detector_model(model) if isinstance(model, str) else model
         self.max_spots = max_spots
         self.seed = seed
@@ -120,9 +151,15 @@ class GFlashSimulator:
         g = self.model.geometry
         self._layers = g.active_layers
         self._slices = list(g.layer_slices().values())
-        self._depth_edges = np.array([d[0] for d in self.model.layer_depth_edges_x0] + [self.model.layer_depth_edges_x0[-1][1]])
-        self._gaps = np.array([a != b for (_, a), (b, _) in zip(self.model.layer_depth_edges_x0[:-1],
-                                                                self.model.layer_depth_edges_x0[1:])])
+        self._depth_edges = np.array(
+            [d[0] for d in self.model.layer_depth_edges_x0] + [self.model.layer_depth_edges_x0[-1][1]]
+        )
+        self._gaps = np.array(
+            [
+                a != b
+                for (_, a), (b, _) in zip(self.model.layer_depth_edges_x0[:-1], self.model.layer_depth_edges_x0[1:])
+            ]
+        )
 
     # --- incident energies -------------------------------------------------------------------
     def sample_energies(self, n: int) -> np.ndarray:
@@ -176,7 +213,7 @@ class GFlashSimulator:
         r = radius * np.sqrt(u / (1.0 - u))  # inverse CDF of 2 r R^2 / (r^2 + R^2)^2
         phi = self._rng.uniform(-np.pi, np.pi, len(t))
         # Gamma shape k per spot so that Var(E_vis) / E_vis^2 = a^2 / E whatever the number placed.
-        shape = (e_gev / (n_placed[shower] * m.sampling_term**2))
+        shape = e_gev / (n_placed[shower] * m.sampling_term**2)
         e = energy[shower] / n_placed[shower] * m.sampling_fraction * self._rng.gamma(shape) / shape
         return {"shower": shower, "t": t, "r": r, "phi": phi, "e": e, "n_true": n_true}
 
@@ -186,14 +223,19 @@ class GFlashSimulator:
         layer = np.searchsorted(self._depth_edges, spots["t"], side="right") - 1
         inside = (layer >= 0) & (layer < len(self._layers))
         if self._gaps.any():  # spots in dead material between active layers are lost
-            inside &= spots["t"] < np.array([b for _, b in self.model.layer_depth_edges_x0])[np.clip(layer, 0, len(self._layers) - 1)]
+            inside &= (
+                spots["t"]
+                < np.array([b for _, b in self.model.layer_depth_edges_x0])[np.clip(layer, 0, len(self._layers) - 1)]
+            )
         voxel = np.full(len(layer), -1, dtype=np.int64)
         r_mm = spots["r"] * m.moliere_mm
         for i, (lay, sl) in enumerate(zip(self._layers, self._slices)):
             here = np.flatnonzero(inside & (layer == i))
             edges = np.asarray(lay.r_edges)
             ir = np.searchsorted(edges, r_mm[here], side="right") - 1
-            ia = np.minimum(((spots["phi"][here] + np.pi) / (2 * np.pi) * lay.n_alpha).astype(np.int64), lay.n_alpha - 1)
+            ia = np.minimum(
+                ((spots["phi"][here] + np.pi) / (2 * np.pi) * lay.n_alpha).astype(np.int64), lay.n_alpha - 1
+            )
             ok = ir < lay.n_radial
             voxel[here[ok]] = sl.start + ia[ok] * lay.n_radial + ir[ok]
         keep = voxel >= 0
@@ -212,8 +254,8 @@ class GFlashSimulator:
         batch = min(batch, max(1, 20_000_000 // self.model.geometry.n_voxels))
         out = np.empty((len(energy), self.model.geometry.n_voxels), dtype=np.float32)
         for start in range(0, len(energy), batch):
-            chunk = energy[start:start + batch]
-            out[start:start + len(chunk)] = self._voxelise(self.sample_spots(chunk), len(chunk))
+            chunk = energy[start : start + batch]
+            out[start : start + len(chunk)] = self._voxelise(self.sample_spots(chunk), len(chunk))
         return out
 
     def generate(self, n: int) -> tuple[np.ndarray, np.ndarray]:

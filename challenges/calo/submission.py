@@ -23,11 +23,11 @@ from typing import Any
 
 import numpy as np
 
+from ...scoring.calo import evaluate
+from ..outputs import OutputError, read_npy_output
 from .dataset import generate_dataset, get_calo_preset, load_split
 from .geometry import geometry_to_dict
 from .simulator import detector_model
-from ...scoring.calo import evaluate
-from ..outputs import OutputError, read_npy_output
 
 CHALLENGE = "calo"
 OUTPUT_FILE = "showers.npy"
@@ -69,9 +69,13 @@ def write_inputs(
     np.save(input_dir / "generate" / "incident_energies.npy", test.incident_energy.astype(np.float64))
     (input_dir / "geometry.json").write_text(json.dumps(geometry_to_dict(model.geometry), indent=1))
     data_preset = train.metadata.get("preset", preset)
-    reference = {"data_dir": str(Path(data_dir).resolve()), "geometry": geometry, "preset": data_preset,
-                 "data_seed": train.metadata.get("seed", seed),
-                 "classifier": CLASSIFIER_BY_PRESET.get(data_preset, "small")}
+    reference = {
+        "data_dir": str(Path(data_dir).resolve()),
+        "geometry": geometry,
+        "preset": data_preset,
+        "data_seed": train.metadata.get("seed", seed),
+        "classifier": CLASSIFIER_BY_PRESET.get(data_preset, "small"),
+    }
     (organiser_dir / "reference.json").write_text(json.dumps(reference, indent=1))
     metadata = {
         "challenge": CHALLENGE,
@@ -80,8 +84,12 @@ def write_inputs(
         "n_voxels": model.geometry.n_voxels,
         "units": "MeV",
         "voxel_order": "layer -> alpha -> r",
-        "files": {"geometry": "geometry.json", "train_incident_energies": "train/incident_energies.npy",
-                  "train_showers": "train/showers.npy", "generate_incident_energies": "generate/incident_energies.npy"},
+        "files": {
+            "geometry": "geometry.json",
+            "train_incident_energies": "train/incident_energies.npy",
+            "train_showers": "train/showers.npy",
+            "generate_incident_energies": "generate/incident_energies.npy",
+        },
         "n_train": len(train),
         "n_generate": len(test),
         "output": OUTPUT_FILE,
@@ -98,13 +106,19 @@ def _reference(organiser_dir: str | Path) -> tuple[dict[str, Any], Any]:
 def read_and_validate_outputs(output_dir: str | Path, organiser_dir: str | Path) -> np.ndarray:
     """The generated showers (M, n_voxels) in MeV, or ``OutputError`` naming the file and the row."""
     _, test = _reference(organiser_dir)
-    showers = read_npy_output(output_dir, OUTPUT_FILE, test.showers.shape,
-                              "one shower per generate/incident_energies.npy entry, voxels in MeV")
+    showers = read_npy_output(
+        output_dir,
+        OUTPUT_FILE,
+        test.showers.shape,
+        "one shower per generate/incident_energies.npy entry, voxels in MeV",
+    )
     negative = np.flatnonzero((showers < 0).any(axis=1))
     if len(negative):
         row = int(negative[0])
-        raise OutputError(f"{OUTPUT_FILE}: {len(negative)} shower(s) with negative voxel energies, first row {row} "
-                          f"(voxel {int(np.argmax(showers[row] < 0))}: {showers[row].min():g} MeV); energies must be >= 0")
+        raise OutputError(
+            f"{OUTPUT_FILE}: {len(negative)} shower(s) with negative voxel energies, first row {row} "
+            f"(voxel {int(np.argmax(showers[row] < 0))}: {showers[row].min():g} MeV); energies must be >= 0"
+        )
     return showers
 
 
@@ -116,6 +130,12 @@ def score_outputs(showers: np.ndarray, organiser_dir: str | Path) -> dict[str, A
     """Classifier AUC / JSD (low and high level), FPD, KPD and separation powers against the held-out showers."""
     info, test = _reference(organiser_dir)
     model = detector_model(info["geometry"])
-    scores = evaluate(model.geometry, (test.incident_energy, test.showers), (test.incident_energy, showers),
-                      classifier=info["classifier"], seed=0, device="auto")
+    scores = evaluate(
+        model.geometry,
+        (test.incident_energy, test.showers),
+        (test.incident_energy, showers),
+        classifier=info["classifier"],
+        seed=0,
+        device="auto",
+    )
     return {"metrics": scores.to_dict(), **{k: info[k] for k in ("geometry", "preset", "data_seed", "classifier")}}

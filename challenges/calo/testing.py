@@ -13,8 +13,13 @@ import numpy as np
 from .geometry import Geometry
 
 
-def sample_test_showers(geometry: Geometry, n_showers: int, seed: int = 0, energy_range: tuple[float, float] = (1e3, 1e5),
-                        threshold: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+def sample_test_showers(
+    geometry: Geometry,
+    n_showers: int,
+    seed: int = 0,
+    energy_range: tuple[float, float] = (1e3, 1e5),
+    threshold: float = 1.0,
+) -> tuple[np.ndarray, np.ndarray]:
     """``(incident_energy (N,), showers (N, n_voxels))`` in MeV; ``E_inc`` log-uniform in ``energy_range``.
 
     Voxels below ``threshold`` MeV are set to 0 (as the official evaluation does for data set 1).

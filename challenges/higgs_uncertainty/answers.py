@@ -35,8 +35,10 @@ def read_answers(path: Path) -> pd.DataFrame:
         else:
             frame = pd.read_csv(path)
     except (json.JSONDecodeError, KeyError, ValueError, pd.errors.ParserError, UnicodeDecodeError) as err:
-        raise ValueError(f"{path}: cannot read answers ({type(err).__name__}: {err}); expected CSV, a JSON list "
-                         "of rows, or JSON with 'answers'") from None
+        raise ValueError(
+            f"{path}: cannot read answers ({type(err).__name__}: {err}); expected CSV, a JSON list "
+            "of rows, or JSON with 'answers'"
+        ) from None
     missing = [c for c in (*KEY_COLUMNS, *ANSWER_KEYS) if c not in frame.columns]
     if missing:
         raise ValueError(f"{path}: missing column(s) {missing}; expected {[*KEY_COLUMNS, *ANSWER_KEYS]}")

@@ -21,8 +21,10 @@ SUMMARY_METRICS = ("coverage_score", "width", "coverage", "rmse", "mae", "n_fail
 class HiggsUncertainty(Challenge):
     id = "higgs-uncertainty"
     title = "HiggsML Uncertainty"
-    description = ("Measure the H->tautau signal strength mu with a 68.27% interval in pseudo-experiments "
-                   "with six systematic uncertainties.")
+    description = (
+        "Measure the H->tautau signal strength mu with a 68.27% interval in pseudo-experiments "
+        "with six systematic uncertainties."
+    )
     ranking = (
         RankingMetric("coverage_score", True, "-ln((width + 1e-3) * f(coverage))", "coverage score"),
         RankingMetric("width", False, "mean interval width"),
@@ -58,10 +60,15 @@ class HiggsUncertainty(Challenge):
             grouped = frame.groupby("detailed_labels", observed=True)["weights"]
             summary[split] = {"events": grouped.size().to_dict(), "sum_weights": grouped.sum().to_dict()}
             for process, n in grouped.size().items():
-                summary["files"][f"{split} / {process}"] = {"events": int(n),
-                                                           "sum of weights": float(summary[split]["sum_weights"][process])}
-        summary["test_plan"] = {"n_sets": plan.n_sets, "n_pseudo_experiments": plan.n_pseudo_experiments,
-                                "path": Path(out) / "test_plan.json"}
+                summary["files"][f"{split} / {process}"] = {
+                    "events": int(n),
+                    "sum of weights": float(summary[split]["sum_weights"][process]),
+                }
+        summary["test_plan"] = {
+            "n_sets": plan.n_sets,
+            "n_pseudo_experiments": plan.n_pseudo_experiments,
+            "path": Path(out) / "test_plan.json",
+        }
         return summary
 
     def load(self, folder: Path) -> Any:
@@ -78,8 +85,9 @@ class HiggsUncertainty(Challenge):
             raise ValueError(f"{data_dir} holds preset {data.preset!r} seed {data.seed}, not {preset!r} seed {seed}")
         return data
 
-    def validate_data(self, real: Path | None, out: Path, *, seed: int = 1, events_per_process: int = 200_000,
-                      **options: Any) -> dict[str, Any]:
+    def validate_data(
+        self, real: Path | None, out: Path, *, seed: int = 1, events_per_process: int = 200_000, **options: Any
+    ) -> dict[str, Any]:
         from ...io import console
         from ...reference_data import path as reference_path
         from .generator import generate_events
@@ -92,8 +100,11 @@ class HiggsUncertainty(Challenge):
         with console.status("generating events to compare", spinner="dots"):
             generated = generate_events({p: events_per_process for p in PROCESSES}, seed=seed)
         table = validate_higgs_uncertainty(real, generated, out)
-        return {"real": real, "rows": table.to_dict(orient="records"),
-                "columns": ["feature", "class", "w1_std", "ks", "mean_real", "mean_gen"]}
+        return {
+            "real": real,
+            "rows": table.to_dict(orient="records"),
+            "columns": ["feature", "class", "w1_std", "ks", "mean_real", "mean_gen"],
+        }
 
     # -- baselines ------------------------------------------------------------------------------
     def studies(self) -> dict[str, str]:
@@ -106,11 +117,25 @@ class HiggsUncertainty(Challenge):
 
         return COMPARISON_TABLE
 
-    def run_baseline(self, method: str, *, preset: str = "small", seed: int = 0, data_dir: Path | None = None,
-                     size: str | None = None, device: str = "auto", model_seed: int | None = None,
-                     progress: bool = True, scheduler: str = "serial", workers: int | None = None,
-                     client: Any = None, n_sets: int | None = None, n_pseudo_experiments: int | None = None,
-                     plan_seed: int = 0, **options: Any) -> dict[str, Any]:
+    def run_baseline(
+        self,
+        method: str,
+        *,
+        preset: str = "small",
+        seed: int = 0,
+        data_dir: Path | None = None,
+        size: str | None = None,
+        device: str = "auto",
+        model_seed: int | None = None,
+        progress: bool = True,
+        scheduler: str = "serial",
+        workers: int | None = None,
+        client: Any = None,
+        n_sets: int | None = None,
+        n_pseudo_experiments: int | None = None,
+        plan_seed: int = 0,
+        **options: Any,
+    ) -> dict[str, Any]:
         """Train ``method`` on the preset's data and score it on a test plan (seed ``plan_seed``);
         the pseudo-experiments are spread over ``scheduler`` (or ``client``; training stays here)."""
         from ...io import console
@@ -124,18 +149,20 @@ class HiggsUncertainty(Challenge):
         baseline = self.baseline(method)
         resolved = resolve_device(device)
         data = self.ensure_data(preset, seed, data_dir)
-        plan = make_test_plan(n_sets or spec.n_sets, n_pseudo_experiments or spec.n_pseudo_experiments,
-                              initial_seed=plan_seed)
+        plan = make_test_plan(
+            n_sets or spec.n_sets, n_pseudo_experiments or spec.n_pseudo_experiments, initial_seed=plan_seed
+        )
         model_seed = seed if model_seed is None else model_seed
         estimator = baseline.factory(size or preset, resolved, model_seed)
-        console.print(f"[bold]{method}[/bold]: training on {len(data.train):,} events ({resolved}), "
-                      f"then {len(plan)} pseudo-experiments")
+        console.print(
+            f"[bold]{method}[/bold]: training on {len(data.train):,} events ({resolved}), "
+            f"then {len(plan)} pseudo-experiments"
+        )
         if client is None and scheduler != "serial":
             from ...parallel import dask_client
 
             with dask_client(scheduler, workers) as client:
-                record = run_estimator(method, estimator, data, plan, device=resolved, progress=progress,
-                                       client=client)
+                record = run_estimator(method, estimator, data, plan, device=resolved, progress=progress, client=client)
         else:
             record = run_estimator(method, estimator, data, plan, device=resolved, progress=progress, client=client)
         record.update(size=size or preset, model_seed=model_seed)
@@ -145,16 +172,20 @@ class HiggsUncertainty(Challenge):
 
     def demo_options(self, preset: str, seed: int, **overrides: Any) -> tuple[dict[str, Any], str]:
         sets, pes = overrides.get("n_sets") or 5, overrides.get("n_pseudo_experiments") or 20
-        return ({"n_sets": sets, "n_pseudo_experiments": pes, "plan_seed": seed, "size": preset},
-                f"{preset}, {sets} sets x {pes} PE")
+        return (
+            {"n_sets": sets, "n_pseudo_experiments": pes, "plan_seed": seed, "size": preset},
+            f"{preset}, {sets} sets x {pes} PE",
+        )
 
-    def run_study(self, name: str, *, preset: str, seed: int, data_dir: Path | None, size: str,
-                  out: Path, progress: bool) -> dict[str, Any]:
+    def run_study(
+        self, name: str, *, preset: str, seed: int, data_dir: Path | None, size: str, out: Path, progress: bool
+    ) -> dict[str, Any]:
         from .studies import run_feature_ranking
 
         if name != "feature-ranking":
-            return super().run_study(name, preset=preset, seed=seed, data_dir=data_dir, size=size, out=out,
-                                     progress=progress)
+            return super().run_study(
+                name, preset=preset, seed=seed, data_dir=data_dir, size=size, out=out, progress=progress
+            )
         return run_feature_ranking(self.ensure_data(preset, seed, data_dir), preset, seed, size, out, progress)
 
     def compare(self, names: list[str], **options: Any) -> list[dict[str, Any]]:
@@ -208,12 +239,32 @@ class HiggsUncertainty(Challenge):
         bootstrap = metrics.get("bootstrap") or {}
         errors = {k: finite(v.get("std")) for k, v in bootstrap.items() if isinstance(v, dict)}
         failed = rows.loc[rows["status"] != "ok"]
-        keep = [c for c in ("set_index", "pe_index", "seed", "mu_true", "mu_hat", "delta_mu_hat", "p16", "p84",
-                            "status", "message") if c in rows]
-        return Score(self.id, metrics=metrics, errors=errors,
-                     details={"pseudo_experiments": rows[keep].to_dict(orient="records")},
-                     failures=[f"pseudo-experiment ({r.set_index}, {getattr(r, 'pe_index', '?')}): "
-                               f"{getattr(r, 'message', 'failed')}" for r in failed.itertuples(index=False)])
+        keep = [
+            c
+            for c in (
+                "set_index",
+                "pe_index",
+                "seed",
+                "mu_true",
+                "mu_hat",
+                "delta_mu_hat",
+                "p16",
+                "p84",
+                "status",
+                "message",
+            )
+            if c in rows
+        ]
+        return Score(
+            self.id,
+            metrics=metrics,
+            errors=errors,
+            details={"pseudo_experiments": rows[keep].to_dict(orient="records")},
+            failures=[
+                f"pseudo-experiment ({r.set_index}, {getattr(r, 'pe_index', '?')}): {getattr(r, 'message', 'failed')}"
+                for r in failed.itertuples(index=False)
+            ],
+        )
 
     def check_submission(self, outputs: Path) -> None:
         from .answers import read_answers
@@ -238,7 +289,8 @@ class HiggsUncertainty(Challenge):
         """A baseline run record: its pseudo-experiment rows rescored when it keeps them, and the
         metrics only the run knows (AUC, AMS, timings) as reported."""
         reported = {k: record[k] for k in REPORTED if k in record} | {
-            k: v for k, v in record["metrics"].items() if k in REPORTED}
+            k: v for k, v in record["metrics"].items() if k in REPORTED
+        }
         if record.get("pseudo_experiments"):
             score = self.score(record_path, None)
         else:

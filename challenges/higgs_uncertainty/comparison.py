@@ -94,7 +94,11 @@ def comparison_markdown(records: list[dict[str, Any]], *, command: str, machine:
                 f"{ratio:.3f}{f' +- {error:.3f}' if np.isfinite(error) else ''} | {ma['coverage']:.3f} | {mb['coverage']:.3f} |"
             )
     not_covering = [r["method"] for r in records if not _in_band(r["metrics"]["coverage"], n)]
-    lines += ["", "Outside the coverage band: " + (", ".join(not_covering) if not_covering else "none") + ".", SECTION_END]
+    lines += [
+        "",
+        "Outside the coverage band: " + (", ".join(not_covering) if not_covering else "none") + ".",
+        SECTION_END,
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -108,9 +112,16 @@ def metrics_table(title: str, records: list[dict[str, Any]]) -> Any:
     for r in records:
         m = r["metrics"]
         table.add_row(
-            r["method"], f"{m['coverage_score']:.3f}", f"{m['coverage']:.3f}", f"{m['width']:.3f}",
-            f"{m['rmse']:.3f}", f"{m['mae']:.3f}", f"{m.get('auc', float('nan')):.3f}",
-            f"{m.get('ams', float('nan')):.2f}", str(m["n_failed"]), f"{r['train_seconds']:.0f}",
+            r["method"],
+            f"{m['coverage_score']:.3f}",
+            f"{m['coverage']:.3f}",
+            f"{m['width']:.3f}",
+            f"{m['rmse']:.3f}",
+            f"{m['mae']:.3f}",
+            f"{m.get('auc', float('nan')):.3f}",
+            f"{m.get('ams', float('nan')):.2f}",
+            str(m["n_failed"]),
+            f"{r['train_seconds']:.0f}",
             f"{r['predict_seconds_mean']:.2f}",
         )
     return table
@@ -126,8 +137,16 @@ def seed_summary(records: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
     return summary
 
 
-def previous_results(path: Any, names: list[str], preset: str, seed: int, sets: int | None,
-                     pseudo_experiments: int | None, plan_seed: int, size: str) -> list[dict[str, Any]]:
+def previous_results(
+    path: Any,
+    names: list[str],
+    preset: str,
+    seed: int,
+    sets: int | None,
+    pseudo_experiments: int | None,
+    plan_seed: int,
+    size: str,
+) -> list[dict[str, Any]]:
     """Records of ``names`` in a comparison JSON that were run on the same data, plan and size."""
     import json
     from pathlib import Path
@@ -142,28 +161,72 @@ def previous_results(path: Any, names: list[str], preset: str, seed: int, sets: 
     except (json.JSONDecodeError, KeyError, TypeError) as err:
         raise ValueError(f"{path}: not a comparison file ({err})") from err
     spec = get_preset(preset)
-    wanted = {"preset": preset, "data_seed": seed, "plan_seed": plan_seed, "size": size, "model_seed": seed,
-              "n_sets": sets or spec.n_sets, "n_pseudo_experiments": pseudo_experiments or spec.n_pseudo_experiments}
+    wanted = {
+        "preset": preset,
+        "data_seed": seed,
+        "plan_seed": plan_seed,
+        "size": size,
+        "model_seed": seed,
+        "n_sets": sets or spec.n_sets,
+        "n_pseudo_experiments": pseudo_experiments or spec.n_pseudo_experiments,
+    }
     # Records written before a field existed carry its default.
     defaults = {"size": preset, "model_seed": seed}
-    return [r for r in results
-            if r.get("method") in names and all(r.get(k, defaults.get(k)) == v for k, v in wanted.items())]
+    return [
+        r
+        for r in results
+        if r.get("method") in names and all(r.get(k, defaults.get(k)) == v for k, v in wanted.items())
+    ]
 
 
-def _run_one(method: str, preset: str, seed: int, data: Any, sets: int | None, pseudo_experiments: int | None,
-             plan_seed: int, size: str | None, device: str, progress: bool, model_seed: int | None = None,
-             client: Any = None) -> dict[str, Any]:
+def _run_one(
+    method: str,
+    preset: str,
+    seed: int,
+    data: Any,
+    sets: int | None,
+    pseudo_experiments: int | None,
+    plan_seed: int,
+    size: str | None,
+    device: str,
+    progress: bool,
+    model_seed: int | None = None,
+    client: Any = None,
+) -> dict[str, Any]:
     """One baseline as a task of a Dask map (a plain function, so it pickles)."""
     from .challenge import CHALLENGE
 
-    return CHALLENGE.run_baseline(method, preset=preset, seed=seed, data_dir=data, n_sets=sets,
-                                  n_pseudo_experiments=pseudo_experiments, plan_seed=plan_seed, size=size,
-                                  device=device, progress=progress, model_seed=model_seed, client=client)
+    return CHALLENGE.run_baseline(
+        method,
+        preset=preset,
+        seed=seed,
+        data_dir=data,
+        n_sets=sets,
+        n_pseudo_experiments=pseudo_experiments,
+        plan_seed=plan_seed,
+        size=size,
+        device=device,
+        progress=progress,
+        model_seed=model_seed,
+        client=client,
+    )
 
 
-def run_seeds(method: str, seeds: list[int], *, preset: str, seed: int, data: Any, sets: int | None,
-              pseudo_experiments: int | None, plan_seed: int, size: str | None, device: str, progress: bool,
-              client: Any) -> dict[str, Any]:
+def run_seeds(
+    method: str,
+    seeds: list[int],
+    *,
+    preset: str,
+    seed: int,
+    data: Any,
+    sets: int | None,
+    pseudo_experiments: int | None,
+    plan_seed: int,
+    size: str | None,
+    device: str,
+    progress: bool,
+    client: Any,
+) -> dict[str, Any]:
     """One baseline trained once per seed of ``seeds`` (in parallel on ``client``); the records
     (named ``METHOD (seed S)``) and their mean and spread."""
     from ...parallel import map_tasks
@@ -174,22 +237,47 @@ def run_seeds(method: str, seeds: list[int], *, preset: str, seed: int, data: An
     records = map_tasks(_run_one, tasks, client=client, progress=progress, description="trainings")
     for record in records:
         record["method"] = f"{method} (seed {record['model_seed']})"
-    return {"challenge": CHALLENGE.id, "method": method, "model_seeds": seeds, "summary": seed_summary(records),
-            "results": records}
+    return {
+        "challenge": CHALLENGE.id,
+        "method": method,
+        "model_seeds": seeds,
+        "summary": seed_summary(records),
+        "results": records,
+    }
 
 
-def compare(challenge: Any, names: list[str], *, preset: str, seed: int, data: Any, sets: int | None,
-            pseudo_experiments: int | None, plan_seed: int, size: str | None, device: str, scheduler: str,
-            workers: int | None, resume: bool, progress: bool, markdown: Any, machine: str, command: str,
-            date: str, json_path: Any, **options: Any) -> list[dict[str, Any]]:
+def compare(
+    challenge: Any,
+    names: list[str],
+    *,
+    preset: str,
+    seed: int,
+    data: Any,
+    sets: int | None,
+    pseudo_experiments: int | None,
+    plan_seed: int,
+    size: str | None,
+    device: str,
+    scheduler: str,
+    workers: int | None,
+    resume: bool,
+    progress: bool,
+    markdown: Any,
+    machine: str,
+    command: str,
+    date: str,
+    json_path: Any,
+    **options: Any,
+) -> list[dict[str, Any]]:
     """Every baseline of ``names`` on the same data and test plan, one baseline per worker;
     results are written to ``json_path`` as they finish (``resume`` keeps those already there)."""
     from ...io import console, write_json
     from ...parallel import dask_client, map_tasks
 
     if options.get("model_seeds") or options.get("real"):
-        raise ValueError("--model-seed and --real apply to lhco comparisons; for higgs-uncertainty use "
-                         "`baseline run --model-seed`")
+        raise ValueError(
+            "--model-seed and --real apply to lhco comparisons; for higgs-uncertainty use `baseline run --model-seed`"
+        )
     records: list[dict[str, Any]] = []
     if resume:
         if json_path is None:
@@ -203,12 +291,14 @@ def compare(challenge: Any, names: list[str], *, preset: str, seed: int, data: A
     def keep(record: dict[str, Any]) -> None:
         records.append(record)
         # Results so far are kept even if a later method fails or the run is interrupted.
-        write_json(json_path, {"challenge": challenge.id,
-                               "results": sorted(records, key=lambda r: names.index(r["method"]))})
+        write_json(
+            json_path, {"challenge": challenge.id, "results": sorted(records, key=lambda r: names.index(r["method"]))}
+        )
 
     def finished(_: int, record: dict[str, Any]) -> None:
-        console.print(f"{record['method']}: coverage {record['metrics']['coverage']:.3f}, "
-                      f"width {record['metrics']['width']:.3f}")
+        console.print(
+            f"{record['method']}: coverage {record['metrics']['coverage']:.3f}, width {record['metrics']['width']:.3f}"
+        )
         keep(record)
 
     if todo:
@@ -218,8 +308,11 @@ def compare(challenge: Any, names: list[str], *, preset: str, seed: int, data: A
         with dask_client(scheduler if len(todo) > 1 else "serial", workers) as client:
             map_tasks(_run_one, tasks, client=client, progress=progress, description="baselines", on_result=finished)
     records.sort(key=lambda r: names.index(r["method"]))
-    console.print(metrics_table(f"{challenge.id} / {preset}: {records[0]['n_sets']} sets x "
-                                f"{records[0]['n_pseudo_experiments']} PE", records))
+    console.print(
+        metrics_table(
+            f"{challenge.id} / {preset}: {records[0]['n_sets']} sets x {records[0]['n_pseudo_experiments']} PE", records
+        )
+    )
     if markdown is not None:
         # A resumed table is the one the same command gives in one go: --resume is left out.
         section = comparison_markdown(records, command=command, machine=machine, date=date)

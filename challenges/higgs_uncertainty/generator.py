@@ -52,7 +52,9 @@ def _isotropic(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray
     return sin_t * np.cos(phi), sin_t * np.sin(phi), cos_t
 
 
-def _two_body(m_parent: np.ndarray, m1: np.ndarray, m2: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def _two_body(
+    m_parent: np.ndarray, m1: np.ndarray, m2: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """Isotropic two-body decay in the parent rest frame; returns both daughters' four-vectors."""
     m_parent, m1, m2 = np.broadcast_arrays(m_parent, m1, m2)
     arg = (m_parent**2 - (m1 + m2) ** 2) * (m_parent**2 - (m1 - m2) ** 2)
@@ -121,7 +123,8 @@ def _tau_hadronic(tau: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray
     n = len(tau)
     mode = rng.choice(3, size=n, p=[0.12, 0.45, 0.43])
     m_vis = np.where(
-        mode == 0, 0.1396,
+        mode == 0,
+        0.1396,
         np.where(mode == 1, _breit_wigner(0.775, 0.149, 0.3, 1.6, n, rng), _breit_wigner(1.23, 0.42, 0.5, 1.7, n, rng)),
     )
     vis_rest, nu_rest = _two_body(np.full(n, M_TAU), m_vis, np.zeros(n), rng)
@@ -167,8 +170,9 @@ def _one_plus_cos2(n: int, rng: np.random.Generator) -> np.ndarray:
 
 
 # --- jets ---------------------------------------------------------------------------------
-def _recoil_jets(recoil_px: np.ndarray, recoil_py: np.ndarray, centre_y: np.ndarray, extra_rate: float,
-                 rng: np.random.Generator) -> np.ndarray:
+def _recoil_jets(
+    recoil_px: np.ndarray, recoil_py: np.ndarray, centre_y: np.ndarray, extra_rate: float, rng: np.random.Generator
+) -> np.ndarray:
     """Jets that balance the hard system's transverse momentum, plus soft extra radiation.
 
     The recoil is shared between one to three partons (Dirichlet fractions, azimuth spread about
@@ -186,8 +190,9 @@ def _recoil_jets(recoil_px: np.ndarray, recoil_py: np.ndarray, centre_y: np.ndar
     phi = recoil_phi[:, None] + spread
     eta = centre_y[:, None] * 0.5 + rng.normal(0.0, 1.6, (n, 3))
     n_extra = rng.poisson(extra_rate, n).clip(max=MAX_JETS - 3)
-    extra_pt = np.where(np.arange(MAX_JETS - 3)[None, :] < n_extra[:, None],
-                        15.0 + rng.exponential(12.0, (n, MAX_JETS - 3)), 0.0)
+    extra_pt = np.where(
+        np.arange(MAX_JETS - 3)[None, :] < n_extra[:, None], 15.0 + rng.exponential(12.0, (n, MAX_JETS - 3)), 0.0
+    )
     extra_phi = rng.uniform(-np.pi, np.pi, (n, MAX_JETS - 3))
     extra_eta = rng.normal(0.0, 2.0, (n, MAX_JETS - 3))
     pt = np.concatenate([pt, extra_pt], axis=1)
@@ -230,10 +235,13 @@ def _boson_events(process: str, n: int, rng: np.random.Generator) -> dict[str, n
         pt1, pt2 = 30.0 + rng.exponential(50.0, m), 25.0 + rng.exponential(35.0, m)
         phi1 = rng.uniform(-np.pi, np.pi, m)
         phi2 = np.arctan2(-boson[:, 2] - pt1 * np.sin(phi1), -boson[:, 1] - pt1 * np.cos(phi1))
-        tag = np.stack([
-            np.stack([pt1 * np.cosh(eta1), pt1 * np.cos(phi1), pt1 * np.sin(phi1), pt1 * np.sinh(eta1)], axis=1),
-            np.stack([pt2 * np.cosh(eta2), pt2 * np.cos(phi2), pt2 * np.sin(phi2), pt2 * np.sinh(eta2)], axis=1),
-        ], axis=1)
+        tag = np.stack(
+            [
+                np.stack([pt1 * np.cosh(eta1), pt1 * np.cos(phi1), pt1 * np.sin(phi1), pt1 * np.sinh(eta1)], axis=1),
+                np.stack([pt2 * np.cosh(eta2), pt2 * np.cos(phi2), pt2 * np.sin(phi2), pt2 * np.sinh(eta2)], axis=1),
+            ],
+            axis=1,
+        )
         jets[vbf, :2] = tag[vbf]
         jets[vbf, 2] = 0.0
     return {"lep": lep, "had": had, "nu": nus, "jets": jets}
@@ -255,7 +263,9 @@ def _w_decay_leptonic(w: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarr
     return lep, nus
 
 
-def _w_decay_hadronic_tau(w: np.ndarray, rng: np.random.Generator, fake_rate: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _w_decay_hadronic_tau(
+    w: np.ndarray, rng: np.random.Generator, fake_rate: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """W -> tau_h nu, or W -> q q' with one quark jet faking the tau (fraction ``fake_rate``).
 
     Returns the visible tau candidate, neutrinos, and the other quark jet (zero when absent).
@@ -315,8 +325,11 @@ def _diboson_events(n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
     lep = np.where(sel, lep_w, lep_z)
     had = np.where(sel, had_w, had_z)
     nus = np.where(sel, nus_w1 + nus_w2, nus_z + np.where(invisible[:, None], v2, 0.0))
-    quarks = np.where(sel[:, :, None], np.stack([q_w, np.zeros_like(q_w)], axis=1),
-                      np.where(invisible[:, None, None], 0.0, np.stack([q1, q2], axis=1)))
+    quarks = np.where(
+        sel[:, :, None],
+        np.stack([q_w, np.zeros_like(q_w)], axis=1),
+        np.where(invisible[:, None, None], 0.0, np.stack([q1, q2], axis=1)),
+    )
     isr = _recoil_jets(-system[:, 1], -system[:, 2], y, 0.3, rng)[:, :3]
     return {"lep": lep, "had": had, "nu": nus, "jets": _jets_from(quarks, isr)}
 
@@ -343,8 +356,11 @@ def _detector(truth: dict[str, np.ndarray], rng: np.random.Generator) -> tuple[p
         return np.hypot(eta - eta0[:, None], dphi)
 
     jet_ok = (
-        (jet_pt_reco > JET_PT_MIN) & (np.abs(jet_eta) < JET_ETA_MAX) & (jet_pt > 0)
-        & (delta_r(jet_eta, jet_phi, lep_eta, lep_phi) > 0.4) & (delta_r(jet_eta, jet_phi, had_eta, had_phi) > 0.4)
+        (jet_pt_reco > JET_PT_MIN)
+        & (np.abs(jet_eta) < JET_ETA_MAX)
+        & (jet_pt > 0)
+        & (delta_r(jet_eta, jet_phi, lep_eta, lep_phi) > 0.4)
+        & (delta_r(jet_eta, jet_phi, had_eta, had_phi) > 0.4)
     )
     ranked_pt = np.where(jet_ok, jet_pt_reco, -1.0)
     order = np.argsort(-ranked_pt, axis=1)
@@ -366,23 +382,35 @@ def _detector(truth: dict[str, np.ndarray], rng: np.random.Generator) -> tuple[p
     met_y += rng.normal(0.0, 1.0, n) * soft
 
     passed = (
-        (lep_pt_reco > LEP_PT_MIN) & (np.abs(lep_eta) < LEP_ETA_MAX)
-        & (had_pt_reco > HAD_PT_MIN) & (np.abs(had_eta) < HAD_ETA_MAX)
+        (lep_pt_reco > LEP_PT_MIN)
+        & (np.abs(lep_eta) < LEP_ETA_MAX)
+        & (had_pt_reco > HAD_PT_MIN)
+        & (np.abs(had_eta) < HAD_ETA_MAX)
     )
 
     def jet_column(values: np.ndarray, k: int) -> np.ndarray:
         return np.where(s_ok[:, k], values[:, k], UNDEFINED)
 
-    frame = pd.DataFrame({
-        "PRI_lep_pt": lep_pt_reco, "PRI_lep_eta": lep_eta, "PRI_lep_phi": lep_phi,
-        "PRI_had_pt": had_pt_reco, "PRI_had_eta": had_eta, "PRI_had_phi": had_phi,
-        "PRI_jet_leading_pt": jet_column(s_pt, 0), "PRI_jet_leading_eta": jet_column(s_eta, 0),
-        "PRI_jet_leading_phi": jet_column(s_phi, 0),
-        "PRI_jet_subleading_pt": jet_column(s_pt, 1), "PRI_jet_subleading_eta": jet_column(s_eta, 1),
-        "PRI_jet_subleading_phi": jet_column(s_phi, 1),
-        "PRI_n_jets": n_jets.astype(np.float64), "PRI_jet_all_pt": all_pt,
-        "PRI_met": np.hypot(met_x, met_y), "PRI_met_phi": np.arctan2(met_y, met_x),
-    })
+    frame = pd.DataFrame(
+        {
+            "PRI_lep_pt": lep_pt_reco,
+            "PRI_lep_eta": lep_eta,
+            "PRI_lep_phi": lep_phi,
+            "PRI_had_pt": had_pt_reco,
+            "PRI_had_eta": had_eta,
+            "PRI_had_phi": had_phi,
+            "PRI_jet_leading_pt": jet_column(s_pt, 0),
+            "PRI_jet_leading_eta": jet_column(s_eta, 0),
+            "PRI_jet_leading_phi": jet_column(s_phi, 0),
+            "PRI_jet_subleading_pt": jet_column(s_pt, 1),
+            "PRI_jet_subleading_eta": jet_column(s_eta, 1),
+            "PRI_jet_subleading_phi": jet_column(s_phi, 1),
+            "PRI_n_jets": n_jets.astype(np.float64),
+            "PRI_jet_all_pt": all_pt,
+            "PRI_met": np.hypot(met_x, met_y),
+            "PRI_met_phi": np.arctan2(met_y, met_x),
+        }
+    )
     return frame, passed
 
 
@@ -415,7 +443,9 @@ def generate_process(process: str, n_events: int, rng: np.random.Generator) -> p
     return out.round(3).astype(np.float32).reset_index(drop=True)
 
 
-def _weighted_process(process: str, n_events: int, stream: np.random.SeedSequence, luminosity_fb: float) -> pd.DataFrame:
+def _weighted_process(
+    process: str, n_events: int, stream: np.random.SeedSequence, luminosity_fb: float
+) -> pd.DataFrame:
     frame = generate_process(process, n_events, np.random.default_rng(stream))
     frame = with_derived_features(frame)
     frame["weights"] = EXPECTED_YIELDS[process] * (luminosity_fb / LUMINOSITY_FB) / n_events
@@ -451,8 +481,11 @@ def generate_events(
     if unknown:
         raise ValueError(f"unknown process(es) {sorted(unknown)}; expected {PROCESSES}")
     streams = dict(zip(PROCESSES, np.random.SeedSequence(seed).spawn(len(PROCESSES))))
-    tasks = [(p, int(n_per_process.get(p, 0)), streams[p], luminosity_fb) for p in PROCESSES
-             if int(n_per_process.get(p, 0)) > 0]
+    tasks = [
+        (p, int(n_per_process.get(p, 0)), streams[p], luminosity_fb)
+        for p in PROCESSES
+        if int(n_per_process.get(p, 0)) > 0
+    ]
     if not tasks:
         raise ValueError("no events requested")
     data = pd.concat(map_tasks(_weighted_process, tasks, client=client), ignore_index=True)

@@ -93,7 +93,7 @@ def evaluate_plan(
     else:
         n_chunks = max(1, min(len(pairs), chunks_per_worker * max(1, len(client.scheduler_info()["workers"]))))
         size = -(-len(pairs) // n_chunks)
-        tasks = [(tuple(pairs[i:i + size]),) for i in range(0, len(pairs), size)]
+        tasks = [(tuple(pairs[i : i + size]),) for i in range(0, len(pairs), size)]
 
     def report(_: int, rows: list[dict[str, Any]]) -> None:
         if on_result is not None:
@@ -101,7 +101,11 @@ def evaluate_plan(
                 on_result(row)
 
     chunks = map_tasks(
-        _evaluate_chunk, tasks, client=client, progress=progress, description="pseudo-experiments",
+        _evaluate_chunk,
+        tasks,
+        client=client,
+        progress=progress,
+        description="pseudo-experiments",
         shared={"estimator": estimator, "sampler": PseudoExperimentSampler(test_set), "plan": plan},
         on_result=report,
     )

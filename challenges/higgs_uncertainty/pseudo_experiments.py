@@ -112,7 +112,9 @@ class TestPlan:
         """Replay one pseudo-experiment of the plan from a test set (or its prepared sampler)."""
         sampler = source if isinstance(source, PseudoExperimentSampler) else PseudoExperimentSampler(source)
         r = self.row(set_index, pe_index)
-        return sampler.draw(float(r["mu_true"]), self.nuisances(set_index, pe_index), int(r["seed"]), with_truth=with_truth)
+        return sampler.draw(
+            float(r["mu_true"]), self.nuisances(set_index, pe_index), int(r["seed"]), with_truth=with_truth
+        )
 
     def to_json(self, path: str | Path) -> None:
         payload = {
@@ -125,12 +127,15 @@ class TestPlan:
         Path(path).write_text(json.dumps(payload, indent=1))
 
     @classmethod
-    def from_json(cls, path: str | Path) -> "TestPlan":
+    def from_json(cls, path: str | Path) -> TestPlan:
         payload = json.loads(Path(path).read_text())
         table = pd.DataFrame(payload["pseudo_experiments"])
         return cls(
-            payload["n_sets"], payload["n_pseudo_experiments"], payload["initial_seed"],
-            tuple(payload["active_systematics"]), table,
+            payload["n_sets"],
+            payload["n_pseudo_experiments"],
+            payload["initial_seed"],
+            tuple(payload["active_systematics"]),
+            table,
         )
 
 

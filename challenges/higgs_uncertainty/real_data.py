@@ -57,7 +57,12 @@ with PRI_jet_num capped at 3), so shared features agree in definition, not in di
 """
 
 HIGGSML2014_COLUMNS: tuple[str, ...] = (
-    "EventId", *HIGGSML2014_TO_FAIR, "DER_mass_MMC", "PRI_met_sumet", "Weight", "Label",
+    "EventId",
+    *HIGGSML2014_TO_FAIR,
+    "DER_mass_MMC",
+    "PRI_met_sumet",
+    "Weight",
+    "Label",
 )
 
 

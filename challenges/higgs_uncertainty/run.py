@@ -25,8 +25,12 @@ def classification_metrics(estimator: Any, test_set: Any) -> dict[str, float]:
     score = estimator.decision_score(nominal)
     labels, weights = nominal["labels"].to_numpy(), nominal["weights"].to_numpy()
     value, threshold, fraction = best_ams(labels, score, weights)
-    return {"auc": roc_auc(labels, score, weights), "ams": value, "ams_threshold": threshold,
-            "ams_selected_fraction": fraction}
+    return {
+        "auc": roc_auc(labels, score, weights),
+        "ams": value,
+        "ams_threshold": threshold,
+        "ams_selected_fraction": fraction,
+    }
 
 
 def run_estimator(

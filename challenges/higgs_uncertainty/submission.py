@@ -24,13 +24,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..outputs import OutputError, read_json_output, require_finite, require_int, require_list, require_mapping
 from .dataset import generate_dataset, load_dataset
 from .presets import get_preset
 from .protocol import ANSWER_KEYS, AnswerError, validate_answer
 from .pseudo_experiments import PseudoExperimentSampler, TestPlan, make_test_plan
 from .schema import FEATURES, PROCESSES
 from .systematics import systematics
-from ..outputs import OutputError, read_json_output, require_finite, require_int, require_list, require_mapping
 
 CHALLENGE = "higgs-uncertainty"
 ANSWERS_FILE = "answers.json"
@@ -58,15 +58,19 @@ def check_room(input_dir: Path, test_set: pd.DataFrame, n_pseudo_experiments: in
     anchor-size plan (1000 pseudo-experiments of about a million events) needs some 110 GB.
     """
     mu_max = 3.0  # the largest true signal strength of the prior
-    events = float(test_set["weights"].sum()) + (mu_max - 1.0) * float(test_set.loc[test_set["labels"] == 1, "weights"].sum())
+    events = float(test_set["weights"].sum()) + (mu_max - 1.0) * float(
+        test_set.loc[test_set["labels"] == 1, "weights"].sum()
+    )
     needed = int(1.1 * events * len(FEATURES) * 4 * n_pseudo_experiments)
     probe = input_dir
     while not probe.exists():
         probe = probe.parent
     free = shutil.disk_usage(probe).free
     if needed > free:
-        raise ValueError(f"{input_dir}: the {n_pseudo_experiments} pseudo-experiments need about {needed / 1e9:.1f} GB "
-                         f"and {free / 1e9:.1f} GB are free; use fewer --sets / --pseudo-experiments or a smaller preset")
+        raise ValueError(
+            f"{input_dir}: the {n_pseudo_experiments} pseudo-experiments need about {needed / 1e9:.1f} GB "
+            f"and {free / 1e9:.1f} GB are free; use fewer --sets / --pseudo-experiments or a smaller preset"
+        )
     return needed
 
 
@@ -122,16 +126,27 @@ def write_inputs(
         "features": list(FEATURES),
         "processes": list(PROCESSES),
         "luminosity_fb": spec.luminosity_fb,
-        "train": {"features": "train/features.npy", "weights": "train/weights.npy", "labels": "train/labels.npy",
-                  "detailed_labels": "train/detailed_labels.npy", "n_events": len(train)},
+        "train": {
+            "features": "train/features.npy",
+            "weights": "train/weights.npy",
+            "labels": "train/labels.npy",
+            "detailed_labels": "train/detailed_labels.npy",
+            "n_events": len(train),
+        },
         "pseudo_experiments": entries,
         "answers_file": ANSWERS_FILE,
         "answer_keys": list(ANSWER_KEYS),
     }
     (input_dir / "metadata.json").write_text(json.dumps(metadata, indent=1))
-    return {"preset": dataset.preset, "data_seed": dataset.seed, "plan_seed": plan_seed, "n_sets": plan.n_sets,
-            "n_pseudo_experiments": plan.n_pseudo_experiments, "train_events": len(train),
-            "pseudo_experiment_events": n_events}
+    return {
+        "preset": dataset.preset,
+        "data_seed": dataset.seed,
+        "plan_seed": plan_seed,
+        "n_sets": plan.n_sets,
+        "n_pseudo_experiments": plan.n_pseudo_experiments,
+        "train_events": len(train),
+        "pseudo_experiment_events": n_events,
+    }
 
 
 def read_and_validate_outputs(output_dir: str | Path, organiser_dir: str | Path) -> pd.DataFrame:
@@ -145,8 +160,10 @@ def read_and_validate_outputs(output_dir: str | Path, organiser_dir: str | Path)
     for i, row in enumerate(rows):
         where = f"{ANSWERS_FILE}: answers[{i}]"
         require_mapping(row, where)
-        key = (require_int(row.get("set_index"), f"{where}.set_index"),
-               require_int(row.get("pe_index"), f"{where}.pe_index"))
+        key = (
+            require_int(row.get("set_index"), f"{where}.set_index"),
+            require_int(row.get("pe_index"), f"{where}.pe_index"),
+        )
         if key not in expected:
             raise OutputError(f"{where}: (set_index, pe_index) = {key} is not a pseudo-experiment of the input")
         if key in seen:
@@ -163,7 +180,7 @@ def read_and_validate_outputs(output_dir: str | Path, organiser_dir: str | Path)
         clean.append({"set_index": key[0], "pe_index": key[1], **values})
     absent = sorted(expected - seen)
     if absent:
-        raise OutputError(f"{ANSWERS_FILE}: no answer for {len(absent)} of {len(expected)} pseudo-experiments, "
-                          f"first {absent[:3]}")
+        raise OutputError(
+            f"{ANSWERS_FILE}: no answer for {len(absent)} of {len(expected)} pseudo-experiments, first {absent[:3]}"
+        )
     return pd.DataFrame(clean)
-

@@ -73,9 +73,7 @@ class NuisanceParameters:
         return tuple(f.name for f in fields(cls))
 
     @classmethod
-    def sample(
-        cls, rng: np.random.Generator, active: tuple[str, ...] | None = None
-    ) -> "NuisanceParameters":
+    def sample(cls, rng: np.random.Generator, active: tuple[str, ...] | None = None) -> NuisanceParameters:
         """Draw every parameter from its prior; parameters not in ``active`` stay nominal.
 
         All six are always drawn, in a fixed order, so the random stream (and thus every other
@@ -105,9 +103,21 @@ class NuisanceParameters:
 NOMINAL = NuisanceParameters()
 
 _ROUNDED = (
-    "PRI_had_pt", "PRI_had_eta", "PRI_had_phi", "PRI_lep_pt", "PRI_lep_eta", "PRI_lep_phi",
-    "PRI_met", "PRI_met_phi", "PRI_jet_leading_pt", "PRI_jet_leading_eta", "PRI_jet_leading_phi",
-    "PRI_jet_subleading_pt", "PRI_jet_subleading_eta", "PRI_jet_subleading_phi", "PRI_jet_all_pt",
+    "PRI_had_pt",
+    "PRI_had_eta",
+    "PRI_had_phi",
+    "PRI_lep_pt",
+    "PRI_lep_eta",
+    "PRI_lep_phi",
+    "PRI_met",
+    "PRI_met_phi",
+    "PRI_jet_leading_pt",
+    "PRI_jet_leading_eta",
+    "PRI_jet_leading_phi",
+    "PRI_jet_subleading_pt",
+    "PRI_jet_subleading_eta",
+    "PRI_jet_subleading_phi",
+    "PRI_jet_all_pt",
 )
 
 

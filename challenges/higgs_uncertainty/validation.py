@@ -23,7 +23,9 @@ CLASSES: dict[str, int] = {"signal": 1, "background": 0}
 def _weighted_ks(a: np.ndarray, wa: np.ndarray, b: np.ndarray, wb: np.ndarray) -> float:
     """Largest distance between the two weighted empirical CDFs (scipy's ks_2samp has no weights)."""
     grid = np.sort(np.concatenate([a, b]))
-    cdf = lambda x, w: np.concatenate([[0.0], np.cumsum(w[np.argsort(x)])])[np.searchsorted(np.sort(x), grid, "right")] / w.sum()  # noqa: E731
+    cdf = lambda x, w: (  # noqa: E731
+        np.concatenate([[0.0], np.cumsum(w[np.argsort(x)])])[np.searchsorted(np.sort(x), grid, "right")] / w.sum()
+    )  # noqa: E731
     return float(np.max(np.abs(cdf(a, wa) - cdf(b, wb))))
 
 
@@ -63,14 +65,19 @@ def compare_to_real(
             rx, rw = r[feature].to_numpy(np.float64), r["weights"].to_numpy(np.float64)
             g_def, r_def = gx != UNDEFINED, rx != UNDEFINED
             row = {
-                "feature": feature, "class": cls, "n_real": int(r_def.sum()), "n_gen": int(g_def.sum()),
+                "feature": feature,
+                "class": cls,
+                "n_real": int(r_def.sum()),
+                "n_gen": int(g_def.sum()),
                 "undefined_frac_real": float(rw[~r_def].sum() / rw.sum()),
                 "undefined_frac_gen": float(gw[~g_def].sum() / gw.sum()),
             }
             if r_def.sum() > 1 and g_def.sum() > 1:
                 std = _weighted_std(rx[r_def], rw[r_def])
                 row.update(
-                    w1_std=float(wasserstein_distance(rx[r_def], gx[g_def], rw[r_def], gw[g_def]) / std) if std > 0 else np.nan,
+                    w1_std=float(wasserstein_distance(rx[r_def], gx[g_def], rw[r_def], gw[g_def]) / std)
+                    if std > 0
+                    else np.nan,
                     ks=_weighted_ks(rx[r_def], rw[r_def], gx[g_def], gw[g_def]),
                     mean_real=float(np.average(rx[r_def], weights=rw[r_def])),
                     mean_gen=float(np.average(gx[g_def], weights=gw[g_def])),
@@ -85,12 +92,20 @@ def compare_to_real(
         table.to_csv(out / "distances.csv", index=False, float_format="%.4f")
         (out / "distances.md").write_text(markdown_table(table))
         for cls, label in CLASSES.items():
-            _plot(generated.loc[generated["labels"] == label], real.loc[real["labels"] == label], features,
-                  out / f"histograms_{cls}.png", f"{cls}: generated vs {reference_name}", reference_name)
+            _plot(
+                generated.loc[generated["labels"] == label],
+                real.loc[real["labels"] == label],
+                features,
+                out / f"histograms_{cls}.png",
+                f"{cls}: generated vs {reference_name}",
+                reference_name,
+            )
     return table
 
 
-def _plot(gen: pd.DataFrame, real: pd.DataFrame, features: list[str], path: Path, title: str, reference_name: str) -> None:
+def _plot(
+    gen: pd.DataFrame, real: pd.DataFrame, features: list[str], path: Path, title: str, reference_name: str
+) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -109,13 +124,16 @@ def _plot(gen: pd.DataFrame, real: pd.DataFrame, features: list[str], path: Path
             continue
         lo, hi = np.quantile(rx[rmask], [0.005, 0.995])
         bins = np.linspace(lo, hi if hi > lo else lo + 1, 31)
-        for x, w, m, name in ((rx, real["weights"].to_numpy(), rmask, reference_name), (gx, gen["weights"].to_numpy(), gmask, "generated")):
+        for x, w, m, name in (
+            (rx, real["weights"].to_numpy(), rmask, reference_name),
+            (gx, gen["weights"].to_numpy(), gmask, "generated"),
+        ):
             counts, _ = np.histogram(np.clip(x[m], bins[0], bins[-1]), bins, weights=w[m])
             mplhep.histplot(counts / max(counts.sum(), 1e-12), bins, ax=ax, label=name, density=False)
         ax.set_xlabel(feature, fontsize=9)
         ax.tick_params(labelsize=7)
         ax.legend(fontsize=7)
-    for ax in list(axes.flat)[len(features):]:
+    for ax in list(axes.flat)[len(features) :]:
         ax.set_visible(False)
     fig.suptitle(title, fontsize=14)
     fig.tight_layout()
@@ -123,9 +141,13 @@ def _plot(gen: pd.DataFrame, real: pd.DataFrame, features: list[str], path: Path
     plt.close(fig)
 
 
-def validate_higgs_uncertainty(real_path: str | Path, generated: pd.DataFrame, out_dir: str | Path | None = None) -> pd.DataFrame:
+def validate_higgs_uncertainty(
+    real_path: str | Path, generated: pd.DataFrame, out_dir: str | Path | None = None
+) -> pd.DataFrame:
     """Compare ``generated`` with real rows: the 2014 ATLAS CSV (names mapped) or a FAIR Universe parquet."""
     real_path = Path(real_path)
     if real_path.suffix == ".parquet":
-        return compare_to_real(generated, load_fair_universe(real_path), out_dir=out_dir, reference_name="FAIR Universe")
+        return compare_to_real(
+            generated, load_fair_universe(real_path), out_dir=out_dir, reference_name="FAIR Universe"
+        )
     return compare_to_real(generated, load_higgsml2014(real_path), out_dir=out_dir, reference_name="ATLAS 2014")

@@ -63,8 +63,10 @@ class BlackBoxConfig:
         get_preset(self.preset)
         if self.n_signal < 0:
             raise ValueError(f"n_signal must be >= 0, got {self.n_signal}")
-        if self.n_signal > 0 and not (0 < self.m_y and 0 < self.m_x and self.m_x + self.m_y < self.m_wprime):
-            raise ValueError(f"masses must satisfy 0 < m_x, m_y and m_x + m_y < m_wprime, got {self.m_wprime}, {self.m_x}, {self.m_y}")
+        if self.n_signal > 0 and not (self.m_y > 0 and self.m_x > 0 and self.m_x + self.m_y < self.m_wprime):
+            raise ValueError(
+                f"masses must satisfy 0 < m_x, m_y and m_x + m_y < m_wprime, got {self.m_wprime}, {self.m_x}, {self.m_y}"
+            )
 
     @property
     def signal(self) -> SignalModel:
@@ -102,7 +104,9 @@ def read_config(path: str | Path) -> BlackBoxConfig:
         raise ValueError(f"{path}: {err}") from err
 
 
-def make_black_box(config: BlackBoxConfig | str | Path, public_dir: str | Path, organiser_dir: str | Path) -> dict[str, Any]:
+def make_black_box(
+    config: BlackBoxConfig | str | Path, public_dir: str | Path, organiser_dir: str | Path
+) -> dict[str, Any]:
     """Generate the box: data (and optionally simulated background) to ``public_dir``, truth to
     ``organiser_dir``. Returns the truth summary written to ``organiser_dir/truth.json``."""
     cfg = config if isinstance(config, BlackBoxConfig) else read_config(config)
@@ -118,9 +122,13 @@ def make_black_box(config: BlackBoxConfig | str | Path, public_dir: str | Path, 
     public_meta = {"challenge": "lhco", "kind": "black box", "units": "TeV"}
     write_table(data[list(COLUMNS)], public_dir / "data.parquet", public_meta)
     if cfg.share_background_reference:
-        write_table(frames["background_reference"][list(COLUMNS)], public_dir / "background_reference.parquet", public_meta)
+        write_table(
+            frames["background_reference"][list(COLUMNS)], public_dir / "background_reference.parquet", public_meta
+        )
     extra = {"black_box": asdict(cfg)}
-    write_table(data[[LABEL]], organiser_dir / "data_truth.parquet", _metadata(spec, cfg.seed, "data_truth", data, extra))
+    write_table(
+        data[[LABEL]], organiser_dir / "data_truth.parquet", _metadata(spec, cfg.seed, "data_truth", data, extra)
+    )
     signal = data[data[LABEL] == 1]
     truth = {
         "config": asdict(cfg),
@@ -160,7 +168,9 @@ def _read_scores(path: Path, n_rows: int) -> np.ndarray:
         raise ValueError(f"{path}: scores must be .npy or .parquet")
     scores = np.asarray(scores, dtype=np.float64).ravel()
     if scores.size != n_rows:
-        raise ValueError(f"{path}: {scores.size} scores for {n_rows} data rows (field 'score': one per row of data.parquet)")
+        raise ValueError(
+            f"{path}: {scores.size} scores for {n_rows} data rows (field 'score': one per row of data.parquet)"
+        )
     bad = int(np.count_nonzero(~np.isfinite(scores)))
     if bad:
         raise ValueError(f"{path}: field 'score' has {bad} non-finite value(s)")

@@ -14,8 +14,10 @@ from ..base import Challenge, MetricColumn, RankingMetric, check_options
 class LhcOlympics(Challenge):
     id = "lhco"
     title = "LHC Olympics anomaly detection"
-    description = ("Find a dijet resonance (W' -> X Y, hidden among QCD dijets at S/B ~ 0.6% in the signal region) "
-                   "without labels: score events in the signal region, ranked by the maximum significance improvement.")
+    description = (
+        "Find a dijet resonance (W' -> X Y, hidden among QCD dijets at S/B ~ 0.6% in the signal region) "
+        "without labels: score events in the signal region, ranked by the maximum significance improvement."
+    )
     ranking = (
         RankingMetric("max_sic", True, "max eps_S / sqrt(eps_B) over cuts with eps_B > 1.84e-5", "max SIC"),
         RankingMetric("auc", True, "ROC AUC on the labelled signal-region test set", "AUC"),
@@ -42,8 +44,9 @@ class LhcOlympics(Challenge):
     def is_generated(self, folder: Path) -> bool:
         return (Path(folder) / "data.parquet").exists()
 
-    def ensure_data(self, preset: str, seed: int, data_dir: Path | None = None, real: Path | None = None,
-                    **options: Any) -> Any:
+    def ensure_data(
+        self, preset: str, seed: int, data_dir: Path | None = None, real: Path | None = None, **options: Any
+    ) -> Any:
         """The data set of a run: the real high-level subset split as a benchmark (``real``), a
         written one from ``data_dir`` (checksums verified), or the preset generated."""
         if real is not None:
@@ -56,8 +59,9 @@ class LhcOlympics(Challenge):
             raise ValueError(f"{data_dir} holds preset {data.preset!r} seed {data.seed}, not {preset!r} seed {seed}")
         return data
 
-    def validate_data(self, real: Path | None, out: Path, *, seed: int = 1, events_per_process: int = 200_000,
-                      **options: Any) -> dict[str, Any]:
+    def validate_data(
+        self, real: Path | None, out: Path, *, seed: int = 1, events_per_process: int = 200_000, **options: Any
+    ) -> dict[str, Any]:
         from ...io import console
         from ...reference_data import path as reference_path
         from .validation import validate_generator
@@ -65,14 +69,29 @@ class LhcOlympics(Challenge):
         folder = Path(real) if real is not None and Path(real).is_dir() else reference_path("lhco-highlevel-subset")
         with console.status("generating events to compare", spinner="dots"):
             table = validate_generator(folder, events_per_process, seed, out)
-        return {"real": folder, "rows": table.to_dict(orient="records"),
-                "columns": ["class", "feature", "w1_std", "ks", "median_real", "median_gen"]}
+        return {
+            "real": folder,
+            "rows": table.to_dict(orient="records"),
+            "columns": ["class", "feature", "w1_std", "ks", "median_real", "median_gen"],
+        }
 
     # -- baselines ------------------------------------------------------------------------------
-    def run_baseline(self, method: str, *, preset: str = "small", seed: int = 0, data_dir: Path | None = None,
-                     size: str | None = None, device: str = "auto", model_seed: int | None = None,
-                     progress: bool = True, scheduler: str = "serial", workers: int | None = None, real: Path | None = None,
-                     **options: Any) -> dict[str, Any]:
+    def run_baseline(
+        self,
+        method: str,
+        *,
+        preset: str = "small",
+        seed: int = 0,
+        data_dir: Path | None = None,
+        size: str | None = None,
+        device: str = "auto",
+        model_seed: int | None = None,
+        progress: bool = True,
+        scheduler: str = "serial",
+        workers: int | None = None,
+        real: Path | None = None,
+        **options: Any,
+    ) -> dict[str, Any]:
         """Fit ``method`` and score it (without the per-event scores). The bump hunt runs on an
         independent generated sample of the preset; real events have none, so no bump hunt there."""
         from ...io import console
@@ -87,17 +106,33 @@ class LhcOlympics(Challenge):
         model_seed = seed if model_seed is None else model_seed
         detector = baseline.factory(size or ("small" if real is not None else preset), resolved, model_seed)
         bump = None if real is not None else generate_dataset(preset, bump_sample_seed(seed)).inputs.data
-        console.print(f"[bold]{method}[/bold] (seed {model_seed}): fitting on {len(dataset.inputs.data):,} events "
-                      f"({resolved})")
+        console.print(
+            f"[bold]{method}[/bold] (seed {model_seed}): fitting on {len(dataset.inputs.data):,} events ({resolved})"
+        )
         record = run_detector(method, detector, dataset, device=resolved, bump_data=bump)
-        record.update(size=size or preset, model_seed=model_seed, data="real-subset" if real is not None else "generated")
+        record.update(
+            size=size or preset, model_seed=model_seed, data="real-subset" if real is not None else "generated"
+        )
         return record
 
     demo_hidden = ("sic_curve",)
 
-    def run_seeds(self, methods: list[str], seeds: list[int], *, preset: str, seed: int, data: Path | None,
-                  size: str | None, device: str, real: Path | None, scheduler: str, workers: int | None,
-                  progress: bool, on_result: Any = None) -> list[dict[str, Any]]:
+    def run_seeds(
+        self,
+        methods: list[str],
+        seeds: list[int],
+        *,
+        preset: str,
+        seed: int,
+        data: Path | None,
+        size: str | None,
+        device: str,
+        real: Path | None,
+        scheduler: str,
+        workers: int | None,
+        progress: bool,
+        on_result: Any = None,
+    ) -> list[dict[str, Any]]:
         """Every (method, training seed) pair on the same data, as tasks on ``scheduler``."""
         from ...parallel import dask_client, map_tasks
 
@@ -105,14 +140,32 @@ class LhcOlympics(Challenge):
             self.ensure_data(preset, seed, data)  # once, before the workers read it
         tasks = [(m, preset, seed, data, size, device, s, real) for m in methods for s in seeds]
         with dask_client(scheduler if len(tasks) > 1 else "serial", workers) as client:
-            return map_tasks(_run_one, tasks, client=client, progress=progress, description="trainings",
-                             on_result=on_result)
+            return map_tasks(
+                _run_one, tasks, client=client, progress=progress, description="trainings", on_result=on_result
+            )
 
-    def compare(self, names: list[str], *, preset: str, seed: int, data: Path | None, size: str | None,
-                device: str, scheduler: str, workers: int | None, progress: bool, markdown: Path | None,
-                machine: str, command: str, date: str, json_path: Path | None, resume: bool = False,
-                model_seeds: list[int] | None = None, real: Path | None = None,
-                **options: Any) -> list[dict[str, Any]]:
+    def compare(
+        self,
+        names: list[str],
+        *,
+        preset: str,
+        seed: int,
+        data: Path | None,
+        size: str | None,
+        device: str,
+        scheduler: str,
+        workers: int | None,
+        progress: bool,
+        markdown: Path | None,
+        machine: str,
+        command: str,
+        date: str,
+        json_path: Path | None,
+        resume: bool = False,
+        model_seeds: list[int] | None = None,
+        real: Path | None = None,
+        **options: Any,
+    ) -> list[dict[str, Any]]:
         """Every detector over training seeds on one data set; table, SIC plot, Markdown section."""
         from ...io import console, write_json
         from ..sections import write_section
@@ -129,22 +182,49 @@ class LhcOlympics(Challenge):
             records.sort(key=lambda r: order[(r["method"], r["model_seed"])])
             write_json(json_path, {"challenge": "lhco", "results": records})
 
-        self.run_seeds(names, seeds, preset=preset, seed=seed, data=data, size=size, device=device, real=real,
-                       scheduler=scheduler, workers=workers, progress=progress, on_result=keep)
+        self.run_seeds(
+            names,
+            seeds,
+            preset=preset,
+            seed=seed,
+            data=data,
+            size=size,
+            device=device,
+            real=real,
+            scheduler=scheduler,
+            workers=workers,
+            progress=progress,
+            on_result=keep,
+        )
         which = "real" if real is not None else "generated"
         console.print(self.table(f"lhco / {which} data", records))
         summary = summarise(records)
         for row in summary:
-            console.print(f"{row['method']}: max SIC {row['max_sic_median']:.2f} "
-                          f"[{row['max_sic_p16']:.2f}, {row['max_sic_p84']:.2f}], AUC {row['auc_median']:.3f}")
+            console.print(
+                f"{row['method']}: max SIC {row['max_sic_median']:.2f} "
+                f"[{row['max_sic_p16']:.2f}, {row['max_sic_p84']:.2f}], AUC {row['auc_median']:.3f}"
+            )
         write_json(json_path, {"challenge": "lhco", "summary": summary, "results": records})
         if markdown is not None:
-            plot = plot_sic_curves(records, Path(markdown).parent / "results" / f"lhco_sic_{which}.png",
-                                   f"LHCO, {which} data: median SIC over {len(seeds)} seeds")
-            title = ("Real R&D events (public high-level subset)" if real is not None
-                     else f"Generated R&D-like events (preset {preset})")
-            section = comparison_markdown(records, name=f"comparison:lhco:{which}", title=title, command=command,
-                                          machine=machine, date=date, plot=str(plot.relative_to(Path(markdown).parent)))
+            plot = plot_sic_curves(
+                records,
+                Path(markdown).parent / "results" / f"lhco_sic_{which}.png",
+                f"LHCO, {which} data: median SIC over {len(seeds)} seeds",
+            )
+            title = (
+                "Real R&D events (public high-level subset)"
+                if real is not None
+                else f"Generated R&D-like events (preset {preset})"
+            )
+            section = comparison_markdown(
+                records,
+                name=f"comparison:lhco:{which}",
+                title=title,
+                command=command,
+                machine=machine,
+                date=date,
+                plot=str(plot.relative_to(Path(markdown).parent)),
+            )
             console.print(f"wrote the lhco {which} section of {write_section(markdown, section)} and {plot}")
         return records
 
@@ -191,17 +271,33 @@ class LhcOlympics(Challenge):
             table.add_column(column, justify="right", no_wrap=(column == "method"))
         for r in records:
             m = r["metrics"]
-            table.add_row(r["method"], str(r.get("model_seed", "-")), f"{m['max_sic']:.2f}", f"{m['auc']:.3f}",
-                          f"{m['rejection_at_eps_s_0.2']:.1f}", f"{m['rejection_at_eps_s_0.5']:.1f}",
-                          f"{m.get('bump_hunt_z_max', float('nan')):.2f}", f"{r.get('train_seconds', float('nan')):.0f}")
+            table.add_row(
+                r["method"],
+                str(r.get("model_seed", "-")),
+                f"{m['max_sic']:.2f}",
+                f"{m['auc']:.3f}",
+                f"{m['rejection_at_eps_s_0.2']:.1f}",
+                f"{m['rejection_at_eps_s_0.5']:.1f}",
+                f"{m.get('bump_hunt_z_max', float('nan')):.2f}",
+                f"{r.get('train_seconds', float('nan')):.0f}",
+            )
         return table
 
 
-def _run_one(method: str, preset: str, seed: int, data_dir: Path | None, size: str | None, device: str,
-             model_seed: int | None = None, real: Path | None = None) -> dict[str, Any]:
+def _run_one(
+    method: str,
+    preset: str,
+    seed: int,
+    data_dir: Path | None,
+    size: str | None,
+    device: str,
+    model_seed: int | None = None,
+    real: Path | None = None,
+) -> dict[str, Any]:
     """One detector as a task of a Dask map (a plain function, so it pickles)."""
-    return CHALLENGE.run_baseline(method, preset=preset, seed=seed, data_dir=data_dir, size=size, device=device,
-                                  model_seed=model_seed, real=real)
+    return CHALLENGE.run_baseline(
+        method, preset=preset, seed=seed, data_dir=data_dir, size=size, device=device, model_seed=model_seed, real=real
+    )
 
 
 CHALLENGE = LhcOlympics()

@@ -11,8 +11,14 @@ import numpy as np
 from ..sections import section_markers
 
 # The anchor's median max SIC at S/B ~ 0.6% (CATHODE paper), for the table's last column.
-ANCHOR_MAX_SIC: dict[str, float] = {"supervised": 17.6, "idealized-ad": 15.1, "cathode": 14.0, "cwola-hunting": 10.8,
-                                    "anode": 6.5, "autoencoder": 3.3}
+ANCHOR_MAX_SIC: dict[str, float] = {
+    "supervised": 17.6,
+    "idealized-ad": 15.1,
+    "cathode": 14.0,
+    "cwola-hunting": 10.8,
+    "anode": 6.5,
+    "autoencoder": 3.3,
+}
 
 
 def summarise(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -29,24 +35,34 @@ def summarise(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
             values = [r["metrics"][key] for r in runs if key in r["metrics"]]
             return float(np.median(values)) if values else float("nan")
 
-        rows.append({
-            "method": method,
-            "n_seeds": len(runs),
-            "max_sic_median": float(np.median(sic)),
-            "max_sic_p16": float(np.percentile(sic, 16)),
-            "max_sic_p84": float(np.percentile(sic, 84)),
-            "auc_median": median("auc"),
-            "rejection_0.2_median": median("rejection_at_eps_s_0.2"),
-            "rejection_0.5_median": median("rejection_at_eps_s_0.5"),
-            "bump_hunt_z_max_median": median("bump_hunt_z_max"),
-            "train_seconds_median": float(np.median([r["train_seconds"] for r in runs])),
-            "anchor_max_sic": ANCHOR_MAX_SIC.get(method, float("nan")),
-        })
+        rows.append(
+            {
+                "method": method,
+                "n_seeds": len(runs),
+                "max_sic_median": float(np.median(sic)),
+                "max_sic_p16": float(np.percentile(sic, 16)),
+                "max_sic_p84": float(np.percentile(sic, 84)),
+                "auc_median": median("auc"),
+                "rejection_0.2_median": median("rejection_at_eps_s_0.2"),
+                "rejection_0.5_median": median("rejection_at_eps_s_0.5"),
+                "bump_hunt_z_max_median": median("bump_hunt_z_max"),
+                "train_seconds_median": float(np.median([r["train_seconds"] for r in runs])),
+                "anchor_max_sic": ANCHOR_MAX_SIC.get(method, float("nan")),
+            }
+        )
     return rows
 
 
-def comparison_markdown(records: list[dict[str, Any]], *, name: str, title: str, command: str, machine: str,
-                        date: str, plot: str | None = None) -> str:
+def comparison_markdown(
+    records: list[dict[str, Any]],
+    *,
+    name: str,
+    title: str,
+    command: str,
+    machine: str,
+    date: str,
+    plot: str | None = None,
+) -> str:
     """The marked section ``name`` (e.g. ``comparison:lhco:generated``) with the summary table."""
     begin, end = section_markers(name)
     first = records[0]

@@ -73,10 +73,14 @@ def generate_frames(
     """The four splits with labels and extra columns (before any column selection)."""
     n_sig = spec.n_signal if n_signal is None else n_signal
     correlation = Systematics(mass_mjj_correlation=0.1 if correlated else 0.0)
-    data_shift = Systematics(shift.jet_energy_scale, shift.jet_mass_scale, shift.tau21_shift, correlation.mass_mjj_correlation)
+    data_shift = Systematics(
+        shift.jet_energy_scale, shift.jet_mass_scale, shift.tau21_shift, correlation.mass_mjj_correlation
+    )
     frames = {
         "data": generate_events(spec.n_background, n_sig, split_seed(seed, "data"), signal=signal, client=client),
-        "background_reference": generate_events(spec.n_reference, 0, split_seed(seed, "background_reference"), client=client),
+        "background_reference": generate_events(
+            spec.n_reference, 0, split_seed(seed, "background_reference"), client=client
+        ),
         "labelled": generate_events(
             spec.labelled_background, spec.labelled_signal, split_seed(seed, "labelled"), signal=signal, client=client
         ),
@@ -139,7 +143,9 @@ def generate_dataset(
     (default ``out_dir``), so an organiser can keep them apart from what detectors see.
     """
     spec = get_preset(preset)
-    frames = generate_frames(spec, seed, n_signal=n_signal, signal=signal, shift=shift, correlated=correlated, client=client)
+    frames = generate_frames(
+        spec, seed, n_signal=n_signal, signal=signal, shift=shift, correlated=correlated, client=client
+    )
     data = frames["data"]
     n_sig = int(data[LABEL].sum())
     if out_dir is not None:
@@ -151,12 +157,16 @@ def generate_dataset(
         }
         out_dir = Path(out_dir)
         truth_dir = out_dir if truth_dir is None else Path(truth_dir)
-        write_table(data[list(COLUMNS)], out_dir / "data.parquet", _metadata(spec, seed, "data", data[list(COLUMNS)], extra))
+        write_table(
+            data[list(COLUMNS)], out_dir / "data.parquet", _metadata(spec, seed, "data", data[list(COLUMNS)], extra)
+        )
         write_table(data[[LABEL]], truth_dir / "data_truth.parquet", _metadata(spec, seed, "data_truth", data, extra))
         for split in ("background_reference", "labelled", "test"):
             columns = list(COLUMNS) if split == "background_reference" else [*COLUMNS, LABEL]
             where = truth_dir if split == "test" else out_dir
-            write_table(frames[split][columns], where / f"{split}.parquet", _metadata(spec, seed, split, frames[split], extra))
+            write_table(
+                frames[split][columns], where / f"{split}.parquet", _metadata(spec, seed, split, frames[split], extra)
+            )
     inputs = AnomalyInputs(
         data=data[list(COLUMNS)],
         background_reference=frames["background_reference"][list(COLUMNS)],
@@ -211,6 +221,9 @@ def generate_with_summary(preset: str, seed: int, out_dir: str | Path, *, client
         "test": made.test[LABEL],
     }
     return {
-        "files": {name: {"background": int((labels == 0).sum()), "signal": int((labels == 1).sum())} for name, labels in files.items()},
+        "files": {
+            name: {"background": int((labels == 0).sum()), "signal": int((labels == 1).sum())}
+            for name, labels in files.items()
+        },
         "n_signal": made.n_signal,
     }

@@ -152,7 +152,10 @@ def generate_background(n: int, rng: np.random.Generator, model: BackgroundModel
 
 
 def generate_signal(
-    n: int, rng: np.random.Generator, model: SignalModel = SignalModel(), background: BackgroundModel = BackgroundModel()
+    n: int,
+    rng: np.random.Generator,
+    model: SignalModel = SignalModel(),
+    background: BackgroundModel = BackgroundModel(),
 ) -> pd.DataFrame:
     """``n`` W' -> X Y events that pass the trigger."""
     parts = []

@@ -33,9 +33,27 @@ class Preset:
 
 PRESETS: dict[str, Preset] = {
     "tiny": Preset("tiny", 30_000, 30, 30_000, 2_000, 10_000, 2_000, 10_000, "unit tests: 30k background events"),
-    "small": Preset("small", 200_000, 200, 200_000, 20_000, 60_000, 10_000, 60_000, "demo: 200k background events, a minute to generate and fit"),
+    "small": Preset(
+        "small",
+        200_000,
+        200,
+        200_000,
+        20_000,
+        60_000,
+        10_000,
+        60_000,
+        "demo: 200k background events, a minute to generate and fit",
+    ),
     "full": Preset(
-        "full", 1_000_000, 1_000, 1_000_000, 100_000, 500_000, 20_000, 340_000, "anchor size: 1M background, 1,000 signal events"
+        "full",
+        1_000_000,
+        1_000,
+        1_000_000,
+        100_000,
+        500_000,
+        20_000,
+        340_000,
+        "anchor size: 1M background, 1,000 signal events",
     ),
 }
 

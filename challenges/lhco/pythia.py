@@ -37,10 +37,17 @@ QCD_SETTINGS = ("HardQCD:all = on", "PhaseSpace:pTHatMin = 1000.")
 def signal_settings(m_wprime: float = 3500.0, m_x: float = 500.0, m_y: float = 100.0) -> tuple[str, ...]:
     """Pythia settings of W' -> X(qq) Y(qq); masses in GeV."""
     return (
-        "NewGaugeBoson:ffbar2Wprime = on", "Wprime:coup2WZ = 1.", f"34:m0 = {m_wprime}", "34:onMode = off",
+        "NewGaugeBoson:ffbar2Wprime = on",
+        "Wprime:coup2WZ = 1.",
+        f"34:m0 = {m_wprime}",
+        "34:onMode = off",
         "34:onIfMatch = 23 24",
-        f"24:m0 = {m_x}", "24:onMode = off", "24:onIfAny = 1 2 3 4",
-        f"23:m0 = {m_y}", "23:onMode = off", "23:onIfAny = 1 2 3 4",
+        f"24:m0 = {m_x}",
+        "24:onMode = off",
+        "24:onIfAny = 1 2 3 4",
+        f"23:m0 = {m_y}",
+        "23:onMode = off",
+        "23:onIfAny = 1 2 3 4",
     )
 
 
@@ -48,8 +55,10 @@ def _import_pythia():
     try:
         import pythia8mc
     except ImportError as err:
-        raise ImportError("the Pythia generator needs the 'pythia' extra: pip install 'hepbench[pythia]' "
-                          f"(pythia8mc, compiled from source) ({err})") from None
+        raise ImportError(
+            "the Pythia generator needs the 'pythia' extra: pip install 'hepbench[pythia]' "
+            f"(pythia8mc, compiled from source) ({err})"
+        ) from None
     return pythia8mc
 
 
@@ -67,8 +76,11 @@ def _chunk(settings: tuple[str, ...], n_events: int, seed: int, label: int) -> p
     while done < n_events:
         if not pythia.next():
             continue
-        kept = [(p.pT(), p.eta(), p.phi(), p.m()) for p in pythia.event
-                if p.isFinal() and p.isVisible() and abs(p.eta()) < ETA_MAX]
+        kept = [
+            (p.pT(), p.eta(), p.phi(), p.m())
+            for p in pythia.event
+            if p.isFinal() and p.isVisible() and abs(p.eta()) < ETA_MAX
+        ]
         values = np.array(kept, dtype=np.float64).reshape(-1, 4)
         for store, column in zip((pt, eta, phi, mass), values.T):
             store.append(column)
@@ -78,7 +90,7 @@ def _chunk(settings: tuple[str, ...], n_events: int, seed: int, label: int) -> p
     def padded(rows: list[np.ndarray]) -> np.ndarray:
         out = np.zeros((len(rows), width))
         for i, row in enumerate(rows):
-            out[i, :len(row)] = row
+            out[i, : len(row)] = row
         return out
 
     features = jet_features(padded(pt), padded(eta), padded(phi), padded(mass))

@@ -41,7 +41,9 @@ def real_subset_dataset(subset: pd.DataFrame, seed: int, s_over_b: float = S_OVE
     signal = valid[valid[LABEL] == 1].sample(frac=1.0, random_state=rng)[[*COLUMNS, LABEL]]
 
     bounds = np.cumsum([0.0, *BACKGROUND_SHARES.values()]) * len(background)
-    parts = {name: background.iloc[int(lo):int(hi)] for name, lo, hi in zip(BACKGROUND_SHARES, bounds[:-1], bounds[1:])}
+    parts = {
+        name: background.iloc[int(lo) : int(hi)] for name, lo, hi in zip(BACKGROUND_SHARES, bounds[:-1], bounds[1:])
+    }
 
     def in_sr(frame: pd.DataFrame) -> pd.Series:
         return frame[MJJ].between(*SIGNAL_REGION, inclusive="neither")
@@ -53,7 +55,9 @@ def real_subset_dataset(subset: pd.DataFrame, seed: int, s_over_b: float = S_OVE
     injected, rest = signal.iloc[:n_inject], signal.iloc[n_inject:]
     half = len(rest) // 2
     data = pd.concat([parts["data"], injected]).sample(frac=1.0, random_state=rng).reset_index(drop=True)
-    labelled = pd.concat([parts["labelled"], rest.iloc[:half]]).sample(frac=1.0, random_state=rng).reset_index(drop=True)
+    labelled = (
+        pd.concat([parts["labelled"], rest.iloc[:half]]).sample(frac=1.0, random_state=rng).reset_index(drop=True)
+    )
     test = pd.concat([parts["test"], rest.iloc[half:]])
     test = test[in_sr(test)].reset_index(drop=True)
     inputs = AnomalyInputs(

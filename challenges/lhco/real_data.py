@@ -150,7 +150,9 @@ def jet_features(
     out = np.full((n_events, len(COLUMNS) + len(JET_COLUMNS)), np.nan)
     has_particles = ak.to_numpy(ak.num(particles)) > 0
     if has_particles.any():
-        sequence = fastjet.ClusterSequence(particles[has_particles], fastjet.JetDefinition(fastjet.antikt_algorithm, radius))
+        sequence = fastjet.ClusterSequence(
+            particles[has_particles], fastjet.JetDefinition(fastjet.antikt_algorithm, radius)
+        )
         jets, constituents = sequence.inclusive_jets(), sequence.constituents()
         dijet = ak.to_numpy(ak.num(jets)) >= 2
         rows = np.flatnonzero(has_particles)[dijet]
@@ -162,7 +164,9 @@ def jet_features(
         total = {f: v.sum(axis=1) for f, v in four.items()}
         mjj = np.sqrt(np.maximum(total["E"] ** 2 - total["px"] ** 2 - total["py"] ** 2 - total["pz"] ** 2, 0.0))
         jet_pt = np.hypot(four["px"], four["py"])
-        taus = _nsubjettiness(ak.flatten(lead_constituents, axis=1), 3, axis_coordinate, wrap_delta_phi).reshape(len(rows), 2, 3)
+        taus = _nsubjettiness(ak.flatten(lead_constituents, axis=1), 3, axis_coordinate, wrap_delta_phi).reshape(
+            len(rows), 2, 3
+        )
         # Order the two jets by mass: j1 the lighter.
         swap = m[:, 0] > m[:, 1]
         light, heavy = np.where(swap, 1, 0), np.where(swap, 0, 1)
@@ -201,7 +205,7 @@ def rnd_event_count(path: str | Path) -> int:
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such LHC Olympics R&D file")
     with pd.HDFStore(path, mode="r") as store:
-        if f"/{RND_KEY}" not in store.keys():
+        if f"/{RND_KEY}" not in store:
             raise ValueError(f"{path}: no key {RND_KEY!r} (found {store.keys()})")
         storer = store.get_storer(RND_KEY)
         n = storer.nrows if storer.nrows is not None else storer.shape[0]
@@ -302,7 +306,21 @@ def load_highlevel_subset(folder: str | Path) -> pd.DataFrame:
 
 SUBSET_PHI_MARGIN = 1.1
 """A jet of the high-level subset has correct taus when ``|phi| < pi - SUBSET_PHI_MARGIN``."""
-_HIGHLEVEL_NEEDED = ("mjj", "mass_1", "mass_2", "pt_1", "pt_2", "phi_1", "phi_2", "tau1_1", "tau2_1", "tau3_1", "tau1_2", "tau2_2", "tau3_2")
+_HIGHLEVEL_NEEDED = (
+    "mjj",
+    "mass_1",
+    "mass_2",
+    "pt_1",
+    "pt_2",
+    "phi_1",
+    "phi_2",
+    "tau1_1",
+    "tau2_1",
+    "tau3_1",
+    "tau1_2",
+    "tau2_2",
+    "tau3_2",
+)
 
 
 def _highlevel_features(file: Path, raw: pd.DataFrame, label: int) -> pd.DataFrame:

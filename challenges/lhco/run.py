@@ -44,8 +44,11 @@ def sic_curve_points(labels: np.ndarray, score: np.ndarray, n_points: int = SIC_
     sic = sic_from_roc(curve)
     grid = np.geomspace(1e-3, 1.0, n_points)
     index = np.clip(np.searchsorted(curve.eps_s, grid), 0, len(curve.eps_s) - 1)
-    return {"eps_s": curve.eps_s[index].tolist(), "eps_b": curve.eps_b[index].tolist(),
-            "sic": np.nan_to_num(sic[index], nan=0.0, posinf=0.0).tolist()}
+    return {
+        "eps_s": curve.eps_s[index].tolist(),
+        "eps_b": curve.eps_b[index].tolist(),
+        "sic": np.nan_to_num(sic[index], nan=0.0, posinf=0.0).tolist(),
+    }
 
 
 def bump_sample_seed(seed: int) -> int:
@@ -58,8 +61,15 @@ def bump_hunts(mjj: np.ndarray, score: np.ndarray, signal_region: tuple[float, f
     hunts = []
     for fraction in BUMP_HUNT_FRACTIONS:
         result = bump_hunt(mjj, score, keep_fraction=fraction, signal_region=signal_region)
-        hunts.append({"keep_fraction": fraction, "z": result.z, "n_observed": result.n_observed,
-                      "background": result.background, "sigma_background": result.sigma_background})
+        hunts.append(
+            {
+                "keep_fraction": fraction,
+                "z": result.z,
+                "n_observed": result.n_observed,
+                "background": result.background,
+                "sigma_background": result.sigma_background,
+            }
+        )
     return hunts
 
 
@@ -92,7 +102,9 @@ def run_detector(
         "preset": dataset.preset,
         "data_seed": dataset.seed,
         "n_signal_injected": dataset.n_signal,
-        "s_over_b_signal_region": float(dataset.data_truth[sr_data].mean() / max(1e-12, 1 - dataset.data_truth[sr_data].mean())),
+        "s_over_b_signal_region": float(
+            dataset.data_truth[sr_data].mean() / max(1e-12, 1 - dataset.data_truth[sr_data].mean())
+        ),
         "n_test": {"signal": int(labels.sum()), "background": int((labels == 0).sum())},
         "device": device,
         "train_seconds": train_seconds,

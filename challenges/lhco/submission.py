@@ -24,11 +24,11 @@ from typing import Any
 
 import numpy as np
 
+from ...scoring.anomaly import anomaly_metrics
+from ..outputs import read_npy_output
 from .dataset import generate_dataset, load_dataset
 from .run import bump_hunts, bump_sample_seed
 from .schema import COLUMNS, LABEL, MJJ
-from ...scoring.anomaly import anomaly_metrics
-from ..outputs import read_npy_output
 
 CHALLENGE = "lhco"
 OUTPUTS: dict[str, str] = {"test": "test_scores.npy", "bump_hunt": "bump_hunt_scores.npy"}
@@ -65,12 +65,23 @@ def write_inputs(
     frames = {"data": dataset.inputs.data, "test": test, "bump_hunt": bump}
     for name, frame in frames.items():
         np.save(input_dir / f"{name}.npy", frame[columns].to_numpy(np.float32))
-    np.savez(organiser_dir / TRUTH_FILE, test_labels=test[LABEL].to_numpy(np.int8),
-             bump_hunt_mjj=bump[MJJ].to_numpy(np.float64))
+    np.savez(
+        organiser_dir / TRUTH_FILE,
+        test_labels=test[LABEL].to_numpy(np.int8),
+        bump_hunt_mjj=bump[MJJ].to_numpy(np.float64),
+    )
     signal_region = [float(x) for x in dataset.inputs.signal_region]
-    (organiser_dir / "inputs.json").write_text(json.dumps({
-        "preset": dataset.preset, "data_seed": dataset.seed, "n_signal_injected": dataset.n_signal,
-        "signal_region": signal_region}, indent=1))
+    (organiser_dir / "inputs.json").write_text(
+        json.dumps(
+            {
+                "preset": dataset.preset,
+                "data_seed": dataset.seed,
+                "n_signal_injected": dataset.n_signal,
+                "signal_region": signal_region,
+            },
+            indent=1,
+        )
+    )
     metadata = {
         "challenge": CHALLENGE,
         "columns": columns,
@@ -80,16 +91,23 @@ def write_inputs(
         "outputs": OUTPUTS,
     }
     (input_dir / "metadata.json").write_text(json.dumps(metadata, indent=1))
-    return {"preset": dataset.preset, "data_seed": dataset.seed, "n_data": len(dataset.inputs.data),
-            "n_test": len(test), "n_bump_hunt": len(bump)}
+    return {
+        "preset": dataset.preset,
+        "data_seed": dataset.seed,
+        "n_data": len(dataset.inputs.data),
+        "n_test": len(test),
+        "n_bump_hunt": len(bump),
+    }
 
 
 def read_and_validate_outputs(output_dir: str | Path, organiser_dir: str | Path) -> dict[str, np.ndarray]:
     """The scores per scored file (float64, one per row), or ``OutputError`` naming the file."""
     truth = np.load(Path(organiser_dir) / TRUTH_FILE)
     rows = {"test": len(truth["test_labels"]), "bump_hunt": len(truth["bump_hunt_mjj"])}
-    return {name: read_npy_output(output_dir, OUTPUTS[name], (rows[name],), f"one score per row of {name}.npy")
-            for name in OUTPUTS}
+    return {
+        name: read_npy_output(output_dir, OUTPUTS[name], (rows[name],), f"one score per row of {name}.npy")
+        for name in OUTPUTS
+    }
 
 
 def describe(scores: dict[str, np.ndarray]) -> str:
@@ -105,5 +123,9 @@ def score_outputs(scores: dict[str, np.ndarray], organiser_dir: str | Path) -> d
     metrics = anomaly_metrics(labels, scores["test"])
     hunts = bump_hunts(truth["bump_hunt_mjj"], scores["bump_hunt"], tuple(inputs["signal_region"]))
     metrics["bump_hunt_z_max"] = max(h["z"] for h in hunts)
-    return {"metrics": metrics, "bump_hunt": hunts, **inputs,
-            "n_test": {"signal": int(labels.sum()), "background": int((labels == 0).sum())}}
+    return {
+        "metrics": metrics,
+        "bump_hunt": hunts,
+        **inputs,
+        "n_test": {"signal": int(labels.sum()), "background": int((labels == 0).sum())},
+    }

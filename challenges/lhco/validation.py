@@ -102,7 +102,9 @@ def correlation_table(generated: pd.DataFrame, real: pd.DataFrame) -> pd.DataFra
     return pd.DataFrame(rows)
 
 
-def plot_overlays(generated: pd.DataFrame, real: pd.DataFrame, out_dir: str | Path, features: tuple[str, ...] = FEATURES) -> list[Path]:
+def plot_overlays(
+    generated: pd.DataFrame, real: pd.DataFrame, out_dir: str | Path, features: tuple[str, ...] = FEATURES
+) -> list[Path]:
     """``histograms_{class}.png``: normalised histograms of each feature, real vs generated."""
     import matplotlib
 
@@ -122,7 +124,9 @@ def plot_overlays(generated: pd.DataFrame, real: pd.DataFrame, out_dir: str | Pa
         fig, axes = plt.subplots(nrows, ncols, figsize=(4 * ncols, 3.2 * nrows), squeeze=False)
         for ax, feature in zip(axes.ravel(), shown):
             bins = np.linspace(*_RANGES.get(feature, (0.0, 1.0)), 56)
-            ax.hist(_real_values(r, feature), bins=bins, density=True, histtype="stepfilled", alpha=0.35, label="real R&D")
+            ax.hist(
+                _real_values(r, feature), bins=bins, density=True, histtype="stepfilled", alpha=0.35, label="real R&D"
+            )
             ax.hist(g[feature], bins=bins, density=True, histtype="step", linewidth=1.5, label="generated")
             ax.set_xlabel(feature + ("" if feature.startswith("tau") else " [TeV]"))
         for ax in axes.ravel()[len(shown) :]:

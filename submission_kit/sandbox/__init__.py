@@ -8,5 +8,16 @@ what ends up in ``/output``, outside the sandbox.
 from .limits import GIB, MIB, Limits
 from .result import CRASHED, INVALID_OUTPUT, KILLED, OK, OOM, STATUSES, TIMEOUT, RunOutcome
 
-__all__ = ["Limits", "RunOutcome", "MIB", "GIB", "OK", "TIMEOUT", "OOM", "CRASHED", "KILLED", "INVALID_OUTPUT",
-           "STATUSES"]
+__all__ = [
+    "Limits",
+    "RunOutcome",
+    "MIB",
+    "GIB",
+    "OK",
+    "TIMEOUT",
+    "OOM",
+    "CRASHED",
+    "KILLED",
+    "INVALID_OUTPUT",
+    "STATUSES",
+]

@@ -44,9 +44,18 @@ class Backend(abc.ABC):
         ...
 
     @abc.abstractmethod
-    def _execute(self, command: list[str], *, input_dir: Path, output_dir: Path, submission_dir: Path | None,
-                 limits: Limits, env: dict[str, str], uid: int, gid: int) -> RunOutcome:
-        ...
+    def _execute(
+        self,
+        command: list[str],
+        *,
+        input_dir: Path,
+        output_dir: Path,
+        submission_dir: Path | None,
+        limits: Limits,
+        env: dict[str, str],
+        uid: int,
+        gid: int,
+    ) -> RunOutcome: ...
 
     def run(
         self,
@@ -72,8 +81,16 @@ class Backend(abc.ABC):
         uid, gid = self.sandbox_ids()
         start = time.perf_counter()
         with OutputMount(live, limits, uid, gid) as mount:
-            outcome = self._execute(command, input_dir=input_dir, output_dir=live, submission_dir=submission_dir,
-                                    limits=limits, env=sandbox_env(limits, env), uid=uid, gid=gid)
+            outcome = self._execute(
+                command,
+                input_dir=input_dir,
+                output_dir=live,
+                submission_dir=submission_dir,
+                limits=limits,
+                env=sandbox_env(limits, env),
+                uid=uid,
+                gid=gid,
+            )
             outcome.details["output_capped_by_host_tmpfs"] = mount.mounted
             outcome.details["output_files"] = mount.collect(output_dir, limits.output_bytes)
         outcome.details["host_seconds"] = time.perf_counter() - start

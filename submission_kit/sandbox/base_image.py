@@ -36,7 +36,8 @@ def build_rootfs_tar(out_tar: Path, *, suite: str = "bookworm", mirror: str = MI
         root = Path(tmp) / "rootfs"
         subprocess.run(
             ["debootstrap", "--variant=minbase", f"--include={','.join(PACKAGES)}", suite, str(root), mirror],
-            check=True, stdout=subprocess.DEVNULL,
+            check=True,
+            stdout=subprocess.DEVNULL,
         )
         for cache in ("var/cache/apt/archives", "var/lib/apt/lists"):
             for item in (root / cache).glob("*"):
@@ -72,8 +73,9 @@ def ensure_base_image(tag: str = BASE_IMAGE_TAG, *, client=None) -> dict[str, fl
         rootfs = Path(tmp) / "rootfs.tar"
         build_rootfs_tar(rootfs)
         repository, _, version = tag.partition(":")
-        client.api.import_image_from_file(str(rootfs), repository=repository, tag=version or "latest",
-                                          changes=['CMD ["python3"]'])
+        client.api.import_image_from_file(
+            str(rootfs), repository=repository, tag=version or "latest", changes=['CMD ["python3"]']
+        )
         partial = tar.with_name(tar.name + ".partial")
         with partial.open("wb") as handle:
             for chunk in client.images.get(tag).save(named=True):

@@ -12,6 +12,7 @@ a cap (``Limits.log_bytes``).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import resource
 import secrets
@@ -40,9 +41,27 @@ def bwrap_available(bwrap: str = "bwrap") -> str | None:
     path = shutil.which(bwrap)
     if path is None:
         return f"{bwrap} not found (apt-get install -y bubblewrap)"
-    done = subprocess.run([path, "--unshare-all", "--ro-bind", "/usr", "/usr", "--symlink", "usr/bin", "/bin",
-                           "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64", "/usr/bin/true"],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [
+            path,
+            "--unshare-all",
+            "--ro-bind",
+            "/usr",
+            "/usr",
+            "--symlink",
+            "usr/bin",
+            "/bin",
+            "--symlink",
+            "usr/lib",
+            "/lib",
+            "--symlink",
+            "usr/lib64",
+            "/lib64",
+            "/usr/bin/true",
+        ],
+        capture_output=True,
+        text=True,
+    )
     return None if done.returncode == 0 else f"bwrap cannot create a sandbox here: {done.stderr.strip()}"
 
 
@@ -51,8 +70,9 @@ class BubblewrapBackend(Backend):
 
     name = "bubblewrap"
 
-    def __init__(self, bwrap: str = "bwrap", python: str = "/usr/bin/python3",
-                 read_only: tuple[str, ...] = HOST_READ_ONLY) -> None:
+    def __init__(
+        self, bwrap: str = "bwrap", python: str = "/usr/bin/python3", read_only: tuple[str, ...] = HOST_READ_ONLY
+    ) -> None:
         path = shutil.which(bwrap)
         if path is None:
             raise RuntimeError(f"{bwrap} not found (apt-get install -y bubblewrap)")
@@ -67,10 +87,21 @@ class BubblewrapBackend(Backend):
         uid = 200_000 + secrets.randbelow(1 << 24)
         return uid, uid
 
-    def bwrap_args(self, *, input_dir: Path, output_dir: Path, submission_dir: Path | None,
-                   limits: Limits) -> list[str]:
-        args = [self.bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--hostname", "sandbox",
-                "--uid", "65534", "--gid", "65534"]
+    def bwrap_args(
+        self, *, input_dir: Path, output_dir: Path, submission_dir: Path | None, limits: Limits
+    ) -> list[str]:
+        args = [
+            self.bwrap,
+            "--unshare-all",
+            "--die-with-parent",
+            "--new-session",
+            "--hostname",
+            "sandbox",
+            "--uid",
+            "65534",
+            "--gid",
+            "65534",
+        ]
         for path in self.read_only:
             if os.path.exists(path):
                 args += ["--ro-bind", path, path]
@@ -79,19 +110,43 @@ class BubblewrapBackend(Backend):
                 args += ["--symlink", os.readlink(link), link]
             elif os.path.isdir(link):
                 args += ["--ro-bind", link, link]
-        args += ["--proc", "/proc", "--dev", "/dev", "--size", str(limits.tmp_bytes), "--tmpfs", "/tmp",
-                 "--ro-bind", str(input_dir), "/input", "--bind", str(output_dir), "/output"]
+        args += [
+            "--proc",
+            "/proc",
+            "--dev",
+            "/dev",
+            "--size",
+            str(limits.tmp_bytes),
+            "--tmpfs",
+            "/tmp",
+            "--ro-bind",
+            str(input_dir),
+            "/input",
+            "--bind",
+            str(output_dir),
+            "/output",
+        ]
         if submission_dir is not None:
             args += ["--ro-bind", str(submission_dir), "/submission", "--chdir", "/submission"]
         else:
             args += ["--chdir", "/tmp"]
         return args + ["--remount-ro", "/"]
 
-    def _execute(self, command: list[str], *, input_dir: Path, output_dir: Path, submission_dir: Path | None,
-                 limits: Limits, env: dict[str, str], uid: int, gid: int) -> RunOutcome:
+    def _execute(
+        self,
+        command: list[str],
+        *,
+        input_dir: Path,
+        output_dir: Path,
+        submission_dir: Path | None,
+        limits: Limits,
+        env: dict[str, str],
+        uid: int,
+        gid: int,
+    ) -> RunOutcome:
         if limits.gpu:
             raise ValueError("the bubblewrap backend gives submissions no GPU; use the docker backend for GPU runs")
-        for folder in (input_dir, output_dir, *( [submission_dir] if submission_dir else [])):
+        for folder in (input_dir, output_dir, *([submission_dir] if submission_dir else [])):
             check_reachable(folder)
         command = [self.python if part == "{python}" else part for part in command]
         drop_to = (uid, gid) if os.geteuid() == 0 else None
@@ -111,12 +166,21 @@ class BubblewrapBackend(Backend):
                 os.setgid(drop_to[1])
                 os.setuid(drop_to[0])
 
-        args = self.bwrap_args(input_dir=input_dir, output_dir=output_dir, submission_dir=submission_dir,
-                               limits=limits) + ["--", *command]
+        args = self.bwrap_args(
+            input_dir=input_dir, output_dir=output_dir, submission_dir=submission_dir, limits=limits
+        ) + ["--", *command]
         log = LogCapture(limits.log_bytes)
         start = time.perf_counter()
-        proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                env=env, preexec_fn=enter_sandbox, start_new_session=True, close_fds=True)
+        proc = subprocess.Popen(
+            args,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env=env,
+            preexec_fn=enter_sandbox,
+            start_new_session=True,
+            close_fds=True,
+        )
         reader = threading.Thread(target=_drain, args=(proc.stdout, log), daemon=True)
         reader.start()
         waited: dict[str, object] = {}
@@ -143,15 +207,28 @@ class BubblewrapBackend(Backend):
         if peak is None and rusage is not None:
             peak = int(rusage.ru_maxrss) * 1024
         oom_kills = cgroup.oom_kills() if cgroup is not None else 0
-        details = {"cgroup": None if cgroup is None else f"v{cgroup.version}",
-                   "sandbox_uid": drop_to[0] if drop_to else os.getuid(), "address_space_rlimit": address_space}
+        details = {
+            "cgroup": None if cgroup is None else f"v{cgroup.version}",
+            "sandbox_uid": drop_to[0] if drop_to else os.getuid(),
+            "address_space_rlimit": address_space,
+        }
         if cgroup is not None:
             cgroup.remove()
         status, reason, signal_number = classify(exit_code, timed_out, oom_kills, log, limits)
-        return RunOutcome(status=status, reason=reason, backend=self.name,
-                          exit_code=None if signal_number else exit_code, signal=signal_number, wall_seconds=wall,
-                          kill_seconds=kill_seconds, peak_memory_bytes=peak, log_tail=log.text(),
-                          log_bytes_total=log.total, log_truncated=log.truncated, details=details)
+        return RunOutcome(
+            status=status,
+            reason=reason,
+            backend=self.name,
+            exit_code=None if signal_number else exit_code,
+            signal=signal_number,
+            wall_seconds=wall,
+            kill_seconds=kill_seconds,
+            peak_memory_bytes=peak,
+            log_tail=log.text(),
+            log_bytes_total=log.total,
+            log_truncated=log.truncated,
+            details=details,
+        )
 
 
 def _drain(stream, log: LogCapture) -> None:
@@ -166,7 +243,5 @@ def _wait4(pid: int, out: dict) -> None:
 
 
 def _kill_group(pgid: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(pgid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass

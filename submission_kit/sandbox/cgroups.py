@@ -7,6 +7,7 @@ neither; the backend then falls back to rlimits alone and says so in the outcome
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
@@ -38,7 +39,7 @@ class RunCgroup:
         self.paths = paths
 
     @classmethod
-    def create(cls, name: str, limits: Limits) -> "RunCgroup | None":
+    def create(cls, name: str, limits: Limits) -> RunCgroup | None:
         if os.geteuid() != 0:
             return None
         try:
@@ -51,7 +52,7 @@ class RunCgroup:
         return None
 
     @classmethod
-    def _create_v2(cls, name: str, limits: Limits) -> "RunCgroup":
+    def _create_v2(cls, name: str, limits: Limits) -> RunCgroup:
         wanted = [c for c in ("memory", "pids", "cpu") if c in (ROOT / "cgroup.controllers").read_text().split()]
         parent = ROOT / "hepbench"
         parent.mkdir(exist_ok=True)
@@ -68,7 +69,7 @@ class RunCgroup:
         return cls(2, {"unified": path})
 
     @classmethod
-    def _create_v1(cls, name: str, limits: Limits) -> "RunCgroup":
+    def _create_v1(cls, name: str, limits: Limits) -> RunCgroup:
         paths: dict[str, Path] = {}
         for controller in ("memory", "pids", "cpu"):
             if not (ROOT / controller).is_dir():
@@ -108,10 +109,8 @@ class RunCgroup:
             if not pids:
                 return
             for pid in pids:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
             time.sleep(0.01)
 
     def peak_memory_bytes(self) -> int | None:
@@ -158,8 +157,12 @@ def remove_worker_groups(worker_pid: int) -> int:
     else:
         controllers = ("memory", "pids", "cpu")
         names = {path.name for c in controllers for path in (ROOT / c / "hepbench").glob(pattern)}
-        groups = [RunCgroup(1, {c: ROOT / c / "hepbench" / name for c in controllers
-                                if (ROOT / c / "hepbench" / name).is_dir()}) for name in sorted(names)]
+        groups = [
+            RunCgroup(
+                1, {c: ROOT / c / "hepbench" / name for c in controllers if (ROOT / c / "hepbench" / name).is_dir()}
+            )
+            for name in sorted(names)
+        ]
     for group in groups:
         group.remove()
     return len(groups)

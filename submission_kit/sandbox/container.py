@@ -74,8 +74,15 @@ def build_image(client, context: str | Path, tag: str, buildargs: dict[str, str]
     import docker
 
     try:
-        image, _ = client.images.build(path=str(context), tag=tag, buildargs=buildargs or {}, pull=False,
-                                       network_mode="none", rm=True, forcerm=True)
+        image, _ = client.images.build(
+            path=str(context),
+            tag=tag,
+            buildargs=buildargs or {},
+            pull=False,
+            network_mode="none",
+            rm=True,
+            forcerm=True,
+        )
     except docker.errors.BuildError as err:
         lines = "".join(str(chunk.get("stream", chunk.get("error", ""))) for chunk in err.build_log)
         raise RuntimeError(f"{context}: docker build failed: {err.msg}\n{lines[-2000:]}") from None
@@ -94,8 +101,18 @@ class ContainerBackend(Backend):
     def sandbox_ids(self) -> tuple[int, int]:
         return SANDBOX_USER
 
-    def _execute(self, command: list[str], *, input_dir: Path, output_dir: Path, submission_dir: Path | None,
-                 limits: Limits, env: dict[str, str], uid: int, gid: int) -> RunOutcome:
+    def _execute(
+        self,
+        command: list[str],
+        *,
+        input_dir: Path,
+        output_dir: Path,
+        submission_dir: Path | None,
+        limits: Limits,
+        env: dict[str, str],
+        uid: int,
+        gid: int,
+    ) -> RunOutcome:
         from docker.types import DeviceRequest, LogConfig, Ulimit
 
         command = ["python3" if part == "{python}" else part for part in command]
@@ -122,8 +139,9 @@ class ContainerBackend(Backend):
             volumes=volumes,
             working_dir="/submission" if submission_dir is not None else None,
             environment=env,
-            log_config=LogConfig(type="json-file", config={"max-size": str(max(limits.log_bytes, 4096)),
-                                                            "max-file": "1"}),
+            log_config=LogConfig(
+                type="json-file", config={"max-size": str(max(limits.log_bytes, 4096)), "max-file": "1"}
+            ),
             device_requests=[DeviceRequest(count=-1, capabilities=[["gpu"]])] if limits.gpu else None,
             init=True,
             hostname="sandbox",
@@ -164,12 +182,20 @@ class ContainerBackend(Backend):
             stop.set()
             container.remove(force=True)
         status, reason, signal_number = classify(exit_code, timed_out, oom, log, limits)
-        return RunOutcome(status=status, reason=reason, backend=self.name,
-                          exit_code=None if timed_out else exit_code, signal=signal_number, wall_seconds=wall,
-                          kill_seconds=kill_seconds, peak_memory_bytes=peak.get("bytes"), log_tail=log.text(),
-                          log_bytes_total=log.total, log_truncated=log.truncated,
-                          details={"image": self.image, "container_id": container.id[:12],
-                                   "peak_memory_source": peak.get("source")})
+        return RunOutcome(
+            status=status,
+            reason=reason,
+            backend=self.name,
+            exit_code=None if timed_out else exit_code,
+            signal=signal_number,
+            wall_seconds=wall,
+            kill_seconds=kill_seconds,
+            peak_memory_bytes=peak.get("bytes"),
+            log_tail=log.text(),
+            log_bytes_total=log.total,
+            log_truncated=log.truncated,
+            details={"image": self.image, "container_id": container.id[:12], "peak_memory_source": peak.get("source")},
+        )
 
 
 def remove_containers_under(client, folder: str | Path) -> list[str]:
@@ -193,7 +219,7 @@ def _drain(stream, log: LogCapture) -> None:
 
 
 def _kill(container) -> None:
-    try:
+    try:  # noqa: SIM105
         container.kill()
     except Exception:  # noqa: BLE001 - already gone
         pass

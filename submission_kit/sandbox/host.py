@@ -40,8 +40,7 @@ def install_packages(packages: tuple[str, ...] = APT_PACKAGES) -> list[str]:
             raise PermissionError(f"packages {missing} are missing and installing them needs root")
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
         subprocess.run(["apt-get", "update", "-qq"], check=True, env=env, stdout=subprocess.DEVNULL)
-        subprocess.run(["apt-get", "install", "-y", "-qq", *missing], check=True, env=env,
-                       stdout=subprocess.DEVNULL)
+        subprocess.run(["apt-get", "install", "-y", "-qq", *missing], check=True, env=env, stdout=subprocess.DEVNULL)
     return missing
 
 
@@ -66,8 +65,13 @@ def start_dockerd(log_path: str | Path = "/var/log/hepbench-dockerd.log", timeou
     errors = []
     for driver in ("overlay2", "vfs"):
         with open(log_path, "ab") as log:
-            proc = subprocess.Popen(["dockerd", *DOCKERD_ARGS, f"--storage-driver={driver}"], stdout=log,
-                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+            proc = subprocess.Popen(
+                ["dockerd", *DOCKERD_ARGS, f"--storage-driver={driver}"],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and proc.poll() is None:
             if daemon_answers():

@@ -24,8 +24,16 @@ from .limits import MIB, Limits
 from .result import CRASHED, KILLED, OK, OOM, TIMEOUT, RunOutcome
 from .workspace import MAX_OUTPUT_FILES, make_run_root
 
-HOSTILE_LIMITS = Limits(wall_seconds=6.0, memory_bytes=256 * MIB, cpus=1.0, pids=64, file_size_bytes=32 * MIB,
-                        output_bytes=64 * MIB, tmp_bytes=32 * MIB, log_bytes=64 * 1024)
+HOSTILE_LIMITS = Limits(
+    wall_seconds=6.0,
+    memory_bytes=256 * MIB,
+    cpus=1.0,
+    pids=64,
+    file_size_bytes=32 * MIB,
+    output_bytes=64 * MIB,
+    tmp_bytes=32 * MIB,
+    log_bytes=64 * 1024,
+)
 
 NETWORK = """
 import json, socket
@@ -244,8 +252,18 @@ def _host_still_works(problems: list[str]) -> None:
         problems.append("the host cannot start a process after the run")
 
 
-CASES: tuple[str, ...] = ("network", "read-truth", "write-outside", "plant-links", "fork-bomb", "memory", "fill-disk",
-                          "sleep", "print-flood", "crash")
+CASES: tuple[str, ...] = (
+    "network",
+    "read-truth",
+    "write-outside",
+    "plant-links",
+    "fork-bomb",
+    "memory",
+    "fill-disk",
+    "sleep",
+    "print-flood",
+    "crash",
+)
 
 
 def run_case(backend: Backend, case: str, base: Path | None = None, limits: Limits = HOSTILE_LIMITS) -> CaseResult:
@@ -273,15 +291,29 @@ def run_case(backend: Backend, case: str, base: Path | None = None, limits: Limi
         "read-truth": f"SECRETS = {[str(private / 'truth.json'), str(public_dir / 'truth.json')]!r}\n",
         "write-outside": f"ESCAPE = {str(escape)!r}\n",
     }.get(case, "")
-    script = {"network": NETWORK, "read-truth": READ_TRUTH, "write-outside": WRITE_OUTSIDE, "fork-bomb": FORK_BOMB,
-              "memory": MEMORY, "fill-disk": FILL_DISK, "sleep": SLEEP, "print-flood": PRINT_FLOOD,
-              "crash": CRASH, "plant-links": PLANT_LINKS}[case]
+    script = {
+        "network": NETWORK,
+        "read-truth": READ_TRUTH,
+        "write-outside": WRITE_OUTSIDE,
+        "fork-bomb": FORK_BOMB,
+        "memory": MEMORY,
+        "fill-disk": FILL_DISK,
+        "sleep": SLEEP,
+        "print-flood": PRINT_FLOOD,
+        "crash": CRASH,
+        "plant-links": PLANT_LINKS,
+    }[case]
     (submission_dir / "main.py").write_text(settings + script)
     input_hash = _sha256_tree(input_dir)
     processes = _ProcessSampler()
     try:
-        outcome = backend.run(["{python}", "main.py"], input_dir=input_dir, output_dir=output_dir, limits=limits,
-                              submission_dir=submission_dir)
+        outcome = backend.run(
+            ["{python}", "main.py"],
+            input_dir=input_dir,
+            output_dir=output_dir,
+            limits=limits,
+            submission_dir=submission_dir,
+        )
     finally:
         extra_processes = processes.close()
         if listener is not None:
@@ -296,8 +328,11 @@ def run_case(backend: Backend, case: str, base: Path | None = None, limits: Limi
             problems.append("the submission's report.json is missing")
         leaks = {k: v for k, v in report.items() if not (isinstance(v, str) and v.startswith("blocked"))}
         if case == "read-truth":
-            leaks = {k: v for k, v in leaks.items() if not k.startswith("ls ") or any("truth" in str(x) or "hepbench"
-                                                                                      in str(x) for x in v)}
+            leaks = {
+                k: v
+                for k, v in leaks.items()
+                if not k.startswith("ls ") or any("truth" in str(x) or "hepbench" in str(x) for x in v)
+            }
         if leaks:
             problems.append(f"not blocked: {leaks}")
         if listener is not None and listener.accepted:

@@ -49,13 +49,23 @@ class Limits:
     gpu: bool = False
 
     def __post_init__(self) -> None:
-        for name in ("wall_seconds", "memory_bytes", "cpus", "pids", "file_size_bytes", "output_bytes",
-                     "tmp_bytes", "log_bytes"):
+        for name in (
+            "wall_seconds",
+            "memory_bytes",
+            "cpus",
+            "pids",
+            "file_size_bytes",
+            "output_bytes",
+            "tmp_bytes",
+            "log_bytes",
+        ):
             value = getattr(self, name)
             if not value > 0:
                 raise ValueError(f"Limits.{name} must be positive, got {value!r}")
         if self.memory_bytes < 32 * MIB:
-            raise ValueError(f"Limits.memory_bytes = {self.memory_bytes} is below 32 MiB; no interpreter starts in that")
+            raise ValueError(
+                f"Limits.memory_bytes = {self.memory_bytes} is below 32 MiB; no interpreter starts in that"
+            )
         if self.cpu_seconds is not None and not self.cpu_seconds > 0:
             raise ValueError(f"Limits.cpu_seconds must be positive or None, got {self.cpu_seconds!r}")
 

@@ -71,7 +71,7 @@ class LogCapture:
             self._head += chunk[:room]
             chunk = chunk[room:]
         if chunk:
-            self._tail += chunk[-(self.limit - half):]
+            self._tail += chunk[-(self.limit - half) :]
             excess = len(self._tail) - (self.limit - half)
             if excess > 0:
                 del self._tail[:excess]
@@ -83,12 +83,12 @@ class LogCapture:
     def text(self) -> str:
         dropped = self.total - len(self._head) - len(self._tail)
         middle = f"\n[... {dropped} bytes of log dropped ...]\n" if dropped > 0 else ""
-        return (bytes(self._head).decode("utf-8", "replace") + middle
-                + bytes(self._tail).decode("utf-8", "replace"))
+        return bytes(self._head).decode("utf-8", "replace") + middle + bytes(self._tail).decode("utf-8", "replace")
 
 
-def classify(exit_code: int | None, timed_out: bool, oom_kills: int, log: LogCapture,
-              limits: Limits) -> tuple[str, str, int | None]:
+def classify(
+    exit_code: int | None, timed_out: bool, oom_kills: int, log: LogCapture, limits: Limits
+) -> tuple[str, str, int | None]:
     """Status, reason and terminating signal from what the host saw.
 
     ``exit_code`` is the sandbox's exit status (negative: killed by that signal); bwrap and a
@@ -97,7 +97,11 @@ def classify(exit_code: int | None, timed_out: bool, oom_kills: int, log: LogCap
     """
     mib = limits.memory_bytes / MIB
     if timed_out:
-        return TIMEOUT, f"wall-clock limit of {limits.wall_seconds:g} s reached; the sandbox was killed", int(signal.SIGKILL)
+        return (
+            TIMEOUT,
+            f"wall-clock limit of {limits.wall_seconds:g} s reached; the sandbox was killed",
+            int(signal.SIGKILL),
+        )
     if oom_kills:
         return OOM, f"memory limit of {mib:.0f} MiB reached; the kernel killed the submission", None
     if exit_code == 0:
@@ -111,8 +115,14 @@ def classify(exit_code: int | None, timed_out: bool, oom_kills: int, log: LogCap
     if signal_number == signal.SIGXCPU:
         return KILLED, f"CPU-time limit of {limits.cpu_time_seconds} s reached (SIGXCPU)", signal_number
     if "No space left on device" in tail or "Disk quota exceeded" in tail:
-        return CRASHED, (f"out of space: /output ({limits.output_bytes / MIB:.0f} MiB) or /tmp "
-                         f"({limits.tmp_bytes / MIB:.0f} MiB) is full"), signal_number
+        return (
+            CRASHED,
+            (
+                f"out of space: /output ({limits.output_bytes / MIB:.0f} MiB) or /tmp "
+                f"({limits.tmp_bytes / MIB:.0f} MiB) is full"
+            ),
+            signal_number,
+        )
     if signal_number == signal.SIGXFSZ or "File too large" in tail:
         return CRASHED, f"file-size limit of {limits.file_size_bytes / MIB:.0f} MiB reached", signal_number
     if "MemoryError" in tail or "Cannot allocate memory" in tail:

@@ -61,13 +61,16 @@ class OutputMount:
         self.uid, self.gid = uid, gid
         self.mounted = False
 
-    def __enter__(self) -> "OutputMount":
+    def __enter__(self) -> OutputMount:
         self.path.mkdir(parents=True, exist_ok=True)
         if os.geteuid() == 0 and shutil.which("mount"):
-            options = (f"size={self.limits.output_bytes},nr_inodes={MAX_OUTPUT_FILES},mode=0755,uid={self.uid},"
-                       f"gid={self.gid},nosuid,nodev")
-            done = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(self.path)],
-                                  capture_output=True, text=True)
+            options = (
+                f"size={self.limits.output_bytes},nr_inodes={MAX_OUTPUT_FILES},mode=0755,uid={self.uid},"
+                f"gid={self.gid},nosuid,nodev"
+            )
+            done = subprocess.run(
+                ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(self.path)], capture_output=True, text=True
+            )
             self.mounted = done.returncode == 0
         if not self.mounted:
             os.chmod(self.path, 0o777)

@@ -24,7 +24,7 @@ class Model:
     def _bin(self, incident_energy: np.ndarray) -> np.ndarray:
         return np.clip(np.searchsorted(self.edges_, np.log(incident_energy)) - 1, 0, len(self.edges_) - 2)
 
-    def fit(self, incident_energy: np.ndarray, showers: np.ndarray, geometry: dict) -> "Model":
+    def fit(self, incident_energy: np.ndarray, showers: np.ndarray, geometry: dict) -> Model:
         log_e = np.log(incident_energy)
         self.edges_ = np.unique(np.quantile(log_e, np.linspace(0.0, 1.0, self.n_energy_bins + 1)))
         which = self._bin(incident_energy)
@@ -40,7 +40,7 @@ class Model:
             log_f = np.where(hit, np.log(np.where(hit, f, 1.0)), 0.0)
             count = np.maximum(hit.sum(axis=0), 1)
             self.mean_[b] = log_f.sum(axis=0) / count
-            self.std_[b] = np.sqrt(np.maximum((log_f ** 2).sum(axis=0) / count - self.mean_[b] ** 2, 0.0))
+            self.std_[b] = np.sqrt(np.maximum((log_f**2).sum(axis=0) / count - self.mean_[b] ** 2, 0.0))
         return self
 
     def sample(self, incident_energy: np.ndarray) -> np.ndarray:

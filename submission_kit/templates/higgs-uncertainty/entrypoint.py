@@ -47,11 +47,18 @@ def main() -> None:
     for entry in meta["pseudo_experiments"]:
         data = pd.DataFrame(np.load(INPUT / entry["file"]), columns=meta["features"])
         result = model.predict(data)
-        answers.append({"set_index": entry["set_index"], "pe_index": entry["pe_index"],
-                        **{key: float(result[key]) for key in meta["answer_keys"]}})
+        answers.append(
+            {
+                "set_index": entry["set_index"],
+                "pe_index": entry["pe_index"],
+                **{key: float(result[key]) for key in meta["answer_keys"]},
+            }
+        )
         write_answers(answers, meta["answers_file"])
-        print(f"pseudo-experiment {entry['set_index']}/{entry['pe_index']}: mu_hat = {answers[-1]['mu_hat']:.3f}",
-              flush=True)
+        print(
+            f"pseudo-experiment {entry['set_index']}/{entry['pe_index']}: mu_hat = {answers[-1]['mu_hat']:.3f}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ class Model:
         columns = [c for c in frame.columns if c.startswith(FEATURE_PREFIXES)]
         return frame[columns].to_numpy(np.float64)
 
-    def fit(self, train: pd.DataFrame) -> "Model":
+    def fit(self, train: pd.DataFrame) -> Model:
         x = self._features(train)
         y = train["labels"].to_numpy() == 1
         w = train["weights"].to_numpy(np.float64)

@@ -31,7 +31,7 @@ class Model:
         pairs = [x[:, i] * x[:, j] for i in range(x.shape[1]) for j in range(i, x.shape[1])]
         return np.column_stack([np.ones(len(x)), x, *pairs])
 
-    def fit(self, data: pd.DataFrame, signal_region: tuple[float, float]) -> "Model":
+    def fit(self, data: pd.DataFrame, signal_region: tuple[float, float]) -> Model:
         x = data[list(FEATURES)].to_numpy(np.float64)
         self.mean_, self.scale_ = x.mean(axis=0), x.std(axis=0) + 1e-12
         in_region = data["mjj"].between(*signal_region, inclusive="neither").to_numpy()

@@ -10,7 +10,7 @@ from hepbench.baselines.base import Baseline
 class MeanPredictor:
     """Predicts the mean training target for every row (R² = 0 on the training set)."""
 
-    def fit(self, x: np.ndarray, y: np.ndarray) -> "MeanPredictor":
+    def fit(self, x: np.ndarray, y: np.ndarray) -> MeanPredictor:
         self.mean_ = float(np.mean(y))
         return self
 
@@ -21,7 +21,7 @@ class MeanPredictor:
 class LeastSquares:
     """Ordinary least squares with an intercept (``numpy.linalg.lstsq``)."""
 
-    def fit(self, x: np.ndarray, y: np.ndarray) -> "LeastSquares":
+    def fit(self, x: np.ndarray, y: np.ndarray) -> LeastSquares:
         design = np.column_stack([np.ones(len(x)), x])
         self.coef_, *_ = np.linalg.lstsq(design, y, rcond=None)
         return self
@@ -31,8 +31,13 @@ class LeastSquares:
 
 
 BASELINES: dict[str, Baseline] = {
-    "least-squares": Baseline("least-squares", "toy-regression", "linear least squares on the five features",
-                              lambda size, device, seed: LeastSquares()),
-    "mean": Baseline("mean", "toy-regression", "the mean training target for every row",
-                     lambda size, device, seed: MeanPredictor()),
+    "least-squares": Baseline(
+        "least-squares",
+        "toy-regression",
+        "linear least squares on the five features",
+        lambda size, device, seed: LeastSquares(),
+    ),
+    "mean": Baseline(
+        "mean", "toy-regression", "the mean training target for every row", lambda size, device, seed: MeanPredictor()
+    ),
 }

@@ -30,8 +30,11 @@ def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, floa
     """RMSE, MAE and R² of ``y_pred`` against ``y_true`` (both shape (n,))."""
     residual = y_pred - y_true
     total = float(np.sum((y_true - y_true.mean()) ** 2))
-    return {"rmse": float(np.sqrt(np.mean(residual ** 2))), "mae": float(np.mean(np.abs(residual))),
-            "r2": 1.0 - float(np.sum(residual ** 2)) / total if total > 0 else float("nan")}
+    return {
+        "rmse": float(np.sqrt(np.mean(residual**2))),
+        "mae": float(np.mean(np.abs(residual))),
+        "r2": 1.0 - float(np.sum(residual**2)) / total if total > 0 else float("nan"),
+    }
 
 
 def bootstrap_rmse_std(y_true: np.ndarray, y_pred: np.ndarray, n_bootstrap: int, seed: int = 0) -> float | None:
@@ -64,8 +67,10 @@ def read_predictions(outputs: Path, n_rows: int) -> np.ndarray:
 class ToyRegression(Challenge):
     id = "toy-regression"
     title = "Toy regression"
-    description = ("Predict a noisy, mildly non-linear function of five Gaussian features; "
-                   "ranked by the RMSE on hidden test targets.")
+    description = (
+        "Predict a noisy, mildly non-linear function of five Gaussian features; "
+        "ranked by the RMSE on hidden test targets."
+    )
     presets = tuple(data.PRESETS)
     ranking = (RankingMetric("rmse", False, "root-mean-square error on the hidden test targets", "RMSE"),)
     columns = (MetricColumn("r2", "R²"), MetricColumn("mae", "MAE"))
@@ -87,15 +92,27 @@ class ToyRegression(Challenge):
     def ensure_data(self, preset: str, seed: int, data_dir: Path | None = None, **options: Any) -> data.ToyDataset:
         dataset = super().ensure_data(preset, seed, data_dir)
         if (dataset.preset, dataset.seed) != (preset, seed):
-            raise ValueError(f"{data_dir} holds preset {dataset.preset!r} seed {dataset.seed}, "
-                             f"not {preset!r} seed {seed}")
+            raise ValueError(
+                f"{data_dir} holds preset {dataset.preset!r} seed {dataset.seed}, not {preset!r} seed {seed}"
+            )
         return dataset
 
     # -- baselines ------------------------------------------------------------------------------
-    def run_baseline(self, method: str, *, preset: str = "small", seed: int = 0, data_dir: Path | None = None,
-                     size: str | None = None, device: str = "auto", model_seed: int | None = None,
-                     progress: bool = True, scheduler: str = "serial", workers: int | None = None,
-                     **options: Any) -> dict[str, Any]:
+    def run_baseline(
+        self,
+        method: str,
+        *,
+        preset: str = "small",
+        seed: int = 0,
+        data_dir: Path | None = None,
+        size: str | None = None,
+        device: str = "auto",
+        model_seed: int | None = None,
+        progress: bool = True,
+        scheduler: str = "serial",
+        workers: int | None = None,
+        **options: Any,
+    ) -> dict[str, Any]:
         """Fit ``method`` on the training split and score its test predictions (numpy, CPU)."""
         check_options(self, options, ())
         baseline = self.baseline(method)
@@ -109,13 +126,21 @@ class ToyRegression(Challenge):
         if prediction.shape != dataset.y_test.shape or not np.all(np.isfinite(prediction)):
             raise ValueError(f"{method}: expected {len(dataset.y_test)} finite predictions")
         score = self._score_arrays(dataset.y_test, prediction, DEFAULT_BOOTSTRAP)
-        return score.record(method, preset=preset, data_seed=dataset.seed, size=size or preset,
-                            model_seed=model_seed, device="cpu", train_seconds=train_seconds,
-                            n_train=int(len(dataset.y_train)))
+        return score.record(
+            method,
+            preset=preset,
+            data_seed=dataset.seed,
+            size=size or preset,
+            model_seed=model_seed,
+            device="cpu",
+            train_seconds=train_seconds,
+            n_train=int(len(dataset.y_train)),
+        )
 
     # -- submissions ----------------------------------------------------------------------------
-    def write_inputs(self, input_dir: Path, organiser_dir: Path, *, preset: str = "tiny", seed: int = 0,
-                     data_dir: Path | None = None) -> dict[str, Any]:
+    def write_inputs(
+        self, input_dir: Path, organiser_dir: Path, *, preset: str = "tiny", seed: int = 0, data_dir: Path | None = None
+    ) -> dict[str, Any]:
         """The public arrays to ``input_dir``; the test targets to ``organiser_dir/truth.npz``."""
         input_dir, organiser_dir = Path(input_dir), Path(organiser_dir)
         dataset = self.load(data_dir) if data_dir is not None else data.generate_dataset(preset, seed)
@@ -125,19 +150,44 @@ class ToyRegression(Challenge):
         np.save(input_dir / "train_x.npy", dataset.x_train)
         np.save(input_dir / "train_y.npy", dataset.y_train)
         np.save(input_dir / "test_x.npy", dataset.x_test)
-        metadata = {"challenge": self.id, "n_features": int(dataset.x_train.shape[1]),
-                    "files": {"train_x": "train_x.npy", "train_y": "train_y.npy", "test_x": "test_x.npy"},
-                    "n_train": int(len(dataset.y_train)), "n_test": int(len(dataset.y_test)),
-                    "outputs": {"predictions": PREDICTIONS}}
+        metadata = {
+            "challenge": self.id,
+            "n_features": int(dataset.x_train.shape[1]),
+            "files": {"train_x": "train_x.npy", "train_y": "train_y.npy", "test_x": "test_x.npy"},
+            "n_train": int(len(dataset.y_train)),
+            "n_test": int(len(dataset.y_test)),
+            "outputs": {"predictions": PREDICTIONS},
+        }
         (input_dir / "metadata.json").write_text(json.dumps(metadata, indent=1))
         np.savez(organiser_dir / TRUTH_FILE, y_test=dataset.y_test)
-        summary = {"preset": dataset.preset, "data_seed": dataset.seed, "n_train": int(len(dataset.y_train)),
-                   "n_test": int(len(dataset.y_test))}
+        summary = {
+            "preset": dataset.preset,
+            "data_seed": dataset.seed,
+            "n_train": int(len(dataset.y_train)),
+            "n_test": int(len(dataset.y_test)),
+        }
         (organiser_dir / "inputs.json").write_text(json.dumps(summary, indent=1))
         return summary
 
     def read_outputs(self, output_dir: Path, organiser_dir: Path) -> np.ndarray:
         return read_predictions(Path(output_dir), len(_truth_targets(Path(organiser_dir))))
+
+    def check_submission(self, outputs: Path) -> None:
+        """At submission: ``predictions.npy`` (or the submitted ``.npy`` file) must be a numeric
+        numpy array with one axis; its length is checked against the truth when it is scored."""
+        outputs = Path(outputs)
+        path = outputs / PREDICTIONS if outputs.is_dir() else outputs
+        try:
+            with open(path, "rb") as handle:
+                version = np.lib.format.read_magic(handle)
+                reader = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                          else np.lib.format.read_array_header_2_0)
+                shape, _, dtype = reader(handle)
+        except (ValueError, OSError, SyntaxError) as err:
+            raise OutputError(f"{path.name}: not a numpy .npy file ({err})") from None
+        if dtype.kind not in "biuf" or len(shape) != 1:
+            raise OutputError(f"{path.name}: {dtype} array of shape {tuple(shape)}; expected one number per row "
+                              "of test_x.npy")
 
     def describe_outputs(self, outputs: Any) -> str:
         return f"{len(outputs)} finite predictions, schema valid"
@@ -155,8 +205,12 @@ class ToyRegression(Challenge):
 
     def _score_arrays(self, y_true: np.ndarray, y_pred: np.ndarray, n_bootstrap: int) -> Score:
         metrics = regression_metrics(y_true, y_pred)
-        return Score(self.id, metrics=metrics, errors={"rmse": bootstrap_rmse_std(y_true, y_pred, n_bootstrap)},
-                     details={"n_test": int(len(y_true)), "n_bootstrap": n_bootstrap})
+        return Score(
+            self.id,
+            metrics=metrics,
+            errors={"rmse": bootstrap_rmse_std(y_true, y_pred, n_bootstrap)},
+            details={"n_test": int(len(y_true)), "n_bootstrap": n_bootstrap},
+        )
 
 
 CHALLENGE = ToyRegression()

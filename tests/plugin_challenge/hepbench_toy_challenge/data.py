@@ -65,8 +65,13 @@ def write_dataset(dataset: ToyDataset, out: Path) -> dict[str, Any]:
             np.savez(handle, x=x, y=y)
         files[name] = {"rows": int(len(y)), "features": int(x.shape[1]), "sha256": sha256_file(partial)}
         partial.replace(out / name)
-    sidecar = {"challenge": "toy-regression", "generator_version": GENERATOR_VERSION, "preset": dataset.preset,
-               "seed": dataset.seed, "files": files}
+    sidecar = {
+        "challenge": "toy-regression",
+        "generator_version": GENERATOR_VERSION,
+        "preset": dataset.preset,
+        "seed": dataset.seed,
+        "files": files,
+    }
     (out / SIDECAR).write_text(json.dumps(sidecar, indent=2, sort_keys=True) + "\n")
     return {"files": {name: {"rows": f["rows"], "features": f["features"]} for name, f in files.items()}}
 

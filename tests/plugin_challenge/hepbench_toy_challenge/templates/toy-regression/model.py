@@ -17,9 +17,9 @@ class Model:
 
     @staticmethod
     def _design(x: np.ndarray) -> np.ndarray:
-        return np.column_stack([np.ones(len(x)), x, x ** 2])
+        return np.column_stack([np.ones(len(x)), x, x**2])
 
-    def fit(self, x: np.ndarray, y: np.ndarray) -> "Model":
+    def fit(self, x: np.ndarray, y: np.ndarray) -> Model:
         design = self._design(x)
         penalty = self.l2 * len(design) * np.eye(design.shape[1])
         penalty[0, 0] = 0.0  # no penalty on the intercept
