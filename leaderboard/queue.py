@@ -249,7 +249,7 @@ def score_claim(store: Store, claim: Claim, *, scorer: Scorer | None = None, hea
         challenge, phase = submission.phase.challenge.slug, submission.phase
         payload, plan, label = (
             store.path(submission.payload_path),
-            phase.plan_path,
+            None if submission.is_baseline else phase.plan_path,
             f"{submission.method} ({submission.participant})",
         )
     stop = threading.Event()

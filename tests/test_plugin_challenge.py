@@ -491,9 +491,6 @@ def test_leaderboard_scores_and_ranks_by_rmse(store, inputs, tmp_path) -> None:
     assert shown.exit_code == 0 and "rmse" in shown.output and f"{alice['rmse']['value']:.3f}" in shown.output
 
 
-@pytest.mark.xfail(strict=True, reason="a baseline run record added to a phase that has a hidden truth is checked "
-                   "and scored as if it were a submission's outputs (the phase's truth is used whatever the "
-                   "submission), so it is refused or fails instead of being scored as reported")
 def test_baseline_records_are_scored_in_a_phase_with_truth(inputs, tmp_path) -> None:
     _, organiser_dir = inputs
     at = ["--home", str(tmp_path / "lb")]
