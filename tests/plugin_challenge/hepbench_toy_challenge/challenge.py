@@ -180,14 +180,16 @@ class ToyRegression(Challenge):
         try:
             with open(path, "rb") as handle:
                 version = np.lib.format.read_magic(handle)
-                reader = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                          else np.lib.format.read_array_header_2_0)
+                reader = (
+                    np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+                )
                 shape, _, dtype = reader(handle)
         except (ValueError, OSError, SyntaxError) as err:
             raise OutputError(f"{path.name}: not a numpy .npy file ({err})") from None
         if dtype.kind not in "biuf" or len(shape) != 1:
-            raise OutputError(f"{path.name}: {dtype} array of shape {tuple(shape)}; expected one number per row "
-                              "of test_x.npy")
+            raise OutputError(
+                f"{path.name}: {dtype} array of shape {tuple(shape)}; expected one number per row of test_x.npy"
+            )
 
     def describe_outputs(self, outputs: Any) -> str:
         return f"{len(outputs)} finite predictions, schema valid"
