@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .io import JsonFileError, read_json
+from .output import JsonFileError, read_json
 
 RECORD_VERSION = 1
 """Version of the run-record schema; written as ``record_version`` (absent in version-0 files)."""

@@ -114,7 +114,7 @@ class Challenge(abc.ABC):
     def ensure_data(self, preset: str, seed: int, data_dir: Path | None = None, **options: Any) -> Any:
         """The data set in ``data_dir`` (default :meth:`data_dir`), generated there when absent
         (``options``: a challenge's other sources of data, e.g. lhco's ``real``)."""
-        from ..io import console
+        from ..output import console
 
         self.check_preset(preset)
         target = Path(data_dir) if data_dir is not None else self.data_dir(preset, seed)

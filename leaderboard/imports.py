@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from ..io import jsonable as _jsonable
+from ..output import jsonable as _jsonable
 from ..records import load_records, validate_record
 from .db import Store
 from .submissions import Submitted, submit

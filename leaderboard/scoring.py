@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..challenges import get
-from ..io import JsonFileError, dumps, read_json
+from ..output import JsonFileError, dumps, read_json
 from ..records import Score, finite, records_in, validate_record
 
 N_BOOTSTRAP = 1000

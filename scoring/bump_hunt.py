@@ -20,6 +20,7 @@ Masses are in TeV throughout.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -178,11 +179,13 @@ def fit_dijet_function(
         m.migrad()
         if best is None or (m.valid, -m.fval) > (best.valid, -best.fval):
             best = m
+    assert best is not None  # the loop above ran at least once
     theta = np.array(best.values, dtype=np.float64)
     mu, dmu = _integrals(lo, hi, theta)
     fisher = dmu.T @ (dmu / np.maximum(mu, 1e-300)[:, None])
     try:
-        cov = np.linalg.inv(fisher)
+        # The inverse of a float64 matrix is float64; numpy's stubs only promise ``floating``.
+        cov = cast(FloatArray, np.linalg.inv(fisher))
     except np.linalg.LinAlgError:
         cov = np.full((n_params, n_params), np.nan)
     return theta, cov, bool(best.valid)

@@ -21,7 +21,7 @@ from typing import Any
 
 from .. import challenges
 from ..challenges.outputs import OutputError
-from ..io import jsonable
+from ..output import jsonable
 from .sandbox.backend import Backend
 from .sandbox.limits import Limits
 from .sandbox.result import INVALID_OUTPUT

@@ -63,7 +63,7 @@ class CaloFastSimulation(Challenge):
         raise NotImplementedError  # ensure_data knows the preset's geometries
 
     def ensure_data(self, preset: str, seed: int, data_dir: Path | None = None, **options: Any) -> Path:
-        from ...io import console
+        from ...output import console
         from .dataset import file_name, generate_dataset, get_calo_preset
 
         target = Path(data_dir) if data_dir is not None else self.data_dir(preset, seed)
@@ -75,7 +75,7 @@ class CaloFastSimulation(Challenge):
 
     def validate_data(self, real: Path | None, out: Path, *, seed: int = 1, **options: Any) -> dict[str, Any]:
         """Physics checks of the simulator for data sets 1 (photons) and 2, with plots under ``out``."""
-        from ...io import console
+        from ...output import console
         from .physics import physics_report
 
         results, rows = {}, []
@@ -147,7 +147,7 @@ class CaloFastSimulation(Challenge):
         out: Path | None = None,
     ) -> tuple[dict[str, Any], np.ndarray]:
         """(record, generated showers) of ``method`` trained on one geometry of the preset."""
-        from ...io import console
+        from ...output import console
         from ...torch_common import resolve_device
         from .dataset import get_calo_preset
         from .run import run_generator
@@ -201,7 +201,7 @@ class CaloFastSimulation(Challenge):
         **options: Any,
     ) -> list[dict[str, Any]]:
         """Every generator on each geometry of the preset: metrics, multiclass scores, Markdown."""
-        from ...io import console, write_json
+        from ...output import console, write_json
         from ...parallel import dask_client, map_tasks
         from ...torch_common import resolve_device
         from ..sections import write_section
@@ -287,7 +287,7 @@ class CaloFastSimulation(Challenge):
 
             result = score_outputs(self.read_outputs(outputs, truth), truth)
             return Score(self.id, metrics=result.pop("metrics"), details=result)
-        from ...io import console
+        from ...output import console
         from .evaluation import score_files
 
         with console.status(f"scoring {outputs} against {truth}", spinner="dots"):

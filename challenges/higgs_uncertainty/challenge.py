@@ -88,7 +88,7 @@ class HiggsUncertainty(Challenge):
     def validate_data(
         self, real: Path | None, out: Path, *, seed: int = 1, events_per_process: int = 200_000, **options: Any
     ) -> dict[str, Any]:
-        from ...io import console
+        from ...output import console
         from ...reference_data import path as reference_path
         from .generator import generate_events
         from .schema import PROCESSES
@@ -138,7 +138,27 @@ class HiggsUncertainty(Challenge):
     ) -> dict[str, Any]:
         """Train ``method`` on the preset's data and score it on a test plan (seed ``plan_seed``);
         the pseudo-experiments are spread over ``scheduler`` (or ``client``; training stays here)."""
-        from ...io import console
+        if client is None and scheduler != "serial":
+            from ...parallel import dask_client
+
+            # The cluster first: a bad --scheduler is reported before any data are read.
+            with dask_client(scheduler, workers) as client:
+                return self.run_baseline(
+                    method,
+                    preset=preset,
+                    seed=seed,
+                    data_dir=data_dir,
+                    size=size,
+                    device=device,
+                    model_seed=model_seed,
+                    progress=progress,
+                    client=client,
+                    n_sets=n_sets,
+                    n_pseudo_experiments=n_pseudo_experiments,
+                    plan_seed=plan_seed,
+                    **options,
+                )
+        from ...output import console
         from ...torch_common import resolve_device
         from .presets import get_preset
         from .pseudo_experiments import make_test_plan
@@ -158,13 +178,7 @@ class HiggsUncertainty(Challenge):
             f"[bold]{method}[/bold]: training on {len(data.train):,} events ({resolved}), "
             f"then {len(plan)} pseudo-experiments"
         )
-        if client is None and scheduler != "serial":
-            from ...parallel import dask_client
-
-            with dask_client(scheduler, workers) as client:
-                record = run_estimator(method, estimator, data, plan, device=resolved, progress=progress, client=client)
-        else:
-            record = run_estimator(method, estimator, data, plan, device=resolved, progress=progress, client=client)
+        record = run_estimator(method, estimator, data, plan, device=resolved, progress=progress, client=client)
         record.update(size=size or preset, model_seed=model_seed)
         return record
 

@@ -271,7 +271,7 @@ def compare(
 ) -> list[dict[str, Any]]:
     """Every baseline of ``names`` on the same data and test plan, one baseline per worker;
     results are written to ``json_path`` as they finish (``resume`` keeps those already there)."""
-    from ...io import console, write_json
+    from ...output import console, write_json
     from ...parallel import dask_client, map_tasks
 
     if options.get("model_seeds") or options.get("real"):

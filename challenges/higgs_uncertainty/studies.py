@@ -17,7 +17,7 @@ def run_feature_ranking(data: Any, preset: str, seed: int, size: str, out: Path,
         plot_auc_curves,
         rank_features,
     )
-    from ...io import console, write_json
+    from ...output import console, write_json
 
     if size not in FEATURE_RANKING_SIZES:
         raise ValueError(f"size must be one of {sorted(FEATURE_RANKING_SIZES)}, got {size!r}")

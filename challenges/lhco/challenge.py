@@ -62,7 +62,7 @@ class LhcOlympics(Challenge):
     def validate_data(
         self, real: Path | None, out: Path, *, seed: int = 1, events_per_process: int = 200_000, **options: Any
     ) -> dict[str, Any]:
-        from ...io import console
+        from ...output import console
         from ...reference_data import path as reference_path
         from .validation import validate_generator
 
@@ -94,7 +94,7 @@ class LhcOlympics(Challenge):
     ) -> dict[str, Any]:
         """Fit ``method`` and score it (without the per-event scores). The bump hunt runs on an
         independent generated sample of the preset; real events have none, so no bump hunt there."""
-        from ...io import console
+        from ...output import console
         from ...torch_common import resolve_device
         from .dataset import generate_dataset
         from .run import bump_sample_seed, run_detector
@@ -167,7 +167,7 @@ class LhcOlympics(Challenge):
         **options: Any,
     ) -> list[dict[str, Any]]:
         """Every detector over training seeds on one data set; table, SIC plot, Markdown section."""
-        from ...io import console, write_json
+        from ...output import console, write_json
         from ..sections import write_section
         from .comparison import comparison_markdown, plot_sic_curves, summarise
 
