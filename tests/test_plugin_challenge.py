@@ -464,8 +464,9 @@ def test_leaderboard_scores_and_ranks_by_rmse(store, inputs, tmp_path) -> None:
         assert result.exit_code == 0 and "queued" in result.output, result.output
     not_npy = tmp_path / "answers.json"
     not_npy.write_text("[1, 2, 3]")
-    refused = runner.invoke(app, ["leaderboard", "submit", CHALLENGE, str(not_npy), "--participant", "dave",
-                                  "--method", "wrong file", *at])
+    refused = runner.invoke(
+        app, ["leaderboard", "submit", CHALLENGE, str(not_npy), "--participant", "dave", "--method", "wrong file", *at]
+    )
     assert refused.exit_code == 1 and "answers.json: not a numpy .npy file" in refused.output, refused.output
     result = runner.invoke(app, ["leaderboard", "work", *at])
     assert result.exit_code == 0 and "scored 2" in result.output and "failed 1" in result.output, result.output
