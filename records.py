@@ -87,8 +87,9 @@ def records_in(payload: Any, where: str) -> list[tuple[str, dict[str, Any]]]:
     """The run records in a parsed results file, each with the JSON path it was found at.
 
     Accepted shapes: one record (``{"method": ..., "metrics": ...}``), a comparison
-    (``{"challenge": ..., "results": [record, ...]}``) and the demo's output
-    (``{"challenges": {challenge: [record, ...]}}``).
+    (``{"challenge": ..., "results": [record, ...]}``), the demo's output
+    (``{"challenges": {challenge: [record, ...]}}``) and a sandboxed run's ``record.json``
+    (``{"score": record, ...}``).
     """
     if isinstance(payload, dict) and "challenges" in payload and isinstance(payload["challenges"], dict):
         found = []
@@ -113,6 +114,8 @@ def records_in(payload: Any, where: str) -> list[tuple[str, dict[str, Any]]]:
         ]
     if isinstance(payload, dict) and "metrics" in payload:
         return [("(top level)", payload)]
+    if isinstance(payload, dict) and isinstance(payload.get("score"), dict) and "metrics" in payload["score"]:
+        return [("score", payload["score"])]  # a sandboxed run's record.json: its score is the run record
     raise RecordError(
         f"{where}: not a run record (expected a record with 'method' and 'metrics', "
         f"a comparison with 'results', or the demo's 'challenges')"

@@ -117,3 +117,65 @@ def test_score_nan_and_missing_rows_fail_those_pseudo_experiments(tmp_path, plan
     payload = json.loads(out.read_text())
     assert payload["metrics"]["n_failed"] == 2
     assert payload["metrics"]["coverage"] == pytest.approx(4 / 6)
+
+
+def test_one_record_type_from_sandbox_answers_to_the_leaderboard(tmp_path, plan_file) -> None:
+    """The sandbox's answers.json ({"answers": [...]}) and its organiser folder score with
+    `hepbench score`; the score's JSON is a run record the leaderboard reads back."""
+    from hepbench.records import RECORD_VERSION, load_records
+
+    plan, path = plan_file
+    outputs, organiser = tmp_path / "output", tmp_path / "organiser"
+    outputs.mkdir()
+    organiser.mkdir()
+    (organiser / "plan.json").write_text(path.read_text())
+    rows = answers_for(plan).to_dict(orient="records")
+    (outputs / "answers.json").write_text(json.dumps({"answers": rows}))
+    out = tmp_path / "score.json"
+    result = runner.invoke(
+        app, ["score", "higgs-uncertainty", str(outputs), str(organiser), "-o", "n_bootstrap=20", "--json", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    record = json.loads(out.read_text())
+    assert record["record_version"] == RECORD_VERSION and record["metrics"]["coverage"] == 1.0
+    assert len(record["pseudo_experiments"]) == len(plan.table)
+    (loaded,) = load_records(out)
+    assert loaded["metrics"]["width"] == pytest.approx(0.4)
+    # The same answers as a file, against the plan file, give the same numbers.
+    (tmp_path / "answers.json").write_text(json.dumps(rows))
+    again = tmp_path / "again.json"
+    assert (
+        runner.invoke(
+            app,
+            [
+                "score",
+                "higgs-uncertainty",
+                str(tmp_path / "answers.json"),
+                str(path),
+                "-o",
+                "n_bootstrap=20",
+                "--json",
+                str(again),
+            ],
+        ).exit_code
+        == 0
+    )
+    assert json.loads(again.read_text())["metrics"]["coverage_score"] == record["metrics"]["coverage_score"]
+
+
+def test_a_newer_record_version_is_refused_with_the_field_named(tmp_path) -> None:
+    from hepbench.records import RECORD_VERSION, RecordError, load_records
+
+    path = tmp_path / "r.json"
+    path.write_text(
+        json.dumps(
+            {
+                "record_version": RECORD_VERSION + 1,
+                "challenge": "lhco",
+                "method": "m",
+                "metrics": {"max_sic": 1.0, "auc": 0.5},
+            }
+        )
+    )
+    with pytest.raises(RecordError, match=r"r.json: field record_version is 2"):
+        load_records(path)

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from ...records import RECORD_VERSION
 from ...scoring.calo import (
     apply_threshold,
     evaluate,
@@ -77,6 +78,7 @@ def run_generator(
             {"generator": name, "geometry": geometry, "seed": seed, "units": "MeV"},
         )
     record = {
+        "record_version": RECORD_VERSION,
         "challenge": "calo",
         "method": name,
         "geometry": geometry,

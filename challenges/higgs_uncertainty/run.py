@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from ...records import RECORD_VERSION
 from ...scoring.anomaly import roc_auc
 from ...scoring.classification import best_ams
 from .dataset import Dataset
@@ -58,6 +59,7 @@ def run_estimator(
     metrics = score_results(results, n_bootstrap=n_bootstrap)
     metrics.update(classification_metrics(estimator, dataset.test))
     return {
+        "record_version": RECORD_VERSION,
         "challenge": "higgs-uncertainty",
         "method": name,
         "preset": dataset.preset,

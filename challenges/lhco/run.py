@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ...records import RECORD_VERSION
 from ...scoring.anomaly import anomaly_metrics, roc_curve, sic_from_roc
 from ...scoring.bump_hunt import bump_hunt
 from .dataset import LhcoDataset
@@ -97,6 +98,7 @@ def run_detector(
     signal_region = dataset.inputs.signal_region
     sr_data = dataset.inputs.data[MJJ].between(*signal_region, inclusive="neither")
     record: dict[str, Any] = {
+        "record_version": RECORD_VERSION,
         "challenge": "lhco",
         "method": name,
         "preset": dataset.preset,
