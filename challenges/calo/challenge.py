@@ -60,7 +60,10 @@ class CaloFastSimulation(Challenge):
         return Path(folder)
 
     def is_generated(self, folder: Path) -> bool:
-        raise NotImplementedError  # ensure_data knows the preset's geometries
+        """Whether ``folder`` holds a train and a test file of at least one geometry (a preset's
+        full set is checked by :meth:`ensure_data`, which knows the preset's geometries)."""
+        folder = Path(folder)
+        return any((folder / path.name.replace("_train.", "_test.")).exists() for path in folder.glob("*_train.hdf5"))
 
     def ensure_data(self, preset: str, seed: int, data_dir: Path | None = None, **options: Any) -> Path:
         from ...output import console
