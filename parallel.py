@@ -15,6 +15,7 @@ results are the same whichever scheduler ran them; ``map_tasks`` returns them in
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -51,6 +52,12 @@ def dask_client(scheduler: str, n_workers: int | None = None) -> Iterator[Any]:
     oversubscribe the cores they share.
     """
     check_scheduler(scheduler)
+    if scheduler == LOCAL and importlib.util.find_spec("distributed") is None:
+        # The core install has no Dask: the default local cluster becomes this process.
+        from .output import err_console
+
+        err_console.print("[dim]Dask is not installed (pip install 'hepbench\\[platform]'): running serially[/dim]")
+        scheduler = SERIAL
     if scheduler == SERIAL:
         yield None
         return

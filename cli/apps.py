@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from .. import __version__, challenges
 from ..extras import missing_extra_hint
@@ -70,10 +71,10 @@ def handles_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             hint = missing_extra_hint(err)
             if hint is None:
                 raise
-            err_console.print(f"[bold red]error:[/bold red] {hint}")
+            err_console.print(f"[bold red]error:[/bold red] {escape(hint)}")
             raise typer.Exit(code=1) from None
         except (ValueError, FileNotFoundError, RuntimeError, KeyError) as err:
-            err_console.print(f"[bold red]error:[/bold red] {err}")
+            err_console.print(f"[bold red]error:[/bold red] {escape(str(err))}")
             raise typer.Exit(code=1) from None
 
     return wrapper
