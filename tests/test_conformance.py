@@ -77,3 +77,16 @@ def test_baseline_builds_for_every_size(challenge_id: str, name: str) -> None:
         )
     with pytest.raises(ValueError):
         baseline.factory("huge", "cpu", 0)
+
+
+def test_the_command_line_starts_without_heavy_libraries() -> None:
+    """`hepbench --help` must stay light: no torch, xgboost, zuko, database or web stack at start."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, hepbench.cli.main; heavy = {'torch', 'xgboost', 'zuko', 'sqlalchemy', 'fastapi', 'distributed'}; "
+        "print(sorted(heavy & set(sys.modules)))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert loaded == "[]", f"the CLI imports {loaded} at start"
