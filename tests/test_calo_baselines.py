@@ -40,7 +40,12 @@ def data(geometry):
     return train, test
 
 
-@pytest.fixture(scope="module", params=NAMES)
+# The spline flows take ten seconds each to train even at the tiny size: the quick lane keeps the
+# three voxel-space generators.
+@pytest.fixture(
+    scope="module",
+    params=[pytest.param(n, marks=pytest.mark.slow) if n in ("calo-flow", "calo-inn") else n for n in NAMES],
+)
 def trained(request, geometry, data):
     (energy, showers), _ = data
     model = challenges.get("calo").baseline(request.param).factory("tiny", "cpu", 0)
@@ -152,6 +157,7 @@ def test_unknown_size_is_refused() -> None:
         challenges.get("calo").baseline("calo-inn").factory("huge", "cpu", 0)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", NAMES)
 def test_dataset_2_geometry_trains_and_samples(name) -> None:
     geometry = read_binning_xml(reference_data.path("calo-binning") / "binning_dataset_2.xml")

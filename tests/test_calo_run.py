@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 from typer.testing import CliRunner
 
 from hepbench.challenges.calo.showers_io import read_showers
@@ -13,6 +14,7 @@ from hepbench.cli.main import app
 runner = CliRunner()
 
 
+@pytest.mark.slow
 def test_compare_two_generators_writes_metrics_multiclass_and_markdown(tmp_path) -> None:
     out, markdown = tmp_path / "calo.json", tmp_path / "results.md"
     result = runner.invoke(

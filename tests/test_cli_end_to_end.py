@@ -31,6 +31,7 @@ def test_generated_files_carry_metadata(data_dir) -> None:
     assert (data_dir / "test_plan.json").exists()
 
 
+@pytest.mark.slow
 def test_same_command_same_bytes(data_dir, tmp_path) -> None:
     result = runner.invoke(
         app, ["data", "generate", "higgs-uncertainty", "--preset", "tiny", "--seed", "2", "--out", str(tmp_path)]
@@ -133,6 +134,7 @@ def test_cuda_without_gpu_is_a_clear_error(data_dir) -> None:
     assert result.exit_code == 1 and "no CUDA GPU" in result.output
 
 
+@pytest.mark.slow
 def test_baseline_compare_in_parallel_writes_table_and_json(data_dir, tmp_path) -> None:
     out, markdown = tmp_path / "compare.json", tmp_path / "results.md"
     markdown.write_text("# Results\n\nkept text\n")
@@ -229,6 +231,7 @@ def test_baseline_compare_rejects_unknown_method(data_dir) -> None:
     assert "no-such" in result.output
 
 
+@pytest.mark.slow
 def test_feature_ranking_study_writes_rankings_and_plot(data_dir, tmp_path) -> None:
     out = tmp_path / "ranking"
     result = runner.invoke(
@@ -258,6 +261,7 @@ def test_feature_ranking_study_writes_rankings_and_plot(data_dir, tmp_path) -> N
     assert "iterative-addition" in (out / "rankings.md").read_text()
 
 
+@pytest.mark.slow
 def test_repeated_trainings_on_local_cluster_match_serial_runs(data_dir, tmp_path) -> None:
     common = [
         "baseline",

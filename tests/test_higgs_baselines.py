@@ -111,6 +111,7 @@ def test_parameterised_network_responds_to_its_nuisance_inputs(higgs_tiny, nomin
 @pytest.mark.parametrize(
     "method", ["bdt-counting", "nn-deep-all-template-fit", "nn-adversarial-counting", "bdt-likelihood-ratio"]
 )
+@pytest.mark.slow
 def test_baseline_covers_on_the_tiny_preset(method, higgs_tiny) -> None:
     estimator = challenges.get("higgs-uncertainty").baseline(method).factory("tiny", "cpu", 0).fit(higgs_tiny.train)
     plan = make_test_plan(10, 10, initial_seed=3)
@@ -140,6 +141,7 @@ def test_counting_cut_keeps_a_pure_signal_region(higgs_tiny) -> None:
     assert w[selected & signal].sum() >= 0.05 * w[signal].sum()
 
 
+@pytest.mark.slow
 def test_likelihood_ratio_is_unbiased_where_its_ratio_is_exact(higgs_tiny) -> None:
     """Pseudo-experiments drawn from the events the ratio was estimated on: the unbinned
     likelihood itself must then be unbiased and cover (no shape systematics active)."""

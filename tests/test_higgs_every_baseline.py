@@ -10,6 +10,8 @@ from hepbench import challenges
 from hepbench.challenges.higgs_uncertainty.harness import evaluate_plan
 from hepbench.challenges.higgs_uncertainty.pseudo_experiments import make_test_plan
 
+pytestmark = pytest.mark.slow  # minutes in all: the full suite runs it, `-m "not slow"` skips it
+
 
 @pytest.mark.parametrize("method", sorted(challenges.get("higgs-uncertainty").baselines()))
 def test_baseline_runs_end_to_end(method, higgs_tiny) -> None:

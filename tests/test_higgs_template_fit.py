@@ -59,6 +59,7 @@ def test_response_reproduces_shifted_templates(fitted, tiny) -> None:
     assert np.all(np.abs(model - measured) < 3 * noise + 0.01), (model, measured, noise)
 
 
+@pytest.mark.slow
 def test_coverage_on_tiny_preset(fitted, tiny) -> None:
     plan = make_test_plan(10, 20, initial_seed=3)
     results = evaluate_plan(fitted, tiny.test, plan, progress=False)

@@ -20,6 +20,8 @@ from hepbench.leaderboard.queue import work
 from hepbench.leaderboard.submissions import sync_challenges
 from hepbench.leaderboard.testing import free_port, synthetic_record
 
+pytestmark = pytest.mark.slow  # minutes in all: the full suite runs it, `-m "not slow"` skips it
+
 REPO = Path(__file__).resolve().parents[1]
 BDT_RECORD = REPO / "docs" / "results" / "higgs_bdt_template_fit_small_10x50.json"
 ARTIFACTS = REPO / "tests" / "artifacts" / "leaderboard"

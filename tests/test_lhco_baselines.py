@@ -71,6 +71,7 @@ def fitted(inputs: AnomalyInputs) -> dict[str, object]:
     return {m: challenges.get("lhco").baseline(m).factory("tiny", "cpu", 0).fit(inputs) for m in METHODS}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", METHODS)
 def test_detector_finds_injected_resonance(method: str, fitted: dict[str, object], test_set: pd.DataFrame) -> None:
     scores = fitted[method].predict(test_set)

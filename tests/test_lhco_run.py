@@ -56,6 +56,7 @@ def test_nan_scores_are_refused_with_the_sample_named(tiny) -> None:
         run_detector("broken", Broken(), tiny, device="cpu")
 
 
+@pytest.mark.slow
 def test_compare_over_seeds_on_local_cluster_writes_table_plot_and_json(tmp_path) -> None:
     out, markdown = tmp_path / "lhco.json", tmp_path / "results.md"
     markdown.write_text("# Results\n\nhand-written text\n")

@@ -13,6 +13,8 @@ from hepbench.challenges.higgs_uncertainty.harness import evaluate_plan, score_r
 from hepbench.challenges.higgs_uncertainty.pseudo_experiments import make_test_plan
 from hepbench.parallel import check_scheduler, dask_client, map_tasks
 
+pytestmark = pytest.mark.slow  # minutes in all: the full suite runs it, `-m "not slow"` skips it
+
 ANSWER_COLUMNS = [
     "set_index",
     "pe_index",

@@ -39,6 +39,7 @@ def _run_script(backend, script: str, limits: Limits, base):
     return outcome, root / "output"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", CASES)
 def test_hostile_submission_is_contained(bwrap_backend, sandbox_runs, case: str) -> None:
     result = run_case(bwrap_backend, case, sandbox_runs)
@@ -89,6 +90,7 @@ def test_each_run_gets_its_own_user(bwrap_backend) -> None:
     assert len(uids) == 20 and all(uid >= 200_000 for uid in uids)
 
 
+@pytest.mark.slow
 def test_a_fork_bomb_leaves_a_neighbour_alone(bwrap_backend, sandbox_runs) -> None:
     """A well-behaved run beside a fork bomb finishes normally (the process budgets are per run)."""
     bomb = threading.Thread(target=run_case, args=(bwrap_backend, "fork-bomb", sandbox_runs))

@@ -14,6 +14,8 @@ from hepbench.submission_kit.sandbox.container import ImageUnavailable, resolve_
 from hepbench.submission_kit.sandbox.hostile import CASES, HOSTILE_LIMITS, run_case
 from hepbench.submission_kit.sandbox.workspace import make_run_root
 
+pytestmark = pytest.mark.slow  # minutes in all: the full suite runs it, `-m "not slow"` skips it
+
 PRIVILEGES = """
 import json, os
 status = dict(line.split(":\\t", 1) for line in open("/proc/self/status").read().splitlines() if ":\\t" in line)

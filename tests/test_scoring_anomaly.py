@@ -118,6 +118,7 @@ def test_auc_agrees_with_sklearn(seed: int) -> None:
     assert roc_auc(y, score, w) == pytest.approx(roc_auc_score(y, score, sample_weight=w), abs=1e-12)
 
 
+@pytest.mark.slow
 def test_ten_million_scores_take_seconds() -> None:
     rng = np.random.default_rng(3)
     n = 10_000_000

@@ -158,6 +158,7 @@ HOSTILE_MODELS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", sorted(HOSTILE_MODELS))
 def test_hostile_outputs_are_reported_not_scored(any_backend, higgs_inputs, sandbox_runs, tmp_path, case) -> None:
     code, message = HOSTILE_MODELS[case]
@@ -182,6 +183,7 @@ def test_hostile_outputs_are_reported_not_scored(any_backend, higgs_inputs, sand
     assert (run_dir / "output" / "answers.json").is_file()  # kept for the participant and the organiser
 
 
+@pytest.mark.slow
 def test_the_template_gives_the_same_answers_on_both_backends(
     bwrap_backend, docker_backend, higgs_inputs, sandbox_runs
 ) -> None:
