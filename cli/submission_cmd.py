@@ -235,7 +235,10 @@ def run(
     pull: PullOption = False,
     base_image: BaseImageOption = _base_image_default(),
     preset: Annotated[str, typer.Option(help="Data size: tiny | small | full.")] = "tiny",
-    seed: Annotated[int, typer.Option(help="Seed of the data generation.")] = 0,
+    seed: Annotated[
+        int | None,
+        typer.Option(help="Seed of the data generation (default: a secret one, kept in the run's organiser folder)."),
+    ] = None,
     data: Annotated[Path | None, typer.Option("--data", help="Data folder from `hepbench data generate`.")] = None,
     sets: Annotated[
         int | None, typer.Option("--sets", help="higgs-uncertainty: sets in the test plan (default: the preset's).")
@@ -244,7 +247,8 @@ def run(
         int | None, typer.Option("--pseudo-experiments", help="higgs-uncertainty: pseudo-experiments per set.")
     ] = None,
     plan_seed: Annotated[
-        int | None, typer.Option("--plan-seed", help="higgs-uncertainty: initial seed of the test plan (default 0).")
+        int | None,
+        typer.Option("--plan-seed", help="higgs-uncertainty: initial seed of the test plan (default: a secret one)."),
     ] = None,
     geometry: Annotated[
         str | None, typer.Option("--geometry", help="calo: geometry to generate (default: the preset's first).")
@@ -262,10 +266,11 @@ def run(
         "--sets": ("n_sets", sets),
         "--pseudo-experiments": ("n_pseudo_experiments", pseudo_experiments),
         "--plan-seed": ("plan_seed", plan_seed),
+        "--seed": ("seed", seed),
         "--geometry": ("geometry", geometry),
         "--data": ("data_dir", data),
     }
-    options = {"preset": preset, "seed": seed, **input_options(challenge, chosen)}
+    options = {"preset": preset, **input_options(challenge, chosen)}
     limits = Limits(wall_seconds=wall_seconds, memory_bytes=memory_mb * MIB, cpus=cpus, pids=pids, gpu=gpu)
     _run(
         challenge,

@@ -25,6 +25,7 @@ import numpy as np
 
 from ...scoring.calo import evaluate
 from ..outputs import OutputError, read_npy_output
+from ..secrets import record_secrets, seed_or_secret
 from .dataset import generate_dataset, get_calo_preset, load_split
 from .geometry import geometry_to_dict
 from .simulator import detector_model
@@ -42,7 +43,7 @@ def write_inputs(
     organiser_dir: str | Path,
     *,
     preset: str = "tiny",
-    seed: int = 0,
+    seed: int | None = None,
     geometry: str | None = None,
     data_dir: str | Path | None = None,
 ) -> dict[str, Any]:
@@ -50,13 +51,16 @@ def write_inputs(
     showers stay in ``organiser_dir``.
 
     The showers come from ``data_dir`` (``hepbench data generate calo``) or are simulated from
-    ``preset`` and ``seed`` into ``organiser_dir/data``. ``geometry`` defaults to the preset's
-    first one. Returns a summary of what was written.
+    ``preset`` and ``seed`` (default: a secret one, kept in ``organiser_dir/secrets.json``) into
+    ``organiser_dir/data``. ``geometry`` defaults to the preset's first one. Returns a summary of
+    what was written.
     """
     input_dir, organiser_dir = Path(input_dir), Path(organiser_dir)
     organiser_dir.mkdir(parents=True, exist_ok=True)
     organiser_dir.chmod(0o700)
+    seed, _ = seed_or_secret(seed)
     if data_dir is None:
+        record_secrets(organiser_dir, data_seed=seed)
         data_dir = organiser_dir / "data"
         generate_dataset(preset, seed, data_dir)
     geometry = geometry or next(iter(get_calo_preset(preset).showers))
@@ -73,7 +77,6 @@ def write_inputs(
         "data_dir": str(Path(data_dir).resolve()),
         "geometry": geometry,
         "preset": data_preset,
-        "data_seed": train.metadata.get("seed", seed),
         "classifier": CLASSIFIER_BY_PRESET.get(data_preset, "small"),
     }
     (organiser_dir / "reference.json").write_text(json.dumps(reference, indent=1))
@@ -138,4 +141,4 @@ def score_outputs(showers: np.ndarray, organiser_dir: str | Path) -> dict[str, A
         seed=0,
         device="auto",
     )
-    return {"metrics": scores.to_dict(), **{k: info[k] for k in ("geometry", "preset", "data_seed", "classifier")}}
+    return {"metrics": scores.to_dict(), **{k: info[k] for k in ("geometry", "preset", "classifier")}}

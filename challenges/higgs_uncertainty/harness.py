@@ -3,8 +3,9 @@
 The harness draws each pseudo-experiment of the plan, hands the estimator the features only,
 checks the answer (``protocol.validate_answer``) and records it with the host-measured time.
 A failed pseudo-experiment keeps its row with the reason; it is scored as the least
-informative answer (an interval reversed over the whole prior range: never covered, width
-of the prior range), so failing is never cheaper than answering.
+informative answer (an interval reversed over the whole prior range, or wider: never covered,
+as wide as the submission's widest interval and at least the prior range), so failing is
+never cheaper than answering.
 """
 
 from __future__ import annotations
@@ -26,9 +27,16 @@ class Estimator(Protocol):
     def predict(self, data: pd.DataFrame) -> Any: ...
 
 
-def _failed_answer() -> dict[str, float]:
+def _failed_answer(widest: float = 0.0) -> dict[str, float]:
+    """The answer a failed pseudo-experiment is scored as: an interval reversed (never covered)
+    about the prior's centre, as wide as the submission's widest interval and at least the
+    prior range (SPEC 1), so that failing is never cheaper than answering."""
     low, high = MU_RANGE
-    return {"mu_hat": 0.5 * (low + high), "delta_mu_hat": 0.5 * (high - low), "p16": high, "p84": low}
+    centre = 0.5 * (low + high)
+    if widest <= high - low:
+        return {"mu_hat": centre, "delta_mu_hat": 0.5 * (high - low), "p16": high, "p84": low}
+    half = 0.5 * widest
+    return {"mu_hat": centre, "delta_mu_hat": half, "p16": centre + half, "p84": centre - half}
 
 
 def _evaluate_pseudo_experiment(
@@ -116,7 +124,10 @@ def scored_answers(results: pd.DataFrame) -> pd.DataFrame:
     """The answers as scored: failed pseudo-experiments replaced by the least informative one."""
     scored = results.copy()
     failed = scored["status"] != "ok"
-    for key, value in _failed_answer().items():
+    answered = scored.loc[~failed]
+    widths = (answered["p84"] - answered["p16"]).abs().to_numpy(np.float64) if len(answered) else np.zeros(0)
+    widest = float(np.max(widths[np.isfinite(widths)], initial=0.0))
+    for key, value in _failed_answer(widest).items():
         scored.loc[failed, key] = value
     return scored
 

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ..outputs import OutputError, read_json_output, require_finite, require_int, require_list, require_mapping
+from ..secrets import record_secrets, seed_or_secret
 from .dataset import generate_dataset, load_dataset
 from .presets import get_preset
 from .protocol import ANSWER_KEYS, AnswerError, validate_answer
@@ -79,25 +80,30 @@ def write_inputs(
     organiser_dir: str | Path,
     *,
     preset: str = "tiny",
-    seed: int = 0,
+    seed: int | None = None,
     n_sets: int | None = None,
     n_pseudo_experiments: int | None = None,
-    plan_seed: int = 0,
+    plan_seed: int | None = None,
     train_events: int | None = None,
     data_dir: str | Path | None = None,
 ) -> dict[str, Any]:
     """Write the public inputs to ``input_dir`` and the test plan (the truth) to ``organiser_dir``.
 
     The data come from ``data_dir`` (``hepbench data generate``) or are generated from
-    ``preset`` and ``seed``. Returns a summary: preset, seeds, events, pseudo-experiments.
+    ``preset`` and ``seed``. Without ``seed`` / ``plan_seed`` both are secret (drawn from the
+    operating system's entropy, kept in ``organiser_dir/secrets.json``), so no public seed gives
+    the true signal strengths away. Returns a summary: preset, events, pseudo-experiments.
     """
     input_dir, organiser_dir = Path(input_dir), Path(organiser_dir)
+    organiser_dir.mkdir(parents=True, exist_ok=True)
+    organiser_dir.chmod(0o700)
+    seed, _ = seed_or_secret(seed)
+    plan_seed, _ = seed_or_secret(plan_seed)
     dataset = load_dataset(data_dir) if data_dir is not None else generate_dataset(preset, seed)
+    record_secrets(organiser_dir, data_seed=dataset.seed, plan_seed=plan_seed)
     spec = get_preset(dataset.preset)
     plan = make_test_plan(n_sets or spec.n_sets, n_pseudo_experiments or spec.n_pseudo_experiments, plan_seed)
     check_room(input_dir, dataset.test, plan.n_sets * plan.n_pseudo_experiments)
-    organiser_dir.mkdir(parents=True, exist_ok=True)
-    organiser_dir.chmod(0o700)
     plan.to_json(organiser_dir / PLAN_FILE)
 
     # The nominal selection and derived features, as in every pseudo-experiment (the sandbox has no
@@ -140,8 +146,6 @@ def write_inputs(
     (input_dir / "metadata.json").write_text(json.dumps(metadata, indent=1))
     return {
         "preset": dataset.preset,
-        "data_seed": dataset.seed,
-        "plan_seed": plan_seed,
         "n_sets": plan.n_sets,
         "n_pseudo_experiments": plan.n_pseudo_experiments,
         "train_events": len(train),

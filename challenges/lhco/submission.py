@@ -26,8 +26,9 @@ import numpy as np
 
 from ...scoring.anomaly import anomaly_metrics
 from ..outputs import read_npy_output
+from ..secrets import record_secrets, secret_seed, seed_or_secret
 from .dataset import generate_dataset, load_dataset
-from .run import bump_hunts, bump_sample_seed
+from .run import bump_hunts
 from .schema import COLUMNS, LABEL, MJJ
 
 CHALLENGE = "lhco"
@@ -43,25 +44,31 @@ def write_inputs(
     organiser_dir: str | Path,
     *,
     preset: str = "tiny",
-    seed: int = 0,
+    seed: int | None = None,
     data_dir: str | Path | None = None,
 ) -> dict[str, Any]:
     """Write the public inputs to ``input_dir`` and the test labels and bump-hunt masses to ``organiser_dir``.
 
     The data set comes from ``data_dir`` (``hepbench data generate lhco``, its truth files in
-    the same folder) or is generated from ``preset`` and ``seed``; the bump-hunt sample is
-    generated independently, as for the baselines. Returns a summary of what was written.
+    the same folder) or is generated from ``preset`` and ``seed``; without a seed, from a secret
+    one (see :mod:`hepbench.challenges.secrets`). The bump-hunt sample is generated independently
+    from a secret seed, and the test rows are shuffled by a secret permutation, so neither the
+    row order nor a regenerated sample gives the labels away. Returns a summary of what was
+    written (no seed: they stay in ``organiser_dir/secrets.json``).
     """
     input_dir, organiser_dir = Path(input_dir), Path(organiser_dir)
+    organiser_dir.mkdir(parents=True, exist_ok=True)
+    organiser_dir.chmod(0o700)
+    seed, _ = seed_or_secret(seed)
+    bump_seed, shuffle_seed = secret_seed(), secret_seed()
     dataset = load_dataset(data_dir) if data_dir is not None else generate_dataset(preset, seed)
-    bump = generate_dataset(dataset.preset, bump_sample_seed(dataset.seed)).inputs.data
-    # The test set is stored by class; a fixed shuffle hides the labels in the row order.
-    order = np.random.default_rng([dataset.seed, 0x7465]).permutation(len(dataset.test))
+    record_secrets(organiser_dir, data_seed=dataset.seed, bump_hunt_seed=bump_seed, test_shuffle_seed=shuffle_seed)
+    bump = generate_dataset(dataset.preset, bump_seed).inputs.data
+    # The test set is stored by class: a secret permutation hides the labels in the row order.
+    order = np.random.default_rng(shuffle_seed).permutation(len(dataset.test))
     test = dataset.test.iloc[order]
     columns = list(COLUMNS)
     input_dir.mkdir(parents=True, exist_ok=True)
-    organiser_dir.mkdir(parents=True, exist_ok=True)
-    organiser_dir.chmod(0o700)
     frames = {"data": dataset.inputs.data, "test": test, "bump_hunt": bump}
     for name, frame in frames.items():
         np.save(input_dir / f"{name}.npy", frame[columns].to_numpy(np.float32))
@@ -75,7 +82,6 @@ def write_inputs(
         json.dumps(
             {
                 "preset": dataset.preset,
-                "data_seed": dataset.seed,
                 "n_signal_injected": dataset.n_signal,
                 "signal_region": signal_region,
             },
@@ -93,7 +99,6 @@ def write_inputs(
     (input_dir / "metadata.json").write_text(json.dumps(metadata, indent=1))
     return {
         "preset": dataset.preset,
-        "data_seed": dataset.seed,
         "n_data": len(dataset.inputs.data),
         "n_test": len(test),
         "n_bump_hunt": len(bump),
