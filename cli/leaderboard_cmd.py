@@ -92,7 +92,12 @@ def phase_settings(
     max_total: Annotated[int | None, typer.Option(help="Submissions per participant in total.")] = None,
     no_limits: Annotated[bool, typer.Option("--no-limits", help="Remove both limits.")] = False,
     reveal: Annotated[
-        bool | None, typer.Option("--reveal/--hide", help="Show (or hide again) a hidden phase's scores.")
+        bool | None,
+        typer.Option(
+            "--reveal/--hide",
+            help="Close the phase: show its scores if hidden, and the plots and tables derived from its truth "
+            "(or hide them again).",
+        ),
     ] = None,
     home: HomeOption = DEFAULT_HOME,
     db: DbOption = None,

@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -82,6 +83,13 @@ class PhaseRow(Base):
     def scores_visible(self) -> bool:
         """Whether this phase's scores may be shown to the public."""
         return not self.hidden or self.revealed
+
+    @property
+    def truth_visible(self) -> bool:
+        """Whether artefacts derived from the phase's hidden truth may be shown: once the organiser
+        closes the phase (``--reveal``), or always in a phase without hidden truth (baseline run
+        records carry their own)."""
+        return self.plan_path is None or self.revealed
 
 
 class SubmissionRow(Base):
@@ -158,5 +166,8 @@ class ArtefactRow(Base):
     path: Mapped[str] = mapped_column(Text)
     """Relative to the leaderboard's home folder."""
     sha256: Mapped[str] = mapped_column(String(64))
+    truth: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """Derived from the phase's hidden truth (per-pseudo-experiment true mu, intervals against it):
+    shown only once the phase is closed (``PhaseRow.truth_visible``)."""
 
     submission: Mapped[SubmissionRow] = relationship(back_populates="artefacts")

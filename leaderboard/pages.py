@@ -221,6 +221,7 @@ def _submission(store: Store, submission_id: int) -> tuple[dict[str, Any], bool,
                     "url": f"submissions/{s.id}/{a.name}",
                 }
                 for a in s.artefacts
+                if not a.truth or phase.truth_visible
             ]
             if visible
             else [],

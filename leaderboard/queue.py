@@ -200,6 +200,7 @@ def complete(store: Store, claim: Claim, score: Scored) -> bool:
                     title=artefact.title,
                     path=f"artefacts/{claim.submission_id}/{artefact.name}",
                     sha256=hashlib.sha256(artefact.content).hexdigest(),
+                    truth=artefact.truth,
                 )
             )
         session.execute(

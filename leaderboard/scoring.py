@@ -35,6 +35,8 @@ class Artefact:
     kind: str
     title: str
     content: bytes
+    truth: bool = False
+    """Derived from the phase's hidden truth: kept from the public until the phase closes."""
 
 
 @dataclass
@@ -71,8 +73,8 @@ def check_payload(challenge: str, path: Path, truth_path: str | None) -> None:
             raise PayloadError(f"{path}: a {record['challenge']!r} record submitted to {challenge!r}")
 
 
-def _json_artefact(name: str, title: str, payload: Any) -> Artefact:
-    return Artefact(name, "json", title, (dumps(payload, indent=1, sort_keys=True) + "\n").encode())
+def _json_artefact(name: str, title: str, payload: Any, *, truth: bool = False) -> Artefact:
+    return Artefact(name, "json", title, (dumps(payload, indent=1, sort_keys=True) + "\n").encode(), truth)
 
 
 def _stored(challenge: str, score: Score) -> list[Metric]:
@@ -116,14 +118,15 @@ def score_payload(challenge: str, path: Path, truth_path: str | None, label: str
 
         shown = scored_answers(pd.DataFrame(rows))
         scored.artefacts += [
-            Artefact("coverage_per_set.png", "plot", "Coverage per set", plots.coverage_per_set(shown, label)),
+            Artefact("coverage_per_set.png", "plot", "Coverage per set", plots.coverage_per_set(shown, label), True),
             Artefact(
                 "intervals.png",
                 "plot",
                 "Interval per pseudo-experiment against the true mu",
                 plots.intervals_vs_truth(shown, label),
+                True,
             ),
-            _json_artefact("pseudo_experiments.json", "Answer per pseudo-experiment", rows),
+            _json_artefact("pseudo_experiments.json", "Answer per pseudo-experiment", rows, truth=True),
         ]
     if record is not None and not rows:
         scored.artefacts.append(_json_artefact("record.json", "The run record", record))

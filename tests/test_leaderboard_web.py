@@ -222,3 +222,48 @@ def test_demo_end_to_end_writes_its_leaderboard(tmp_path):
     assert sum(a.created for a in add_results(store, tmp_path / "demo.json")) == n_records
     assert work(store)["scored"] == n_records
     store.close()
+
+
+def test_truth_derived_plots_wait_until_the_phase_closes(tmp_path):
+    """A participant's plots and per-pseudo-experiment table show the true mu: in a phase with
+    hidden truth they stay off the pages, the API and the static site until the organiser closes it."""
+    import pandas as pd
+
+    from hepbench.challenges.higgs_uncertainty.pseudo_experiments import make_test_plan
+    from hepbench.leaderboard.submissions import submit
+
+    store = open_store(tmp_path / "home", f"sqlite:///{tmp_path / 'lb.db'}")
+    try:
+        sync_challenges(store)
+        plan = make_test_plan(2, 3, initial_seed=11)
+        plan.to_json(tmp_path / "plan.json")
+        t = plan.table
+        answers = pd.DataFrame(
+            {
+                "set_index": t["set_index"],
+                "pe_index": t["pe_index"],
+                "mu_hat": t["mu_true"],
+                "delta_mu_hat": 0.3,
+                "p16": t["mu_true"] - 0.3,
+                "p84": t["mu_true"] + 0.3,
+            }
+        )
+        answers.to_csv(tmp_path / "answers.csv", index=False)
+        configure_phase(store, "higgs-uncertainty", "public", plan=tmp_path / "plan.json")
+        sid = submit(store, "higgs-uncertainty", "public", "carol", "exact", tmp_path / "answers.csv").submission_id
+        assert work(store)["scored"] == 1
+        c = client(store)
+        detail = c.get(f"/api/submissions/{sid}.json").json()
+        assert detail["metrics"]["coverage"]["value"] == 1.0
+        assert [a["name"] for a in detail["artefacts"]] == ["score.json"]
+        for name in ("pseudo_experiments.json", "intervals.png", "coverage_per_set.png"):
+            assert c.get(f"/submissions/{sid}/{name}").status_code == 404
+        site = build_site(store, tmp_path / "site").parent
+        assert not list(site.rglob("pseudo_experiments.json")) and not list(site.rglob("intervals.png"))
+        configure_phase(store, "higgs-uncertainty", "public", revealed=True)
+        names = [a["name"] for a in c.get(f"/api/submissions/{sid}.json").json()["artefacts"]]
+        assert {"pseudo_experiments.json", "intervals.png", "coverage_per_set.png"} <= set(names)
+        rows = c.get(f"/submissions/{sid}/pseudo_experiments.json").json()
+        assert {r["mu_true"] for r in rows} == set(t["mu_true"])
+    finally:
+        store.close()
