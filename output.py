@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,15 @@ from rich.console import Console
 # Tables stay readable when the output is a file or a pipe (rich would fall back to 80 columns).
 console = Console(width=None if sys.stdout.isatty() else 120)
 err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 120)
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """``text`` without control characters (newlines and tabs kept): a submission's log cannot
+    send terminal escapes (clear the screen, set the title, write the clipboard) to whoever reads it."""
+    return _CONTROL.sub("\ufffd", text)
 
 
 def jsonable(value: Any) -> Any:

@@ -12,7 +12,7 @@ from rich.markup import escape
 
 from .. import __version__, challenges
 from ..extras import missing_extra_hint
-from .output import console, err_console
+from .output import console, err_console, printable
 
 app = typer.Typer(
     name="hepbench",
@@ -74,7 +74,7 @@ def handles_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             err_console.print(f"[bold red]error:[/bold red] {escape(hint)}")
             raise typer.Exit(code=1) from None
         except (ValueError, FileNotFoundError, RuntimeError, KeyError) as err:
-            err_console.print(f"[bold red]error:[/bold red] {escape(str(err))}")
+            err_console.print(f"[bold red]error:[/bold red] {escape(printable(str(err)))}")
             raise typer.Exit(code=1) from None
 
     return wrapper

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from ..output import console, err_console, write_json
+from ..output import console, err_console, printable, write_json
 
-__all__ = ["console", "err_console", "write_json"]
+__all__ = ["console", "err_console", "printable", "write_json"]

@@ -8,11 +8,12 @@ from typing import Annotated, Any
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from .. import challenges
 from ..submission_kit.sandbox.limits import MIB, Limits
 from .apps import ChallengeArg, JsonOption, app, handles_errors
-from .output import console, write_json
+from .output import console, printable, write_json
 
 submission_app = typer.Typer(
     help="Write, check and score sandboxed submissions (containers or model.py).", no_args_is_help=True
@@ -120,11 +121,11 @@ def print_record(record: dict[str, Any]) -> None:
         if isinstance(value, float):
             rows.append((name, f"{value:.4f}"))
     for name, value in rows:
-        table.add_row(name, value)
+        table.add_row(name, Text(printable(str(value))))  # plain text: a reason may quote the submission
     console.print(table)
     if record["status"] != "ok" and outcome.get("log_tail"):
         console.print("[bold]end of the submission's log:[/bold]")
-        console.print(outcome["log_tail"][-2000:], markup=False, highlight=False)
+        console.print(printable(outcome["log_tail"][-2000:]), markup=False, highlight=False)
 
 
 def _run(

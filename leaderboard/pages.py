@@ -154,6 +154,12 @@ def phase_json(store: Store, challenge: str, phase: str) -> Page:
     return Page(_dumps(_board_json(_board(store, challenge, phase))), JSON)
 
 
+def spreadsheet_safe(text: str) -> str:
+    """A cell a spreadsheet shows as text: one starting with ``= + - @`` (or a tab or carriage
+    return) would be read as a formula, e.g. ``=HYPERLINK(...)`` in a participant's name."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
 def phase_csv(store: Store, challenge: str, phase: str) -> Page:
     """One row per scored submission, best first: rank, who, and every metric with its error."""
     b = _board(store, challenge, phase)
@@ -168,8 +174,8 @@ def phase_csv(store: Store, challenge: str, phase: str) -> Page:
         row: list[Any] = [
             e.rank,
             e.submission_id,
-            e.participant,
-            e.method,
+            spreadsheet_safe(e.participant),
+            spreadsheet_safe(e.method),
             int(e.is_baseline),
             e.created_at.isoformat() + "Z",
         ]

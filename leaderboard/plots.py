@@ -30,6 +30,12 @@ def _png(fig: Any) -> bytes:
     return buffer.getvalue()
 
 
+def literal(text: str) -> str:
+    """``text`` as matplotlib shows it verbatim: a ``$`` would start mathtext (a method named
+    ``$\\foo{$`` stops the plot from rendering)."""
+    return text.replace("$", r"\$")
+
+
 def coverage_per_set(rows: pd.DataFrame, title: str) -> bytes:
     """Fraction of pseudo-experiments whose interval covers mu_true, per set, with its binomial
     error, against the 68.27% target."""
@@ -46,7 +52,7 @@ def coverage_per_set(rows: pd.DataFrame, title: str) -> bytes:
     ax.set_xlabel("set index")
     ax.set_ylabel("coverage")
     ax.set_ylim(-0.05, 1.15)
-    ax.set_title(title, fontsize=14)
+    ax.set_title(literal(title), fontsize=14)
     ax.legend(loc="lower right", fontsize=12)
     return _png(fig)
 
@@ -71,6 +77,6 @@ def intervals_vs_truth(rows: pd.DataFrame, title: str) -> bytes:
     ax.set_xlim(lo, hi)
     ax.set_xlabel("$\\mu_{true}$")
     ax.set_ylabel("interval [p16, p84]")
-    ax.set_title(title, fontsize=14)
+    ax.set_title(literal(title), fontsize=14)
     ax.legend(loc="upper left", fontsize=12)
     return _png(fig)
