@@ -24,7 +24,7 @@ from ..challenges.outputs import OutputError
 from ..output import jsonable
 from .sandbox.backend import Backend
 from .sandbox.limits import Limits
-from .sandbox.result import INVALID_OUTPUT
+from .sandbox.result import INVALID_OUTPUT, REFUSED
 
 RECORD_FILE = "record.json"
 RECORD_VERSION = 1
@@ -54,12 +54,32 @@ class Payload:
         return out
 
 
-def tree_sha256(folder: Path) -> str:
-    """Checksum of a folder's regular files (names and bytes, in name order)."""
+def code_files(folder: Path) -> list[Path]:
+    """The regular files of a code folder in name order (no links, no ``__pycache__``), refused
+    with ValueError when they hold more than ``MAX_CODE_BYTES``: sizes come from ``stat`` (a
+    sparse 3 GiB file is refused without being read)."""
+    files, total = [], 0
+    for path in sorted(Path(folder).rglob("*")):
+        if path.is_symlink() or not path.is_file() or "__pycache__" in path.parts:
+            continue
+        total += path.stat().st_size
+        if total > MAX_CODE_BYTES:
+            raise ValueError(
+                f"{folder}: more than {MAX_CODE_BYTES >> 20} MiB of code ({path.name} and before); "
+                "ship data in an image"
+            )
+        files.append(path)
+    return files
+
+
+def tree_sha256(folder: Path, block_bytes: int = 1 << 20) -> str:
+    """Checksum of a code folder's files (names and bytes, in name order), read in blocks."""
     digest = hashlib.sha256()
-    for path in sorted(p for p in Path(folder).rglob("*") if p.is_file() and not p.is_symlink()):
+    for path in code_files(folder):
         digest.update(str(path.relative_to(folder)).encode() + b"\0")
-        digest.update(path.read_bytes())
+        with open(path, "rb") as handle:
+            while block := handle.read(block_bytes):
+                digest.update(block)
     return digest.hexdigest()
 
 
@@ -80,13 +100,7 @@ def stage_code(challenge: str, code_dir: str | Path, dest: Path) -> Path:
     if not (code_dir / "model.py").is_file():
         raise FileNotFoundError(f"{code_dir / 'model.py'}: a code submission needs a model.py with a Model class")
     dest.mkdir(parents=True, exist_ok=True)
-    total = 0
-    for path in sorted(code_dir.rglob("*")):
-        if path.is_symlink() or not path.is_file() or "__pycache__" in path.parts:
-            continue
-        total += path.stat().st_size
-        if total > MAX_CODE_BYTES:
-            raise ValueError(f"{code_dir}: more than {MAX_CODE_BYTES >> 20} MiB of code; ship data in an image")
+    for path in code_files(code_dir):
         target = dest / path.relative_to(code_dir)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, target)
@@ -208,7 +222,7 @@ def run_submission(
         "record_version": RECORD_VERSION,
         "challenge": challenge,
         "backend": backend.name,
-        "payload": payload.describe(),
+        "payload": {"kind": payload.kind},
         "limits": limits.as_dict(),
         "status": "running",
         "created": _now(),
@@ -217,12 +231,20 @@ def run_submission(
     }
     write_record(run_dir, record)
     submission_dir = None
-    if payload.kind == "code":
-        submission_dir = stage_code(challenge, payload.code_dir, run_dir / "submission")
-        command = list(command or CODE_COMMAND)
-    if input_dir is None or organiser_dir is None:
-        input_dir, organiser_dir, record["inputs"] = prepare_inputs(challenge, run_dir, **(input_options or {}))
+    try:
+        record["payload"] = payload.describe()
         write_record(run_dir, record)
+        if payload.kind == "code":
+            submission_dir = stage_code(challenge, payload.code_dir, run_dir / "submission")
+            command = list(command or CODE_COMMAND)
+        if input_dir is None or organiser_dir is None:
+            input_dir, organiser_dir, record["inputs"] = prepare_inputs(challenge, run_dir, **(input_options or {}))
+            write_record(run_dir, record)
+    except (ValueError, OSError) as err:
+        # Refused before it ran: the record says why, and nothing stays running.
+        record.update(status=REFUSED, reason=str(err), finished=_now())
+        write_record(run_dir, record)
+        return record
     outcome = backend.run(
         list(command or []),
         input_dir=input_dir,

@@ -107,3 +107,30 @@ def test_spreadsheet_formulas_and_terminal_escapes_are_neutralised() -> None:
 def test_a_method_name_with_mathtext_still_plots() -> None:
     rows = PLAN.table.assign(mu_hat=1.0, delta_mu_hat=0.1, p16=0.9, p84=1.1, status="ok")
     assert intervals_vs_truth(rows, "$\\foo{$ (mallory)").startswith(b"\x89PNG")
+
+
+def test_a_sparse_giant_in_a_code_folder_is_refused_unread(bwrap_backend, tmp_path) -> None:
+    """A 3 GiB sparse file: refused from its size alone, with a record that says so."""
+    import resource
+
+    from hepbench.submission_kit.runner import Payload, run_submission
+    from hepbench.submission_kit.sandbox.limits import Limits
+
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "model.py").write_text("class Model:\n    pass\n")
+    with open(code / "weights.bin", "wb") as handle:
+        handle.truncate(3 << 30)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    record = run_submission(
+        "lhco",
+        bwrap_backend,
+        Payload("code", code_dir=code),
+        run_dir=tmp_path / "run",
+        limits=Limits(wall_seconds=30),
+        input_options={"preset": "tiny"},
+    )
+    grown_mib = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert record["status"] == "refused" and "more than 64 MiB of code" in record["reason"]
+    assert json.loads((tmp_path / "run" / "record.json").read_text())["status"] == "refused"
+    assert grown_mib < 200, f"the organiser's process grew by {grown_mib:.0f} MiB"

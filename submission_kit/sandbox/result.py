@@ -13,6 +13,8 @@ OOM = "oom"
 CRASHED = "crashed"
 KILLED = "killed"
 INVALID_OUTPUT = "invalid-output"
+REFUSED = "refused"
+"""The payload was refused before it ran (too large, no model.py, inputs that could not be written)."""
 STATUSES: tuple[str, ...] = (OK, TIMEOUT, OOM, CRASHED, KILLED, INVALID_OUTPUT)
 
 
