@@ -39,7 +39,13 @@ def higgs_data(sandbox_runs) -> Path:
 def higgs_inputs(sandbox_runs, higgs_data):
     """Validate-size inputs (20k training events, two pseudo-experiments), written once."""
     root = make_run_root(sandbox_runs, prefix="inputs-")
-    input_dir, organiser_dir, _ = prepare_inputs("higgs-uncertainty", root, **VALIDATE_OPTIONS, data_dir=higgs_data)
+    input_dir, organiser_dir, _ = prepare_inputs(
+        "higgs-uncertainty",
+        root,
+        **VALIDATE_OPTIONS,
+        data_dir=higgs_data,
+        plan_seed=0,  # fixed: reproducible tests
+    )
     return input_dir, organiser_dir
 
 
@@ -221,7 +227,7 @@ def test_record_is_on_disk_before_the_run(docker_host, sandbox_runs, higgs_data,
             Payload("code", code_dir=code_dir),
             run_dir=run_dir,
             limits=KIT_LIMITS,
-            input_options={**VALIDATE_OPTIONS, "data_dir": higgs_data},
+            input_options={**VALIDATE_OPTIONS, "data_dir": higgs_data, "plan_seed": 0},
         )
     record = json.loads((run_dir / RECORD_FILE).read_text())
     assert record["status"] == "running"

@@ -27,7 +27,9 @@ def kit_inputs(sandbox_runs) -> dict[str, tuple[Path, Path]]:
     out = {}
     for challenge in CHALLENGES:
         root = make_run_root(sandbox_runs, prefix=f"inputs-{challenge}-")
-        input_dir, organiser_dir, _ = prepare_inputs(challenge, root, **challenges.get(challenge).validate_options)
+        input_dir, organiser_dir, _ = prepare_inputs(
+            challenge, root, **challenges.get(challenge).validate_options, seed=0
+        )  # fixed: reproducible tests
         out[challenge] = (input_dir, organiser_dir)
     return out
 

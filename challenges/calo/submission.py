@@ -34,8 +34,10 @@ CHALLENGE = "calo"
 OUTPUT_FILE = "showers.npy"
 VALIDATE_OPTIONS: dict[str, Any] = {"preset": "tiny"}
 """The inputs of ``hepbench submission validate``: the tiny preset (300 DS1-photon showers per split)."""
-MAX_VOXEL_RATIO = 2.0
-"""Largest energy of one voxel of a generated shower, in units of its incident energy."""
+MAX_VOXEL_RATIO = 10.0
+"""Largest energy of one voxel of a generated shower, in units of its incident energy (the
+reference's largest voxels hold 0.6 of it; a crude generator's tails may overshoot, a
+1e38 MeV voxel is not a shower)."""
 CLASSIFIER_BY_PRESET = {"tiny": "tiny", "small": "small", "full": "full"}
 """Evaluation classifier per data size: the anchor's recipe only on the full data."""
 
@@ -124,8 +126,7 @@ def read_and_validate_outputs(output_dir: str | Path, organiser_dir: str | Path)
             f"{OUTPUT_FILE}: {len(negative)} shower(s) with negative voxel energies, first row {row} "
             f"(voxel {int(np.argmax(showers[row] < 0))}: {showers[row].min():g} MeV); energies must be >= 0"
         )
-    # One voxel cannot hold more than the shower's energy (the reference's largest voxel holds
-    # 0.6 of it); 1e38 MeV voxels would overflow the high-level features and their distances.
+    # 1e38 MeV voxels would overflow the high-level features and their distances.
     ratio = showers.max(axis=1).astype(np.float64) / test.incident_energy
     excessive = np.flatnonzero(~(ratio <= MAX_VOXEL_RATIO))
     if len(excessive):

@@ -48,4 +48,5 @@ class Model:
         which = self._bin(incident_energy)
         hit = rng.random((len(which), self.hit_.shape[1])) < self.hit_[which]
         log_f = self.mean_[which] + self.std_[which] * rng.standard_normal(hit.shape)
-        return np.where(hit, incident_energy[:, None] * np.exp(log_f), 0.0)
+        # A voxel holds at most the shower's energy: the log-normal's tail is cut there.
+        return np.where(hit, incident_energy[:, None] * np.exp(np.minimum(log_f, 0.0)), 0.0)
