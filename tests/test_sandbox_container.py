@@ -139,3 +139,51 @@ def test_the_daemon_keeps_a_capped_log_of_a_flood(docker_backend, docker_host, s
     assert result.contained, result.problems
     assert result.outcome.log_bytes_total > 50 * HOSTILE_LIMITS.log_bytes
     assert 0 < largest["bytes"] < 4 * HOSTILE_LIMITS.log_bytes, largest
+
+
+def test_an_image_tar_cannot_repoint_a_tag(docker_host, tmp_path) -> None:
+    """A participant's tar that names an existing tag (the base image's, another participant's)
+    is refused before it is loaded; a loaded tar keeps none of its own tags and runs by id."""
+    import io
+    import tarfile
+
+    from hepbench.submission_kit.sandbox.container import LOADED_REPOSITORY, build_image
+
+    client, base = docker_host["client"], docker_host["image"]
+    base_id = client.images.get(base).id
+    context = tmp_path / "context"
+    context.mkdir()
+    (context / "Dockerfile").write_text(f"FROM {base}\nLABEL org.hepbench.test=repoint\n")
+    image_id = build_image(client, context, "mallory/evil:1")
+    evil = tmp_path / "evil.tar"
+    with open(evil, "wb") as handle:
+        for chunk in client.images.get("mallory/evil:1").save(named=True):
+            handle.write(chunk)
+    try:
+        with pytest.raises(ValueError, match="carries tag 'mallory/evil:1', which names an image already here"):
+            resolve_image(client, image_tar=evil)
+        # The same tar rewritten to claim the base image's tag: refused before docker sees it.
+        forged = tmp_path / "forged.tar"
+        with tarfile.open(evil) as src, tarfile.open(forged, "w") as dst:
+            for member in src.getmembers():
+                data = src.extractfile(member) if member.isfile() else None
+                if member.name == "manifest.json" and data is not None:
+                    manifest = json.loads(data.read())
+                    manifest[0]["RepoTags"] = [base]
+                    raw = json.dumps(manifest).encode()
+                    member.size = len(raw)
+                    data = io.BytesIO(raw)
+                dst.addfile(member, data)
+        with pytest.raises(ValueError, match=f"carries tag '{base}'"):
+            resolve_image(client, image_tar=forged)
+        assert client.images.get(base).id == base_id
+        # Without the tag present, the tar loads, loses its tag and is known by id only.
+        client.images.remove("mallory/evil:1", noprune=True)
+        loaded = resolve_image(client, image_tar=evil)
+        assert loaded == image_id and client.images.get(base).id == base_id
+        with pytest.raises(docker.errors.ImageNotFound):
+            client.images.get("mallory/evil:1")
+        assert any(t.startswith(LOADED_REPOSITORY + ":") for t in client.images.get(loaded).tags)
+    finally:
+        for image in client.images.list(filters={"label": "org.hepbench.test=repoint"}):
+            client.images.remove(image.id, force=True, noprune=True)

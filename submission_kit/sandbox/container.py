@@ -41,21 +41,85 @@ def docker_client():
     return client
 
 
+MAX_MANIFEST_BYTES = 1 << 20
+LOADED_REPOSITORY = "hepbench-submission/loaded"
+"""Where a loaded image tar's image is tagged (by its id), so that its own tags can be removed."""
+
+
+def tar_tags(image_tar: str | Path) -> list[str]:
+    """The tags an image tar would set on ``docker load`` (``docker save`` and OCI layouts)."""
+    import json
+    import tarfile
+
+    tags: list[str] = []
+    try:
+        with tarfile.open(image_tar) as tar:
+            for name in ("manifest.json", "index.json"):
+                try:
+                    member = tar.getmember(name)
+                except KeyError:
+                    continue
+                if not member.isfile() or member.size > MAX_MANIFEST_BYTES:
+                    raise ValueError(f"{image_tar}: {name} is not a small regular file")
+                handle = tar.extractfile(member)
+                payload = json.loads(handle.read()) if handle is not None else None
+                if name == "manifest.json" and isinstance(payload, list):
+                    tags += [t for entry in payload if isinstance(entry, dict) for t in entry.get("RepoTags") or []]
+                elif name == "index.json" and isinstance(payload, dict):
+                    for entry in payload.get("manifests") or []:
+                        annotations = entry.get("annotations") or {} if isinstance(entry, dict) else {}
+                        tag = annotations.get("io.containerd.image.name")
+                        if tag:
+                            tags.append(tag)
+    except (tarfile.TarError, json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ValueError(f"{image_tar}: not an image tar ({type(err).__name__}: {err})") from None
+    return sorted(set(tags))
+
+
+def load_image_tar(client, image_tar: str | Path) -> str:
+    """``docker load`` a submission's image tar without letting it repoint any tag; its image id.
+
+    A tar whose tags name an image already here (the base image, another participant's) is
+    refused before it is loaded; after the load, the tags it carried are removed and the image
+    is kept under ``LOADED_REPOSITORY:<id>``, so it is run by id and names nothing else.
+    """
+    import docker
+
+    image_tar = Path(image_tar)
+    if not image_tar.is_file():
+        raise FileNotFoundError(f"{image_tar}: image tar not found")
+    tags = tar_tags(image_tar)
+    for tag in tags:
+        try:
+            client.images.get(tag)
+        except docker.errors.ImageNotFound:
+            continue
+        except docker.errors.APIError as err:
+            raise ValueError(f"{image_tar}: tag {tag!r} is not valid ({err.explanation})") from None
+        raise ValueError(
+            f"{image_tar}: carries tag {tag!r}, which names an image already here; "
+            "a submission cannot replace it (save the image without that tag)"
+        )
+    with image_tar.open("rb") as handle:
+        loaded = client.images.load(handle)
+    if not loaded:
+        raise ImageUnavailable(f"{image_tar}: docker load found no image in it")
+    image = loaded[0]
+    image.tag(LOADED_REPOSITORY, image.id.split(":")[-1][:12])
+    for tag in tags:
+        client.images.remove(tag, noprune=True)  # untags only: the image keeps its LOADED_REPOSITORY tag
+    return image.id
+
+
 def resolve_image(client, image: str | None = None, *, image_tar: str | Path | None = None, pull: bool = False) -> str:
-    """The id of the image to run: ``docker load`` of ``image_tar`` when given, else the local
-    ``image`` tag; a pull happens only with ``pull=True``."""
+    """The id of the image to run: a loaded ``image_tar`` (see :func:`load_image_tar`), else the
+    local ``image`` tag; a pull happens only with ``pull=True``."""
     import docker
 
     if image_tar is not None:
-        image_tar = Path(image_tar)
-        if not image_tar.is_file():
-            raise FileNotFoundError(f"{image_tar}: image tar not found")
-        with image_tar.open("rb") as handle:
-            loaded = client.images.load(handle)
-        if not loaded:
-            raise ImageUnavailable(f"{image_tar}: docker load found no image in it")
+        loaded = load_image_tar(client, image_tar)
         if image is None:
-            return loaded[0].id
+            return loaded
     if image is None:
         raise ValueError("give an image tag or an image tar")
     try:
