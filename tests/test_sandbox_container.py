@@ -91,7 +91,9 @@ def test_image_from_a_docker_save_tar(docker_host, sandbox_runs, tmp_path) -> No
     with pytest.raises(ImageUnavailable):
         resolve_image(client, "hepbench-test/from-tar:1")
     assert resolve_image(client, "hepbench-test/from-tar:1", image_tar=tar) == base.id
-    client.images.remove("hepbench-test/from-tar:1")
+    # Loaded by id: the tar's own tag is not left behind to be used by anyone else.
+    with pytest.raises(ImageUnavailable):
+        resolve_image(client, "hepbench-test/from-tar:1")
 
 
 def test_a_fork_bomb_leaves_a_neighbour_alone(docker_backend, sandbox_runs) -> None:

@@ -117,9 +117,9 @@ def resolve_image(client, image: str | None = None, *, image_tar: str | Path | N
     import docker
 
     if image_tar is not None:
-        loaded = load_image_tar(client, image_tar)
-        if image is None:
-            return loaded
+        if image is not None and image not in tar_tags(image_tar):
+            raise ValueError(f"{image_tar}: holds no image tagged {image!r} (it has {tar_tags(image_tar)})")
+        return load_image_tar(client, image_tar)
     if image is None:
         raise ValueError("give an image tag or an image tar")
     try:
