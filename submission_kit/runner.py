@@ -24,7 +24,7 @@ from ..challenges.outputs import OutputError
 from ..output import jsonable
 from .sandbox.backend import Backend
 from .sandbox.limits import Limits
-from .sandbox.result import INVALID_OUTPUT, REFUSED
+from .sandbox.result import INVALID_OUTPUT, REFUSED, SANDBOX_ERROR
 
 RECORD_FILE = "record.json"
 RECORD_VERSION = 1
@@ -245,13 +245,19 @@ def run_submission(
         record.update(status=REFUSED, reason=str(err), finished=_now())
         write_record(run_dir, record)
         return record
-    outcome = backend.run(
-        list(command or []),
-        input_dir=input_dir,
-        output_dir=run_dir / "output",
-        limits=limits,
-        submission_dir=submission_dir,
-    )
+    try:
+        outcome = backend.run(
+            list(command or []),
+            input_dir=input_dir,
+            output_dir=run_dir / "output",
+            limits=limits,
+            submission_dir=submission_dir,
+        )
+    except Exception as err:  # noqa: BLE001 - whatever stopped the sandbox, the record says so
+        status = REFUSED if isinstance(err, ValueError) else SANDBOX_ERROR
+        record.update(status=status, reason=f"{type(err).__name__}: {err}", finished=_now())
+        write_record(run_dir, record)
+        return record
     record["outcome"] = outcome.as_dict()
     if outcome.ok:
         try:

@@ -3,6 +3,7 @@ the image rules (local tag or tar, never a pull unless asked) and the container'
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -189,3 +190,62 @@ def test_an_image_tar_cannot_repoint_a_tag(docker_host, tmp_path) -> None:
     finally:
         for image in client.images.list(filters={"label": "org.hepbench.test=repoint"}):
             client.images.remove(image.id, force=True, noprune=True)
+
+
+def test_an_image_that_declares_a_volume_is_refused(docker_host, sandbox_runs, tmp_path) -> None:
+    """A VOLUME would take writes past the /output cap into the daemon's storage, and outlive the run."""
+    from hepbench.submission_kit.runner import Payload, run_submission
+    from hepbench.submission_kit.sandbox.container import ContainerBackend, build_image
+    from hepbench.submission_kit.sandbox.limits import Limits
+
+    client = docker_host["client"]
+    context = tmp_path / "context"
+    context.mkdir()
+    (context / "Dockerfile").write_text(f"FROM {docker_host['image']}\nVOLUME /data\nLABEL org.hepbench.test=volume\n")
+    image_id = build_image(client, context, "mallory/volume:1")
+    volumes_before = {v.name for v in client.volumes.list()}
+    try:
+        inputs = tmp_path / "input"
+        inputs.mkdir()
+        record = run_submission(
+            "lhco",
+            ContainerBackend(image_id, client=client),
+            Payload("image", image=image_id),
+            run_dir=make_run_root(sandbox_runs, prefix="volume-"),
+            limits=Limits(wall_seconds=30),
+            input_dir=inputs,
+            organiser_dir=tmp_path,
+        )
+        assert record["status"] == "refused" and "declares volume(s) ['/data']" in record["reason"]
+        assert {v.name for v in client.volumes.list()} == volumes_before
+    finally:
+        client.images.remove(image_id, force=True, noprune=True)
+
+
+def test_a_container_past_its_deadline_is_reaped_by_the_next_runner(docker_host) -> None:
+    """A runner killed with -9 leaves its container running: the next one removes it."""
+    from hepbench.submission_kit.sandbox.container import DEADLINE_LABEL, ContainerBackend
+
+    client = docker_host["client"]
+    orphan = client.containers.run(
+        docker_host["image"],
+        ["sleep", "600"],
+        detach=True,
+        network_mode="none",
+        labels={"org.hepbench.sandbox": "1", DEADLINE_LABEL: str(int(time.time()) - 1)},
+    )
+    alive = client.containers.run(
+        docker_host["image"],
+        ["sleep", "600"],
+        detach=True,
+        network_mode="none",
+        labels={"org.hepbench.sandbox": "1", DEADLINE_LABEL: str(int(time.time()) + 600)},
+    )
+    try:
+        ContainerBackend(docker_host["image"], client=client)
+        ids = {c.id for c in client.containers.list(all=True)}
+        assert orphan.id not in ids and alive.id in ids
+    finally:
+        for container in (orphan, alive):
+            with contextlib.suppress(docker.errors.NotFound):
+                container.remove(force=True)

@@ -161,6 +161,9 @@ class ContainerBackend(Backend):
     def __init__(self, image: str, *, client=None) -> None:
         self.client = client or docker_client()
         self.image = image
+        # A runner killed with -9 cannot remove its container: whoever starts next does, once
+        # the container's deadline has passed.
+        reap_expired(self.client)
 
     def sandbox_ids(self) -> tuple[int, int]:
         return SANDBOX_USER
@@ -181,6 +184,14 @@ class ContainerBackend(Backend):
 
         command = ["python3" if part == "{python}" else part for part in command]
         env = {k: v for k, v in env.items() if k != "PATH"}  # the image knows where its programs are
+        declared = self.client.images.get(self.image).attrs.get("Config", {}).get("Volumes") or {}
+        if declared:
+            # A volume lives in the daemon's own storage: outside the /output cap, and it outlives
+            # the container.
+            raise ValueError(
+                f"image {self.image[:19]} declares volume(s) {sorted(declared)}; a submission's image "
+                "may not (write to /output or /tmp)"
+            )
         volumes = {str(input_dir): {"bind": "/input", "mode": "ro"}, str(output_dir): {"bind": "/output", "mode": "rw"}}
         if submission_dir is not None:
             volumes[str(submission_dir)] = {"bind": "/submission", "mode": "ro"}
@@ -210,7 +221,10 @@ class ContainerBackend(Backend):
             init=True,
             hostname="sandbox",
             ipc_mode="private",
-            labels={"org.hepbench.sandbox": "1"},
+            labels={
+                "org.hepbench.sandbox": "1",
+                DEADLINE_LABEL: str(int(time.time() + limits.wall_seconds + KILL_GRACE_SECONDS)),
+            },
             detach=True,
         )
         log = LogCapture(limits.log_bytes)
@@ -244,7 +258,7 @@ class ContainerBackend(Backend):
             oom = 1 if state.get("OOMKilled") else 0
         finally:
             stop.set()
-            container.remove(force=True)
+            container.remove(force=True, v=True)
         status, reason, signal_number = classify(exit_code, timed_out, oom, log, limits)
         return RunOutcome(
             status=status,
@@ -262,6 +276,26 @@ class ContainerBackend(Backend):
         )
 
 
+DEADLINE_LABEL = "org.hepbench.deadline"
+"""Unix time after which a sandbox container is past its wall-clock limit and may be removed."""
+KILL_GRACE_SECONDS = 60
+
+
+def reap_expired(client, now: float | None = None) -> list[str]:
+    """Remove the sandbox containers past their deadline (their runner died); their ids."""
+    now = time.time() if now is None else now
+    removed = []
+    for container in client.containers.list(all=True, filters={"label": DEADLINE_LABEL}):
+        try:
+            deadline = float(container.labels.get(DEADLINE_LABEL, "inf"))
+        except ValueError:
+            continue
+        if deadline < now:
+            container.remove(force=True, v=True)
+            removed.append(container.id[:12])
+    return removed
+
+
 def remove_containers_under(client, folder: str | Path) -> list[str]:
     """Remove the sandbox containers that mount anything under ``folder`` (a dead worker's run)."""
     folder = str(Path(folder).resolve())
@@ -269,7 +303,7 @@ def remove_containers_under(client, folder: str | Path) -> list[str]:
     for container in client.containers.list(all=True, filters={"label": "org.hepbench.sandbox=1"}):
         sources = [m.get("Source", "") for m in container.attrs.get("Mounts", [])]
         if any(src == folder or src.startswith(folder + "/") for src in sources):
-            container.remove(force=True)
+            container.remove(force=True, v=True)
             removed.append(container.id[:12])
     return removed
 

@@ -15,6 +15,8 @@ KILLED = "killed"
 INVALID_OUTPUT = "invalid-output"
 REFUSED = "refused"
 """The payload was refused before it ran (too large, no model.py, inputs that could not be written)."""
+SANDBOX_ERROR = "sandbox-error"
+"""The sandbox itself failed (the daemon went away): nothing was scored, the reason says why."""
 STATUSES: tuple[str, ...] = (OK, TIMEOUT, OOM, CRASHED, KILLED, INVALID_OUTPUT)
 
 
