@@ -86,7 +86,7 @@ def test_image_from_a_docker_save_tar(docker_host, sandbox_runs, tmp_path) -> No
     base.tag("hepbench-test/from-tar", "1")
     tar = tmp_path / "image.tar"
     with tar.open("wb") as handle:
-        for chunk in client.images.get("hepbench-test/from-tar:1").save(named=True):
+        for chunk in client.images.get("hepbench-test/from-tar:1").save(named="hepbench-test/from-tar:1"):
             handle.write(chunk)
     client.images.remove("hepbench-test/from-tar:1")
     with pytest.raises(ImageUnavailable):
@@ -160,7 +160,7 @@ def test_an_image_tar_cannot_repoint_a_tag(docker_host, tmp_path) -> None:
     image_id = build_image(client, context, "mallory/evil:1")
     evil = tmp_path / "evil.tar"
     with open(evil, "wb") as handle:
-        for chunk in client.images.get("mallory/evil:1").save(named=True):
+        for chunk in client.images.get("mallory/evil:1").save(named="mallory/evil:1"):
             handle.write(chunk)
     try:
         with pytest.raises(ValueError, match="carries tag 'mallory/evil:1', which names an image already here"):

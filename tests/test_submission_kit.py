@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import docker
 import pytest
 from typer.testing import CliRunner
 
@@ -214,23 +213,24 @@ def test_the_template_gives_the_same_answers_on_both_backends(
 
 
 def test_record_is_on_disk_before_the_run(docker_host, sandbox_runs, higgs_data, tmp_path) -> None:
-    """A run that dies in the worker still leaves the payload's checksum and a 'running' record."""
+    """A run whose sandbox fails (here: an image the daemon does not have) ends in a recorded
+    state with the reason, the payload's checksum and what was staged; nothing stays running."""
     code_dir = tmp_path / "code"
     code_dir.mkdir()
     (code_dir / "model.py").write_text("class Model: ...\n")
     run_dir = make_run_root(sandbox_runs, prefix="dies-")
     backend = ContainerBackend("hepbench-absent/never-built:1", client=docker_host["client"])
-    with pytest.raises(docker.errors.ImageNotFound):
-        run_submission(
-            "higgs-uncertainty",
-            backend,
-            Payload("code", code_dir=code_dir),
-            run_dir=run_dir,
-            limits=KIT_LIMITS,
-            input_options={**VALIDATE_OPTIONS, "data_dir": higgs_data, "plan_seed": 0},
-        )
+    returned = run_submission(
+        "higgs-uncertainty",
+        backend,
+        Payload("code", code_dir=code_dir),
+        run_dir=run_dir,
+        limits=KIT_LIMITS,
+        input_options={**VALIDATE_OPTIONS, "data_dir": higgs_data, "plan_seed": 0},
+    )
     record = json.loads((run_dir / RECORD_FILE).read_text())
-    assert record["status"] == "running"
+    assert record == json.loads(json.dumps(returned, default=str))
+    assert record["status"] == "sandbox-error" and "ImageNotFound" in record["reason"]
     assert record["payload"]["sha256"] == tree_sha256(code_dir)
     assert (run_dir / "submission" / "model.py").read_text() == "class Model: ...\n"
     assert (run_dir / "input" / "metadata.json").is_file()
