@@ -29,7 +29,24 @@ from .limits import MIB, Limits
 from .result import LogCapture, RunOutcome, classify
 from .workspace import check_reachable
 
-HOST_READ_ONLY: tuple[str, ...] = ("/usr", "/etc")
+HOST_READ_ONLY: tuple[str, ...] = (
+    "/usr",
+    # Of /etc only what the dynamic loader, Python and numpy's BLAS (Debian's alternatives) read.
+    "/etc/ld.so.cache",
+    "/etc/ld.so.conf",
+    "/etc/ld.so.conf.d",
+    "/etc/alternatives",
+    "/etc/localtime",
+    "/etc/passwd",
+    "/etc/group",
+    "/etc/nsswitch.conf",
+    "/etc/python3",
+    "/etc/python3.11",
+)
+HIDDEN: tuple[str, ...] = ("/usr/local",)
+"""Under the read-only paths but not the runtime's: the host's own tools (an empty tmpfs on top)."""
+SHM_BYTES = 64 * MIB
+"""Size cap of the sandbox's /dev/shm (its own tmpfs, outside the /tmp cap)."""
 MERGED_USR_LINKS: tuple[str, ...] = ("/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32")
 ADDRESS_SPACE_HEADROOM = 512 * MIB
 """With a memory cgroup the address-space rlimit sits this far above the memory limit, so the
@@ -93,6 +110,10 @@ class BubblewrapBackend(Backend):
         args = [
             self.bwrap,
             "--unshare-all",
+            # A user namespace of its own, in which the submission cannot create another: a nested
+            # one (unshare -Urm) would give it uid 0 with working mounts.
+            "--unshare-user",
+            "--disable-userns",
             "--die-with-parent",
             "--new-session",
             "--hostname",
@@ -110,11 +131,18 @@ class BubblewrapBackend(Backend):
                 args += ["--symlink", os.readlink(link), link]
             elif os.path.isdir(link):
                 args += ["--ro-bind", link, link]
+        for path in HIDDEN:
+            if os.path.isdir(path) and any(path.startswith(ro.rstrip("/") + "/") for ro in self.read_only):
+                args += ["--tmpfs", path]
         args += [
             "--proc",
             "/proc",
             "--dev",
             "/dev",
+            "--size",
+            str(min(SHM_BYTES, limits.tmp_bytes)),
+            "--tmpfs",
+            "/dev/shm",
             "--size",
             str(limits.tmp_bytes),
             "--tmpfs",

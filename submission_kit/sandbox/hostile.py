@@ -252,6 +252,30 @@ def _host_still_works(problems: list[str]) -> None:
         problems.append("the host cannot start a process after the run")
 
 
+ESCALATE = """
+import json, os, subprocess
+report = {}
+try:
+    done = subprocess.run(["unshare", "-Urm", "id", "-u"], capture_output=True, text=True, timeout=5)
+    report["nested user namespace"] = done.stdout.strip() if done.returncode == 0 else "blocked: " + done.stderr.strip()[-200:]
+except (OSError, subprocess.SubprocessError) as err:
+    report["nested user namespace"] = "blocked: " + str(err)
+written = 0
+try:
+    with open("/dev/shm/fill", "wb") as handle:
+        block = b"x" * (1 << 20)
+        for _ in range(200):
+            handle.write(block)
+            handle.flush()
+            written += len(block)
+except OSError:
+    pass
+report["shm_bytes"] = written
+report["usr_local_bin"] = sorted(os.listdir("/usr/local/bin")) if os.path.isdir("/usr/local/bin") else []
+report["etc_entries"] = len(os.listdir("/etc"))
+open("/output/report.json", "w").write(json.dumps(report))
+"""
+
 CASES: tuple[str, ...] = (
     "network",
     "read-truth",
@@ -263,6 +287,7 @@ CASES: tuple[str, ...] = (
     "sleep",
     "print-flood",
     "crash",
+    "escalate",
 )
 
 
@@ -302,6 +327,7 @@ def run_case(backend: Backend, case: str, base: Path | None = None, limits: Limi
         "print-flood": PRINT_FLOOD,
         "crash": CRASH,
         "plant-links": PLANT_LINKS,
+        "escalate": ESCALATE,
     }[case]
     (submission_dir / "main.py").write_text(settings + script)
     input_hash = _sha256_tree(input_dir)
@@ -341,6 +367,16 @@ def run_case(backend: Backend, case: str, base: Path | None = None, limits: Limi
             problems.append(f"{escape} was written on the host")
         if _sha256_tree(input_dir) != input_hash:
             problems.append("the input folder changed")
+    elif case == "escalate":
+        _expect(problems, outcome, (OK,))
+        evidence["report"] = report
+        userns = str(report.get("nested user namespace", ""))
+        if not userns.startswith("blocked"):
+            problems.append(f"a nested user namespace was created (uid {userns} inside)")
+        if report.get("shm_bytes", 0) > limits.tmp_bytes:
+            problems.append(f"{report['shm_bytes']} bytes written to /dev/shm, above the {limits.tmp_bytes} cap")
+        if report.get("usr_local_bin"):
+            problems.append(f"the host's /usr/local/bin is visible: {report['usr_local_bin'][:5]}")
     elif case == "plant-links":
         _expect(problems, outcome, (OK,))
         kept = outcome.details.get("output_files", [])
