@@ -57,8 +57,10 @@ def make_backend(
     image_tar: Path | None,
     pull: bool,
     base_image: str,
+    limits: Limits | None = None,
 ):
-    """The payload and the backend that runs it, from the command-line choices."""
+    """The payload and the backend that runs it, from the command-line choices (a Dockerfile is
+    built under ``limits``)."""
     from ..submission_kit.runner import Payload, tree_sha256
 
     if backend == "bubblewrap":
@@ -82,8 +84,8 @@ def make_backend(
     resolve_image(client, base_image, pull=pull)
     if (submission / "Dockerfile").is_file():
         tag = f"hepbench-submission/{challenge}:{tree_sha256(submission)[:12]}"
-        build_image(client, submission, tag, {"BASE_IMAGE": base_image})
-        return Payload("image", code_dir=submission, image=tag), ContainerBackend(tag, client=client)
+        build = build_image(client, submission, tag, {"BASE_IMAGE": base_image}, limits)
+        return Payload("image", code_dir=submission, image=tag, build=build), ContainerBackend(tag, client=client)
     return Payload("code", code_dir=submission), ContainerBackend(base_image, client=client)
 
 
@@ -147,7 +149,7 @@ def _run(
     from ..submission_kit.sandbox.workspace import make_run_root
 
     challenges.get(challenge)
-    payload, runner = make_backend(challenge, submission, backend, image, image_tar, pull, base_image)
+    payload, runner = make_backend(challenge, submission, backend, image, image_tar, pull, base_image, limits)
     run_dir = make_run_root(runs_dir, prefix=f"{challenge}-")
     record = run_submission(
         challenge, runner, payload, run_dir=run_dir, limits=limits, input_options=input_options, do_score=do_score

@@ -41,9 +41,13 @@ class Payload:
     code_dir: Path | None = None
     image: str | None = None
     image_tar: Path | None = None
+    build: dict[str, Any] | None = None
+    """How the image was built from ``code_dir`` (image id, seconds), under the run's limits."""
 
     def describe(self) -> dict[str, Any]:
         out: dict[str, Any] = {"kind": self.kind}
+        if self.build is not None:
+            out["build"] = dict(self.build)
         if self.code_dir is not None:
             out["code_dir"] = str(self.code_dir)
             out["sha256"] = tree_sha256(self.code_dir)

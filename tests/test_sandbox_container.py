@@ -157,7 +157,7 @@ def test_an_image_tar_cannot_repoint_a_tag(docker_host, tmp_path) -> None:
     context = tmp_path / "context"
     context.mkdir()
     (context / "Dockerfile").write_text(f"FROM {base}\nLABEL org.hepbench.test=repoint\n")
-    image_id = build_image(client, context, "mallory/evil:1")
+    image_id = build_image(client, context, "mallory/evil:1")["image"]
     evil = tmp_path / "evil.tar"
     with open(evil, "wb") as handle:
         for chunk in client.images.get("mallory/evil:1").save(named="mallory/evil:1"):
@@ -202,7 +202,7 @@ def test_an_image_that_declares_a_volume_is_refused(docker_host, sandbox_runs, t
     context = tmp_path / "context"
     context.mkdir()
     (context / "Dockerfile").write_text(f"FROM {docker_host['image']}\nVOLUME /data\nLABEL org.hepbench.test=volume\n")
-    image_id = build_image(client, context, "mallory/volume:1")
+    image_id = build_image(client, context, "mallory/volume:1")["image"]
     volumes_before = {v.name for v in client.volumes.list()}
     try:
         inputs = tmp_path / "input"
@@ -249,3 +249,23 @@ def test_a_container_past_its_deadline_is_reaped_by_the_next_runner(docker_host)
         for container in (orphan, alive):
             with contextlib.suppress(docker.errors.NotFound):
                 container.remove(force=True)
+
+
+def test_a_build_runs_under_the_run_s_memory_limit(docker_host, tmp_path) -> None:
+    """A Dockerfile's RUN steps get the run's memory limit: a build cannot take the host's memory."""
+    from hepbench.submission_kit.sandbox.container import build_image
+    from hepbench.submission_kit.sandbox.limits import MIB, Limits
+
+    context = tmp_path / "context"
+    context.mkdir()
+    (context / "Dockerfile").write_text(
+        f"FROM {docker_host['image']}\nRUN python3 -c 'b = bytearray(768 * 1024 * 1024); print(len(b))'\n"
+    )
+    limits = Limits(wall_seconds=120, memory_bytes=128 * MIB)
+    with pytest.raises(RuntimeError, match="docker build failed"):
+        build_image(docker_host["client"], context, "mallory/hungry:1", limits=limits)
+    built = build_image(docker_host["client"], context, "mallory/hungry:1", limits=Limits(wall_seconds=120))
+    try:
+        assert built["seconds"] > 0 and built["image"].startswith("sha256:")
+    finally:
+        docker_host["client"].images.remove(built["image"], force=True, noprune=True)

@@ -133,10 +133,20 @@ def resolve_image(client, image: str | None = None, *, image_tar: str | Path | N
     return client.images.pull(image).id
 
 
-def build_image(client, context: str | Path, tag: str, buildargs: dict[str, str] | None = None) -> str:
-    """Build ``context``'s Dockerfile offline (no pull, no network in RUN steps); returns the id."""
+def build_image(
+    client, context: str | Path, tag: str, buildargs: dict[str, str] | None = None, limits: Limits | None = None
+) -> dict[str, float | str]:
+    """Build ``context``'s Dockerfile offline (no pull, no network in RUN steps) under ``limits``
+    (memory and swap of every RUN step, and the wall-clock deadline of the whole build); returns
+    the image id and the build's seconds, for the run's record."""
     import docker
+    import requests
 
+    options: dict = {}
+    if limits is not None:
+        options["container_limits"] = {"memory": limits.memory_bytes, "memswap": limits.memory_bytes}
+        options["timeout"] = limits.wall_seconds
+    start = time.perf_counter()
     try:
         image, _ = client.images.build(
             path=str(context),
@@ -146,11 +156,14 @@ def build_image(client, context: str | Path, tag: str, buildargs: dict[str, str]
             network_mode="none",
             rm=True,
             forcerm=True,
+            **options,
         )
     except docker.errors.BuildError as err:
         lines = "".join(str(chunk.get("stream", chunk.get("error", ""))) for chunk in err.build_log)
         raise RuntimeError(f"{context}: docker build failed: {err.msg}\n{lines[-2000:]}") from None
-    return image.id
+    except requests.exceptions.ReadTimeout:
+        raise RuntimeError(f"{context}: docker build ran past the {limits.wall_seconds:g} s limit") from None
+    return {"image": image.id, "seconds": time.perf_counter() - start}
 
 
 class ContainerBackend(Backend):
