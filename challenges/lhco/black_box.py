@@ -37,6 +37,7 @@ from ...scoring.anomaly import anomaly_metrics
 from .dataset import _metadata, generate_frames
 from .generator import SignalModel
 from .presets import get_preset
+from ..secrets import record_secrets, secret_seed
 from .schema import COLUMNS, LABEL
 from .systematics import Systematics
 
@@ -78,9 +79,15 @@ class BlackBoxConfig:
 
 
 def read_config(path: str | Path) -> BlackBoxConfig:
-    """Read and check an organiser's configuration; errors name the file and the field."""
+    """Read and check an organiser's configuration; errors name the file and the field.
+
+    The configuration is the box's truth: the file must be readable by its owner only (mode
+    0600). Without a ``seed`` the data are drawn from a secret one (the operating system's
+    entropy), recorded with the truth in the organiser folder.
+    """
     path = Path(path)
     try:
+        mode = path.stat().st_mode & 0o777
         raw = json.loads(path.read_text())
     except FileNotFoundError:
         raise FileNotFoundError(f"{path}: black-box configuration not found") from None
@@ -92,8 +99,9 @@ def read_config(path: str | Path) -> BlackBoxConfig:
     unknown = sorted(set(raw) - set(known))
     if unknown:
         raise ValueError(f"{path}: unknown field(s) {unknown}; known: {sorted(known)}")
-    if "seed" not in raw:
-        raise ValueError(f"{path}: field 'seed' is required")
+    if mode & 0o077:
+        raise ValueError(f"{path}: readable by others (mode {mode:04o}); it holds the box's truth: chmod 600 {path}")
+    raw.setdefault("seed", secret_seed())
     for name, value in raw.items():
         expected = {"int": int, "float": (int, float), "str": str, "bool": bool}[known[name].type]
         if isinstance(value, bool) and expected is not bool or not isinstance(value, expected):
@@ -114,6 +122,7 @@ def make_black_box(
     if public_dir.resolve() == organiser_dir.resolve():
         raise ValueError("the organiser folder must differ from the public folder: it holds the truth")
     spec = get_preset(cfg.preset)
+    record_secrets(organiser_dir, data_seed=cfg.seed)
     frames = generate_frames(
         spec, cfg.seed, n_signal=cfg.n_signal, signal=cfg.signal, shift=cfg.shift, correlated=cfg.correlated
     )
