@@ -34,10 +34,10 @@ import pandas as pd
 
 from ...datafiles import read_table, write_table
 from ...scoring.anomaly import anomaly_metrics
+from ..secrets import record_secrets, secret_seed
 from .dataset import _metadata, generate_frames
 from .generator import SignalModel
 from .presets import get_preset
-from ..secrets import record_secrets, secret_seed
 from .schema import COLUMNS, LABEL
 from .systematics import Systematics
 
