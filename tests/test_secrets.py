@@ -128,3 +128,34 @@ def test_a_failed_pseudo_experiment_counts_as_the_widest_interval() -> None:
     narrow = wide.assign(p16=wide["mu_true"] - 0.5, p84=wide["mu_true"] + 0.5)
     narrow.loc[3, "status"] = "failed"
     assert score_results(narrow, n_bootstrap=0)["width"] == pytest.approx((3 * 1.0 + 2.9) / 4)
+
+
+def test_calo_held_out_showers_cannot_be_regenerated_from_public_seeds(tmp_path) -> None:
+    """The reference simulator is public by design (an independent sample scores as well as it
+    can); what must stay secret is the exact held-out sample, which a copy would match perfectly."""
+    import json as _json
+
+    from hepbench.challenges.calo.dataset import generate_dataset as generate_showers
+    from hepbench.challenges.calo.dataset import load_split
+
+    calo = challenges.get("calo")
+
+    def held_out(organiser) -> np.ndarray:
+        info = _json.loads((organiser / "reference.json").read_text())
+        return load_split(info["data_dir"], info["geometry"], "test").showers
+
+    def copies(reference: np.ndarray) -> int:
+        rows = {row.tobytes() for row in reference.astype(np.float32)}
+        found = 0
+        for seed in PUBLIC_SEEDS:
+            out = tmp_path / f"replay-{seed}"
+            generate_showers("tiny", seed, out)
+            found += sum(
+                row.tobytes() in rows for row in load_split(out, "ds1-photons", "test").showers.astype(np.float32)
+            )
+        return found
+
+    calo.write_inputs(tmp_path / "input", tmp_path / "organiser", preset="tiny")
+    assert copies(held_out(tmp_path / "organiser")) == 0
+    calo.write_inputs(tmp_path / "public-input", tmp_path / "public-organiser", preset="tiny", seed=0)
+    assert copies(held_out(tmp_path / "public-organiser")) == len(held_out(tmp_path / "public-organiser"))
