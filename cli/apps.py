@@ -73,7 +73,7 @@ def handles_errors(func: Callable[..., Any]) -> Callable[..., Any]:
                 raise
             err_console.print(f"[bold red]error:[/bold red] {escape(hint)}")
             raise typer.Exit(code=1) from None
-        except (ValueError, FileNotFoundError, RuntimeError, KeyError) as err:
+        except (ValueError, FileNotFoundError, PermissionError, RuntimeError, KeyError) as err:
             err_console.print(f"[bold red]error:[/bold red] {escape(printable(str(err)))}")
             raise typer.Exit(code=1) from None
 

@@ -124,8 +124,16 @@ def phase_settings(
 def submit_cmd(
     challenge: ChallengeOpt,
     payload: Annotated[Path, typer.Argument(help="Answers file (CSV or JSON).")],
-    participant: Annotated[str, typer.Option(help="Who submits.")],
     method: Annotated[str, typer.Option(help="Name of the method.")],
+    participant: Annotated[
+        str | None, typer.Option(help="Who submits, for an unregistered name (registered ones use --token).")
+    ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            envvar="HEPBENCH_TOKEN", help="The participant's token (default: $HEPBENCH_TOKEN).", show_default=False
+        ),
+    ] = None,
     phase: PhaseOpt = "public",
     description: Annotated[str, typer.Option(help="One line about the method.")] = "",
     score: Annotated[bool, typer.Option("--score/--no-score", help="Score the queue right away.")] = False,
@@ -135,13 +143,70 @@ def submit_cmd(
     """Submit answers to a phase; they are stored, then queued for scoring."""
     from ..leaderboard.submissions import submit
 
+    if token is None and participant is None:
+        raise ValueError("give --token (or $HEPBENCH_TOKEN), or --participant for an unregistered name")
     store = _open(home, db)
-    result = submit(store, challenge, phase, participant, method, payload, description=description)
+    result = submit(store, challenge, phase, participant or "", method, payload, description=description, token=token)
     console.print(
         f"submission {result.submission_id} " + ("queued" if result.created else "already received (same payload)")
     )
     if score:
         _work(store, 3, 120.0)
+
+
+participant_app = typer.Typer(
+    help="Identities that may submit: add (prints the token once), revoke, list.", no_args_is_help=True
+)
+leaderboard_app.add_typer(participant_app, name="participant")
+
+
+@participant_app.command("add")
+@handles_errors
+def participant_add(
+    name: Annotated[str, typer.Argument(help="The participant's name, as shown on the leaderboard.")],
+    email: Annotated[str, typer.Option(help="How to reach them.")] = "",
+    organiser: Annotated[bool, typer.Option("--organiser", help="An organiser's identity.")] = False,
+    home: HomeOption = DEFAULT_HOME,
+    db: DbOption = None,
+) -> None:
+    """Register a participant; their token is printed once (only its hash is kept)."""
+    from ..leaderboard.identities import add_identity
+
+    identity, token = add_identity(_open(home, db), name, email=email, role="organiser" if organiser else "participant")
+    console.print(f"{identity.role} {identity.name!r} added; token (shown once, give it to them privately):")
+    print(token)
+
+
+@participant_app.command("revoke")
+@handles_errors
+def participant_revoke(
+    name: Annotated[str, typer.Argument(help="The participant's name (any spelling of it).")],
+    home: HomeOption = DEFAULT_HOME,
+    db: DbOption = None,
+) -> None:
+    """Revoke a participant's token: it authenticates nothing from now on."""
+    from ..leaderboard.identities import revoke
+
+    identity = revoke(_open(home, db), name)
+    console.print(f"the token of {identity.name!r} is revoked")
+
+
+@participant_app.command("list")
+@handles_errors
+def participant_list(home: HomeOption = DEFAULT_HOME, db: DbOption = None, json_path: JsonOption = None) -> None:
+    """The registered identities (never their tokens)."""
+    from rich.table import Table
+
+    from ..leaderboard.identities import list_identities
+
+    rows = list_identities(_open(home, db))
+    table = Table(title="participants")
+    for column in ("name", "role", "email", "created", "revoked"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(str(row[c] or "") for c in ("name", "role", "email", "created", "revoked")))
+    console.print(table)
+    write_json(json_path, rows)
 
 
 @leaderboard_app.command("add-results")

@@ -92,6 +92,22 @@ class PhaseRow(Base):
         return self.plan_path is None or self.revealed
 
 
+class ParticipantRow(Base):
+    """An identity that may submit (``participant``) or run the competition (``organiser``)."""
+
+    __tablename__ = "participants"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    """The name normalised (``identities.identity_key``): one identity however it is typed."""
+    email: Mapped[str] = mapped_column(String(320), default="", server_default="")
+    role: Mapped[str] = mapped_column(String(16), default="participant", server_default="participant")
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+
+
 class SubmissionRow(Base):
     __tablename__ = "submissions"
     __table_args__ = (
@@ -101,6 +117,8 @@ class SubmissionRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     phase_id: Mapped[int] = mapped_column(ForeignKey("phases.id", ondelete="CASCADE"), index=True)
     participant: Mapped[str] = mapped_column(String(200), index=True)
+    participant_key: Mapped[str] = mapped_column(String(200), index=True, default="", server_default="")
+    """The identity the phase's limits count against (``identities.identity_key`` of the name)."""
     method: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
     is_baseline: Mapped[bool] = mapped_column(Boolean, default=False)

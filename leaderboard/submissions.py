@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from .. import challenges
 from .db import Store
+from .identities import AuthenticationError, authenticate, identity_key, registered
 from .models import QUEUED, ChallengeRow, PhaseRow, RunRow, SubmissionRow, utcnow
 from .scoring import check_payload
 
@@ -112,9 +113,9 @@ def configure_phase(
             row.revealed = revealed
 
 
-def _check_limits(session: Session, phase: PhaseRow, participant: str, now: dt.datetime) -> None:
+def _check_limits(session: Session, phase: PhaseRow, participant: str, key: str, now: dt.datetime) -> None:
     mine = select(func.count(SubmissionRow.id)).where(
-        SubmissionRow.phase_id == phase.id, SubmissionRow.participant == participant
+        SubmissionRow.phase_id == phase.id, SubmissionRow.participant_key == key
     )
     where = f"{phase.challenge.slug}/{phase.slug}"
     if phase.max_total is not None:
@@ -150,18 +151,29 @@ def submit(
     is_baseline: bool = False,
     description: str = "",
     now: dt.datetime | None = None,
+    token: str | None = None,
 ) -> Submitted:
     """Persist a submission and queue it for scoring (one transaction).
 
-    The payload is checked first (a clear error names the file and field), then copied into the
-    home folder under its sha256. Sending the same payload again returns the existing
-    submission. Baselines are exempt from the participant limits.
+    With ``token`` the submission is made by the identity holding it (``participant`` is then
+    ignored); a name registered as an identity can only submit with its token. The phase's
+    limits count per identity (the normalised name), however the name is typed. The payload is
+    checked first (a clear error names the file and field), then copied into the home folder
+    under its sha256. Sending the same payload again returns the existing submission. Baselines
+    are exempt from the participant limits.
     """
     payload = Path(payload)
     if not payload.is_file():
         raise FileNotFoundError(f"{payload}: payload file not found")
-    participant, method = participant.strip(), method.strip()
-    if not participant:
+    if token is not None:
+        identity = authenticate(store, token)
+        participant, key = identity.name, identity.key
+    else:
+        participant, key = participant.strip(), identity_key(participant)
+        if not is_baseline and registered(store, key):
+            raise AuthenticationError(f"{participant!r} is a registered participant: submit with their token")
+    method = method.strip()
+    if not key:
         raise ValueError("participant must not be empty")
     if not method:
         raise ValueError("method must not be empty")
@@ -181,14 +193,14 @@ def submit(
         existing = session.scalar(
             select(SubmissionRow).where(
                 SubmissionRow.phase_id == row.id,
-                SubmissionRow.participant == participant,
+                SubmissionRow.participant_key == key,
                 SubmissionRow.payload_sha256 == digest,
             )
         )
         if existing is not None:
             return Submitted(existing.id, created=False)
         if not is_baseline:
-            _check_limits(session, row, participant, now)
+            _check_limits(session, row, participant, key, now)
         relative = f"payloads/{digest}{''.join(payload.suffixes[-1:]) or '.bin'}"
         target = store.path(relative)
         if not target.exists():
@@ -199,6 +211,7 @@ def submit(
         submission = SubmissionRow(
             phase_id=row.id,
             participant=participant,
+            participant_key=key,
             method=method,
             description=description,
             is_baseline=is_baseline,
