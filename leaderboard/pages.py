@@ -240,6 +240,15 @@ def _submission(store: Store, submission_id: int) -> tuple[dict[str, Any], bool,
     return info, visible, challenges.get(info["challenge"])
 
 
+def my_submissions(store: Store, participant_key: str) -> list[dict[str, Any]]:
+    """One identity's submissions with their states; scores only where the phase shows them."""
+    with store.transaction() as session:
+        ids = session.scalars(
+            select(SubmissionRow.id).where(SubmissionRow.participant_key == participant_key).order_by(SubmissionRow.id)
+        ).all()
+    return [_submission(store, i)[0] for i in ids]
+
+
 def submission_page(store: Store, submission_id: int) -> Page:
     info, visible, challenge = _submission(store, submission_id)
     columns = _columns(challenge)

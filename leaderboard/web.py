@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from fastapi import FastAPI, HTTPException
-from fastapi.responses import RedirectResponse, Response
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from .db import Store
 from .pages import (
@@ -84,4 +84,65 @@ def create_app(store: Store) -> FastAPI:
     def api_submission(submission_id: int) -> Response:
         return _respond(lambda: submission_json(store, submission_id))
 
+    @app.post(
+        "/api/challenges/{challenge}/{phase}/submissions",
+        summary="Submit (Authorization: Bearer TOKEN; body: the answers file; ?method=NAME&format=csv|json)",
+        status_code=201,
+    )
+    async def api_submit(
+        challenge: str, phase: str, request: Request, method: str, format: str = "csv", description: str = ""
+    ) -> JSONResponse:
+        from .identities import AuthenticationError, authenticate
+        from .submissions import SubmissionLimitError, submit
+        from .uploads import FORMATS, UploadTooLarge, receive
+
+        token = _bearer(request)
+        try:
+            identity = authenticate(store, token)
+        except AuthenticationError as err:
+            raise HTTPException(status_code=403 if "revoked" in str(err) else 401, detail=str(err)) from None
+        if format not in FORMATS:
+            raise HTTPException(status_code=422, detail=f"format must be one of {FORMATS}, got {format!r}")
+        try:
+            upload = await receive(store, request.stream(), f".{format}")
+        except UploadTooLarge as err:
+            raise HTTPException(status_code=413, detail=str(err)) from None
+        try:
+            result = submit(
+                store, challenge, phase, identity.name, method, upload.path, description=description, token=token
+            )
+        except SubmissionLimitError as err:
+            raise HTTPException(status_code=429, detail=str(err)) from None
+        except AuthenticationError as err:
+            raise HTTPException(status_code=403, detail=str(err)) from None
+        except (ValueError, FileNotFoundError, KeyError) as err:
+            raise HTTPException(status_code=422, detail=str(err).replace(str(upload.path), "the upload")) from None
+        finally:
+            upload.path.unlink(missing_ok=True)  # kept, if accepted, under its sha256 by submit()
+        return JSONResponse(
+            {"submission": result.submission_id, "created": result.created, "sha256": upload.sha256},
+            status_code=201 if result.created else 200,
+        )
+
+    @app.get("/api/me/submissions", summary="Your own submissions and their states (Authorization: Bearer TOKEN)")
+    def api_mine(request: Request) -> JSONResponse:
+        from .identities import AuthenticationError, authenticate
+        from .pages import my_submissions
+
+        try:
+            identity = authenticate(store, _bearer(request))
+        except AuthenticationError as err:
+            raise HTTPException(status_code=401, detail=str(err)) from None
+        return JSONResponse(my_submissions(store, identity.key))
+
     return app
+
+
+def _bearer(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise HTTPException(
+            status_code=401, detail="send Authorization: Bearer TOKEN", headers={"WWW-Authenticate": "Bearer"}
+        )
+    return token.strip()
