@@ -243,12 +243,17 @@ def work_cmd(
     forever: Annotated[
         bool, typer.Option("--forever", help="Keep polling the queue instead of stopping when it is empty.")
     ] = False,
+    backend: Annotated[str, typer.Option(help="Sandbox of code submissions: bubblewrap | docker.")] = "bubblewrap",
     home: HomeOption = DEFAULT_HOME,
     db: DbOption = None,
 ) -> None:
-    """Score queued submissions (re-queuing the runs of crashed workers first)."""
+    """Score queued submissions (re-queuing the runs of crashed workers first); code submissions
+    run in the sandbox on the phase's inputs."""
     from ..leaderboard.queue import work
+    from ..submission_kit.sandbox import BACKENDS
 
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; choose from {sorted(BACKENDS)}")
     store = _open(home, db)
     counts = work(
         store,
@@ -256,6 +261,7 @@ def work_cmd(
         stale_after=stale_after,
         until_empty=not forever,
         on_event=lambda message: console.print(message),
+        backend=backend,
     )
     console.print(", ".join(f"{k} {v}" for k, v in counts.items()))
 

@@ -291,6 +291,28 @@ def run(
     )
 
 
+@submission_app.command("prepare")
+@handles_errors
+def prepare(
+    challenge: ChallengeArg,
+    folder: Annotated[Path, typer.Argument(help="The phase's folder: input/ (public) and organiser/ (truth) go here.")],
+    preset: Annotated[str, typer.Option(help="Data size: tiny | small | full.")] = "small",
+    data: Annotated[Path | None, typer.Option("--data", help="Data folder from `hepbench data generate`.")] = None,
+    json_path: JsonOption = None,
+) -> None:
+    """Write a phase's inputs and hidden truth for sandboxed code submissions, every seed secret."""
+    from ..submission_kit.runner import prepare_inputs
+    from ..submission_kit.sandbox.workspace import check_reachable
+
+    folder.mkdir(parents=True, exist_ok=True)
+    check_reachable(folder)  # the sandbox's unprivileged user must reach the inputs
+    options = {"preset": preset, **({"data_dir": data} if data is not None else {})}
+    input_dir, organiser_dir, summary = prepare_inputs(challenge, folder, **options)
+    console.print(f"public inputs: {input_dir}; truth (keep it private): {organiser_dir}")
+    console.print(f"next: hepbench leaderboard phase {challenge} PHASE --truth {organiser_dir}")
+    write_json(json_path, {"challenge": challenge, "input": input_dir, "organiser": organiser_dir, **summary})
+
+
 @submission_app.command("prepare-host")
 @handles_errors
 def prepare_host_cmd(json_path: JsonOption = None) -> None:

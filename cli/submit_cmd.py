@@ -20,7 +20,9 @@ ServerOption = Annotated[str | None, typer.Option(help="The leaderboard's addres
 @handles_errors
 def submit(
     challenge: ChallengeArg,
-    path: Annotated[Path, typer.Argument(help="The answers file (CSV or JSON).")],
+    path: Annotated[
+        Path, typer.Argument(help="Answers (CSV or JSON), a code bundle, or a folder with model.py (bundled for you).")
+    ],
     method: Annotated[str, typer.Option(help="Name of your method.")],
     server: ServerOption = None,
     phase: Annotated[str, typer.Option(help="Phase: public or hidden.")] = "public",
@@ -34,6 +36,14 @@ def submit(
     """Submit to a leaderboard: over HTTP with --server (progress bar), else to a local home."""
     if not token:
         raise ValueError("a token is needed: --token or $HEPBENCH_TOKEN (the organiser gives it to you)")
+    if path.is_dir():
+        import tempfile
+
+        from ..submission_kit.bundles import bundle_folder
+
+        bundled = Path(tempfile.mkdtemp(prefix="hepbench-submit-")) / f"{path.resolve().name or 'submission'}.tar.gz"
+        path = bundle_folder(path, bundled)
+        console.print(f"[dim]bundled the folder into {path} ({path.stat().st_size:,} bytes)[/dim]")
     if server is not None:
         from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 

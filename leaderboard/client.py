@@ -55,7 +55,7 @@ def upload(
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: file not found")
-    kind = path.suffix.lstrip(".").lower()
+    kind = "tar.gz" if path.name.lower().endswith((".tar.gz", ".tgz")) else path.suffix.lstrip(".").lower()
     query = urllib.parse.urlencode({"method": method, "format": kind, "description": description})
     url = f"{server.rstrip('/')}/api/challenges/{challenge}/{phase}/submissions?{query}"
     request = urllib.request.Request(

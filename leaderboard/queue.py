@@ -15,6 +15,7 @@ heartbeat is older than ``stale_after`` seconds belonged to a worker that crashe
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import os
 import socket
@@ -283,9 +284,11 @@ def work(
     poll: float = 2.0,
     on_event: Callable[[str], None] | None = None,
     stop: threading.Event | None = None,
+    backend: str = "bubblewrap",
 ) -> dict[str, int]:
     """Recover stale runs, then score queued runs one by one (until the queue is empty, or until
-    ``stop`` is set). Returns how many runs ended in each state."""
+    ``stop`` is set); code submissions run in the ``backend`` sandbox. Returns how many runs
+    ended in each state."""
     worker = worker or worker_name()
     counts = {SCORED: 0, FAILED: 0, "lost": 0, "recovered": 0}
     say = on_event or (lambda _message: None)
@@ -299,7 +302,12 @@ def work(
                 break
             time.sleep(poll)
             continue
-        outcome = score_claim(store, claim, heartbeat_every=max(0.5, stale_after / 4))
+        outcome = score_claim(
+            store,
+            claim,
+            scorer=functools.partial(score_payload, backend=backend),
+            heartbeat_every=max(0.5, stale_after / 4),
+        )
         counts[outcome] += 1
         say(f"submission {claim.submission_id}: {outcome} (attempt {claim.attempt})")
     return counts

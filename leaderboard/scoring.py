@@ -66,7 +66,9 @@ def check_payload(challenge: str, path: Path, truth_path: str | None) -> None:
     """Raise a clear error now (at submission) for a payload that scoring would reject."""
     declared = get(challenge)
     if truth_path is not None:
-        declared.check_submission(Path(path))
+        from ..submission_kit.bundles import check_bundle, is_bundle
+
+        check_bundle(path) if is_bundle(path) else declared.check_submission(Path(path))
     else:
         record = read_record(Path(path))
         if record["challenge"] != challenge:
@@ -84,16 +86,71 @@ def _stored(challenge: str, score: Score) -> list[Metric]:
     return [Metric(n, finite(score.metrics[n]), finite(score.errors.get(n))) for n in names if n in score.metrics]
 
 
-def score_payload(challenge: str, path: Path, truth_path: str | None, label: str) -> Scored:
-    """Score the payload at ``path`` for ``challenge``; ``label`` titles the plots."""
+def _sandboxed(challenge: str, bundle: Path, truth: Path, backend: str) -> tuple[Score, dict[str, Any]]:
+    """Run a code bundle in the sandbox on the phase's inputs; its score and the run's outcome."""
+    import tempfile
+
+    from ..submission_kit.bundles import unpack_bundle
+    from ..submission_kit.runner import Payload, run_submission
+    from ..submission_kit.sandbox import backend_named
+    from ..submission_kit.sandbox.limits import Limits
+    from ..submission_kit.sandbox.workspace import make_run_root
+
+    inputs = truth.parent / "input"
+    if not truth.is_dir() or not inputs.is_dir():
+        raise PayloadError(
+            f"{truth}: code submissions need a phase prepared with `hepbench submission prepare` "
+            "(its organiser folder, beside the phase's input folder)"
+        )
+    with tempfile.TemporaryDirectory(prefix="hepbench-bundle-") as tmp:
+        code = unpack_bundle(bundle, Path(tmp) / "code")
+        run_dir = make_run_root(None, prefix=f"{challenge}-leaderboard-")
+        declared = get(challenge)
+        options = {"n_bootstrap": N_BOOTSTRAP} if "n_bootstrap" in declared.score_options else {}
+        record = run_submission(
+            challenge,
+            backend_named(backend),
+            Payload("code", code_dir=code),
+            run_dir=run_dir,
+            limits=Limits(),
+            input_dir=inputs,
+            organiser_dir=truth,
+            n_bootstrap=options.get("n_bootstrap", 200),
+        )
+    if record["status"] != "ok":
+        raise RuntimeError(f"{record['status']}: {record.get('reason', '')}")
+    run = record["score"]
+    outcome = {k: record["outcome"].get(k) for k in ("wall_seconds", "peak_memory_bytes", "exit_code")}
+    return Score(
+        challenge,
+        metrics=run["metrics"],
+        errors=run.get("errors") or {},
+        details={"pseudo_experiments": run.get("pseudo_experiments")} if run.get("pseudo_experiments") else {},
+        failures=run.get("failures") or [],
+    ), {"backend": record["backend"], **outcome}
+
+
+def score_payload(
+    challenge: str, path: Path, truth_path: str | None, label: str, *, backend: str = "bubblewrap"
+) -> Scored:
+    """Score the payload at ``path`` for ``challenge``; ``label`` titles the plots. A code
+    bundle (``.tar.gz``, ``.zip``) runs in the ``backend`` sandbox on the phase's inputs first."""
+    from ..submission_kit.bundles import is_bundle
+
     declared = get(challenge)
     path = Path(path)
+    run: dict[str, Any] | None = None
     if truth_path is not None:
         if not Path(truth_path).exists():
             raise FileNotFoundError(f"{truth_path}: the phase's hidden truth is missing")
-        score = declared.score(
-            path, Path(truth_path), **({"n_bootstrap": N_BOOTSTRAP} if "n_bootstrap" in declared.score_options else {})
-        )
+        if is_bundle(path):
+            score, run = _sandboxed(challenge, path, Path(truth_path), backend)
+        else:
+            score = declared.score(
+                path,
+                Path(truth_path),
+                **({"n_bootstrap": N_BOOTSTRAP} if "n_bootstrap" in declared.score_options else {}),
+            )
         record = None
     else:
         record = read_record(path)
@@ -130,6 +187,10 @@ def score_payload(challenge: str, path: Path, truth_path: str | None, label: str
         ]
     if record is not None and not rows:
         scored.artefacts.append(_json_artefact("record.json", "The run record", record))
+    if run is not None:
+        scored.artefacts.append(
+            _json_artefact("sandbox.json", "The sandboxed run: backend, wall time, peak memory", run)
+        )
     return scored
 
 

@@ -201,7 +201,8 @@ def submit(
             return Submitted(existing.id, created=False)
         if not is_baseline:
             _check_limits(session, row, participant, key, now)
-        relative = f"payloads/{digest}{''.join(payload.suffixes[-1:]) or '.bin'}"
+        suffix = ".tar.gz" if payload.name.lower().endswith(".tar.gz") else "".join(payload.suffixes[-1:]) or ".bin"
+        relative = f"payloads/{digest}{suffix}"
         target = store.path(relative)
         if not target.exists():
             target.parent.mkdir(parents=True, exist_ok=True)

@@ -18,7 +18,8 @@ from pathlib import Path
 from .db import Store
 
 MAX_UPLOAD_BYTES = 64 << 20
-FORMATS = ("csv", "json")
+FORMATS = ("csv", "json", "tar.gz", "zip")
+"""Answers (csv, json) or a code bundle (tar.gz, zip of a folder with model.py)."""
 
 
 class UploadTooLarge(ValueError):

@@ -170,3 +170,43 @@ def test_limits_hold_for_the_identity_over_http(served, tmp_path) -> None:
             with pytest.raises(ServerError, match=r"429.*limit is 2 in total"):
                 upload(address, "higgs-uncertainty", "public", path, method="w2", token=token)
             assert _stored(store) == before
+
+
+def test_a_code_folder_is_bundled_uploaded_run_in_the_sandbox_and_ranked(
+    served, bwrap_backend, sandbox_runs, tmp_path
+) -> None:
+    """lhco: the organiser prepares a phase (secret inputs and truth), a participant sends the
+    kit's template folder over HTTP, a worker runs it under bubblewrap and the one scorer ranks it."""
+    store, address = served["store"], served["address"]
+    unreachable = runner.invoke(app, ["submission", "prepare", "lhco", str(tmp_path / "phase"), "--preset", "tiny"])
+    assert unreachable.exit_code == 1 and "cannot reach it" in unreachable.output
+    phase_dir = sandbox_runs / "lhco-phase"
+    prepared = runner.invoke(app, ["submission", "prepare", "lhco", str(phase_dir), "--preset", "tiny"])
+    assert prepared.exit_code == 0, prepared.output
+    configure_phase(store, "lhco", "public", plan=phase_dir / "organiser")
+    code = tmp_path / "my-model"
+    assert runner.invoke(app, ["submission", "init", "lhco", str(code)]).exit_code == 0
+    _, token = add_identity(store, "Dana")
+    sent = runner.invoke(
+        app, ["submit", "lhco", str(code), "--method", "template", "--server", address], env={"HEPBENCH_TOKEN": token}
+    )
+    assert sent.exit_code == 0 and "bundled the folder" in sent.output and "queued" in sent.output, sent.output
+    work(store, backend="bubblewrap")
+    [mine] = my_submissions(address, token)
+    assert mine["state"] == "scored" and mine["challenge"] == "lhco", mine["reason"]
+    assert 0.0 <= mine["metrics"]["auc"]["value"] <= 1.0 and mine["metrics"]["max_sic"]["value"] > 0
+    assert "sandbox.json" in [a["name"] for a in mine["artefacts"]]
+    # A bundle that escapes its folder is refused at the door, and nothing is stored.
+    import io
+    import tarfile
+
+    evil = tmp_path / "evil.tar.gz"
+    with tarfile.open(evil, "w:gz") as tar:
+        for name in ("model.py", "../../etc/cron.d/evil"):
+            info = tarfile.TarInfo(name)
+            info.size = 1
+            tar.addfile(info, io.BytesIO(b"x"))
+    before = _stored(store)
+    with pytest.raises(ServerError, match=r"422.*points outside the bundle"):
+        upload(address, "lhco", "public", evil, method="evil", token=token)
+    assert _stored(store) == before

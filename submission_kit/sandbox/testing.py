@@ -76,8 +76,6 @@ def any_backend(request):
 
 def backend_by_name(name: str):
     """A backend for a worker process of its own (the host is prepared already)."""
-    from .base_image import BASE_IMAGE_TAG
-    from .bubblewrap import BubblewrapBackend
-    from .container import ContainerBackend
+    from . import backend_named
 
-    return BubblewrapBackend() if name == "bubblewrap" else ContainerBackend(BASE_IMAGE_TAG)
+    return backend_named(name)
