@@ -66,9 +66,16 @@ def check_payload(challenge: str, path: Path, truth_path: str | None) -> None:
     """Raise a clear error now (at submission) for a payload that scoring would reject."""
     declared = get(challenge)
     if truth_path is not None:
-        from ..submission_kit.bundles import check_bundle, is_bundle
+        from ..submission_kit.bundles import check_bundle, is_bundle, is_image_tar
 
-        check_bundle(path) if is_bundle(path) else declared.check_submission(Path(path))
+        if is_bundle(path):
+            check_bundle(path)
+        elif is_image_tar(path):
+            from ..submission_kit.sandbox.container import tar_tags
+
+            tar_tags(path)  # a readable image tar (its tags are checked again when it is loaded)
+        else:
+            declared.check_submission(Path(path))
     else:
         record = read_record(Path(path))
         if record["challenge"] != challenge:
@@ -87,10 +94,11 @@ def _stored(challenge: str, score: Score) -> list[Metric]:
 
 
 def _sandboxed(challenge: str, bundle: Path, truth: Path, backend: str) -> tuple[Score, dict[str, Any]]:
-    """Run a code bundle in the sandbox on the phase's inputs; its score and the run's outcome."""
+    """Run a code bundle (in ``backend``) or an image tar (in docker) in the sandbox on the
+    phase's inputs; its score and the run's outcome."""
     import tempfile
 
-    from ..submission_kit.bundles import unpack_bundle
+    from ..submission_kit.bundles import is_image_tar, unpack_bundle
     from ..submission_kit.runner import Payload, run_submission
     from ..submission_kit.sandbox import backend_named
     from ..submission_kit.sandbox.limits import Limits
@@ -102,20 +110,28 @@ def _sandboxed(challenge: str, bundle: Path, truth: Path, backend: str) -> tuple
             f"{truth}: code submissions need a phase prepared with `hepbench submission prepare` "
             "(its organiser folder, beside the phase's input folder)"
         )
+    declared = get(challenge)
+    n_bootstrap = N_BOOTSTRAP if "n_bootstrap" in declared.score_options else 200
+    run_dir = make_run_root(None, prefix=f"{challenge}-leaderboard-")
     with tempfile.TemporaryDirectory(prefix="hepbench-bundle-") as tmp:
-        code = unpack_bundle(bundle, Path(tmp) / "code")
-        run_dir = make_run_root(None, prefix=f"{challenge}-leaderboard-")
-        declared = get(challenge)
-        options = {"n_bootstrap": N_BOOTSTRAP} if "n_bootstrap" in declared.score_options else {}
+        if is_image_tar(bundle):
+            from ..submission_kit.sandbox.container import ContainerBackend, docker_client, load_image_tar
+
+            client = docker_client()
+            image = load_image_tar(client, bundle)
+            runner, payload = ContainerBackend(image, client=client), Payload("image", image=image, image_tar=bundle)
+        else:
+            code = unpack_bundle(bundle, Path(tmp) / "code")
+            runner, payload = backend_named(backend), Payload("code", code_dir=code)
         record = run_submission(
             challenge,
-            backend_named(backend),
-            Payload("code", code_dir=code),
+            runner,
+            payload,
             run_dir=run_dir,
             limits=Limits(),
             input_dir=inputs,
             organiser_dir=truth,
-            n_bootstrap=options.get("n_bootstrap", 200),
+            n_bootstrap=n_bootstrap,
         )
     if record["status"] != "ok":
         raise RuntimeError(f"{record['status']}: {record.get('reason', '')}")
@@ -134,8 +150,9 @@ def score_payload(
     challenge: str, path: Path, truth_path: str | None, label: str, *, backend: str = "bubblewrap"
 ) -> Scored:
     """Score the payload at ``path`` for ``challenge``; ``label`` titles the plots. A code
-    bundle (``.tar.gz``, ``.zip``) runs in the ``backend`` sandbox on the phase's inputs first."""
-    from ..submission_kit.bundles import is_bundle
+    bundle (``.tar.gz``, ``.zip``) runs in the ``backend`` sandbox on the phase's inputs first,
+    an image tar (``docker save``, ``.tar``) in the docker sandbox."""
+    from ..submission_kit.bundles import is_bundle, is_image_tar
 
     declared = get(challenge)
     path = Path(path)
@@ -143,7 +160,7 @@ def score_payload(
     if truth_path is not None:
         if not Path(truth_path).exists():
             raise FileNotFoundError(f"{truth_path}: the phase's hidden truth is missing")
-        if is_bundle(path):
+        if is_bundle(path) or is_image_tar(path):
             score, run = _sandboxed(challenge, path, Path(truth_path), backend)
         else:
             score = declared.score(

@@ -17,9 +17,10 @@ from pathlib import Path
 
 from .db import Store
 
-MAX_UPLOAD_BYTES = 64 << 20
-FORMATS = ("csv", "json", "tar.gz", "zip")
-"""Answers (csv, json) or a code bundle (tar.gz, zip of a folder with model.py)."""
+MAX_UPLOAD_BYTES = 8 << 30
+"""Largest upload (an image tar); answers and bundles have their own, smaller caps."""
+FORMATS = ("csv", "json", "tar.gz", "zip", "tar")
+"""Answers (csv, json), a code bundle (tar.gz, zip of a folder with model.py) or an image (tar, from docker save)."""
 
 
 class UploadTooLarge(ValueError):

@@ -86,7 +86,7 @@ def create_app(store: Store) -> FastAPI:
 
     @app.post(
         "/api/challenges/{challenge}/{phase}/submissions",
-        summary="Submit (Authorization: Bearer TOKEN; body: answers or a code bundle; ?method=NAME&format=csv|json|tar.gz|zip)",
+        summary="Submit (Authorization: Bearer TOKEN; body: answers or a code bundle; ?method=NAME&format=csv|json|tar.gz|zip|tar)",
         status_code=201,
     )
     async def api_submit(

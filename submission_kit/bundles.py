@@ -19,8 +19,14 @@ MAX_FILES = 1000
 
 
 def is_bundle(path: str | Path) -> bool:
+    """A code bundle (``.tar.gz``, ``.tgz``, ``.zip``)."""
     name = Path(path).name.lower()
     return name.endswith(BUNDLE_SUFFIXES)
+
+
+def is_image_tar(path: str | Path) -> bool:
+    """An image as ``docker save`` writes it (``.tar``)."""
+    return Path(path).name.lower().endswith(".tar")
 
 
 def bundle_folder(folder: str | Path, out: str | Path) -> Path:
@@ -96,4 +102,4 @@ def unpack_bundle(path: str | Path, dest: str | Path) -> Path:
     return dest
 
 
-__all__ = ["BUNDLE_SUFFIXES", "bundle_folder", "check_bundle", "is_bundle", "unpack_bundle"]
+__all__ = ["BUNDLE_SUFFIXES", "bundle_folder", "check_bundle", "is_bundle", "is_image_tar", "unpack_bundle"]

@@ -210,3 +210,33 @@ def test_a_code_folder_is_bundled_uploaded_run_in_the_sandbox_and_ranked(
     with pytest.raises(ServerError, match=r"422.*points outside the bundle"):
         upload(address, "lhco", "public", evil, method="evil", token=token)
     assert _stored(store) == before
+
+
+def test_an_image_tar_is_uploaded_run_in_docker_and_ranked(served, docker_host, sandbox_runs, tmp_path) -> None:
+    """lhco: the kit's Dockerfile built by the participant, `docker save`d, uploaded, run by id."""
+    from hepbench.submission_kit.runner import template_dir
+    from hepbench.submission_kit.sandbox.container import build_image
+
+    store, address, client = served["store"], served["address"], docker_host["client"]
+    phase_dir = sandbox_runs / "lhco-image-phase"
+    assert runner.invoke(app, ["submission", "prepare", "lhco", str(phase_dir), "--preset", "tiny"]).exit_code == 0
+    configure_phase(store, "lhco", "hidden", plan=phase_dir / "organiser")
+    built = build_image(client, template_dir("lhco"), "erin/lhco:1", {"BASE_IMAGE": docker_host["image"]})
+    image_tar = tmp_path / "erin.tar"
+    with open(image_tar, "wb") as handle:
+        for chunk in client.images.get("erin/lhco:1").save(named="erin/lhco:1"):
+            handle.write(chunk)
+    client.images.remove("erin/lhco:1", noprune=True)
+    _, token = add_identity(store, "Erin")
+    try:
+        answer = upload(address, "lhco", "hidden", image_tar, method="template image", token=token)
+        assert answer["created"]
+        work(store)
+        [mine] = my_submissions(address, token)
+        assert mine["state"] == "scored", mine["reason"]
+        assert mine["metrics"] == {}  # a hidden phase: scores wait until it is revealed
+        configure_phase(store, "lhco", "hidden", revealed=True)
+        [mine] = my_submissions(address, token)
+        assert mine["metrics"]["max_sic"]["value"] > 0
+    finally:
+        client.images.remove(built["image"], force=True, noprune=True)
