@@ -23,6 +23,7 @@ from hepbench.challenges.secrets import SECRETS_FILE, read_secrets
 from hepbench.scoring.anomaly import roc_auc
 
 PUBLIC_SEEDS = (0, 1, 2, 5, 42)
+pytestmark = pytest.mark.slow  # regenerates every data set from each public seed
 
 
 def _lhco_replay(test_rows: np.ndarray, seeds=PUBLIC_SEEDS) -> np.ndarray:

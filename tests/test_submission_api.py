@@ -172,6 +172,7 @@ def test_limits_hold_for_the_identity_over_http(served, tmp_path) -> None:
             assert _stored(store) == before
 
 
+@pytest.mark.slow
 def test_a_code_folder_is_bundled_uploaded_run_in_the_sandbox_and_ranked(
     served, bwrap_backend, sandbox_runs, tmp_path
 ) -> None:
@@ -212,6 +213,7 @@ def test_a_code_folder_is_bundled_uploaded_run_in_the_sandbox_and_ranked(
     assert _stored(store) == before
 
 
+@pytest.mark.slow
 def test_an_image_tar_is_uploaded_run_in_docker_and_ranked(served, docker_host, sandbox_runs, tmp_path) -> None:
     """lhco: the kit's Dockerfile built by the participant, `docker save`d, uploaded, run by id."""
     from hepbench.submission_kit.runner import template_dir
