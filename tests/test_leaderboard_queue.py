@@ -56,7 +56,7 @@ def _start_doomed_worker(store, tmp_path: Path, scorer_sleep: float = 600) -> su
         from hepbench.leaderboard import queue
         from hepbench.leaderboard.db import open_store
 
-        def hang(*args):
+        def hang(*args, **kwargs):
             time.sleep({scorer_sleep})
 
         queue.score_payload = hang
