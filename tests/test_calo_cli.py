@@ -1,6 +1,7 @@
 import json
 
 import numpy as np
+import pytest
 from typer.testing import CliRunner
 
 from hepbench.challenges.calo.showers_io import write_showers
@@ -10,6 +11,7 @@ from hepbench.cli.main import app
 runner = CliRunner()
 
 
+@pytest.mark.slow
 def test_generate_and_score_calo(tmp_path):
     data = tmp_path / "data"
     result = runner.invoke(

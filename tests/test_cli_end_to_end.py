@@ -44,6 +44,7 @@ def test_same_command_same_bytes(data_dir, tmp_path) -> None:
         )
 
 
+@pytest.mark.slow
 def test_baseline_run_then_rescore(data_dir, tmp_path) -> None:
     out = tmp_path / "run.json"
     result = runner.invoke(
