@@ -194,7 +194,7 @@ class Challenge(abc.ABC):
         )
         tasks = [(self.id, method, {**options, "model_seed": s, "progress": False}) for s in seeds]
         with dask_client(scheduler, workers) as client:
-            records = map_tasks(_run_task, tasks, client=client, progress=progress, description="trainings")
+            records = map_tasks(run_task, tasks, client=client, progress=progress, description="trainings")
         for record in records:
             record["method"] = f"{method} (seed {record['model_seed']})"
         summary = {}
@@ -290,7 +290,7 @@ class Challenge(abc.ABC):
         return table
 
 
-def _run_task(challenge_id: str, method: str, options: dict[str, Any]) -> dict[str, Any]:
+def run_task(challenge_id: str, method: str, options: dict[str, Any]) -> dict[str, Any]:
     """One baseline run as a task of a Dask map (a plain function of picklable arguments)."""
     from . import get
 

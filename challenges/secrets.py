@@ -43,6 +43,6 @@ def read_secrets(organiser_dir: str | Path) -> dict[str, Any]:
     return json.loads(path.read_text()) if path.exists() else {}
 
 
-def seed_or_secret(seed: int | None) -> tuple[int, bool]:
-    """``(seed, False)`` for a seed the organiser chose, ``(a secret seed, True)`` for None."""
-    return (secret_seed(), True) if seed is None else (int(seed), False)
+def seed_or_secret(seed: int | None) -> int:
+    """The seed the organiser chose, or a secret one for None."""
+    return secret_seed() if seed is None else int(seed)

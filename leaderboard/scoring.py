@@ -10,7 +10,6 @@ pseudo-experiments) or takes the metrics as the host that ran the baseline repor
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -211,4 +210,4 @@ def score_payload(
     return scored
 
 
-__all__ = ["Artefact", "Metric", "PayloadError", "Scored", "check_payload", "json", "read_record", "score_payload"]
+__all__ = ["Artefact", "Metric", "PayloadError", "Scored", "check_payload", "read_record", "score_payload"]

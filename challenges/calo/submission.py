@@ -62,7 +62,7 @@ def write_inputs(
     input_dir, organiser_dir = Path(input_dir), Path(organiser_dir)
     organiser_dir.mkdir(parents=True, exist_ok=True)
     organiser_dir.chmod(0o700)
-    seed, _ = seed_or_secret(seed)
+    seed = seed_or_secret(seed)
     if data_dir is None:
         record_secrets(organiser_dir, data_seed=seed)
         data_dir = organiser_dir / "data"

@@ -127,16 +127,6 @@ def metrics_table(title: str, records: list[dict[str, Any]]) -> Any:
     return table
 
 
-def seed_summary(records: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
-    """Mean and standard deviation (ddof = 1) over training seeds of the headline metrics."""
-    summary = {}
-    for key in ("coverage_score", "coverage", "width", "rmse", "mae", "auc"):
-        values = np.array([r["metrics"][key] for r in records if key in r["metrics"]], dtype=float)
-        if len(values):
-            summary[key] = {"mean": float(values.mean()), "std": float(values.std(ddof=1)) if len(values) > 1 else 0.0}
-    return summary
-
-
 def previous_results(
     path: Any,
     names: list[str],
@@ -179,73 +169,6 @@ def previous_results(
     ]
 
 
-def _run_one(
-    method: str,
-    preset: str,
-    seed: int,
-    data: Any,
-    sets: int | None,
-    pseudo_experiments: int | None,
-    plan_seed: int,
-    size: str | None,
-    device: str,
-    progress: bool,
-    model_seed: int | None = None,
-    client: Any = None,
-) -> dict[str, Any]:
-    """One baseline as a task of a Dask map (a plain function, so it pickles)."""
-    from .challenge import CHALLENGE
-
-    return CHALLENGE.run_baseline(
-        method,
-        preset=preset,
-        seed=seed,
-        data_dir=data,
-        n_sets=sets,
-        n_pseudo_experiments=pseudo_experiments,
-        plan_seed=plan_seed,
-        size=size,
-        device=device,
-        progress=progress,
-        model_seed=model_seed,
-        client=client,
-    )
-
-
-def run_seeds(
-    method: str,
-    seeds: list[int],
-    *,
-    preset: str,
-    seed: int,
-    data: Any,
-    sets: int | None,
-    pseudo_experiments: int | None,
-    plan_seed: int,
-    size: str | None,
-    device: str,
-    progress: bool,
-    client: Any,
-) -> dict[str, Any]:
-    """One baseline trained once per seed of ``seeds`` (in parallel on ``client``); the records
-    (named ``METHOD (seed S)``) and their mean and spread."""
-    from ...parallel import map_tasks
-    from .challenge import CHALLENGE
-
-    CHALLENGE.ensure_data(preset, seed, data)  # once, before the workers read it
-    tasks = [(method, preset, seed, data, sets, pseudo_experiments, plan_seed, size, device, False, s) for s in seeds]
-    records = map_tasks(_run_one, tasks, client=client, progress=progress, description="trainings")
-    for record in records:
-        record["method"] = f"{method} (seed {record['model_seed']})"
-    return {
-        "challenge": CHALLENGE.id,
-        "method": method,
-        "model_seeds": seeds,
-        "summary": seed_summary(records),
-        "results": records,
-    }
-
-
 def compare(
     challenge: Any,
     names: list[str],
@@ -273,6 +196,7 @@ def compare(
     results are written to ``json_path`` as they finish (``resume`` keeps those already there)."""
     from ...output import console, write_json
     from ...parallel import dask_client, map_tasks
+    from ..base import run_task
 
     if options.get("model_seeds") or options.get("real"):
         raise ValueError(
@@ -304,9 +228,20 @@ def compare(
     if todo:
         challenge.ensure_data(preset, seed, data)  # once, before the workers read it
         # Each baseline trains and evaluates in one worker: the unit of work is a whole method.
-        tasks = [(name, preset, seed, data, sets, pseudo_experiments, plan_seed, size, device, False) for name in todo]
+        options = {
+            "preset": preset,
+            "seed": seed,
+            "data_dir": data,
+            "n_sets": sets,
+            "plan_seed": plan_seed,
+            "n_pseudo_experiments": pseudo_experiments,
+            "size": size,
+            "device": device,
+            "progress": False,
+        }
+        tasks = [(challenge.id, name, options) for name in todo]
         with dask_client(scheduler if len(todo) > 1 else "serial", workers) as client:
-            map_tasks(_run_one, tasks, client=client, progress=progress, description="baselines", on_result=finished)
+            map_tasks(run_task, tasks, client=client, progress=progress, description="baselines", on_result=finished)
     records.sort(key=lambda r: names.index(r["method"]))
     console.print(
         metrics_table(

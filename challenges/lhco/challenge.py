@@ -135,13 +135,15 @@ class LhcOlympics(Challenge):
     ) -> list[dict[str, Any]]:
         """Every (method, training seed) pair on the same data, as tasks on ``scheduler``."""
         from ...parallel import dask_client, map_tasks
+        from ..base import run_task
 
         if real is None:
             self.ensure_data(preset, seed, data)  # once, before the workers read it
-        tasks = [(m, preset, seed, data, size, device, s, real) for m in methods for s in seeds]
+        options = {"preset": preset, "seed": seed, "data_dir": data, "size": size, "device": device, "real": real}
+        tasks = [(self.id, m, {**options, "model_seed": s}) for m in methods for s in seeds]
         with dask_client(scheduler if len(tasks) > 1 else "serial", workers) as client:
             return map_tasks(
-                _run_one, tasks, client=client, progress=progress, description="trainings", on_result=on_result
+                run_task, tasks, client=client, progress=progress, description="trainings", on_result=on_result
             )
 
     def compare(
@@ -282,22 +284,6 @@ class LhcOlympics(Challenge):
                 f"{r.get('train_seconds', float('nan')):.0f}",
             )
         return table
-
-
-def _run_one(
-    method: str,
-    preset: str,
-    seed: int,
-    data_dir: Path | None,
-    size: str | None,
-    device: str,
-    model_seed: int | None = None,
-    real: Path | None = None,
-) -> dict[str, Any]:
-    """One detector as a task of a Dask map (a plain function, so it pickles)."""
-    return CHALLENGE.run_baseline(
-        method, preset=preset, seed=seed, data_dir=data_dir, size=size, device=device, model_seed=model_seed, real=real
-    )
 
 
 CHALLENGE = LhcOlympics()

@@ -59,7 +59,7 @@ def write_inputs(
     input_dir, organiser_dir = Path(input_dir), Path(organiser_dir)
     organiser_dir.mkdir(parents=True, exist_ok=True)
     organiser_dir.chmod(0o700)
-    seed, _ = seed_or_secret(seed)
+    seed = seed_or_secret(seed)
     bump_seed, shuffle_seed = secret_seed(), secret_seed()
     dataset = load_dataset(data_dir) if data_dir is not None else generate_dataset(preset, seed)
     record_secrets(organiser_dir, data_seed=dataset.seed, bump_hunt_seed=bump_seed, test_shuffle_seed=shuffle_seed)
