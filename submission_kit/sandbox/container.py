@@ -20,7 +20,24 @@ from .limits import Limits
 from .result import LogCapture, RunOutcome, classify
 
 SANDBOX_USER = (65534, 65534)
-"""nobody:nogroup, a host uid that owns nothing."""
+"""nobody:nogroup inside the container; on the host the same ids shifted by the daemon's
+user-namespace remapping (:func:`remap_base`), a uid that owns nothing either way."""
+
+
+def remap_base(client) -> tuple[int, int] | None:
+    """Host uid and gid that root of a container maps to when the daemon remaps users, else None.
+
+    A remapping daemon keeps its storage in ``<root>/<uid>.<gid>``, which names the range.
+    """
+    import re
+
+    info = client.info()
+    if not any("name=userns" in option for option in info.get("SecurityOptions") or []):
+        return None
+    match = re.search(r"/(\d+)\.(\d+)/?$", info.get("DockerRootDir", ""))
+    if match is None:
+        raise RuntimeError(f"the daemon remaps users but its root {info.get('DockerRootDir')!r} names no range")
+    return int(match.group(1)), int(match.group(2))
 
 
 class ImageUnavailable(RuntimeError):
@@ -179,7 +196,11 @@ class ContainerBackend(Backend):
         reap_expired(self.client)
 
     def sandbox_ids(self) -> tuple[int, int]:
-        return SANDBOX_USER
+        """Host ids that own the live /output: the container's user as the host sees it."""
+        base = remap_base(self.client)
+        if base is None:
+            return SANDBOX_USER
+        return base[0] + SANDBOX_USER[0], base[1] + SANDBOX_USER[1]
 
     def _execute(
         self,
@@ -213,7 +234,7 @@ class ContainerBackend(Backend):
         container = self.client.containers.create(
             self.image,
             command=command or None,
-            user=f"{uid}:{gid}",
+            user=f"{SANDBOX_USER[0]}:{SANDBOX_USER[1]}",
             network_mode="none",
             mem_limit=limits.memory_bytes,
             memswap_limit=limits.memory_bytes,
