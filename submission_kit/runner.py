@@ -35,19 +35,16 @@ CODE_COMMAND: tuple[str, ...] = ("{python}", "/submission/entrypoint.py")
 
 @dataclass(frozen=True)
 class Payload:
-    """What was submitted: a code folder (``model.py``) or a container image."""
+    """What was submitted: a code folder (``model.py``), a container image, or a folder with a
+    Dockerfile (``kind="dockerfile"``, built from ``image`` by the run under its limits)."""
 
     kind: str
     code_dir: Path | None = None
     image: str | None = None
     image_tar: Path | None = None
-    build: dict[str, Any] | None = None
-    """How the image was built from ``code_dir`` (image id, seconds), under the run's limits."""
 
     def describe(self) -> dict[str, Any]:
         out: dict[str, Any] = {"kind": self.kind}
-        if self.build is not None:
-            out["build"] = dict(self.build)
         if self.code_dir is not None:
             out["code_dir"] = str(self.code_dir)
             out["sha256"] = tree_sha256(self.code_dir)
@@ -198,6 +195,33 @@ def prepare_inputs(challenge: str, run_dir: Path, **options: Any) -> tuple[Path,
     return input_dir, organiser_dir, summary
 
 
+def _build(
+    backend: Backend, payload: Payload, record: dict[str, Any], run_dir: Path, limits: Limits, challenge: str
+) -> bool:
+    """Build a Dockerfile payload through ``backend`` under ``limits``, the build in the record;
+    whether the run ended there (the build failed, with the status and reason recorded)."""
+    from .sandbox.container import BuildFailed, ContainerBackend
+
+    if not isinstance(backend, ContainerBackend) or payload.code_dir is None:
+        raise ValueError("a Dockerfile submission needs the docker backend and its folder")
+    tag = f"hepbench-submission/{challenge}:{tree_sha256(payload.code_dir)[:12]}"
+    try:
+        record["build"] = backend.build(payload.code_dir, tag, limits)
+        record["payload"]["image"] = record["build"]["image"]
+        write_record(run_dir, record)
+        return False
+    except BuildFailed as err:
+        record["build"] = err.build
+        status, reason = err.build["status"], f"build: {err.build['reason']}"
+    except (ValueError, OSError) as err:
+        status, reason = REFUSED, str(err)
+    except Exception as err:  # noqa: BLE001 - the daemon failed, not the submission
+        status, reason = SANDBOX_ERROR, f"{type(err).__name__}: {err}"
+    record.update(status=status, reason=reason, finished=_now())
+    write_record(run_dir, record)
+    return True
+
+
 def run_submission(
     challenge: str,
     backend: Backend,
@@ -238,6 +262,10 @@ def run_submission(
     try:
         record["payload"] = payload.describe()
         write_record(run_dir, record)
+        if payload.kind == "dockerfile":
+            finished = _build(backend, payload, record, run_dir, limits, challenge)
+            if finished:
+                return record
         if payload.kind == "code":
             submission_dir = stage_code(challenge, payload.code_dir, run_dir / "submission")
             command = list(command or CODE_COMMAND)
