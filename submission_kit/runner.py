@@ -25,6 +25,7 @@ from ..output import jsonable
 from .sandbox.backend import Backend
 from .sandbox.limits import Limits
 from .sandbox.result import INVALID_OUTPUT, REFUSED, SANDBOX_ERROR
+from .sandbox.workspace import remove_stale_stages, start_ticks
 
 RECORD_FILE = "record.json"
 RECORD_VERSION = 1
@@ -125,16 +126,8 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
-def _start_ticks(pid: int) -> int | None:
-    """Start time of process ``pid`` (clock ticks since boot), to tell it from a later process with its pid."""
-    try:
-        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
-    except (OSError, IndexError, ValueError):
-        return None
-
-
 def worker_identity() -> dict[str, Any]:
-    return {"host": socket.gethostname(), "pid": os.getpid(), "start_ticks": _start_ticks(os.getpid())}
+    return {"host": socket.gethostname(), "pid": os.getpid(), "start_ticks": start_ticks(os.getpid())}
 
 
 def worker_alive(worker: dict[str, Any]) -> bool:
@@ -142,7 +135,7 @@ def worker_alive(worker: dict[str, Any]) -> bool:
     if worker.get("host") != socket.gethostname():
         return True
     pid = worker.get("pid")
-    return isinstance(pid, int) and _start_ticks(pid) is not None and _start_ticks(pid) == worker.get("start_ticks")
+    return isinstance(pid, int) and start_ticks(pid) is not None and start_ticks(pid) == worker.get("start_ticks")
 
 
 def recover_stale_runs(runs_dir: str | Path, *, docker_client: Any = None) -> list[dict[str, Any]]:
@@ -174,6 +167,7 @@ def recover_stale_runs(runs_dir: str | Path, *, docker_client: Any = None) -> li
             subprocess.run(["umount", "-l", str(live)], capture_output=True)
             leftovers["output_unmounted"] = True
         leftovers["cgroups_removed"] = remove_worker_groups(int(worker.get("pid", -1)))
+        leftovers["stages_removed"] = remove_stale_stages()
         record.update(
             status="killed",
             reason=(
@@ -206,8 +200,8 @@ def _build(
         raise ValueError("a Dockerfile submission needs the docker backend and its folder")
     tag = f"hepbench-submission/{challenge}:{tree_sha256(payload.code_dir)[:12]}"
     try:
-        record["build"] = backend.build(payload.code_dir, tag, limits)
-        record["payload"]["image"] = record["build"]["image"]
+        record["payload"].update(base_image=payload.image, image=tag)
+        record["build"] = {"tag": tag, **backend.build(payload.code_dir, tag, limits)}
         write_record(run_dir, record)
         return False
     except BuildFailed as err:

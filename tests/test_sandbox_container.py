@@ -203,7 +203,9 @@ def test_an_image_that_declares_a_volume_is_refused(docker_host, sandbox_runs, t
     context.mkdir()
     (context / "Dockerfile").write_text(f"FROM {docker_host['image']}\nVOLUME /data\nLABEL org.hepbench.test=volume\n")
     # Built as the participant would on their own machine (the runner's own builds refuse VOLUME).
-    image_id = client.images.build(path=str(context), tag="mallory/volume:1", network_mode="none")[0].id
+    image_id = client.images.build(
+        path=str(context), tag="mallory/volume:1", network_mode="none", rm=True, forcerm=True
+    )[0].id
     volumes_before = {v.name for v in client.volumes.list()}
     try:
         inputs = tmp_path / "input"
@@ -318,11 +320,10 @@ def test_a_build_runs_as_an_unprivileged_host_user_with_the_run_s_limits(docker_
 def test_a_build_past_its_limits_is_stopped_and_leaves_nothing(docker_host, tmp_path, body, status, reason) -> None:
     """A build that talks forever (a read timeout never fires) or fills the daemon's disk is stopped
     at the run's deadline or output budget; its container is gone."""
-    from hepbench.submission_kit.sandbox.container import BuildFailed, build_image
+    from hepbench.submission_kit.sandbox.container import BuildFailed, build_containers, build_image
     from hepbench.submission_kit.sandbox.limits import MIB, Limits
 
     client = docker_host["client"]
-    before = {c["Id"] for c in client.api.containers(all=True)}
     limits = Limits(wall_seconds=4 if status == "timeout" else 120, output_bytes=128 * MIB, tmp_bytes=32 * MIB)
     start = time.perf_counter()
     with pytest.raises(BuildFailed) as failed:
@@ -331,7 +332,7 @@ def test_a_build_past_its_limits_is_stopped_and_leaves_nothing(docker_host, tmp_
         )
     assert failed.value.build["status"] == status and reason in failed.value.build["reason"]
     assert time.perf_counter() - start < 30
-    assert {c["Id"] for c in client.api.containers(all=True)} <= before
+    assert not build_containers(client), "a build container outlived its build"
 
 
 def test_a_runner_killed_mid_build_leaves_no_build_running(docker_host, tmp_path) -> None:

@@ -344,9 +344,12 @@ def build_image(
                     container.remove(force=True)
             reader.join(0.2)
         kill_seconds = time.perf_counter() - kill_start
-    for container in build_containers(client, group):  # nothing of the build outlives it
-        with contextlib.suppress(docker.errors.APIError):
-            container.remove(force=True)
+    gone_by = time.perf_counter() + 30
+    while (left := build_containers(client, group)) and time.perf_counter() < gone_by:
+        for container in left:  # nothing of the build outlives it (the daemon may be removing it already)
+            with contextlib.suppress(docker.errors.APIError):
+                container.remove(force=True)
+        time.sleep(0.2)
     build: dict[str, Any] = {
         "seconds": time.perf_counter() - start,
         "kill_seconds": kill_seconds,
