@@ -182,6 +182,23 @@ def recover_stale_runs(runs_dir: str | Path, *, docker_client: Any = None) -> li
     return closed
 
 
+def reap_sandbox_leftovers() -> dict[str, Any]:
+    """Remove what runners killed with -9 left on this host: their staged folders, and the docker
+    sandbox and build containers past their deadline (when a daemon answers). A worker calls it
+    when it starts, so a deadline holds even when no run follows."""
+    from .sandbox.host import daemon_answers
+
+    removed: dict[str, Any] = {"stages_removed": remove_stale_stages()}
+    if daemon_answers():
+        from .sandbox.container import docker_client, reap_expired
+
+        try:
+            removed["containers_removed"] = reap_expired(docker_client())
+        except Exception as err:  # noqa: BLE001 - a worker that cannot reap still scores; the next one reaps
+            removed["containers_error"] = f"{type(err).__name__}: {err}"
+    return removed
+
+
 def prepare_inputs(challenge: str, run_dir: Path, **options: Any) -> tuple[Path, Path, dict[str, Any]]:
     """Write ``run_dir/input`` (public) and ``run_dir/organiser`` (truth); returns both and a summary."""
     input_dir, organiser_dir = run_dir / "input", run_dir / "organiser"

@@ -109,7 +109,8 @@ def test_a_method_name_with_mathtext_still_plots() -> None:
     assert intervals_vs_truth(rows, "$\\foo{$ (mallory)").startswith(b"\x89PNG")
 
 
-def test_a_sparse_giant_in_a_code_folder_is_refused_unread(bwrap_backend, tmp_path) -> None:
+@pytest.mark.parametrize("backend", ["bubblewrap", "docker"])
+def test_a_sparse_giant_in_a_code_folder_is_refused_unread(request, backend, tmp_path) -> None:
     """A 3 GiB sparse file: refused from its size alone, with a record that says so."""
     import resource
 
@@ -124,7 +125,7 @@ def test_a_sparse_giant_in_a_code_folder_is_refused_unread(bwrap_backend, tmp_pa
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     record = run_submission(
         "lhco",
-        bwrap_backend,
+        request.getfixturevalue("bwrap_backend" if backend == "bubblewrap" else "docker_backend"),
         Payload("code", code_dir=code),
         run_dir=tmp_path / "run",
         limits=Limits(wall_seconds=30),

@@ -432,3 +432,24 @@ def test_a_failed_build_is_a_recorded_run(docker_host, sandbox_runs, tmp_path) -
         organiser_dir=tmp_path,
     )
     assert record["status"] == "refused" and "builds FROM ${BASE_IMAGE}" in record["reason"]
+
+
+def test_a_worker_start_reaps_what_dead_runners_left(docker_host) -> None:
+    """`leaderboard work` starts by removing sandbox containers past their deadline, before any run."""
+    from hepbench.submission_kit.runner import reap_sandbox_leftovers
+    from hepbench.submission_kit.sandbox.container import DEADLINE_LABEL
+
+    client = docker_host["client"]
+    orphan = client.containers.run(
+        docker_host["image"],
+        ["sleep", "600"],
+        detach=True,
+        network_mode="none",
+        labels={"org.hepbench.sandbox": "1", DEADLINE_LABEL: str(int(time.time()) - 1)},
+    )
+    try:
+        removed = reap_sandbox_leftovers()
+        assert orphan.id[:12] in removed["containers_removed"]
+    finally:
+        with contextlib.suppress(docker.errors.NotFound):
+            orphan.remove(force=True)

@@ -419,6 +419,15 @@ def test_a_dead_worker_leaves_no_stuck_run(request, higgs_inputs, sandbox_runs, 
     time.sleep(1.0)
     worker.send_signal(signal.SIGKILL)
     worker.wait()
+    if backend == "bubblewrap":  # the sandbox dies with its runner (--die-with-parent), before any recovery
+        from hepbench.submission_kit.sandbox.cgroups import ROOT
+
+        groups = [*ROOT.glob(f"hepbench/run-{worker.pid}-*"), *ROOT.glob(f"*/hepbench/run-{worker.pid}-*")]
+        assert groups, "the run had no control group"
+        deadline = time.monotonic() + 10
+        while any((g / "cgroup.procs").read_text().split() for g in groups) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not any((g / "cgroup.procs").read_text().split() for g in groups), "the sandbox outlived its runner"
     assert json.loads((run_dir / RECORD_FILE).read_text())["status"] == "running"
     client = request.getfixturevalue("docker_host")["client"] if backend == "docker" else None
     closed = recover_stale_runs(runs, docker_client=client)
