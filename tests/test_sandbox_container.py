@@ -61,6 +61,11 @@ def test_hostile_submission_is_contained(docker_backend, docker_host, sandbox_ru
 
 
 def test_container_runs_unprivileged_offline_and_read_only(docker_backend, sandbox_runs) -> None:
+    from hepbench.submission_kit.sandbox.container import remap_base
+
+    base = remap_base(docker_backend.client)
+    assert base is not None and base[0] >= 1000, "the daemon does not remap users: container root is host root"
+    assert docker_backend.sandbox_ids() == (base[0] + 65534, base[1] + 65534)
     outcome, output = _run_script(docker_backend, PRIVILEGES, sandbox_runs)
     assert outcome.ok, outcome.log_tail
     report = json.loads((output / "report.json").read_text())
