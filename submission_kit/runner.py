@@ -288,6 +288,10 @@ def run_submission(
         record.update(status=REFUSED, reason=str(err), finished=_now())
         write_record(run_dir, record)
         return record
+    except Exception as err:  # noqa: BLE001 - the host failed to prepare the run: recorded, never left running
+        record.update(status=SANDBOX_ERROR, reason=f"preparing the run: {type(err).__name__}: {err}", finished=_now())
+        write_record(run_dir, record)
+        return record
     try:
         outcome = backend.run(
             list(command or []),
@@ -314,6 +318,11 @@ def run_submission(
             outcome.status, outcome.reason = INVALID_OUTPUT, str(err)
             record["outcome"] = outcome.as_dict()
             record["validation"] = {"ok": False, "message": str(err)}
+        except Exception as err:  # noqa: BLE001 - outputs the checks let through but the scorer cannot take
+            reason = f"the outputs could not be scored ({type(err).__name__}: {str(err)[:300]})"
+            outcome.status, outcome.reason = INVALID_OUTPUT, reason
+            record["outcome"] = outcome.as_dict()
+            record["validation"] = {"ok": False, "message": reason, "scorer_error": type(err).__name__}
     record["status"] = outcome.status
     record["reason"] = outcome.reason
     record["finished"] = _now()
