@@ -314,7 +314,7 @@ def prepare(
 @submission_app.command("prepare-host")
 @handles_errors
 def prepare_host_cmd(json_path: JsonOption = None) -> None:
-    """Install docker.io / bubblewrap / debootstrap if missing, start dockerd, load or build the base image."""
+    """Install docker.io / bubblewrap / debootstrap if missing, run dockerd with userns-remap, load or build the base image."""
     from ..submission_kit.sandbox.host import prepare_host
 
     report = prepare_host()
