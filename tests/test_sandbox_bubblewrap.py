@@ -73,6 +73,7 @@ def test_sandbox_has_no_privileges_and_sees_only_its_folders(bwrap_backend, sand
         "submission",
     }
     assert outcome.details["output_capped_by_host_tmpfs"] is True
+    assert outcome.details["host_paths_hidden"] is True
     assert outcome.details["cgroup"] is not None
     assert 0 < outcome.peak_memory_bytes < HOSTILE_LIMITS.memory_bytes
 

@@ -16,6 +16,7 @@ import secrets
 import shutil
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 from .limits import Limits
@@ -228,6 +229,9 @@ def remove_stale_stages(stage_root: Path = STAGE_ROOT) -> int:
             owner = json.loads((root / "owner.json").read_text())
         except (OSError, ValueError):
             owner = {}
+            with contextlib.suppress(OSError):
+                if time.time() - root.stat().st_mtime < 60:
+                    continue  # being staged right now: its owner is about to be written
         pid = owner.get("pid")
         if isinstance(pid, int) and start_ticks(pid) is not None and start_ticks(pid) == owner.get("start_ticks"):
             continue
