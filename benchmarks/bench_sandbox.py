@@ -7,7 +7,8 @@ sandbox and in a docker container (create, start, wait, remove), all with the sa
 and the same folders; the difference is the price of the sandbox per submission.
 With ``--hostile``: every case of ``hepbench.submission_kit.sandbox.hostile`` on both backends, as a
 table of outcome, reason and time to contain (host wall time from start request to the
-sandbox being gone).
+sandbox being gone), then hostile Dockerfile builds on the docker backend (a build past its
+deadline, one that fills the daemon's disk) under the same limits.
 """
 
 from __future__ import annotations
@@ -25,6 +26,41 @@ from hepbench.submission_kit.sandbox.bubblewrap import BubblewrapBackend
 from hepbench.submission_kit.sandbox.container import ContainerBackend
 from hepbench.submission_kit.sandbox.hostile import CASES, HOSTILE_LIMITS, run_case
 from hepbench.submission_kit.sandbox.workspace import make_run_root
+
+HOSTILE_BUILDS = {
+    "build-deadline": "RUN while true; do echo tick; sleep 0.2; done\n",
+    "build-disk": "RUN for i in $(seq 1 200); do head -c 16000000 /dev/zero > /f$i; done; sleep 600\n",
+    "build-ok": "RUN python3 -c 'import numpy; print(numpy.__version__)'\n",
+}
+
+
+def hostile_builds(client, root) -> list[dict]:
+    """Each ``HOSTILE_BUILDS`` Dockerfile built under ``HOSTILE_LIMITS``: status, seconds, kill time."""
+    from hepbench.submission_kit.sandbox.container import BuildFailed, build_containers, build_image
+
+    rows = []
+    for case, body in HOSTILE_BUILDS.items():
+        context = root / case
+        context.mkdir()
+        (context / "Dockerfile").write_text("ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\n" + body)
+        try:
+            build = build_image(
+                client, context, f"hepbench-bench/{case}:1", {"BASE_IMAGE": BASE_IMAGE_TAG}, HOSTILE_LIMITS
+            )
+            client.images.remove(build["image"], force=True)
+        except BuildFailed as err:
+            build = err.build
+        row = {
+            k: build.get(k) for k in ("status", "reason", "seconds", "kill_seconds", "disk_bytes", "peak_memory_bytes")
+        }
+        row.update(case=case, containers_left=len(build_containers(client)))
+        rows.append(row)
+        kill = "" if row["kill_seconds"] is None else f"{row['kill_seconds']:.3f}"
+        print(
+            f"| {case} | docker | {row['status']} | {row['reason']} | {row['seconds']:.2f} | {kill} | "
+            f"{row['disk_bytes'] >> 20} MiB written, {row['containers_left']} containers left |"
+        )
+    return rows
 
 
 def main() -> None:
@@ -95,6 +131,7 @@ def main() -> None:
                 )
                 shutil.rmtree(result.evidence["run_dir"], ignore_errors=True)
         report["hostile"] = rows
+        report["hostile_builds"] = hostile_builds(backends["docker"].client, root)
     shutil.rmtree(root, ignore_errors=True)
     if args.json:
         with open(args.json, "w") as handle:

@@ -57,11 +57,9 @@ def make_backend(
     image_tar: Path | None,
     pull: bool,
     base_image: str,
-    limits: Limits | None = None,
 ):
-    """The payload and the backend that runs it, from the command-line choices (a Dockerfile is
-    built under ``limits``)."""
-    from ..submission_kit.runner import Payload, tree_sha256
+    """The payload and the backend that runs it, from the command-line choices."""
+    from ..submission_kit.runner import Payload
 
     if backend == "bubblewrap":
         from ..submission_kit.sandbox.bubblewrap import BubblewrapBackend
@@ -73,7 +71,7 @@ def make_backend(
         return Payload("code", code_dir=submission), BubblewrapBackend()
     if backend != "docker":
         raise ValueError(f"unknown backend {backend!r}; choose bubblewrap or docker")
-    from ..submission_kit.sandbox.container import ContainerBackend, build_image, docker_client, resolve_image
+    from ..submission_kit.sandbox.container import ContainerBackend, docker_client, resolve_image
 
     client = docker_client()
     if image or image_tar:
@@ -82,10 +80,8 @@ def make_backend(
     if submission is None:
         raise ValueError("give a submission folder, --image or --image-tar")
     resolve_image(client, base_image, pull=pull)
-    if (submission / "Dockerfile").is_file():
-        tag = f"hepbench-submission/{challenge}:{tree_sha256(submission)[:12]}"
-        build = build_image(client, submission, tag, {"BASE_IMAGE": base_image}, limits)
-        return Payload("image", code_dir=submission, image=tag, build=build), ContainerBackend(tag, client=client)
+    if (submission / "Dockerfile").is_file():  # built by run_submission, under the run's limits
+        return Payload("dockerfile", code_dir=submission, image=base_image), ContainerBackend(base_image, client=client)
     return Payload("code", code_dir=submission), ContainerBackend(base_image, client=client)
 
 
@@ -114,6 +110,7 @@ def print_record(record: dict[str, Any]) -> None:
         ("reason", record.get("reason", "")),
         ("exit code", str(outcome.get("exit_code"))),
         ("wall seconds (host)", f"{outcome.get('wall_seconds', 0):.2f}"),
+        *([("build seconds", f"{record['build'].get('seconds', 0):.2f}")] if "build" in record else []),
         ("peak memory (host)", "n/a" if peak is None else f"{peak / MIB:.1f} MiB"),
         ("log bytes", str(outcome.get("log_bytes_total", 0))),
     ]
@@ -125,9 +122,10 @@ def print_record(record: dict[str, Any]) -> None:
     for name, value in rows:
         table.add_row(name, Text(printable(str(value))))  # plain text: a reason may quote the submission
     console.print(table)
-    if record["status"] != "ok" and outcome.get("log_tail"):
+    log_tail = outcome.get("log_tail") or ("outcome" not in record and (record.get("build") or {}).get("log_tail"))
+    if record["status"] != "ok" and log_tail:
         console.print("[bold]end of the submission's log:[/bold]")
-        console.print(printable(outcome["log_tail"][-2000:]), markup=False, highlight=False)
+        console.print(printable(log_tail[-2000:]), markup=False, highlight=False)
 
 
 def _run(
@@ -149,7 +147,7 @@ def _run(
     from ..submission_kit.sandbox.workspace import make_run_root
 
     challenges.get(challenge)
-    payload, runner = make_backend(challenge, submission, backend, image, image_tar, pull, base_image, limits)
+    payload, runner = make_backend(challenge, submission, backend, image, image_tar, pull, base_image)
     run_dir = make_run_root(runs_dir, prefix=f"{challenge}-")
     record = run_submission(
         challenge, runner, payload, run_dir=run_dir, limits=limits, input_options=input_options, do_score=do_score
@@ -316,7 +314,7 @@ def prepare(
 @submission_app.command("prepare-host")
 @handles_errors
 def prepare_host_cmd(json_path: JsonOption = None) -> None:
-    """Install docker.io / bubblewrap / debootstrap if missing, start dockerd, load or build the base image."""
+    """Install docker.io / bubblewrap / debootstrap if missing, run dockerd with userns-remap, load or build the base image."""
     from ..submission_kit.sandbox.host import prepare_host
 
     report = prepare_host()

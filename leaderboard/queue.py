@@ -289,9 +289,14 @@ def work(
     """Recover stale runs, then score queued runs one by one (until the queue is empty, or until
     ``stop`` is set); code submissions run in the ``backend`` sandbox. Returns how many runs
     ended in each state."""
+    from ..submission_kit.runner import reap_sandbox_leftovers
+
     worker = worker or worker_name()
     counts = {SCORED: 0, FAILED: 0, "lost": 0, "recovered": 0}
     say = on_event or (lambda _message: None)
+    leftovers = reap_sandbox_leftovers()  # a dead worker's sandboxes past their deadline
+    if leftovers.get("stages_removed") or leftovers.get("containers_removed"):
+        say(f"removed what dead runners left: {leftovers}")
     while stop is None or not stop.is_set():
         for recovery in recover_stale(store, max_attempts=max_attempts, stale_after=stale_after):
             counts["recovered"] += 1

@@ -25,6 +25,7 @@ from ..output import jsonable
 from .sandbox.backend import Backend
 from .sandbox.limits import Limits
 from .sandbox.result import INVALID_OUTPUT, REFUSED, SANDBOX_ERROR
+from .sandbox.workspace import remove_stale_stages, start_ticks
 
 RECORD_FILE = "record.json"
 RECORD_VERSION = 1
@@ -35,19 +36,16 @@ CODE_COMMAND: tuple[str, ...] = ("{python}", "/submission/entrypoint.py")
 
 @dataclass(frozen=True)
 class Payload:
-    """What was submitted: a code folder (``model.py``) or a container image."""
+    """What was submitted: a code folder (``model.py``), a container image, or a folder with a
+    Dockerfile (``kind="dockerfile"``, built from ``image`` by the run under its limits)."""
 
     kind: str
     code_dir: Path | None = None
     image: str | None = None
     image_tar: Path | None = None
-    build: dict[str, Any] | None = None
-    """How the image was built from ``code_dir`` (image id, seconds), under the run's limits."""
 
     def describe(self) -> dict[str, Any]:
         out: dict[str, Any] = {"kind": self.kind}
-        if self.build is not None:
-            out["build"] = dict(self.build)
         if self.code_dir is not None:
             out["code_dir"] = str(self.code_dir)
             out["sha256"] = tree_sha256(self.code_dir)
@@ -128,16 +126,8 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
-def _start_ticks(pid: int) -> int | None:
-    """Start time of process ``pid`` (clock ticks since boot), to tell it from a later process with its pid."""
-    try:
-        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
-    except (OSError, IndexError, ValueError):
-        return None
-
-
 def worker_identity() -> dict[str, Any]:
-    return {"host": socket.gethostname(), "pid": os.getpid(), "start_ticks": _start_ticks(os.getpid())}
+    return {"host": socket.gethostname(), "pid": os.getpid(), "start_ticks": start_ticks(os.getpid())}
 
 
 def worker_alive(worker: dict[str, Any]) -> bool:
@@ -145,7 +135,7 @@ def worker_alive(worker: dict[str, Any]) -> bool:
     if worker.get("host") != socket.gethostname():
         return True
     pid = worker.get("pid")
-    return isinstance(pid, int) and _start_ticks(pid) is not None and _start_ticks(pid) == worker.get("start_ticks")
+    return isinstance(pid, int) and start_ticks(pid) is not None and start_ticks(pid) == worker.get("start_ticks")
 
 
 def recover_stale_runs(runs_dir: str | Path, *, docker_client: Any = None) -> list[dict[str, Any]]:
@@ -177,6 +167,7 @@ def recover_stale_runs(runs_dir: str | Path, *, docker_client: Any = None) -> li
             subprocess.run(["umount", "-l", str(live)], capture_output=True)
             leftovers["output_unmounted"] = True
         leftovers["cgroups_removed"] = remove_worker_groups(int(worker.get("pid", -1)))
+        leftovers["stages_removed"] = remove_stale_stages()
         record.update(
             status="killed",
             reason=(
@@ -191,11 +182,55 @@ def recover_stale_runs(runs_dir: str | Path, *, docker_client: Any = None) -> li
     return closed
 
 
+def reap_sandbox_leftovers() -> dict[str, Any]:
+    """Remove what runners killed with -9 left on this host: their staged folders, and the docker
+    sandbox and build containers past their deadline (when a daemon answers). A worker calls it
+    when it starts, so a deadline holds even when no run follows."""
+    from .sandbox.host import daemon_answers
+
+    removed: dict[str, Any] = {"stages_removed": remove_stale_stages()}
+    if daemon_answers():
+        from .sandbox.container import docker_client, reap_expired
+
+        try:
+            removed["containers_removed"] = reap_expired(docker_client())
+        except Exception as err:  # noqa: BLE001 - a worker that cannot reap still scores; the next one reaps
+            removed["containers_error"] = f"{type(err).__name__}: {err}"
+    return removed
+
+
 def prepare_inputs(challenge: str, run_dir: Path, **options: Any) -> tuple[Path, Path, dict[str, Any]]:
     """Write ``run_dir/input`` (public) and ``run_dir/organiser`` (truth); returns both and a summary."""
     input_dir, organiser_dir = run_dir / "input", run_dir / "organiser"
     summary = challenges.get(challenge).write_inputs(input_dir, organiser_dir, **options)
     return input_dir, organiser_dir, summary
+
+
+def _build(
+    backend: Backend, payload: Payload, record: dict[str, Any], run_dir: Path, limits: Limits, challenge: str
+) -> bool:
+    """Build a Dockerfile payload through ``backend`` under ``limits``, the build in the record;
+    whether the run ended there (the build failed, with the status and reason recorded)."""
+    from .sandbox.container import BuildFailed, ContainerBackend
+
+    if not isinstance(backend, ContainerBackend) or payload.code_dir is None:
+        raise ValueError("a Dockerfile submission needs the docker backend and its folder")
+    tag = f"hepbench-submission/{challenge}:{tree_sha256(payload.code_dir)[:12]}"
+    try:
+        record["payload"].update(base_image=payload.image, image=tag)
+        record["build"] = {"tag": tag, **backend.build(payload.code_dir, tag, limits)}
+        write_record(run_dir, record)
+        return False
+    except BuildFailed as err:
+        record["build"] = err.build
+        status, reason = err.build["status"], f"build: {err.build['reason']}"
+    except (ValueError, OSError) as err:
+        status, reason = REFUSED, str(err)
+    except Exception as err:  # noqa: BLE001 - the daemon failed, not the submission
+        status, reason = SANDBOX_ERROR, f"{type(err).__name__}: {err}"
+    record.update(status=status, reason=reason, finished=_now())
+    write_record(run_dir, record)
+    return True
 
 
 def run_submission(
@@ -238,6 +273,10 @@ def run_submission(
     try:
         record["payload"] = payload.describe()
         write_record(run_dir, record)
+        if payload.kind == "dockerfile":
+            finished = _build(backend, payload, record, run_dir, limits, challenge)
+            if finished:
+                return record
         if payload.kind == "code":
             submission_dir = stage_code(challenge, payload.code_dir, run_dir / "submission")
             command = list(command or CODE_COMMAND)
@@ -247,6 +286,10 @@ def run_submission(
     except (ValueError, OSError) as err:
         # Refused before it ran: the record says why, and nothing stays running.
         record.update(status=REFUSED, reason=str(err), finished=_now())
+        write_record(run_dir, record)
+        return record
+    except Exception as err:  # noqa: BLE001 - the host failed to prepare the run: recorded, never left running
+        record.update(status=SANDBOX_ERROR, reason=f"preparing the run: {type(err).__name__}: {err}", finished=_now())
         write_record(run_dir, record)
         return record
     try:
@@ -275,6 +318,11 @@ def run_submission(
             outcome.status, outcome.reason = INVALID_OUTPUT, str(err)
             record["outcome"] = outcome.as_dict()
             record["validation"] = {"ok": False, "message": str(err)}
+        except Exception as err:  # noqa: BLE001 - outputs the checks let through but the scorer cannot take
+            reason = f"the outputs could not be scored ({type(err).__name__}: {str(err)[:300]})"
+            outcome.status, outcome.reason = INVALID_OUTPUT, reason
+            record["outcome"] = outcome.as_dict()
+            record["validation"] = {"ok": False, "message": reason, "scorer_error": type(err).__name__}
     record["status"] = outcome.status
     record["reason"] = outcome.reason
     record["finished"] = _now()

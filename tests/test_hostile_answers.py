@@ -4,6 +4,7 @@ and the field, a non-zero exit and nothing left running (the malicious participa
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pandas as pd
@@ -109,7 +110,8 @@ def test_a_method_name_with_mathtext_still_plots() -> None:
     assert intervals_vs_truth(rows, "$\\foo{$ (mallory)").startswith(b"\x89PNG")
 
 
-def test_a_sparse_giant_in_a_code_folder_is_refused_unread(bwrap_backend, tmp_path) -> None:
+@pytest.mark.parametrize("backend", ["bubblewrap", "docker"])
+def test_a_sparse_giant_in_a_code_folder_is_refused_unread(request, backend, tmp_path) -> None:
     """A 3 GiB sparse file: refused from its size alone, with a record that says so."""
     import resource
 
@@ -124,7 +126,7 @@ def test_a_sparse_giant_in_a_code_folder_is_refused_unread(bwrap_backend, tmp_pa
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     record = run_submission(
         "lhco",
-        bwrap_backend,
+        request.getfixturevalue("bwrap_backend" if backend == "bubblewrap" else "docker_backend"),
         Payload("code", code_dir=code),
         run_dir=tmp_path / "run",
         limits=Limits(wall_seconds=30),
@@ -134,3 +136,47 @@ def test_a_sparse_giant_in_a_code_folder_is_refused_unread(bwrap_backend, tmp_pa
     assert record["status"] == "refused" and "more than 64 MiB of code" in record["reason"]
     assert json.loads((tmp_path / "run" / "record.json").read_text())["status"] == "refused"
     assert grown_mib < 200, f"the organiser's process grew by {grown_mib:.0f} MiB"
+
+
+def test_outputs_that_crash_the_scorer_end_in_a_recorded_state(tmp_path, monkeypatch) -> None:
+    """Whatever the checks let through and the scorer cannot take ends the record with a one-line
+    reason; so does a failure to prepare the inputs. Nothing stays running."""
+    from hepbench.submission_kit.runner import Payload, run_submission
+    from hepbench.submission_kit.sandbox.backend import Backend
+    from hepbench.submission_kit.sandbox.limits import Limits
+    from hepbench.submission_kit.sandbox.result import RunOutcome
+
+    class Finished(Backend):
+        name = "finished"
+
+        def sandbox_ids(self):
+            return os.getuid(), os.getgid()
+
+        def _execute(self, command, **_):
+            return RunOutcome(status="ok", reason="exited with status 0", backend=self.name, exit_code=0)
+
+    spec = challenges.get("lhco")
+
+    def crash(*_args, **_kwargs):
+        raise TypeError("Invalid value '1.55' for dtype 'int64'")
+
+    monkeypatch.setattr(type(spec), "read_outputs", lambda self, *a, **k: {})
+    monkeypatch.setattr(type(spec), "describe_outputs", lambda self, outputs: "checked")
+    monkeypatch.setattr(type(spec), "score", crash)
+    (tmp_path / "input").mkdir()
+    record = run_submission(
+        "lhco",
+        Finished(),
+        Payload("image", image="sha256:feed"),
+        run_dir=tmp_path / "run",
+        limits=Limits(wall_seconds=5),
+        input_dir=tmp_path / "input",
+        organiser_dir=tmp_path,
+    )
+    assert record["status"] == "invalid-output" and "could not be scored (TypeError" in record["reason"]
+    assert json.loads((tmp_path / "run" / "record.json").read_text())["status"] == "invalid-output"
+    monkeypatch.setattr(type(spec), "write_inputs", crash)
+    record = run_submission(
+        "lhco", Finished(), Payload("image", image="sha256:feed"), run_dir=tmp_path / "run2", limits=Limits()
+    )
+    assert record["status"] == "sandbox-error" and record["reason"].startswith("preparing the run: TypeError")

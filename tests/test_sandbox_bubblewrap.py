@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -72,6 +73,7 @@ def test_sandbox_has_no_privileges_and_sees_only_its_folders(bwrap_backend, sand
         "submission",
     }
     assert outcome.details["output_capped_by_host_tmpfs"] is True
+    assert outcome.details["host_paths_hidden"] is True
     assert outcome.details["cgroup"] is not None
     assert 0 < outcome.peak_memory_bytes < HOSTILE_LIMITS.memory_bytes
 
@@ -133,3 +135,31 @@ def test_limits_reject_nonsense(field: str, value: float) -> None:
 def test_gpu_runs_are_refused_rather_than_run_without_one(bwrap_backend, sandbox_runs) -> None:
     with pytest.raises(ValueError, match="no GPU; use the docker backend"):
         _run_script(bwrap_backend, "print('x')", Limits(wall_seconds=5, gpu=True), sandbox_runs)
+
+
+def test_staged_folders_hide_host_paths_and_leave_the_host_intact(bwrap_backend, sandbox_runs) -> None:
+    """The read-only views are overlays with relative layer paths; a runner that dies with its
+    views mounted leaves them to the next one, and removing them never touches the folders."""
+    import subprocess
+
+    from hepbench.submission_kit.sandbox.workspace import StagedFolders, mounts_under, remove_stale_stages
+
+    folder = make_run_root(sandbox_runs, prefix="stage-") / "input"
+    folder.mkdir()
+    (folder / "data.txt").write_text("public input\n")
+    staged = StagedFolders({"input": folder, "submission": None}).__enter__()  # never exited: a crash
+    assert staged.hidden, staged.reason
+    view = staged.paths["input"]
+    assert (view / "data.txt").read_text() == "public input\n"
+    mountinfo = Path("/proc/self/mountinfo").read_text().splitlines()
+    line = next(x for x in mountinfo if x.split()[4] == str(view))
+    assert str(folder) not in line and "lowerdir=lower/input:empty" in line
+    with pytest.raises(OSError):
+        (view / "planted").write_text("x")  # read-only
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    owner = staged.root / "owner.json"
+    owner.write_text(json.dumps({"pid": dead.pid, "start_ticks": -1}))
+    assert remove_stale_stages() >= 1
+    assert not staged.root.exists() and not mounts_under(staged.root)
+    assert (folder / "data.txt").read_text() == "public input\n"

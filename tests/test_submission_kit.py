@@ -309,7 +309,8 @@ def test_round_trip_container_submission(docker_host, sandbox_runs, higgs_data, 
             str(tmp_path / "validate.json"),
         ]
     )
-    assert checked["status"] == "ok" and checked["payload"]["kind"] == "image"
+    assert checked["status"] == "ok" and checked["payload"]["kind"] == "dockerfile"
+    assert checked["build"]["status"] == "ok" and checked["build"]["seconds"] > 0  # built by the run, in its record
     image = checked["payload"]["image"]
     assert image == f"hepbench-submission/higgs-uncertainty:{tree_sha256(dest)[:12]}"
     scored = _cli(
@@ -343,10 +344,17 @@ def test_round_trip_container_submission(docker_host, sandbox_runs, higgs_data, 
     docker_host["client"].images.remove(image)
 
 
-def test_cli_reports_a_failing_submission_with_its_reason(bwrap_backend, sandbox_runs, higgs_data, tmp_path) -> None:
+@pytest.mark.parametrize("backend", ["bubblewrap", "docker"])
+def test_cli_reports_a_failing_submission_with_its_reason(request, backend, sandbox_runs, higgs_data, tmp_path) -> None:
+    """The reason and the log's tail are printed, but none of the terminal escapes in the log
+    (window title, clipboard write, screen clear) nor a forged line that looks like the CLI's own."""
+    request.getfixturevalue("bwrap_backend" if backend == "bubblewrap" else "docker_backend")
     code = tmp_path / "code"
     code.mkdir()
-    (code / "model.py").write_text("raise SystemExit('no model here')\n")
+    forged = r"\x1b]0;owned\x07\x1b]52;c;ZXZpbA==\x07\x1b[2J\x1b[32mstatus: ok\x1b[0m"
+    (code / "model.py").write_text(
+        f"import sys\nsys.stdout.write('{forged}' + '\\n')\nraise SystemExit('no model here')\n"
+    )
     result = runner.invoke(
         app,
         [
@@ -354,6 +362,8 @@ def test_cli_reports_a_failing_submission_with_its_reason(bwrap_backend, sandbox
             "validate",
             "higgs-uncertainty",
             str(code),
+            "--backend",
+            backend,
             "--data",
             str(higgs_data),
             "--runs-dir",
@@ -365,6 +375,8 @@ def test_cli_reports_a_failing_submission_with_its_reason(bwrap_backend, sandbox
     assert result.exit_code == 1
     record = json.loads((tmp_path / "v.json").read_text())
     assert record["status"] == "crashed" and "no model here" in record["outcome"]["log_tail"]
+    assert "\x1b]52" in record["outcome"]["log_tail"]  # the record keeps the bytes; the terminal never sees them
+    assert "no model here" in result.output and "\x1b" not in result.output and "\x07" not in result.output
 
 
 WORKER = """
@@ -407,6 +419,15 @@ def test_a_dead_worker_leaves_no_stuck_run(request, higgs_inputs, sandbox_runs, 
     time.sleep(1.0)
     worker.send_signal(signal.SIGKILL)
     worker.wait()
+    if backend == "bubblewrap":  # the sandbox dies with its runner (--die-with-parent), before any recovery
+        from hepbench.submission_kit.sandbox.cgroups import ROOT
+
+        groups = [*ROOT.glob(f"hepbench/run-{worker.pid}-*"), *ROOT.glob(f"*/hepbench/run-{worker.pid}-*")]
+        assert groups, "the run had no control group"
+        deadline = time.monotonic() + 10
+        while any((g / "cgroup.procs").read_text().split() for g in groups) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not any((g / "cgroup.procs").read_text().split() for g in groups), "the sandbox outlived its runner"
     assert json.loads((run_dir / RECORD_FILE).read_text())["status"] == "running"
     client = request.getfixturevalue("docker_host")["client"] if backend == "docker" else None
     closed = recover_stale_runs(runs, docker_client=client)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .limits import Limits
 from .result import RunOutcome
-from .workspace import OutputMount, make_readable
+from .workspace import OutputMount, StagedFolders, make_readable
 
 SANDBOX_ENV: dict[str, str] = {
     "PATH": "/usr/local/bin:/usr/bin:/bin",
@@ -80,18 +80,20 @@ class Backend(abc.ABC):
         live = output_dir.with_name(output_dir.name + ".live")
         uid, gid = self.sandbox_ids()
         start = time.perf_counter()
-        with OutputMount(live, limits, uid, gid) as mount:
+        staged = StagedFolders({"input": input_dir, "submission": submission_dir})
+        with OutputMount(live, limits, uid, gid) as mount, staged:
             outcome = self._execute(
                 command,
-                input_dir=input_dir,
+                input_dir=staged.paths["input"] or input_dir,
                 output_dir=live,
-                submission_dir=submission_dir,
+                submission_dir=staged.paths["submission"],
                 limits=limits,
                 env=sandbox_env(limits, env),
                 uid=uid,
                 gid=gid,
             )
             outcome.details["output_capped_by_host_tmpfs"] = mount.mounted
+            outcome.details["host_paths_hidden"] = staged.hidden and mount.mounted
             outcome.details["output_files"] = mount.collect(output_dir, limits.output_bytes)
         outcome.details["host_seconds"] = time.perf_counter() - start
         return outcome

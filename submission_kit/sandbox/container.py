@@ -11,16 +11,35 @@ own log file is capped too.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from .backend import Backend
-from .limits import Limits
+from .limits import MIB, Limits
 from .result import LogCapture, RunOutcome, classify
 
 SANDBOX_USER = (65534, 65534)
-"""nobody:nogroup, a host uid that owns nothing."""
+"""nobody:nogroup inside the container; on the host the same ids shifted by the daemon's
+user-namespace remapping (:func:`remap_base`), a uid that owns nothing either way."""
+
+
+def remap_base(client) -> tuple[int, int] | None:
+    """Host uid and gid that root of a container maps to when the daemon remaps users, else None.
+
+    A remapping daemon keeps its storage in ``<root>/<uid>.<gid>``, which names the range.
+    """
+    import re
+
+    info = client.info()
+    if not any("name=userns" in option for option in info.get("SecurityOptions") or []):
+        return None
+    match = re.search(r"/(\d+)\.(\d+)/?$", info.get("DockerRootDir", ""))
+    if match is None:
+        raise RuntimeError(f"the daemon remaps users but its root {info.get('DockerRootDir')!r} names no range")
+    return int(match.group(1)), int(match.group(2))
 
 
 class ImageUnavailable(RuntimeError):
@@ -133,37 +152,253 @@ def resolve_image(client, image: str | None = None, *, image_tar: str | Path | N
     return client.images.pull(image).id
 
 
+BUILD_GROUP_PREFIX = "hepbench_build_"
+"""Every build's RUN containers sit in a control group named ``<prefix><deadline>_<token>``: the
+runner finds them by it, and whoever starts a docker runner next removes those past the deadline."""
+BUILD_SHM_BYTES = 64 * MIB
+CPU_PERIOD_US = 100_000
+
+
+class BuildFailed(RuntimeError):
+    """A Dockerfile build that did not finish; ``build`` holds its status, reason, seconds and log."""
+
+    def __init__(self, message: str, build: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.build = build
+
+
+def build_group(client, deadline: float) -> str:
+    """A control-group parent for one build's containers, named for the daemon's cgroup driver."""
+    import secrets
+
+    name = f"{BUILD_GROUP_PREFIX}{int(deadline)}_{secrets.token_hex(6)}"
+    return f"{name}.slice" if client.info().get("CgroupDriver") == "systemd" else f"/{name}"
+
+
+def build_containers(client, group: str | None = None) -> list:
+    """The daemon's build containers (all builds', or those of ``group``)."""
+    import docker
+
+    found = []
+    for summary in client.api.containers(all=True):
+        try:
+            container = client.containers.get(summary["Id"])
+        except docker.errors.NotFound:
+            continue  # removed since the listing
+        parent = (container.attrs.get("HostConfig") or {}).get("CgroupParent") or ""
+        if (group is None and BUILD_GROUP_PREFIX in parent) or (group is not None and parent == group):
+            found.append(container)
+    return found
+
+
+class _BuildDisk:
+    """Bytes a build's containers have written (their writable layers, summed over its steps)."""
+
+    def __init__(self, client, group: str) -> None:
+        self.client, self.group = client, group
+        self.foreign: set[str] = set()
+        self.written: dict[str, int] = {}
+
+    def sample(self) -> int:
+        import docker
+
+        for summary in self.client.api.containers(all=True):
+            cid = summary["Id"]
+            if cid in self.foreign or cid in self.written:
+                continue
+            try:
+                parent = (self.client.api.inspect_container(cid).get("HostConfig") or {}).get("CgroupParent")
+            except docker.errors.NotFound:
+                continue
+            if parent == self.group:
+                self.written[cid] = 0
+            else:
+                self.foreign.add(cid)
+        if self.written:
+            sized = self.client.api.containers(all=True, size=True, filters={"id": list(self.written)})
+            for summary in sized:
+                cid = summary["Id"]
+                self.written[cid] = max(self.written.get(cid, 0), int(summary.get("SizeRw") or 0))
+        return sum(self.written.values())
+
+
 def build_image(
     client, context: str | Path, tag: str, buildargs: dict[str, str] | None = None, limits: Limits | None = None
-) -> dict[str, float | str]:
-    """Build ``context``'s Dockerfile offline (no pull, no network in RUN steps) under ``limits``
-    (memory and swap of every RUN step, and the wall-clock deadline of the whole build); returns
-    the image id and the build's seconds, for the run's record."""
-    import docker
-    import requests
+) -> dict[str, Any]:
+    """Build ``context``'s Dockerfile under ``limits``, as a run is held; the image id and what the
+    build used (seconds, log, peak memory where the host shows it), for the run's record.
 
-    options: dict = {}
-    if limits is not None:
-        options["container_limits"] = {"memory": limits.memory_bytes, "memswap": limits.memory_bytes}
-        options["timeout"] = limits.wall_seconds
-    start = time.perf_counter()
+    The Dockerfile must start from the base image (``BASE_IMAGE``, default the kit's) and is
+    checked first (:func:`~.dockerfile.check_dockerfile`); nothing is pulled. RUN steps get no
+    network, the memory (swap included), CPU, process (``nproc``) and file-size limits, and run as
+    root of the daemon's remapped user namespace, never the host's root: a daemon that does not
+    remap users is refused. At ``limits.wall_seconds`` or when the build has taken more of the
+    daemon's disk than a run may write (``output_bytes + tmp_bytes``) its containers are killed.
+    Raises ``BuildFailed`` (status ``crashed``, ``timeout`` or ``killed``) when it does not finish.
+    """
+    import json
+    import socket
+
+    import docker
+    from docker.utils import tar as context_tar
+
+    from .base_image import BASE_IMAGE_TAG
+    from .dockerfile import check_dockerfile
+
+    limits = limits or Limits()
+    context = Path(context)
+    buildargs = dict(buildargs or {})
+    base = buildargs.setdefault("BASE_IMAGE", BASE_IMAGE_TAG)
+    check_dockerfile(context / "Dockerfile", base)
     try:
-        image, _ = client.images.build(
-            path=str(context),
-            tag=tag,
-            buildargs=buildargs or {},
-            pull=False,
-            network_mode="none",
-            rm=True,
-            forcerm=True,
-            **options,
+        client.images.get(base)
+    except docker.errors.ImageNotFound:
+        raise ImageUnavailable(f"base image {base!r} is not present locally; a build never pulls") from None
+    if remap_base(client) is None:
+        raise RuntimeError(
+            "the docker daemon does not remap users, so a Dockerfile's RUN steps would run as the host's root; "
+            "run `hepbench submission prepare-host` (it sets userns-remap)"
         )
-    except docker.errors.BuildError as err:
-        lines = "".join(str(chunk.get("stream", chunk.get("error", ""))) for chunk in err.build_log)
-        raise RuntimeError(f"{context}: docker build failed: {err.msg}\n{lines[-2000:]}") from None
-    except requests.exceptions.ReadTimeout:
-        raise RuntimeError(f"{context}: docker build ran past the {limits.wall_seconds:g} s limit") from None
-    return {"image": image.id, "seconds": time.perf_counter() - start}
+    deadline = time.time() + limits.wall_seconds
+    group = build_group(client, deadline + KILL_GRACE_SECONDS)
+    ulimits = [
+        {"Name": "nproc", "Soft": limits.pids, "Hard": limits.pids},
+        {"Name": "fsize", "Soft": limits.file_size_bytes, "Hard": limits.file_size_bytes},
+        {"Name": "core", "Soft": 0, "Hard": 0},
+    ]
+    params = {
+        "t": tag,
+        "buildargs": json.dumps(buildargs),
+        "rm": True,
+        "forcerm": True,
+        "networkmode": "none",
+        "memory": limits.memory_bytes,
+        "memswap": limits.memory_bytes,
+        "cpuperiod": CPU_PERIOD_US,
+        "cpuquota": max(1000, int(limits.cpus * CPU_PERIOD_US)),
+        "shmsize": min(BUILD_SHM_BYTES, limits.tmp_bytes),
+        "ulimits": json.dumps(ulimits),
+        "cgroupparent": group,
+        "version": "1",  # the classic builder: it honours every limit above
+    }
+    exclude = None
+    ignore = context / ".dockerignore"
+    if ignore.is_file():
+        exclude = [x.strip() for x in ignore.read_text().splitlines() if x.strip() and not x.startswith("#")]
+    log = LogCapture(limits.log_bytes)
+    state: dict[str, Any] = {}
+    disk = _BuildDisk(client, group)
+    disk_budget = limits.output_bytes + limits.tmp_bytes
+
+    def stream() -> None:
+        try:
+            with context_tar(str(context), exclude=exclude) as archive:
+                # The SDK's build() cannot pass ulimits, CPU quota or a cgroup parent: the same call, by hand.
+                response = client.api._post(
+                    client.api._url("/build"),
+                    data=archive,
+                    params=params,
+                    headers={"Content-Type": "application/tar"},
+                    stream=True,
+                    timeout=None,
+                )
+                state["response"] = response
+                client.api._raise_for_status(response)
+                for line in response.iter_lines():
+                    chunk = json.loads(line) if line.strip() else {}
+                    if "stream" in chunk:
+                        log.feed(str(chunk["stream"]).encode())
+                    if "error" in chunk:
+                        state["error"] = str(chunk["error"]).strip()
+                        log.feed(state["error"].encode() + b"\n")
+                    image_id = (chunk.get("aux") or {}).get("ID")
+                    if image_id:
+                        state["image"] = image_id
+        except Exception as err:  # noqa: BLE001 - reported below as the build's failure
+            state.setdefault("exception", err)
+
+    start = time.perf_counter()
+    reader = threading.Thread(target=stream, daemon=True)
+    reader.start()
+    stopped, disk_used = None, 0
+    while reader.is_alive() and stopped is None:
+        reader.join(0.5)
+        with contextlib.suppress(docker.errors.APIError):
+            disk_used = max(disk_used, disk.sample())
+        if time.time() > deadline:
+            stopped = ("timeout", f"the build ran past the {limits.wall_seconds:g} s limit")
+        elif disk_used > disk_budget:
+            stopped = ("killed", f"the build wrote more than {disk_budget >> 20} MiB to the daemon's disk")
+    kill_seconds = None
+    if stopped is not None:
+        kill_start = time.perf_counter()
+        response = state.get("response")
+        raw = getattr(getattr(getattr(getattr(response, "raw", None), "_fp", None), "fp", None), "raw", None)
+        sock = getattr(raw, "_sock", None)
+        if isinstance(sock, socket.socket):  # the daemon cancels a build whose client went away
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        while reader.is_alive() and time.perf_counter() - kill_start < KILL_GRACE_SECONDS:
+            for container in build_containers(client, group):
+                with contextlib.suppress(docker.errors.APIError):
+                    container.remove(force=True)
+            reader.join(0.2)
+        kill_seconds = time.perf_counter() - kill_start
+    gone_by = time.perf_counter() + 30
+    while (left := build_containers(client, group)) and time.perf_counter() < gone_by:
+        for container in left:  # nothing of the build outlives it (the daemon may be removing it already)
+            with contextlib.suppress(docker.errors.APIError):
+                container.remove(force=True)
+        time.sleep(0.2)
+    build: dict[str, Any] = {
+        "seconds": time.perf_counter() - start,
+        "kill_seconds": kill_seconds,
+        "peak_memory_bytes": _group_peak_memory(group),
+        "disk_bytes": disk_used,
+        "log_tail": log.text(),
+        "log_bytes_total": log.total,
+        "limits": "memory, cpus, pids (nproc), file size, wall clock, disk; no network; remapped root",
+    }
+    _remove_group(group)
+    if stopped is not None:
+        build.update(status=stopped[0], reason=stopped[1])
+    elif "image" not in state or "error" in state or "exception" in state:
+        why = state.get("error") or repr(state.get("exception") or "no image id in the daemon's answer")
+        build.update(status="crashed", reason=f"docker build failed: {why}")
+    else:
+        added = client.images.get(state["image"]).attrs.get("Size", 0) - client.images.get(base).attrs.get("Size", 0)
+        build["disk_bytes"] = max(disk_used, added)
+        if added <= disk_budget:
+            build.update(status="ok", reason="built", image=state["image"])
+            return build
+        client.images.remove(state["image"], force=True)
+        build.update(
+            status="killed",
+            reason=f"the image adds {added >> 20} MiB, more than the {disk_budget >> 20} MiB a run may write",
+        )
+    raise BuildFailed(f"{context}: {build['reason']}\n{log.text()[-2000:]}", build)
+
+
+def _group_paths(group: str) -> list[Path]:
+    root = Path("/sys/fs/cgroup")
+    name = group.strip("/")
+    return [root / name, *(root / c / name for c in ("memory", "pids", "cpu", "cpuacct", "cpu,cpuacct"))]
+
+
+def _group_peak_memory(group: str) -> int | None:
+    for path in _group_paths(group):
+        for name in ("memory.peak", "memory.max_usage_in_bytes"):
+            try:
+                return int((path / name).read_text().split()[0])
+            except (OSError, ValueError, IndexError):
+                continue
+    return None
+
+
+def _remove_group(group: str) -> None:
+    for path in _group_paths(group):
+        with contextlib.suppress(OSError):
+            path.rmdir()
 
 
 class ContainerBackend(Backend):
@@ -178,8 +413,19 @@ class ContainerBackend(Backend):
         # the container's deadline has passed.
         reap_expired(self.client)
 
+    def build(self, context: str | Path, tag: str, limits: Limits) -> dict[str, Any]:
+        """Build ``context``'s Dockerfile from this backend's image (``BASE_IMAGE``) under ``limits``
+        (:func:`build_image`); runs then use the built image."""
+        build = build_image(self.client, context, tag, {"BASE_IMAGE": self.image}, limits)
+        self.image = build["image"]
+        return build
+
     def sandbox_ids(self) -> tuple[int, int]:
-        return SANDBOX_USER
+        """Host ids that own the live /output: the container's user as the host sees it."""
+        base = remap_base(self.client)
+        if base is None:
+            return SANDBOX_USER
+        return base[0] + SANDBOX_USER[0], base[1] + SANDBOX_USER[1]
 
     def _execute(
         self,
@@ -213,7 +459,7 @@ class ContainerBackend(Backend):
         container = self.client.containers.create(
             self.image,
             command=command or None,
-            user=f"{uid}:{gid}",
+            user=f"{SANDBOX_USER[0]}:{SANDBOX_USER[1]}",
             network_mode="none",
             mem_limit=limits.memory_bytes,
             memswap_limit=limits.memory_bytes,
@@ -295,9 +541,20 @@ KILL_GRACE_SECONDS = 60
 
 
 def reap_expired(client, now: float | None = None) -> list[str]:
-    """Remove the sandbox containers past their deadline (their runner died); their ids."""
+    """Remove the sandbox and build containers past their deadline (their runner died); their ids."""
+    import re
+
+    import docker
+
     now = time.time() if now is None else now
     removed = []
+    for container in build_containers(client):
+        parent = (container.attrs.get("HostConfig") or {}).get("CgroupParent") or ""
+        match = re.search(re.escape(BUILD_GROUP_PREFIX) + r"(\d+)_", parent)
+        if match and int(match.group(1)) < now:
+            with contextlib.suppress(docker.errors.NotFound):
+                container.remove(force=True)
+            removed.append(container.id[:12])
     for container in client.containers.list(all=True, filters={"label": DEADLINE_LABEL}):
         try:
             deadline = float(container.labels.get(DEADLINE_LABEL, "inf"))

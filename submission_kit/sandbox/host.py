@@ -1,14 +1,17 @@
 """Getting a Debian host ready to run sandboxes: packages, the docker daemon, the base image.
 
 ``prepare_host()`` is idempotent and quick once done: it installs only missing packages, starts
-``dockerd`` only when no daemon answers, and builds the base image only when neither the
-daemon nor the cache has it. Run it as root (``hepbench submission prepare-host``).
+``dockerd`` only when no daemon answers (restarting it once when it runs without user-namespace
+remapping), and builds the base image only when neither the daemon nor the cache has it. Run it
+as root (``hepbench submission prepare-host``).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -19,6 +22,11 @@ APT_PACKAGES: tuple[str, ...] = ("docker.io", "bubblewrap", "debootstrap", "pyth
 
 DOCKERD_ARGS: tuple[str, ...] = ("--iptables=false", "--ip-forward=false", "--bridge=none")
 """Submissions run with ``network_mode=none``: the daemon needs no bridge and no NAT rules."""
+DAEMON_JSON = Path("/etc/docker/daemon.json")
+USERNS_REMAP = "default"
+"""Root in every container (a Dockerfile's RUN steps, a run) is an unprivileged host uid of the
+``dockremap`` range: set in ``daemon.json`` so that a daemon started by systemd gets it too."""
+PID_FILE = Path("/var/run/docker.pid")
 
 
 def missing_packages(packages: tuple[str, ...] = APT_PACKAGES) -> list[str]:
@@ -54,14 +62,81 @@ def daemon_answers() -> bool:
         return False
 
 
+def daemon_remaps_users() -> bool:
+    """Whether the answering daemon runs containers in a remapped user namespace."""
+    import docker
+
+    options = docker.from_env(timeout=30).info().get("SecurityOptions") or []
+    return any("name=userns" in option for option in options)
+
+
+def configure_userns_remap(path: Path = DAEMON_JSON) -> bool:
+    """Set ``userns-remap`` in the daemon's configuration file, keeping its other keys; whether
+    the file changed. An organiser's own remap user is kept."""
+    config: dict[str, Any] = {}
+    if path.is_file():
+        try:
+            config = json.loads(path.read_text() or "{}")
+        except json.JSONDecodeError as err:
+            raise RuntimeError(f"{path}: not valid JSON ({err}); fix it before preparing the host") from None
+        if not isinstance(config, dict):
+            raise RuntimeError(f"{path}: expected a JSON object")
+    if config.get("userns-remap"):
+        return False
+    config["userns-remap"] = USERNS_REMAP
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(config, indent=2) + "\n")
+    partial.replace(path)
+    return True
+
+
+def _systemd_manages_docker() -> bool:
+    if shutil.which("systemctl") is None or not Path("/run/systemd/system").is_dir():
+        return False
+    done = subprocess.run(["systemctl", "is-active", "--quiet", "docker.service"], capture_output=True)
+    return done.returncode == 0
+
+
+def stop_dockerd(timeout: float = 60.0) -> str:
+    """Stop the running daemon (systemd's unit, or the process in ``PID_FILE``); how."""
+    if _systemd_manages_docker():
+        subprocess.run(["systemctl", "stop", "docker.service", "docker.socket"], check=False, capture_output=True)
+        return "systemctl stop"
+    try:
+        pid = int(PID_FILE.read_text().strip())
+    except (OSError, ValueError):
+        raise RuntimeError(f"a docker daemon answers but {PID_FILE} names no process to restart") from None
+    os.kill(pid, signal.SIGTERM)  # dockerd stops its containers and removes its socket
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not Path(f"/proc/{pid}").exists() and not daemon_answers():
+            return f"stopped pid {pid}"
+        time.sleep(0.2)
+    raise RuntimeError(f"dockerd (pid {pid}) did not stop within {timeout:g} s")
+
+
 def start_dockerd(log_path: str | Path = "/var/log/hepbench-dockerd.log", timeout: float = 60.0) -> dict[str, Any]:
-    """Start ``dockerd`` unless a daemon answers; overlay2 first, then vfs. Returns what happened."""
+    """A daemon that remaps users: start ``dockerd`` unless one answers (overlay2 first, then vfs);
+    one that answers without remapping is restarted once with ``userns-remap`` in its
+    configuration file. Returns what happened."""
+    report: dict[str, Any] = {}
     if daemon_answers():
-        return {"dockerd": "already running"}
+        if daemon_remaps_users():
+            return {"dockerd": "already running", "userns_remap": True}
+        if os.geteuid() != 0:
+            raise PermissionError("the docker daemon runs without userns-remap; restarting it needs root")
+        report["daemon_json_changed"] = configure_userns_remap()
+        report["restarted"] = stop_dockerd(timeout)
+        if report["restarted"] == "systemctl stop":
+            subprocess.run(["systemctl", "start", "docker.service"], check=True, capture_output=True)
+            _wait_for_daemon(timeout)
+            return {**report, "dockerd": "restarted by systemd", "userns_remap": daemon_remaps_users()}
     if shutil.which("dockerd") is None:
         raise RuntimeError("dockerd not found (apt-get install -y docker.io)")
     if os.geteuid() != 0:
         raise PermissionError("starting dockerd needs root")
+    report.setdefault("daemon_json_changed", configure_userns_remap())
     errors = []
     for driver in ("overlay2", "vfs"):
         with open(log_path, "ab") as log:
@@ -75,7 +150,14 @@ def start_dockerd(log_path: str | Path = "/var/log/hepbench-dockerd.log", timeou
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and proc.poll() is None:
             if daemon_answers():
-                return {"dockerd": "started", "storage_driver": driver, "pid": proc.pid, "log": str(log_path)}
+                return {
+                    **report,
+                    "dockerd": "started",
+                    "storage_driver": driver,
+                    "pid": proc.pid,
+                    "log": str(log_path),
+                    "userns_remap": daemon_remaps_users(),
+                }
             time.sleep(0.5)
         if proc.poll() is None:
             proc.kill()
@@ -83,6 +165,15 @@ def start_dockerd(log_path: str | Path = "/var/log/hepbench-dockerd.log", timeou
         errors.append(f"{driver}: exited with {proc.returncode}")
     tail = Path(log_path).read_text(errors="replace")[-1500:]
     raise RuntimeError(f"dockerd did not start ({'; '.join(errors)}); end of {log_path}:\n{tail}")
+
+
+def _wait_for_daemon(timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if daemon_answers():
+            return
+        time.sleep(0.5)
+    raise RuntimeError(f"the docker daemon did not answer within {timeout:g} s of its restart")
 
 
 def prepare_host() -> dict[str, Any]:

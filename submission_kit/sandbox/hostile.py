@@ -276,6 +276,17 @@ report["etc_entries"] = len(os.listdir("/etc"))
 open("/output/report.json", "w").write(json.dumps(report))
 """
 
+MOUNTINFO = """
+import json
+report = {"mountinfo": open("/proc/self/mountinfo").read(), "mounts": open("/proc/mounts").read()}
+for path in ["/proc/1/mountinfo", "/proc/self/mountstats"]:
+    try:
+        report[path] = open(path).read()
+    except OSError as err:
+        report[path] = "blocked: " + type(err).__name__
+open("/output/report.json", "w").write(json.dumps(report))
+"""
+
 CASES: tuple[str, ...] = (
     "network",
     "read-truth",
@@ -288,6 +299,7 @@ CASES: tuple[str, ...] = (
     "print-flood",
     "crash",
     "escalate",
+    "mountinfo",
 )
 
 
@@ -328,6 +340,7 @@ def run_case(backend: Backend, case: str, base: Path | None = None, limits: Limi
         "crash": CRASH,
         "plant-links": PLANT_LINKS,
         "escalate": ESCALATE,
+        "mountinfo": MOUNTINFO,
     }[case]
     (submission_dir / "main.py").write_text(settings + script)
     input_hash = _sha256_tree(input_dir)
@@ -377,6 +390,17 @@ def run_case(backend: Backend, case: str, base: Path | None = None, limits: Limi
             problems.append(f"{report['shm_bytes']} bytes written to /dev/shm, above the {limits.tmp_bytes} cap")
         if report.get("usr_local_bin"):
             problems.append(f"the host's /usr/local/bin is visible: {report['usr_local_bin'][:5]}")
+    elif case == "mountinfo":
+        _expect(problems, outcome, (OK,))
+        text = "\n".join(str(v) for v in report.values())
+        evidence["mount_lines"] = report.get("mountinfo", "").count("\n")
+        if not report.get("mountinfo"):
+            problems.append("the submission's report.json is missing")
+        # The run's folders by their host paths, and the run folder's own (random) name.
+        named = [str(p) for p in (root, input_dir, submission_dir, output_dir)] + [root.name, str(root.parent)]
+        shown = sorted({name for name in named if name in text})
+        if shown:
+            problems.append(f"/proc/self/mountinfo shows host paths of the run: {shown}")
     elif case == "plant-links":
         _expect(problems, outcome, (OK,))
         kept = outcome.details.get("output_files", [])

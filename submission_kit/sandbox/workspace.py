@@ -3,15 +3,20 @@
 
 As root the live output folder is a tmpfs of ``Limits.output_bytes`` mounted by the host, so
 filling it cannot fill the host's disk; elsewhere it is a plain folder and only the per-file
-rlimit bounds it (the outcome says which).
+rlimit bounds it (the outcome says which). As root the read-only folders are shown to the
+sandbox through ``StagedFolders``, so that ``/proc/self/mountinfo`` names no host path.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+import secrets
 import shutil
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 from .limits import Limits
@@ -110,3 +115,126 @@ class OutputMount:
             subprocess.run(["umount", "-l", str(self.path)], capture_output=True)
             self.mounted = False
         shutil.rmtree(self.path, ignore_errors=True)
+
+
+STAGE_ROOT = Path("/run/hepbench-stage")
+"""Where a run's read-only folders are staged (one folder per run, removed after it)."""
+
+
+class StagedFolders:
+    """Read-only views of host folders whose mounts carry no host path.
+
+    A bind mount shows its source's path inside its filesystem in ``/proc/self/mountinfo``
+    (``/var/tmp/hepbench-runs/lhco-x1y2/input``), whatever its mount point. Here each folder is
+    bound to ``STAGE_ROOT/<pid>-<token>/lower/<name>`` and shown through a read-only overlay
+    mounted with *relative* layer paths (``lowerdir=lower/input:empty``), which is all the
+    sandbox's mountinfo can show of it: the overlay's root is ``/``. Needs root and overlayfs;
+    elsewhere the folders are used as they are and ``hidden`` is False.
+    """
+
+    def __init__(self, folders: dict[str, Path | None]) -> None:
+        self.folders = folders
+        self.paths: dict[str, Path | None] = dict(folders)
+        self.root: Path | None = None
+        self.hidden = False
+        self.reason = ""
+
+    def __enter__(self) -> StagedFolders:
+        if os.geteuid() != 0 or shutil.which("mount") is None:
+            self.reason = "not root"
+            return self
+        try:
+            self._stage()
+            self.hidden = True
+        except (OSError, RuntimeError) as err:
+            self.reason = str(err)
+            self._unstage()
+            self.paths = dict(self.folders)
+        return self
+
+    def _stage(self) -> None:
+        STAGE_ROOT.mkdir(mode=0o711, parents=True, exist_ok=True)
+        remove_stale_stages()  # a runner killed with -9 left its mounts: whoever stages next removes them
+        self.root = STAGE_ROOT / f"{os.getpid()}-{secrets.token_hex(6)}"
+        self.root.mkdir(mode=0o711)
+        (self.root / "owner.json").write_text(json.dumps({"pid": os.getpid(), "start_ticks": start_ticks(os.getpid())}))
+        (self.root / "lower").mkdir(mode=0o700)
+        (self.root / "empty").mkdir(mode=0o755)
+        for name, folder in self.folders.items():
+            if folder is None:
+                continue
+            lower, view = self.root / "lower" / name, self.root / name
+            lower.mkdir()
+            view.mkdir()
+            _mount(["-o", "bind,ro", str(Path(folder).resolve()), str(lower)], self.root)
+            _mount(["-t", "overlay", "overlay", "-o", f"ro,lowerdir=lower/{name}:empty", name], self.root)
+            self.paths[name] = view
+
+    def _unstage(self) -> None:
+        if self.root is not None:
+            remove_stage(self.root)
+            self.root = None
+
+    def __exit__(self, *exc: object) -> None:
+        self._unstage()
+
+
+def _mount(args: list[str], cwd: Path) -> None:
+    done = subprocess.run(["mount", *args], cwd=cwd, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"mount {' '.join(args)}: {done.stderr.strip()}")
+
+
+def mounts_under(root: Path) -> list[Path]:
+    """Mount points at or under ``root`` (from this process's mountinfo), deepest first.
+
+    ``os.path.ismount`` cannot tell a bind mount from the same filesystem."""
+    root = Path(root)
+    found = []
+    with contextlib.suppress(OSError), open("/proc/self/mountinfo") as handle:
+        for line in handle:
+            point = Path(line.split()[4].encode().decode("unicode_escape"))
+            if point == root or root in point.parents:
+                found.append(point)
+    return sorted(set(found), key=lambda p: len(p.parts), reverse=True)
+
+
+def remove_stage(root: Path) -> None:
+    """Unmount and delete one staging folder: unmount every mount under it, then remove empty
+    folders only (never a recursive delete, which would reach through a mount into the run)."""
+    for point in mounts_under(root):
+        subprocess.run(["umount", "-l", str(point)], capture_output=True)
+    if mounts_under(root) or not root.is_dir():
+        return
+    with contextlib.suppress(OSError):
+        (root / "owner.json").unlink(missing_ok=True)
+        for path in sorted(root.rglob("*"), key=lambda p: len(p.parts), reverse=True):
+            path.rmdir()
+        root.rmdir()
+
+
+def start_ticks(pid: int) -> int | None:
+    """Start time of process ``pid`` (clock ticks since boot), to tell it from a later process with its pid."""
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def remove_stale_stages(stage_root: Path = STAGE_ROOT) -> int:
+    """Remove the staging folders of processes that are gone (a runner killed with -9); how many."""
+    removed = 0
+    for root in sorted(stage_root.glob("*-*")) if stage_root.is_dir() else []:
+        try:
+            owner = json.loads((root / "owner.json").read_text())
+        except (OSError, ValueError):
+            owner = {}
+            with contextlib.suppress(OSError):
+                if time.time() - root.stat().st_mtime < 60:
+                    continue  # being staged right now: its owner is about to be written
+        pid = owner.get("pid")
+        if isinstance(pid, int) and start_ticks(pid) is not None and start_ticks(pid) == owner.get("start_ticks"):
+            continue
+        remove_stage(root)
+        removed += 1
+    return removed
