@@ -102,8 +102,17 @@ def validate(
         f"generated vs {result['real']} (W1 / std of real; KS)" if "real" in result else f"{challenge}: physics checks"
     )
     console.print(rows_table(title, result["rows"], result["columns"]))
+    if result.get("two_sample"):
+        two_sample = result["two_sample"]
+        console.print(
+            rows_table(
+                "classifier two-sample test: AUC of generated vs real (5 folds)", two_sample, list(two_sample[0])
+            )
+        )
     console.print(f"histograms and tables written under {out}")
-    write_json(json_path, result.get("physics", result["rows"]))
+    write_json(
+        json_path, result.get("physics", {"distances": result["rows"], "two_sample": result.get("two_sample", [])})
+    )
 
 
 @data_app.command("black-box")

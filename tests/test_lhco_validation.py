@@ -23,8 +23,11 @@ def real():
 
 def test_generator_is_close_to_the_real_features(real, tmp_path) -> None:
     generated = generate_events(60_000, 20_000, seed=2)
-    table = validate_lhco(generated, real, tmp_path)
+    table, two_sample = validate_lhco(generated, real, tmp_path)
     assert set(table["class"]) == {"background", "signal"}
+    # The classifier two-sample test sees every feature at once: between chance and perfect.
+    assert set(two_sample["class"]) == {"background", "signal"}
+    assert ((two_sample["auc"] > 0.45) & (two_sample["auc"] < 0.9)).all(), two_sample
     assert len(table) == 16
     # Every feature within 0.2 standard deviations (Wasserstein) and KS below 0.2.
     assert (table["w1_std"] < 0.2).all(), table
@@ -39,6 +42,7 @@ def test_generator_is_close_to_the_real_features(real, tmp_path) -> None:
     for name in (
         "distances.csv",
         "distances.md",
+        "two_sample.md",
         "correlations.md",
         "histograms_background.png",
         "histograms_signal.png",
@@ -105,5 +109,7 @@ def test_cli_generate_and_validate(tmp_path) -> None:
         ],
     )
     assert result.exit_code == 0, result.output
-    rows = json.loads((tmp_path / "v.json").read_text())
-    assert {r["feature"] for r in rows} >= {"mjj", "mj1", "delta_m", "tau21_j1", "tau21_j2"}
+    validation = json.loads((tmp_path / "v.json").read_text())
+    assert {r["feature"] for r in validation["distances"]} >= {"mjj", "mj1", "delta_m", "tau21_j1", "tau21_j2"}
+    assert {r["class"] for r in validation["two_sample"]} == {"background", "signal"}
+    assert "two-sample" in result.output

@@ -99,10 +99,11 @@ class HiggsUncertainty(Challenge):
             raise FileNotFoundError(f"{real}: real data file not found (pass --real PATH)")
         with console.status("generating events to compare", spinner="dots"):
             generated = generate_events({p: events_per_process for p in PROCESSES}, seed=seed)
-        table = validate_higgs_uncertainty(real, generated, out)
+        table, two_sample = validate_higgs_uncertainty(real, generated, out)
         return {
             "real": real,
             "rows": table.to_dict(orient="records"),
+            "two_sample": two_sample.to_dict(orient="records"),
             "columns": ["feature", "class", "w1_std", "ks", "mean_real", "mean_gen"],
         }
 

@@ -103,6 +103,44 @@ def compare_to_real(
     return table
 
 
+def two_sample_table(
+    generated: pd.DataFrame, real: pd.DataFrame, features: list[str] | None = None, *, folds: int = 5
+) -> pd.DataFrame:
+    """Per process (``detailed_labels``), the cross-validated AUC of a classifier telling
+    generated from real events on all shared ``features`` together
+    (:func:`hepbench.scoring.two_sample.two_sample_auc`; the undefined-value placeholder is an
+    ordinary value to it): ``process``, ``n_real``, ``n_gen``, ``auc``, ``auc_std`` (over folds).
+    Processes with fewer than ``2 * folds`` real rows are left out."""
+    from ...scoring.two_sample import two_sample_auc
+
+    features = features or [f for f in HIGGSML2014_TO_FAIR.values() if f in generated and f in real]
+    # The 2014 file names no background process: compare signal and background there.
+    by = "labels"
+    if (
+        "detailed_labels" in real
+        and "detailed_labels" in generated
+        and set(real["detailed_labels"]) <= set(generated["detailed_labels"])
+    ):
+        by = "detailed_labels"
+    rows = []
+    for process in pd.unique(real[by]):
+        g, r = generated.loc[generated[by] == process], real.loc[real[by] == process]
+        if len(g) < 2 * folds or len(r) < 2 * folds:
+            continue
+        result = two_sample_auc(g[features].to_numpy(), r[features].to_numpy(), folds=folds)
+        name = process if by == "detailed_labels" else {1: "signal", 0: "background"}[int(process)]
+        rows.append(
+            {
+                "process": name,
+                "n_real": result.n_real,
+                "n_gen": result.n_generated,
+                "auc": result.auc,
+                "auc_std": result.std,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
 def _plot(
     gen: pd.DataFrame, real: pd.DataFrame, features: list[str], path: Path, title: str, reference_name: str
 ) -> None:
@@ -143,11 +181,16 @@ def _plot(
 
 def validate_higgs_uncertainty(
     real_path: str | Path, generated: pd.DataFrame, out_dir: str | Path | None = None
-) -> pd.DataFrame:
-    """Compare ``generated`` with real rows: the 2014 ATLAS CSV (names mapped) or a FAIR Universe parquet."""
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Compare ``generated`` with real rows, the 2014 ATLAS CSV (names mapped) or a FAIR Universe
+    parquet: :func:`compare_to_real` and :func:`two_sample_table` (also ``two_sample.md``)."""
     real_path = Path(real_path)
     if real_path.suffix == ".parquet":
-        return compare_to_real(
-            generated, load_fair_universe(real_path), out_dir=out_dir, reference_name="FAIR Universe"
-        )
-    return compare_to_real(generated, load_higgsml2014(real_path), out_dir=out_dir, reference_name="ATLAS 2014")
+        real, name = load_fair_universe(real_path), "FAIR Universe"
+    else:
+        real, name = load_higgsml2014(real_path), "ATLAS 2014"
+    table = compare_to_real(generated, real, out_dir=out_dir, reference_name=name)
+    two_sample = two_sample_table(generated, real)
+    if out_dir is not None:
+        (Path(out_dir) / "two_sample.md").write_text(markdown_table(two_sample))
+    return table, two_sample

@@ -68,10 +68,11 @@ class LhcOlympics(Challenge):
 
         folder = Path(real) if real is not None and Path(real).is_dir() else reference_path("lhco-highlevel-subset")
         with console.status("generating events to compare", spinner="dots"):
-            table = validate_generator(folder, events_per_process, seed, out)
+            table, two_sample = validate_generator(folder, events_per_process, seed, out)
         return {
             "real": folder,
             "rows": table.to_dict(orient="records"),
+            "two_sample": two_sample.to_dict(orient="records"),
             "columns": ["class", "feature", "w1_std", "ks", "median_real", "median_gen"],
         }
 
