@@ -51,6 +51,14 @@ RealSubsetOption = Annotated[
     ),
 ]
 
+MinBackgroundOption = Annotated[
+    float | None,
+    typer.Option(
+        "--min-background",
+        help="lhco: max SIC only over cuts keeping at least this many test background events (default 25).",
+    ),
+]
+
 
 @baseline_app.command("list")
 @handles_errors
@@ -103,6 +111,7 @@ def run(
     ] = None,
     out: Annotated[Path, typer.Option(help="Folder for a study's rankings and plot.")] = Path("feature-ranking"),
     real: RealSubsetOption = None,
+    min_background: MinBackgroundOption = None,
     geometry: GeometryOption = None,
     classifier: ClassifierOption = None,
     scheduler: SchedulerOption = "local",
@@ -133,6 +142,7 @@ def run(
         n_sets=sets,
         n_pseudo_experiments=pseudo_experiments,
         real=real,
+        min_background=min_background,
         geometry=geometry,
         classifier=classifier,
         plan_seed=plan_seed,
@@ -213,6 +223,7 @@ def compare(
         ),
     ] = None,
     real: RealSubsetOption = None,
+    min_background: MinBackgroundOption = None,
     geometry: GeometryOption = None,
     classifier: ClassifierOption = None,
     progress: ProgressOption = True,
@@ -248,5 +259,7 @@ def compare(
         command=command,
         date=datetime.date.today().isoformat(),
         json_path=json_path,
-        **_options(model_seeds=model_seed, real=real, geometry=geometry, classifier=classifier),
+        **_options(
+            model_seeds=model_seed, real=real, min_background=min_background, geometry=geometry, classifier=classifier
+        ),
     )

@@ -56,7 +56,8 @@ def score(
             "--option",
             "-o",
             help="Scorer option KEY=VALUE, repeatable "
-            "(higgs-uncertainty: n_bootstrap; calo: classifier, n_runs, "
+            "(higgs-uncertainty: n_bootstrap; lhco: min_background, the fewest test "
+            "background events a max-SIC cut keeps, default 25; calo: classifier, n_runs, "
             "plots, geometry).",
         ),
     ] = None,

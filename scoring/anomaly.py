@@ -7,8 +7,11 @@ signal-like). A cut ``score >= threshold`` keeps the fraction ``eps_S`` of the s
 - ROC AUC, the area under ``eps_S(eps_B)``;
 - the significance improvement characteristic ``SIC = eps_S / sqrt(eps_B)``, the factor by
   which the cut multiplies a counting significance ``S / sqrt(B)``;
-- the maximum SIC, taken only where ``eps_B > eps_b_min`` (default 1.84e-5, the CATHODE
-  convention) so that a handful of surviving background events cannot make it explode;
+- the maximum SIC, taken only over cuts that keep at least ``min_background`` background
+  events of the test set (default 25: a relative statistical uncertainty of eps_B of at most
+  1/sqrt(25) = 20%), so that a handful of surviving background events cannot decide it. The
+  floor is a count, not a fraction: the same fraction is 1 event of a small test set and 20 of
+  a large one. With weights the count is the effective number (sum w)^2 / sum w^2;
 - the background rejection ``1 / eps_B`` at fixed signal efficiency (0.2, 0.5).
 
 Per-event inputs are arrays of shape ``(N,)``: ``y_true`` (1 signal, 0 background), ``score``
@@ -26,8 +29,8 @@ from numpy.typing import ArrayLike, NDArray
 
 from .classification import _checked, _cumulative
 
-EPS_B_FLOOR = 1.84e-5
-"""Smallest background efficiency at which the maximum SIC is taken (strictly above it)."""
+MIN_BACKGROUND = 25
+"""Fewest test-set background events a cut must keep for its SIC to count towards the maximum."""
 REJECTION_EFFICIENCIES: tuple[float, ...] = (0.2, 0.5)
 """Signal efficiencies at which the background rejection is reported."""
 
@@ -41,13 +44,19 @@ class RocCurve(NamedTuple):
     """Signal efficiency of each cut, non-decreasing, shape ``(n,)``."""
     eps_b: FloatArray
     """Background efficiency of each cut, non-decreasing, shape ``(n,)``."""
+    n_b: FloatArray
+    """Background events each cut keeps, non-decreasing, shape ``(n,)``: the count, or for
+    weighted events the effective number ``(sum w)^2 / sum w^2``."""
 
 
 class MaxSic(NamedTuple):
     sic: float
-    """The maximum of ``eps_S / sqrt(eps_B)`` over cuts with ``eps_B > eps_b_min``."""
+    """The maximum of ``eps_S / sqrt(eps_B)`` over cuts keeping at least ``min_background``
+    background events."""
     eps_s: float
     eps_b: float
+    n_b: float
+    """Background events the cut keeps (effective number for weighted events)."""
     threshold: float
     """The cut ``score >= threshold`` that reaches it (the tightest one of equal maxima)."""
 
@@ -59,8 +68,14 @@ def roc_curve(y_true: ArrayLike, score: ArrayLike, weights: ArrayLike | None = N
     for one-class input, non-finite scores (the message names ``score``) or weights, and
     mismatched shapes.
     """
-    thresholds, s, b = _cumulative(*_checked(y_true, score, weights, both_classes=True))
-    return RocCurve(thresholds, s / s[-1], b / b[-1])
+    thresholds, s, b, b2 = _cumulative(
+        *_checked(y_true, score, weights, both_classes=True), background_squares=weights is not None
+    )
+    # Unit weights: the summed weight is the count. Otherwise the effective number; b2 > 0
+    # wherever b > 0, and 0 / 0 (no background kept yet) is 0 events.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        n_b = b if b2 is None else np.where(b > 0, b * b / b2, 0.0)
+    return RocCurve(thresholds, s / s[-1], b / b[-1], n_b)
 
 
 def _auc(curve: RocCurve) -> float:
@@ -91,25 +106,34 @@ def sic_curve(y_true: ArrayLike, score: ArrayLike, weights: ArrayLike | None = N
     return curve, sic_from_roc(curve)
 
 
-def _check_floor(eps_b_min: float) -> None:
-    if not (np.isfinite(eps_b_min) and 0.0 <= eps_b_min < 1.0):
-        raise ValueError(f"eps_b_min must be in [0, 1), got {eps_b_min!r}")
-
-
-def max_sic_from_roc(curve: RocCurve, eps_b_min: float = EPS_B_FLOOR) -> MaxSic:
-    """Maximum SIC over the cuts of ``curve`` with ``eps_B > eps_b_min``."""
-    _check_floor(eps_b_min)
-    allowed = curve.eps_b > eps_b_min  # never empty: the loosest cut has eps_B = 1
+def max_sic_from_roc(curve: RocCurve, min_background: float = MIN_BACKGROUND) -> MaxSic:
+    """Maximum SIC over the cuts of ``curve`` that keep at least ``min_background`` (> 0)
+    background events (see :attr:`RocCurve.n_b`). Raises ValueError if no cut does, i.e. the
+    test set holds fewer background events than the floor."""
+    if not (np.isfinite(min_background) and min_background > 0):
+        raise ValueError(f"min_background must be a positive number of events, got {min_background!r}")
+    allowed = curve.n_b >= min_background * (1.0 - 1e-12)  # effective numbers carry rounding
+    if not allowed[-1]:
+        raise ValueError(
+            f"the test set holds {curve.n_b[-1]:.6g} background events, fewer than min_background={min_background:g}"
+        )
     sic = np.where(allowed, sic_from_roc(curve), -np.inf)
     k = int(np.argmax(sic))
-    return MaxSic(float(sic[k]), float(curve.eps_s[k]), float(curve.eps_b[k]), float(curve.thresholds[k]))
+    return MaxSic(
+        float(sic[k]), float(curve.eps_s[k]), float(curve.eps_b[k]), float(curve.n_b[k]), float(curve.thresholds[k])
+    )
 
 
 def max_sic(
-    y_true: ArrayLike, score: ArrayLike, weights: ArrayLike | None = None, *, eps_b_min: float = EPS_B_FLOOR
+    y_true: ArrayLike,
+    score: ArrayLike,
+    weights: ArrayLike | None = None,
+    *,
+    min_background: float = MIN_BACKGROUND,
 ) -> MaxSic:
-    """Maximum of ``eps_S / sqrt(eps_B)`` over cuts with ``eps_B > eps_b_min``."""
-    return max_sic_from_roc(roc_curve(y_true, score, weights), eps_b_min)
+    """Maximum of ``eps_S / sqrt(eps_B)`` over cuts keeping at least ``min_background``
+    background events of the test set (see :func:`max_sic_from_roc`)."""
+    return max_sic_from_roc(roc_curve(y_true, score, weights), min_background)
 
 
 def rejection_from_roc(curve: RocCurve, eps_s: float) -> float:
@@ -144,18 +168,21 @@ def anomaly_metrics(
     score: ArrayLike,
     weights: ArrayLike | None = None,
     *,
-    eps_b_min: float = EPS_B_FLOOR,
+    min_background: float = MIN_BACKGROUND,
     rejection_at: Sequence[float] = REJECTION_EFFICIENCIES,
 ) -> dict[str, float]:
     """Every metric from one sort: ``auc``, ``max_sic`` (with ``eps_s_at_max_sic``,
-    ``eps_b_at_max_sic``) and ``rejection_at_eps_s_0.2`` etc. for each of ``rejection_at``."""
+    ``eps_b_at_max_sic``, ``n_background_at_max_sic`` and the floor ``min_background`` it was
+    taken under) and ``rejection_at_eps_s_0.2`` etc. for each of ``rejection_at``."""
     curve = roc_curve(y_true, score, weights)
-    best = max_sic_from_roc(curve, eps_b_min)
+    best = max_sic_from_roc(curve, min_background)
     out = {
         "auc": _auc(curve),
         "max_sic": best.sic,
         "eps_s_at_max_sic": best.eps_s,
         "eps_b_at_max_sic": best.eps_b,
+        "n_background_at_max_sic": best.n_b,
+        "min_background": float(min_background),
     }
     for e in rejection_at:
         out[f"rejection_at_eps_s_{e:g}"] = rejection_from_roc(curve, float(e))

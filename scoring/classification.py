@@ -96,16 +96,20 @@ def _checked(
     return labels, x, w
 
 
-def _cumulative(y: NDArray[np.int8], x: FloatArray, w: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Distinct thresholds (descending) and the signal / background weight with score >= each."""
+def _cumulative(
+    y: NDArray[np.int8], x: FloatArray, w: FloatArray, *, background_squares: bool = False
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray | None]:
+    """Distinct thresholds (descending) and the signal / background weight with score >= each;
+    with ``background_squares`` also the background's summed squared weights (else None)."""
     # Any sort order will do: a tie group's cumulative sums are read at its last entry only.
     order = np.argsort(-x)
     xs, ys, ws = x[order], y[order], w[order]
     s = np.cumsum(ws * ys)
     b = np.cumsum(ws * (1 - ys))
+    b2 = np.cumsum(ws * ws * (1 - ys)) if background_squares else None
     # A cut selects all events tied at the threshold, so keep only each tie group's last entry.
     last = np.r_[xs[1:] != xs[:-1], True]
-    return xs[last], s[last], b[last]
+    return xs[last], s[last], b[last], None if b2 is None else b2[last]
 
 
 class AmsCurve(NamedTuple):
@@ -128,7 +132,7 @@ def ams_curve(y_true: ArrayLike, score: ArrayLike, weights: ArrayLike, b_r: floa
     One sort and two cumulative sums, O(N log N). Inputs are ``(N,)``; returns
     ``(thresholds, ams)``, both ``(n_thresholds,)``, thresholds descending.
     """
-    thresholds, s, b = _cumulative(*_checked(y_true, score, weights, both_classes=False))
+    thresholds, s, b, _ = _cumulative(*_checked(y_true, score, weights, both_classes=False))
     return AmsCurve(thresholds, np.asarray(ams(s, b, b_r)))
 
 
@@ -139,7 +143,7 @@ def best_ams(y_true: ArrayLike, score: ArrayLike, weights: ArrayLike, b_r: float
     weight it keeps. Of equal maxima the highest threshold (smallest selection) is returned.
     """
     y, x, w = _checked(y_true, score, weights, both_classes=False)
-    thresholds, s, b = _cumulative(y, x, w)
+    thresholds, s, b, _ = _cumulative(y, x, w)
     values = np.asarray(ams(s, b, b_r))
     k = int(np.argmax(values))
     return BestAms(float(values[k]), float(thresholds[k]), float((s[k] + b[k]) / (s[-1] + b[-1])))

@@ -47,16 +47,38 @@ def test_sic_curve_by_hand() -> None:
     )
 
 
-def test_max_sic_by_hand_and_floor_is_strict() -> None:
-    best = max_sic(Y, S)
+def test_max_sic_by_hand_and_the_floor_counts_background_events() -> None:
+    # At least 1 background event: the cut t = 4 (eps_S 1, 2 of 5 background events) wins.
+    best = max_sic(Y, S, min_background=1)
     assert best.sic == pytest.approx(1 / np.sqrt(0.4))
-    assert (best.eps_s, best.eps_b, best.threshold) == pytest.approx((1.0, 0.4, 4.0))
-    # eps_B must exceed the floor: at 0.4 the cut t = 4 is excluded and t = 3 wins.
-    best = max_sic(Y, S, eps_b_min=0.4)
+    assert (best.eps_s, best.eps_b, best.n_b, best.threshold) == pytest.approx((1.0, 0.4, 2.0, 4.0))
+    # At least 3: the cut t = 4 keeps only 2 and is excluded, t = 3 wins.
+    best = max_sic(Y, S, min_background=3)
     assert best.sic == pytest.approx(1 / np.sqrt(0.6))
-    assert best.threshold == 3.0
-    # Even a zero floor excludes the eps_B = 0 cut, whose SIC is infinite.
-    assert max_sic(Y, S, eps_b_min=0.0).sic == pytest.approx(1 / np.sqrt(0.4))
+    assert (best.threshold, best.n_b) == (3.0, 3.0)
+    # A floor of exactly the count the cut keeps admits it ("at least").
+    assert max_sic(Y, S, min_background=2).threshold == 4.0
+    # The tightest cut (eps_B = 0, SIC infinite) never counts, whatever the floor.
+    assert np.isfinite(max_sic(Y, S, min_background=0.5).sic)
+
+
+def test_the_floor_moves_a_maximum_resting_on_two_background_events() -> None:
+    # 1,000 background events scored 0..999; 40 of 100 signal events sit just below the top two
+    # background events, the other 60 at the bottom. Resting on 2 background events the best cut
+    # has eps_S 0.4, eps_B 0.002 (SIC 8.9); 25 events give eps_B 0.025 at the same eps_S.
+    y = np.r_[np.zeros(1000), np.ones(100)]
+    score = np.r_[np.arange(1000.0), np.full(40, 997.5), np.full(60, 0.5)]
+    loose = max_sic(y, score, min_background=1)
+    assert (loose.n_b, loose.eps_s) == (2.0, 0.4)
+    assert loose.sic == pytest.approx(0.4 / np.sqrt(0.002))
+    default = max_sic(y, score)  # min_background=25
+    assert default.n_b == 25.0 and default.eps_s == 0.4
+    assert default.sic == pytest.approx(0.4 / np.sqrt(0.025))
+    out = anomaly_metrics(y, score, min_background=25)
+    assert (out["max_sic"], out["n_background_at_max_sic"], out["min_background"]) == pytest.approx(
+        (default.sic, 25.0, 25.0)
+    )
+    assert anomaly_metrics(y, score, min_background=2)["max_sic"] == pytest.approx(loose.sic)
 
 
 def test_background_rejection_by_hand() -> None:
@@ -69,7 +91,7 @@ def test_background_rejection_by_hand() -> None:
 
 
 def test_anomaly_metrics_collects_everything() -> None:
-    out = anomaly_metrics(Y, S)
+    out = anomaly_metrics(Y, S, min_background=1)
     assert out["auc"] == pytest.approx(0.8)
     assert out["max_sic"] == pytest.approx(1 / np.sqrt(0.4))
     assert out["rejection_at_eps_s_0.5"] == pytest.approx(5.0)
@@ -80,14 +102,26 @@ def test_weights_act_as_repeated_events() -> None:
     w = np.array([2, 1, 1, 3, 1, 1, 2, 1])
     repeated = roc_auc(np.repeat(Y, w), np.repeat(S, w))
     assert roc_auc(Y, S, w) == pytest.approx(repeated)
-    assert max_sic(Y, S, w).sic == pytest.approx(max_sic(np.repeat(Y, w), np.repeat(S, w)).sic)
+    assert max_sic(Y, S, w, min_background=1).sic == pytest.approx(
+        max_sic(np.repeat(Y, w), np.repeat(S, w), min_background=1).sic
+    )
+
+
+def test_weighted_floor_uses_the_effective_number_of_events() -> None:
+    # Background weights 1, 3 above the cut t = 5: (1 + 3)^2 / (1 + 9) = 1.6 effective events.
+    w = np.array([1.0, 1, 1, 3, 1, 1, 1, 1])
+    curve = roc_curve(Y, S, w)
+    assert curve.n_b[3] == pytest.approx(1.6)
+    np.testing.assert_allclose(roc_curve(Y, S).n_b, [0, 1, 1, 2, 2, 3, 4, 5])
+    # A common scale of the weights changes no count, so no maximum.
+    assert max_sic(Y, S, 7.0 * w, min_background=2).sic == pytest.approx(max_sic(Y, S, w, min_background=2).sic)
 
 
 def test_nan_score_names_the_field() -> None:
     with pytest.raises(ValueError, match="score contains 1 non-finite"):
         roc_auc(Y, np.where(S == 5, np.nan, S))
     with pytest.raises(ValueError, match="score"):
-        max_sic(Y, np.where(S == 5, np.inf, S))
+        max_sic(Y, np.where(S == 5, np.inf, S), min_background=1)
 
 
 @pytest.mark.parametrize("label", [0, 1])
@@ -101,8 +135,11 @@ def test_bad_inputs() -> None:
         roc_auc([1, 0, 1], [0.1, 0.2])
     with pytest.raises(ValueError, match="only 0"):
         roc_auc([1, 2, 0], [0.1, 0.2, 0.3])
-    with pytest.raises(ValueError, match="eps_b_min"):
-        max_sic(Y, S, eps_b_min=1.5)
+    for floor in (0.0, -1.0, np.nan):
+        with pytest.raises(ValueError, match="min_background must be a positive"):
+            max_sic(Y, S, min_background=floor)
+    with pytest.raises(ValueError, match="holds 5 background events, fewer than min_background=25"):
+        max_sic(Y, S)
     with pytest.raises(ValueError, match="signal efficiency"):
         background_rejection(Y, S, 0.0)
 

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from ...datafiles import read_table, write_table
-from ...scoring.anomaly import anomaly_metrics
+from ...scoring.anomaly import MIN_BACKGROUND, anomaly_metrics
 from ..secrets import record_secrets, secret_seed
 from .dataset import _metadata, generate_frames
 from .generator import SignalModel
@@ -186,13 +186,16 @@ def _read_scores(path: Path, n_rows: int) -> np.ndarray:
     return scores
 
 
-def score_answer(answer: dict[str, Any] | str | Path, organiser_dir: str | Path) -> dict[str, Any]:
+def score_answer(
+    answer: dict[str, Any] | str | Path, organiser_dir: str | Path, *, min_background: float = MIN_BACKGROUND
+) -> dict[str, Any]:
     """Compare an answer with the truth in ``organiser_dir``.
 
     Returns ``has_signal``, ``claimed`` (significance >= 3), ``detection_correct``, and with a
     signal: ``mass_error`` (TeV), ``mass_pull`` ((mass - true) / uncertainty),
     ``mass_within_1sigma``, ``mass_within_2sigma``; with per-event scores and a signal: the
-    anomaly metrics (``auc``, ``max_sic``...) of the scores against the data's truth labels.
+    anomaly metrics (``auc``, ``max_sic`` over cuts keeping at least ``min_background``
+    background events...) of the scores against the data's truth labels.
     """
     source = "answer"
     base = Path(".")
@@ -231,5 +234,5 @@ def score_answer(answer: dict[str, Any] | str | Path, organiser_dir: str | Path)
         labels = read_table(organiser_dir / "data_truth.parquet")[LABEL].to_numpy()
         scores = _read_scores(base / str(answer["scores"]), len(labels))
         if truth["has_signal"]:
-            out.update(anomaly_metrics(labels, scores))
+            out.update(anomaly_metrics(labels, scores, min_background=min_background))
     return out

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ...records import Score
+from ...scoring.anomaly import MIN_BACKGROUND
 from ..base import Challenge, MetricColumn, RankingMetric, check_options
 
 
@@ -19,7 +20,12 @@ class LhcOlympics(Challenge):
         "without labels: score events in the signal region, ranked by the maximum significance improvement."
     )
     ranking = (
-        RankingMetric("max_sic", True, "max eps_S / sqrt(eps_B) over cuts with eps_B > 1.84e-5", "max SIC"),
+        RankingMetric(
+            "max_sic",
+            True,
+            f"max eps_S / sqrt(eps_B) over cuts keeping at least {MIN_BACKGROUND} background events of the test set",
+            "max SIC",
+        ),
         RankingMetric("auc", True, "ROC AUC on the labelled signal-region test set", "AUC"),
     )
     columns = (
@@ -91,10 +97,12 @@ class LhcOlympics(Challenge):
         scheduler: str = "serial",
         workers: int | None = None,
         real: Path | None = None,
+        min_background: float = MIN_BACKGROUND,
         **options: Any,
     ) -> dict[str, Any]:
         """Fit ``method`` and score it (without the per-event scores). The bump hunt runs on an
-        independent generated sample of the preset; real events have none, so no bump hunt there."""
+        independent generated sample of the preset; real events have none, so no bump hunt there.
+        ``min_background``: the max-SIC floor in test-set background events."""
         from ...output import console
         from ...torch_common import resolve_device
         from .dataset import generate_dataset
@@ -110,7 +118,7 @@ class LhcOlympics(Challenge):
         console.print(
             f"[bold]{method}[/bold] (seed {model_seed}): fitting on {len(dataset.inputs.data):,} events ({resolved})"
         )
-        record = run_detector(method, detector, dataset, device=resolved, bump_data=bump)
+        record = run_detector(method, detector, dataset, device=resolved, bump_data=bump, min_background=min_background)
         record.update(
             size=size or preset, model_seed=model_seed, data="real-subset" if real is not None else "generated"
         )
@@ -133,6 +141,7 @@ class LhcOlympics(Challenge):
         workers: int | None,
         progress: bool,
         on_result: Any = None,
+        min_background: float = MIN_BACKGROUND,
     ) -> list[dict[str, Any]]:
         """Every (method, training seed) pair on the same data, as tasks on ``scheduler``."""
         from ...parallel import dask_client, map_tasks
@@ -140,7 +149,15 @@ class LhcOlympics(Challenge):
 
         if real is None:
             self.ensure_data(preset, seed, data)  # once, before the workers read it
-        options = {"preset": preset, "seed": seed, "data_dir": data, "size": size, "device": device, "real": real}
+        options = {
+            "preset": preset,
+            "seed": seed,
+            "data_dir": data,
+            "size": size,
+            "device": device,
+            "real": real,
+            "min_background": min_background,
+        }
         tasks = [(self.id, m, {**options, "model_seed": s}) for m in methods for s in seeds]
         with dask_client(scheduler if len(tasks) > 1 else "serial", workers) as client:
             return map_tasks(
@@ -167,9 +184,11 @@ class LhcOlympics(Challenge):
         resume: bool = False,
         model_seeds: list[int] | None = None,
         real: Path | None = None,
+        min_background: float = MIN_BACKGROUND,
         **options: Any,
     ) -> list[dict[str, Any]]:
-        """Every detector over training seeds on one data set; table, SIC plot, Markdown section."""
+        """Every detector over training seeds on one data set; table, SIC plot, Markdown section.
+        ``min_background``: the max-SIC floor in test-set background events."""
         from ...output import console, write_json
         from ..sections import write_section
         from .comparison import comparison_markdown, plot_sic_curves, summarise
@@ -198,6 +217,7 @@ class LhcOlympics(Challenge):
             workers=workers,
             progress=progress,
             on_result=keep,
+            min_background=min_background,
         )
         which = "real" if real is not None else "generated"
         console.print(self.table(f"lhco / {which} data", records))
@@ -249,19 +269,24 @@ class LhcOlympics(Challenge):
         """Per-event scores (``test_scores.npy`` and ``bump_hunt_scores.npy`` in an output folder)
         against the organiser folder of :meth:`write_inputs`: AUC, max SIC, rejections and the
         bump-hunt Z. Or a black box's answer (JSON: significance, mass, mass_uncertainty,
-        optional scores file) against the box's truth folder (``hepbench data black-box``)."""
-        check_options(self, options, ())
+        optional scores file) against the box's truth folder (``hepbench data black-box``).
+        Option ``min_background`` (default 25): fewest test-set background events a cut keeps
+        for the maximum SIC."""
+        check_options(self, options, ("min_background",))
+        min_background = options.get("min_background", MIN_BACKGROUND)
+        if isinstance(min_background, bool) or not isinstance(min_background, (int, float)):
+            raise ValueError(f"lhco option min_background must be a number of events, got {min_background!r}")
         if truth is None:
             raise ValueError("lhco scoring needs the organiser's truth folder")
         outputs, truth = Path(outputs), Path(truth)
         if (truth / "truth.json").exists():
             from .black_box import score_answer
 
-            result = score_answer(outputs, truth)
+            result = score_answer(outputs, truth, min_background=min_background)
             return Score(self.id, metrics=result)
         from .submission import score_outputs
 
-        result = score_outputs(self.read_outputs(outputs, truth), truth)
+        result = score_outputs(self.read_outputs(outputs, truth), truth, min_background=min_background)
         return Score(self.id, metrics=result.pop("metrics"), details=result)
 
     # -- display --------------------------------------------------------------------------------
@@ -269,7 +294,9 @@ class LhcOlympics(Challenge):
         """Rich table of LHCO results, one row per record."""
         from rich.table import Table
 
-        table = Table(title=title)
+        floors = sorted({f"{r['metrics']['min_background']:g}" for r in records if "min_background" in r["metrics"]})
+        caption = f"max SIC over cuts keeping at least {' / '.join(floors)} test background events" if floors else None
+        table = Table(title=title, caption=caption)
         for column in ("method", "seed", "max SIC", "AUC", "1/eps_B@0.2", "1/eps_B@0.5", "bump Z", "train s"):
             table.add_column(column, justify="right", no_wrap=(column == "method"))
         for r in records:

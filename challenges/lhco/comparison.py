@@ -21,6 +21,18 @@ ANCHOR_MAX_SIC: dict[str, float] = {
 }
 
 
+def background_floor(records: list[dict[str, Any]]) -> str:
+    """The max-SIC floor of ``records`` as a phrase for captions, e.g. "at least 25 background
+    events of the test set above the cut"; raises ValueError if the records mix floors."""
+    floors = {r["metrics"]["min_background"] for r in records}
+    if len(floors) != 1:
+        raise ValueError(
+            f"the records were scored with different max-SIC floors {sorted(floors)}; compare like with like"
+        )
+    n = floors.pop()
+    return f"at least {n:g} background events of the test set above the cut (eps_B uncertainty <= {1 / n**0.5:.0%})"
+
+
 def summarise(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Per method, in first-seen order: median and 16-84% range of max SIC over its records
     (one per training seed), medians of AUC, rejections, bump-hunt Z and training time."""
@@ -73,7 +85,8 @@ def comparison_markdown(
         f"Data: preset `{first['preset']}`, data seed {first['data_seed']}, {first['n_signal_injected']} signal events "
         f"injected (S/B in the signal region {first['s_over_b_signal_region']:.2%}); test set "
         f"{first['n_test']['signal']:,} signal + {first['n_test']['background']:,} background events in the signal region. "
-        f"Median over training seeds, 16-84% range in brackets; max SIC taken where eps_B > 1.84e-5.",
+        f"Training seeds {', '.join(str(s) for s in sorted({r['model_seed'] for r in records}))}. "
+        f"Median over training seeds, 16-84% range in brackets; max SIC over cuts keeping {background_floor(records)}.",
         f"Machine: {machine}; {date}. Command: `{command}`",
         "",
         "| method | seeds | max SIC | AUC | 1/eps_B @ eps_S=0.2 | 1/eps_B @ eps_S=0.5 | bump-hunt Z (best cut) | train s | anchor max SIC |",
@@ -94,8 +107,19 @@ def comparison_markdown(
     return "\n".join(lines) + "\n"
 
 
+def _sic_above_floor(record: dict[str, Any]) -> np.ndarray:
+    """The record's stored SIC curve, NaN where its cut keeps fewer test background events than
+    the record's ``min_background``."""
+    curve = record["sic_curve"]
+    n_background = np.asarray(curve["eps_b"]) * record["n_test"]["background"]
+    floor = record["metrics"]["min_background"] * (1.0 - 1e-9)  # eps_b * n carries rounding
+    return np.where(n_background >= floor, np.asarray(curve["sic"], dtype=float), np.nan)
+
+
 def plot_sic_curves(records: list[dict[str, Any]], path: str | Path, title: str) -> Path:
-    """SIC against signal efficiency, the median over seeds of each method (PNG at ``path``)."""
+    """SIC against signal efficiency, the median over seeds of each method (PNG at ``path``),
+    drawn only where every seed's cut keeps at least the records' ``min_background`` test
+    background events (the max-SIC floor)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -109,13 +133,14 @@ def plot_sic_curves(records: list[dict[str, Any]], path: str | Path, title: str)
         methods.setdefault(record["method"], []).append(record)
     for method, runs in methods.items():
         eps_s = np.asarray(runs[0]["sic_curve"]["eps_s"])
-        sic = np.median([r["sic_curve"]["sic"] for r in runs], axis=0)
+        # Below the floor a point is NaN, and so is the median over seeds: matplotlib leaves a gap.
+        sic = np.median([_sic_above_floor(r) for r in runs], axis=0)
         ax.plot(eps_s, sic, label=method)
     ax.plot([1e-3, 1], [1, 1], color="grey", linestyle=":", label="random")
     ax.set_xscale("log")
     ax.set_xlabel("signal efficiency eps_S")
     ax.set_ylabel("SIC = eps_S / sqrt(eps_B)")
-    ax.set_title(title)
+    ax.set_title(f"{title}\n(drawn where >= {records[0]['metrics']['min_background']:g} background events pass)")
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)

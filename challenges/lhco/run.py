@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ...records import RECORD_VERSION
-from ...scoring.anomaly import anomaly_metrics, roc_curve, sic_from_roc
+from ...scoring.anomaly import MIN_BACKGROUND, anomaly_metrics, roc_curve, sic_from_roc
 from ...scoring.bump_hunt import bump_hunt
 from .dataset import LhcoDataset
 from .schema import COLUMNS, LABEL, MJJ
@@ -40,7 +40,10 @@ def detector_scores(detector: Any, events: pd.DataFrame, what: str) -> np.ndarra
 
 
 def sic_curve_points(labels: np.ndarray, score: np.ndarray, n_points: int = SIC_POINTS) -> dict[str, list[float]]:
-    """The SIC curve at ``n_points`` signal efficiencies (log-spaced, 1e-3 .. 1), for plots."""
+    """The SIC curve at ``n_points`` signal efficiencies (log-spaced, 1e-3 .. 1), for plots.
+
+    Thinned, so the maximum SIC cannot be recomputed from it; the number of background events
+    each point keeps is ``eps_b`` times the record's ``n_test["background"]``."""
     curve = roc_curve(labels, score)
     sic = sic_from_roc(curve)
     grid = np.geomspace(1e-3, 1.0, n_points)
@@ -81,11 +84,13 @@ def run_detector(
     *,
     device: str,
     bump_data: pd.DataFrame | None = None,
+    min_background: float = MIN_BACKGROUND,
 ) -> dict[str, Any]:
     """Fit ``detector`` and score it; returns a JSON-ready record.
 
     ``bump_data``: an independent data sample (``schema.COLUMNS``, any mjj) for the bump hunt
     after cuts keeping ``BUMP_HUNT_FRACTIONS`` of its events; ``None`` skips it.
+    ``min_background``: fewest test-set background events a cut keeps for the maximum SIC.
     """
     start = time.perf_counter()
     detector.fit(dataset.inputs)
@@ -94,7 +99,7 @@ def run_detector(
     start = time.perf_counter()
     score = detector_scores(detector, dataset.test, "test set")
     predict_seconds = time.perf_counter() - start
-    metrics = anomaly_metrics(labels, score)
+    metrics = anomaly_metrics(labels, score, min_background=min_background)
     signal_region = dataset.inputs.signal_region
     sr_data = dataset.inputs.data[MJJ].between(*signal_region, inclusive="neither")
     record: dict[str, Any] = {

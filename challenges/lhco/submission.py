@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from ...scoring.anomaly import anomaly_metrics
+from ...scoring.anomaly import MIN_BACKGROUND, anomaly_metrics
 from ..outputs import read_npy_output
 from ..secrets import record_secrets, secret_seed, seed_or_secret
 from .dataset import generate_dataset, load_dataset
@@ -119,13 +119,16 @@ def describe(scores: dict[str, np.ndarray]) -> str:
     return ", ".join(f"{len(v)} {name} scores" for name, v in scores.items()) + ", schema valid"
 
 
-def score_outputs(scores: dict[str, np.ndarray], organiser_dir: str | Path) -> dict[str, Any]:
-    """AUC, max SIC, rejections (labelled test set) and the bump-hunt Z per cut (independent sample)."""
+def score_outputs(
+    scores: dict[str, np.ndarray], organiser_dir: str | Path, *, min_background: float = MIN_BACKGROUND
+) -> dict[str, Any]:
+    """AUC, max SIC (over cuts keeping at least ``min_background`` test background events),
+    rejections (labelled test set) and the bump-hunt Z per cut (independent sample)."""
     organiser_dir = Path(organiser_dir)
     truth = np.load(organiser_dir / TRUTH_FILE)
     inputs = json.loads((organiser_dir / "inputs.json").read_text())
     labels = truth["test_labels"]
-    metrics = anomaly_metrics(labels, scores["test"])
+    metrics = anomaly_metrics(labels, scores["test"], min_background=min_background)
     hunts = bump_hunts(truth["bump_hunt_mjj"], scores["bump_hunt"], tuple(inputs["signal_region"]))
     metrics["bump_hunt_z_max"] = max(h["z"] for h in hunts)
     return {
