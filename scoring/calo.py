@@ -211,7 +211,7 @@ class ClassifierConfig:
 
 
 CLASSIFIER_SIZES = {
-    "tiny": ClassifierConfig(hidden=32, n_layers=2, learning_rate=2e-3, batch_size=256, epochs=8, float64=False),
+    "tiny": ClassifierConfig(hidden=64, n_layers=2, learning_rate=2e-3, batch_size=64, epochs=20, float64=False),
     "small": ClassifierConfig(hidden=256, n_layers=3, learning_rate=5e-4, batch_size=500, epochs=20, float64=False),
     "full": ClassifierConfig(),
 }
