@@ -97,6 +97,7 @@ def fit(
     n_best: int = 1,
     after_step: Callable[..., None] | None = None,
     on_epoch: Callable[[dict[str, float]], None] | None = None,
+    stop_at: float | None = None,
 ) -> Fit:
     """Adam on ``loss(*batch)`` over mini-batches of ``train`` shuffled by a generator seeded
     with ``seed``; the one training loop of hepbench.
@@ -125,6 +126,9 @@ def fit(
         ``after_step(*batch)`` after each optimiser step (a GAN's generator update).
     on_epoch:
         ``on_epoch(record)`` at the end of each epoch; it may add entries to the record.
+    stop_at:
+        Stop after the first epoch whose validation value is at most ``stop_at`` (a classifier
+        with perfect test accuracy cannot improve).
 
     The history records ``epoch``, ``loss`` (mean over events) and ``validation_loss``.
     """
@@ -173,6 +177,8 @@ def fit(
         if on_epoch is not None:
             on_epoch(record)
         result.history.append(record)
+        if stop_at is not None and record.get("validation_loss", np.inf) <= stop_at:
+            break
     module.eval()
     return result
 

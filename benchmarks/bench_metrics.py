@@ -28,9 +28,9 @@ from hepbench.scoring.calo import (
     apply_threshold,
     classifier_test,
     evaluation_threshold,
-    feature_matrix,
     fpd,
     high_level_features,
+    high_level_inputs,
     kpd,
     low_level_inputs,
     scale_by_reference,
@@ -80,7 +80,7 @@ def main() -> None:
 
     t_features = median_seconds(features, args.repeats)
     f1, f2, _ = features()
-    h1, h2 = scale_by_reference(feature_matrix(f1), feature_matrix(f2))
+    h1, h2 = scale_by_reference(high_level_inputs(geometry, e1, s1), high_level_inputs(geometry, e2, s2))
     t_fpd_kpd = median_seconds(lambda: (fpd(h1, h2), kpd(h1, h2)), args.repeats)
     x1, x2 = low_level_inputs(e1, s1), low_level_inputs(e2, s2)
     t_classifier = median_seconds(lambda: classifier_test(x1, x2, config=args.classifier, device="cpu"), args.repeats)

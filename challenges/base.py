@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -44,6 +44,17 @@ class MetricColumn:
     name: str
     label: str
     fmt: str = ".3f"
+    note: str = ""
+    """What the column means, printed under the leaderboard (when a value may be undefined, say why)."""
+
+
+@dataclass
+class PhaseMetrics:
+    """What :meth:`Challenge.phase_metrics` returns: label -> metric name -> value (None where
+    undefined), and files for every submission's page: name (``.json`` or ``.png``) -> (title, content)."""
+
+    metrics: dict[str, dict[str, float | None]]
+    files: dict[str, tuple[str, bytes]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -85,6 +96,9 @@ class Challenge(abc.ABC):
     """Input options of ``hepbench submission validate`` (tiny inputs, checks the outputs' schema only)."""
     score_options: ClassVar[tuple[str, ...]] = ()
     """Names of the keyword options :meth:`score` accepts (``hepbench score --option NAME=VALUE``)."""
+    kept_outputs: ClassVar[tuple[str, ...]] = ()
+    """Output files of a scored submission that the leaderboard keeps on the organiser's side for
+    :meth:`phase_metrics`."""
     summary_metrics: ClassVar[tuple[str, ...] | None] = None
     """Metrics averaged over training seeds (default: the ranking metrics)."""
 
@@ -223,6 +237,12 @@ class Challenge(abc.ABC):
         those it knows)."""
         return {"size": preset}, preset
 
+    def run_demo(self, methods: list[str], **options: Any) -> list[dict[str, Any]]:
+        """The run records of ``hepbench demo``: :meth:`run_baseline` of each method with
+        ``options``; a challenge whose metrics compare several methods at once (calo's
+        multiclass score) adds them here."""
+        return [self.run_baseline(method, **options) for method in methods]
+
     demo_hidden: ClassVar[tuple[str, ...]] = ()
     """Bulky fields of a run record left out of the demo's JSON."""
 
@@ -256,6 +276,13 @@ class Challenge(abc.ABC):
         the challenge's documentation names) against the hidden ``truth`` (the organiser folder
         :meth:`write_inputs` wrote, or a truth file). Raises :class:`OutputError` for outputs
         that cannot be scored at all."""
+
+    def phase_metrics(self, outputs: Mapping[str, Path], truth: Path) -> PhaseMetrics | None:
+        """Metrics that compare the scored submissions of one phase with each other, recomputed by
+        the leaderboard whenever one more is scored: ``outputs`` maps a submission's label to the
+        folder of its :attr:`kept_outputs`; ``truth`` is the phase's organiser folder. None when the
+        challenge has no such metric."""
+        return None
 
     def check_submission(self, outputs: Path) -> None:  # noqa: B027  (an optional hook)
         """Cheap checks of a submitted payload before it is queued (errors name the file and the
@@ -318,6 +345,7 @@ __all__ = [
     "MetricColumn",
     "OutputError",
     "Phase",
+    "PhaseMetrics",
     "RankingMetric",
     "RecordError",
     "Score",

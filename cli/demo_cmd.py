@@ -46,18 +46,15 @@ def demo(
         if not demo_methods:
             continue
         options, note = spec.demo_options(preset, seed, n_sets=sets, n_pseudo_experiments=pseudo_experiments)
-        records = [
-            spec.run_baseline(
-                method,
-                preset=preset,
-                seed=seed,
-                device=device,
-                progress=progress,
-                data_dir=data_root / spec.id / f"{preset}-seed{seed}",
-                **options,
-            )
-            for method in demo_methods
-        ]
+        records = spec.run_demo(
+            demo_methods,
+            preset=preset,
+            seed=seed,
+            device=device,
+            progress=progress,
+            data_dir=data_root / spec.id / f"{preset}-seed{seed}",
+            **options,
+        )
         ranked = rank(spec, records)
         console.print(spec.table(f"leaderboard: {spec.id} ({note})", ranked))
         payload["challenges"][spec.id] = [{k: v for k, v in r.items() if k not in spec.demo_hidden} for r in ranked]

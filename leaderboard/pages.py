@@ -91,7 +91,7 @@ def _columns(challenge: Challenge) -> list[dict[str, Any]]:
         for m in challenge.ranking
     ]
     cols += [
-        {"name": c.name, "label": c.label, "fmt": c.fmt, "ranking": False, "direction": "", "description": ""}
+        {"name": c.name, "label": c.label, "fmt": c.fmt, "ranking": False, "direction": "", "description": c.note}
         for c in challenge.columns
     ]
     return cols

@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+import logging
 import os
 import socket
 import threading
@@ -31,6 +32,7 @@ from .models import FAILED, QUEUED, RUNNING, SCORED, ArtefactRow, MetricValueRow
 from .scoring import Scored, score_payload
 
 DEFAULT_MAX_ATTEMPTS = 3
+log = logging.getLogger(__name__)
 DEFAULT_STALE_AFTER = 120.0
 
 
@@ -271,7 +273,18 @@ def score_claim(store: Store, claim: Claim, *, scorer: Scorer | None = None, hea
     finally:
         stop.set()
         beater.join()
-    return SCORED if complete(store, claim, score) else "lost"
+    from .phase_metrics import keep_outputs, refresh
+
+    keep_outputs(store, claim.submission_id, score)  # files first, as complete() does
+    if not complete(store, claim, score):
+        return "lost"
+    try:
+        refresh(store, claim.submission_id)
+    except Exception as err:  # noqa: BLE001 - the submission is scored; the phase metrics wait for the next one
+        log.warning(
+            "phase metrics after submission %s not recomputed: %s: %s", claim.submission_id, type(err).__name__, err
+        )
+    return SCORED
 
 
 def work(

@@ -44,6 +44,9 @@ class Scored:
 
     metrics: list[Metric] = field(default_factory=list)
     artefacts: list[Artefact] = field(default_factory=list)
+    kept: list[Artefact] = field(default_factory=list)
+    """Output files the organiser keeps (never published): the challenge's ``kept_outputs``, for
+    metrics over all submissions of a phase (:func:`hepbench.leaderboard.phase_metrics.refresh`)."""
 
 
 class PayloadError(ValueError):
@@ -92,9 +95,9 @@ def _stored(challenge: str, score: Score) -> list[Metric]:
     return [Metric(n, finite(score.metrics[n]), finite(score.errors.get(n))) for n in names if n in score.metrics]
 
 
-def _sandboxed(challenge: str, bundle: Path, truth: Path, backend: str) -> tuple[Score, dict[str, Any]]:
+def _sandboxed(challenge: str, bundle: Path, truth: Path, backend: str) -> tuple[Score, dict[str, Any], Path]:
     """Run a code bundle (in ``backend``) or an image tar (in docker) in the sandbox on the
-    phase's inputs; its score and the run's outcome."""
+    phase's inputs; its score, the run's outcome and the folder of its outputs."""
     import tempfile
 
     from ..submission_kit.bundles import is_image_tar, unpack_bundle
@@ -136,13 +139,17 @@ def _sandboxed(challenge: str, bundle: Path, truth: Path, backend: str) -> tuple
         raise RuntimeError(f"{record['status']}: {record.get('reason', '')}")
     run = record["score"]
     outcome = {k: record["outcome"].get(k) for k in ("wall_seconds", "peak_memory_bytes", "exit_code")}
-    return Score(
-        challenge,
-        metrics=run["metrics"],
-        errors=run.get("errors") or {},
-        details={"pseudo_experiments": run.get("pseudo_experiments")} if run.get("pseudo_experiments") else {},
-        failures=run.get("failures") or [],
-    ), {"backend": record["backend"], **outcome}
+    return (
+        Score(
+            challenge,
+            metrics=run["metrics"],
+            errors=run.get("errors") or {},
+            details={"pseudo_experiments": run.get("pseudo_experiments")} if run.get("pseudo_experiments") else {},
+            failures=run.get("failures") or [],
+        ),
+        {"backend": record["backend"], **outcome},
+        Path(record["run_dir"]) / "output",
+    )
 
 
 def score_payload(
@@ -156,17 +163,19 @@ def score_payload(
     declared = get(challenge)
     path = Path(path)
     run: dict[str, Any] | None = None
+    outputs: Path | None = None
     if truth_path is not None:
         if not Path(truth_path).exists():
             raise FileNotFoundError(f"{truth_path}: the phase's hidden truth is missing")
         if is_bundle(path) or is_image_tar(path):
-            score, run = _sandboxed(challenge, path, Path(truth_path), backend)
+            score, run, outputs = _sandboxed(challenge, path, Path(truth_path), backend)
         else:
             score = declared.score(
                 path,
                 Path(truth_path),
                 **({"n_bootstrap": N_BOOTSTRAP} if "n_bootstrap" in declared.score_options else {}),
             )
+            outputs = path if path.is_dir() else None
         record = None
     else:
         record = read_record(path)
@@ -207,6 +216,11 @@ def score_payload(
         scored.artefacts.append(
             _json_artefact("sandbox.json", "The sandboxed run: backend, wall time, peak memory", run)
         )
+    for name in declared.kept_outputs if outputs is not None else ():
+        if (outputs / name).is_file():
+            scored.kept.append(
+                Artefact(name, "output", f"{name} as the submission wrote it", (outputs / name).read_bytes())
+            )
     return scored
 
 

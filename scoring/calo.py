@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 from sklearn.isotonic import IsotonicRegression
@@ -77,10 +77,6 @@ def high_level_features(geometry: Geometry, incident_energy: np.ndarray, showers
             feats[f"width_{name}_{layer_id}"] = np.where(e_layer > 0, np.sqrt(np.maximum(second - mean**2, 0.0)), 0.0)
         feats[f"sparsity_{layer_id}"] = (e > 0).mean(axis=1)
     return feats
-
-
-def feature_matrix(features: dict[str, np.ndarray]) -> np.ndarray:
-    return np.column_stack(list(features.values()))
 
 
 def separation_power(h1: np.ndarray, h2: np.ndarray) -> float:
@@ -201,7 +197,9 @@ def kpd(
 # --- classifiers --------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ClassifierConfig:
-    """The anchor's classifier: MLP 3 x 2048, LeakyReLU, Adam 2e-4, batch 1000, 50 epochs, float64."""
+    """An evaluation classifier. The default is the anchor's (``evaluate.py``): an input layer
+    and two hidden layers of 2048 (``n_layers`` counts all three), LeakyReLU, no dropout, Adam
+    2e-4, batch 1000, 50 epochs, float64."""
 
     hidden: int = 2048
     n_layers: int = 3
@@ -213,30 +211,89 @@ class ClassifierConfig:
 
 
 CLASSIFIER_SIZES = {
-    "tiny": ClassifierConfig(hidden=32, n_layers=2, learning_rate=2e-3, batch_size=256, epochs=8, float64=False),
+    "tiny": ClassifierConfig(hidden=64, n_layers=2, learning_rate=2e-3, batch_size=64, epochs=20, float64=False),
     "small": ClassifierConfig(hidden=256, n_layers=3, learning_rate=5e-4, batch_size=500, epochs=20, float64=False),
     "full": ClassifierConfig(),
 }
+"""Every size takes the same inputs (:func:`low_level_inputs`, :func:`high_level_inputs`), split and
+calibration; ``tiny`` and ``small`` shrink the network and the epochs for small data sets."""
+
+ANCHOR_SPLIT_SIZES: dict[str, tuple[int, int]] = {
+    "dataset_1_photons": (80_000, 20_000),
+    "dataset_1_pions": (80_000, 20_000),
+    "dataset_2": (60_000, 20_000),
+    "dataset_3": (60_000, 20_000),
+}
+"""Showers per class in the anchor's train and test splits of the official evaluation files (the
+validation split is the rest: 21,000, 20,800, 20,000, 20,000)."""
 
 
 def low_level_inputs(incident_energy: np.ndarray, showers: np.ndarray) -> np.ndarray:
-    """[log10 E_inc / MeV, voxels / E_inc] per shower."""
+    """(N, 1 + n_voxels): [log10(E_inc / MeV), voxel energies / E_inc], as the anchor's
+    ``prepare_low_data_for_classifier`` (the evaluation threshold is applied to ``showers`` before)."""
     energy = np.asarray(incident_energy, dtype=np.float64).reshape(-1, 1)
     return np.hstack([np.log10(energy), np.asarray(showers, dtype=np.float64) / energy])
 
 
 def high_level_inputs(geometry: Geometry, incident_energy: np.ndarray, showers: np.ndarray) -> np.ndarray:
-    """[log10 E_inc, high-level features with layer energies as log10(E + 1e-8)]."""
-    feats = high_level_features(geometry, incident_energy, showers)
-    cols = [np.log10(np.asarray(incident_energy, dtype=np.float64).reshape(-1))]
-    for name, values in feats.items():
-        cols.append(np.log10(values + 1e-8) if name.startswith("e_") else values)
-    return np.column_stack(cols)
+    """(N, d) high-level inputs in the column order of the anchor's ``prepare_high_data_for_classifier``.
+
+    Columns: log10(E_inc / MeV); log10(E_layer / MeV + 1e-8) of every active layer; for the
+    layers binned in alpha only, the centres of energy in eta (r cos alpha) and phi (r sin alpha)
+    / 100, then their widths / 100; log10(E_tot / MeV + 1e-8); the sparsity (fraction of voxels
+    without energy) of every active layer; the centre of energy and the width in r / 100 (mm / 100)
+    of every active layer. Centres and widths divide by (layer energy + 1e-16), so an empty layer
+    gives 0. ``showers`` have the evaluation threshold applied already.
+    """
+    energy = np.asarray(incident_energy, dtype=np.float64).reshape(-1)
+    showers = np.asarray(showers, dtype=np.float64)
+    if showers.shape != (len(energy), geometry.n_voxels):
+        raise ValueError(
+            f"showers must be ({len(energy)}, {geometry.n_voxels}) for {geometry.name}, got {showers.shape}"
+        )
+    _, r, alpha = geometry.voxel_centres()
+    eta, phi = r * np.cos(alpha), r * np.sin(alpha)
+    slices = geometry.layer_slices()
+    binned_in_alpha = [layer_id for layer_id, sl in slices.items() if len(np.unique(alpha[sl])) > 1]
+
+    def centre_and_width(coord: np.ndarray, e: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        total = e.sum(axis=1) + 1e-16
+        mean = e @ coord / total
+        return mean, np.sqrt(np.clip(e @ coord**2 / total - mean**2, 0.0, None))
+
+    e_layer = [showers[:, sl].sum(axis=1) for sl in slices.values()]
+    eta_c: list[np.ndarray] = []
+    eta_w: list[np.ndarray] = []
+    phi_c: list[np.ndarray] = []
+    phi_w: list[np.ndarray] = []
+    for layer_id in binned_in_alpha:
+        sl = slices[layer_id]
+        for coord, centres, widths in ((eta, eta_c, eta_w), (phi, phi_c, phi_w)):
+            c, w = centre_and_width(coord[sl], showers[:, sl])
+            centres.append(c)
+            widths.append(w)
+    sparsity = [1.0 - (showers[:, sl] > 0).mean(axis=1) for sl in slices.values()]
+    r_c, r_w = zip(*(centre_and_width(r[sl], showers[:, sl]) for sl in slices.values()))
+    columns = [
+        [np.log10(energy)],
+        [np.log10(e + 1e-8) for e in e_layer],
+        [c / 1e2 for c in eta_c],
+        [c / 1e2 for c in phi_c],
+        [w / 1e2 for w in eta_w],
+        [w / 1e2 for w in phi_w],
+        [np.log10(showers.sum(axis=1) + 1e-8)],
+        sparsity,
+        [c / 1e2 for c in r_c],
+        [w / 1e2 for w in r_w],
+    ]
+    return np.column_stack([col for group in columns for col in group])
 
 
 def _train_mlp(x_train, y_train, x_test, y_test, n_classes: int, config: ClassifierConfig, seed: int, device: str):
-    """``n_classes`` 1 is a binary classifier (one sigmoid output), else a softmax over the classes. Train with
-    the shared loop; keep the weights of the epoch with the best test accuracy; return a predict function."""
+    """``n_classes`` 1 is a binary classifier (one sigmoid output), else a softmax over the classes.
+    Trained with the shared loop on the raw inputs (no standardisation, as the anchor); the weights
+    of the first epoch with the best test accuracy are kept, and training stops once the test
+    accuracy is 1. Returns a predict function (probabilities)."""
     import torch
 
     from ..torch_common import fit, mlp
@@ -257,7 +314,12 @@ def _train_mlp(x_train, y_train, x_test, y_test, n_classes: int, config: Classif
     def predict(x: np.ndarray) -> np.ndarray:
         model.eval()
         with torch.no_grad():
-            out = model(torch.as_tensor(x, dtype=dtype, device=device))
+            out = torch.cat(
+                [
+                    model(torch.as_tensor(x[i : i + 10_000], dtype=dtype, device=device))
+                    for i in range(0, max(len(x), 1), 10_000)
+                ]
+            )
             prob = torch.sigmoid(out[:, 0]) if n_classes == 1 else torch.softmax(out, dim=1)
         return prob.cpu().numpy().astype(np.float64)
 
@@ -267,7 +329,7 @@ def _train_mlp(x_train, y_train, x_test, y_test, n_classes: int, config: Classif
 
     def test_error() -> float:
         prob = predict(x_test)
-        pred = (prob > 0.5).astype(int) if n_classes == 1 else prob.argmax(axis=1)
+        pred = np.round(prob).astype(int) if n_classes == 1 else prob.argmax(axis=1)
         return -float((pred == y_test).mean())
 
     result = fit(
@@ -279,22 +341,42 @@ def _train_mlp(x_train, y_train, x_test, y_test, n_classes: int, config: Classif
         learning_rate=config.learning_rate,
         seed=seed,
         validation=test_error,
+        stop_at=-1.0,
     )
     model.load_state_dict(result.best[0][2])
     return predict
 
 
-def _standardise(train: np.ndarray, *others: np.ndarray) -> list[np.ndarray]:
-    mean, std = train.mean(axis=0), train.std(axis=0)
-    std = np.where(std > 0, std, 1.0)
-    return [(train - mean) / std, *((o - mean) / std for o in others)]
-
-
-def _split(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """60 / 20 / 20 train / test / validation, as the anchor."""
+def split_per_class(
+    n: int, rng: np.random.Generator, sizes: tuple[int, int] | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Train / test / validation indices of one class of ``n`` rows, shuffled: ``sizes`` (train,
+    test) with the rest for validation when the class has more rows than those (the anchor's
+    official split), else 60 / 20 / 20 % (the anchor's default)."""
     order = rng.permutation(n)
-    a, b = int(0.6 * n), int(0.8 * n)
+    if sizes is not None and n > sizes[0] + sizes[1]:
+        a, b = sizes[0], sizes[0] + sizes[1]
+    else:
+        a, b = int(0.6 * n), int(0.6 * n) + int(0.2 * n)
     return order[:a], order[a:b], order[b:]
+
+
+def _stack_split(
+    classes: list[np.ndarray], rng: np.random.Generator, sizes: tuple[int, int] | None = None
+) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+    """Split every class (label = its index) as :func:`split_per_class`; (x, y) of train, test, validation."""
+    parts: list[list[np.ndarray]] = [[], [], []]
+    labels: list[list[np.ndarray]] = [[], [], []]
+    for label, x in enumerate(classes):
+        for k, idx in enumerate(split_per_class(len(x), rng, sizes)):
+            parts[k].append(x[idx])
+            labels[k].append(np.full(len(idx), label, dtype=np.int64))
+    out = []
+    for k in range(3):
+        x, y = np.vstack(parts[k]), np.concatenate(labels[k])
+        order = rng.permutation(len(y))
+        out.append((x[order], y[order]))
+    return tuple(out)
 
 
 def classifier_test(
@@ -305,12 +387,16 @@ def classifier_test(
     n_runs: int = 1,
     seed: int = 0,
     device: str = "auto",
+    split_sizes: tuple[int, int] | None = None,
 ) -> dict[str, float]:
-    """Binary classifier reference (label 1) vs generated (label 0) on (N, d) inputs.
+    """Binary classifier reference (label 1) vs generated (label 0) on (N, d) inputs, as the anchor.
 
-    Per run: 60/20/20 split, training keeps the epoch with the best test accuracy, the output is
-    calibrated by isotonic regression on the test split, and AUC and JSD = (ln 2 - BCE) / ln 2 are
-    measured on the validation split. Returns mean and std over ``n_runs`` trainings.
+    Both classes are cut to the same size; per run each class is split into train / test /
+    validation (:func:`split_per_class` with ``split_sizes``), the network is trained keeping the
+    epoch with the best test accuracy, its sigmoid output is calibrated by isotonic regression
+    (clipped to [1e-6, 1 - 1e-6]) on the test split, and AUC and JSD = (ln 2 - BCE) / ln 2 are
+    measured on the validation split. Returns mean and std over ``n_runs`` trainings (training
+    seeds ``seed * 1000 + run``).
     """
     from ..torch_common import resolve_device
 
@@ -318,17 +404,18 @@ def classifier_test(
     device = resolve_device(device)
     n = min(len(reference), len(generated))
     rng = np.random.default_rng(seed)
-    x = np.vstack([reference[rng.permutation(len(reference))[:n]], generated[rng.permutation(len(generated))[:n]]])
-    y = np.concatenate([np.ones(n, dtype=np.int64), np.zeros(n, dtype=np.int64)])
+    generated = np.asarray(generated)[rng.permutation(len(generated))[:n]]
+    reference = np.asarray(reference)[rng.permutation(len(reference))[:n]]
     aucs, jsds = [], []
     for run in range(n_runs):
-        tr, te, va = _split(len(x), np.random.default_rng([seed, run]))
-        x_tr, x_te, x_va = _standardise(x[tr], x[te], x[va])
-        predict = _train_mlp(x_tr, y[tr], x_te, y[te], 1, config, seed * 1000 + run, device)
-        iso = IsotonicRegression(y_min=1e-6, y_max=1 - 1e-6, out_of_bounds="clip").fit(predict(x_te), y[te])
+        (x_tr, y_tr), (x_te, y_te), (x_va, y_va) = _stack_split(
+            [generated, reference], np.random.default_rng([seed, run]), split_sizes
+        )
+        predict = _train_mlp(x_tr, y_tr, x_te, y_te, 1, config, seed * 1000 + run, device)
+        iso = IsotonicRegression(y_min=1e-6, y_max=1 - 1e-6, out_of_bounds="clip").fit(predict(x_te), y_te)
         p = iso.predict(predict(x_va))
-        bce = -np.mean(y[va] * np.log(p) + (1 - y[va]) * np.log(1 - p))
-        aucs.append(roc_auc_score(y[va], p))
+        bce = -np.mean(y_va * np.log(p) + (1 - y_va) * np.log(1 - p))
+        aucs.append(roc_auc_score(y_va, p))
         jsds.append((np.log(2) - bce) / np.log(2))
     return {
         "auc": float(np.mean(aucs)),
@@ -340,6 +427,31 @@ def classifier_test(
     }
 
 
+@dataclass
+class Multiclass:
+    """A multiclass classifier over submitted models, evaluated on reference showers.
+
+    ``log_posterior[name]`` = L_i, the mean over the reference showers of log p(model i | x)
+    (higher is better; ln(1 / K) for K indistinguishable models). ``matrix[i][j]`` = mean of
+    log p(model i | x) over the held-out (validation) showers of model j."""
+
+    names: list[str]
+    log_posterior: dict[str, float]
+    matrix: list[list[float]]
+    n_reference: int
+    n_per_model: int
+
+    def to_dict(self) -> dict:
+        return {
+            **asdict(self),
+            "definition": (
+                "log_posterior[i] = mean over held-out reference showers of log p(model i | x); "
+                "matrix[i][j] = mean over model j's held-out showers of log p(model i | x); "
+                "classifier trained on the models' showers only (no reference class)"
+            ),
+        }
+
+
 def multiclass_scores(
     reference: np.ndarray,
     models: dict[str, np.ndarray],
@@ -347,26 +459,32 @@ def multiclass_scores(
     config: ClassifierConfig | str = "tiny",
     seed: int = 0,
     device: str = "auto",
-) -> dict[str, float]:
-    """One class per model (a model may be a second reference sample); score of model i is the mean
-    over held-out reference showers of log p(model i | x). ln(1 / K) when no model is distinguishable
-    from the others; higher means the reference looks more like model i."""
+) -> Multiclass:
+    """One class per model and no reference class (the anchor's "multi cls"): trained on the
+    models' (N_i, d) inputs only (cut to the smallest model, split 60 / 20 / 20 per class, best
+    test accuracy kept), then evaluated on the (M, d) ``reference`` inputs, none of which it saw."""
     from ..torch_common import resolve_device
 
     config = CLASSIFIER_SIZES[config] if isinstance(config, str) else config
     device = resolve_device(device)
     names = list(models)
     if len(names) < 2:
-        raise ValueError("multiclass_scores needs at least two models")
+        raise ValueError("the multiclass score needs at least two models")
     n = min(len(v) for v in models.values())
     rng = np.random.default_rng(seed)
-    x = np.vstack([models[k][rng.permutation(len(models[k]))[:n]] for k in names])
-    y = np.repeat(np.arange(len(names)), n)
-    tr, te, _ = _split(len(x), rng)
-    x_tr, x_te, x_ref = _standardise(x[tr], x[te], reference)
-    predict = _train_mlp(x_tr, y[tr], x_te, y[te], len(names), config, seed, device)
-    log_p = np.log(np.clip(predict(x_ref), 1e-12, 1.0))
-    return {name: float(log_p[:, i].mean()) for i, name in enumerate(names)}
+    classes = [np.asarray(models[k])[rng.permutation(len(models[k]))[:n]] for k in names]
+    (x_tr, y_tr), (x_te, y_te), (x_va, y_va) = _stack_split(classes, rng)
+    predict = _train_mlp(x_tr, y_tr, x_te, y_te, len(names), config, seed, device)
+    log_ref = np.log(np.clip(predict(np.asarray(reference)), 1e-12, 1.0))
+    log_va = np.log(np.clip(predict(x_va), 1e-12, 1.0))
+    matrix = [[float(log_va[y_va == j, i].mean()) for j in range(len(names))] for i in range(len(names))]
+    return Multiclass(
+        names=names,
+        log_posterior={name: float(log_ref[:, i].mean()) for i, name in enumerate(names)},
+        matrix=matrix,
+        n_reference=len(reference),
+        n_per_model=n,
+    )
 
 
 # --- timing ---------------------------------------------------------------------------------
@@ -445,25 +563,22 @@ def evaluate(
     f_ref = high_level_features(geometry, e_ref, s_ref)
     f_gen = high_level_features(geometry, e_gen, s_gen)
     seps = separation_powers(f_ref, f_gen)
-    hl_ref, hl_gen = scale_by_reference(feature_matrix(f_ref), feature_matrix(f_gen))
+    # The anchor's classifier inputs, and its FPD / KPD inputs (the high-level classifier inputs,
+    # scaled by the reference's largest |value| as jetnet does).
+    low_ref, low_gen = low_level_inputs(e_ref, s_ref), low_level_inputs(e_gen, s_gen)
+    high_ref, high_gen = high_level_inputs(geometry, e_ref, s_ref), high_level_inputs(geometry, e_gen, s_gen)
+    hl_ref, hl_gen = scale_by_reference(high_ref, high_gen)
     fpd_value, fpd_err = fpd(hl_ref, hl_gen, seed=seed)
     kpd_value, kpd_err = kpd(hl_ref, hl_gen, batch_size=kpd_batch_size, seed=seed)
-    low = classifier_test(
-        low_level_inputs(e_ref, s_ref),
-        low_level_inputs(e_gen, s_gen),
-        config=classifier,
-        n_runs=n_runs,
-        seed=seed,
-        device=device,
-    )
-    high = classifier_test(
-        high_level_inputs(geometry, e_ref, s_ref),
-        high_level_inputs(geometry, e_gen, s_gen),
-        config=classifier,
-        n_runs=n_runs,
-        seed=seed,
-        device=device,
-    )
+    options: dict[str, Any] = {
+        "config": classifier,
+        "n_runs": n_runs,
+        "seed": seed,
+        "device": device,
+        "split_sizes": ANCHOR_SPLIT_SIZES.get(geometry.name),
+    }
+    low = classifier_test(low_ref, low_gen, **options)
+    high = classifier_test(high_ref, high_gen, **options)
     return CaloScores(
         auc_low=low["auc"],
         auc_low_std=low["auc_std"],

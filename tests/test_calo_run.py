@@ -55,10 +55,11 @@ def test_compare_two_generators_writes_metrics_multiclass_and_markdown(tmp_path)
         assert 0.5 <= m["auc_low"] <= 1.0 and m["separation_power_mean"] >= 0.0 and m["ms_per_shower"] > 0
         assert set(r["timing"]) == {"1", "100", "10000"} and r["n_parameters"] > 1000
     multiclass = payload["multiclass"]["ds1-photons"]
-    assert set(multiclass) == {"reference", "calo-diffusion", "calo-flow-matching"}
-    assert all(v <= 0 for v in multiclass.values())
-    # the independent reference sample is the likeliest source of reference showers
-    assert multiclass["reference"] == max(multiclass.values())
+    assert multiclass["names"] == ["calo-diffusion", "calo-flow-matching"]  # no reference class
+    assert all(v <= 0 for v in multiclass["log_posterior"].values()) and len(multiclass["matrix"]) == 2
+    for r in records:
+        assert r["metrics"]["multiclass_log_posterior"] == multiclass["log_posterior"][r["method"]]
+    assert (tmp_path / "results" / "calo_multiclass_ds1-photons.png").stat().st_size > 1000
     text = markdown.read_text()
     assert "<!-- comparison:calo:ds1-photons:begin -->" in text and "| calo-diffusion |" in text
 

@@ -74,3 +74,21 @@ def test_non_finite_epochs_are_never_kept() -> None:
         valid_loss=lambda xv, yv: loss(xv, yv) * math.inf,
     )
     assert nothing == []
+
+
+def test_stops_after_the_first_epoch_at_the_stop_value() -> None:
+    """A classifier at test accuracy 1 (validation -1) cannot improve: the anchor stops there."""
+    model, loss, train, _ = _problem()
+    values = iter([-0.6, -0.8, -1.0, -0.9, -0.7])
+    result = fit(
+        model,
+        loss,
+        train,
+        epochs=5,
+        batch_size=32,
+        learning_rate=0.05,
+        seed=1,
+        validation=lambda: next(values),
+        stop_at=-1.0,
+    )
+    assert len(result.history) == 3 and result.best[0][:2] == (-1.0, 2)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import re
 from pathlib import Path
 
@@ -212,6 +213,11 @@ def test_demo_end_to_end_writes_its_leaderboard(tmp_path):
     lhco_ran = [r["method"] for r in summary["lhco"]]
     assert {"supervised", "cwola-hunting"} <= set(lhco_ran)
     assert table_methods((lb / "site/challenges/lhco/public.html").read_text()) == lhco_ran
+    # calo: the multiclass score over the demo's generators, finite, in the JSON and on the page
+    multiclass = [r["metrics"]["multiclass_log_posterior"] for r in summary["calo"]]
+    assert len(multiclass) == 2 and all(math.isfinite(v) and v <= 0 for v in multiclass)
+    calo_page = (lb / "site/challenges/calo/public.html").read_text()
+    assert all(f"{v:.2f}" in calo_page for v in multiclass) and "nan" not in calo_page
     n_records = sum(len(records) for records in summary.values())
     html = (lb / "site/challenges/higgs-uncertainty/public.html").read_text()
     assert table_methods(html) == ran  # the demo's own ranking, every baseline that ran

@@ -128,8 +128,11 @@ def test_calo_reference_showers_score_as_indistinguishable(kit_inputs, tmp_path)
     same = calo.score(tmp_path, organiser_dir).metrics
     np.save(tmp_path / "showers.npy", test.showers * 1.3)
     scaled = calo.score(tmp_path, organiser_dir).metrics
-    assert abs(same["auc_low"] - 0.5) < 0.1 and same["fpd"] < 1e-6
-    assert scaled["auc_high"] > same["auc_high"] + 0.2 and scaled["fpd"] > 0.01
+    assert abs(same["auc_low"] - 0.5) < 0.1 and same["fpd"] < 1e-6 and same["separation_power_mean"] == 0.0
+    # The anchor's high-level inputs (log10 energies, scaled by their largest value for FPD) hide a
+    # 30% energy scale from the tiny high-level classifier and from FPD on 300 showers; the voxels
+    # and the feature histograms show it.
+    assert scaled["auc_low"] > same["auc_low"] + 0.2 and scaled["separation_power_mean"] > 0.01
 
 
 NAN_MODELS = {

@@ -5,13 +5,14 @@ powers)."""
 from __future__ import annotations
 
 import datetime
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ...records import Score
-from ..base import Challenge, MetricColumn, RankingMetric, check_options
+from ..base import Challenge, MetricColumn, PhaseMetrics, RankingMetric, check_options
 
 OUTPUT_FILE = "showers.npy"
 
@@ -36,10 +37,22 @@ class CaloFastSimulation(Challenge):
         MetricColumn("auc_high", "AUC high-level"),
         MetricColumn("kpd", "KPD", ".2e"),
         MetricColumn("separation_power_mean", "mean sep. power"),
+        MetricColumn(
+            "multiclass_log_posterior",
+            "multiclass",
+            ".2f",
+            note=(
+                "mean log posterior of the submission's class on held-out reference showers, from a classifier "
+                "trained on the generated showers of every scored submission of this phase (one class each, no "
+                "reference class) and retrained when a new one is scored; higher is better, ln(1/N) when N "
+                "submissions are indistinguishable; undefined (–) while fewer than two are scored"
+            ),
+        ),
     )
     input_options = ("preset", "seed", "geometry", "data_dir")
     baseline_registry = "hepbench.baselines.calo.registry:BASELINES"
     score_options = ("classifier", "n_runs", "plots", "geometry")
+    kept_outputs = (OUTPUT_FILE,)
 
     # -- data -----------------------------------------------------------------------------------
     def generate(self, preset: str, seed: int, out: Path, *, client: Any = None) -> dict[str, Any]:
@@ -177,6 +190,46 @@ class CaloFastSimulation(Challenge):
         record["size"] = size or preset
         return record, generated
 
+    def run_demo(self, methods: list[str], **options: Any) -> list[dict[str, Any]]:
+        """Every demo generator as :meth:`run_baseline`, then the multiclass score over all of them
+        (on the same geometry, with the same classifier size) as ``multiclass_log_posterior``."""
+        from ...torch_common import resolve_device
+        from .run import multiclass_table
+
+        options = dict(options)
+        check_options(
+            self, options, ("preset", "seed", "data_dir", "size", "device", "progress", "geometry", "classifier")
+        )
+        options.pop("progress", None)
+        preset, seed = options.pop("preset", "small"), options.pop("seed", 0)
+        data_dir = options.pop("data_dir", None)
+        geometry, classifier = options.pop("geometry", "ds1-photons"), options.pop("classifier", "small")
+        done = [
+            self.run_generator(
+                m,
+                preset=preset,
+                seed=seed,
+                data_dir=data_dir,
+                size=options.get("size"),
+                device=options.get("device", "auto"),
+                geometry=geometry,
+                classifier=classifier,
+            )
+            for m in methods
+        ]
+        if len(done) > 1:
+            multiclass = multiclass_table(
+                self.ensure_data(preset, seed, data_dir),
+                geometry,
+                {r["method"]: g for r, g in done},
+                classifier=classifier,
+                seed=seed,
+                device=resolve_device(options.get("device", "auto")),
+            )
+            for r, _ in done:
+                r["metrics"]["multiclass_log_posterior"] = multiclass.log_posterior[r["method"]]
+        return [r for r, _ in done]
+
     def demo_options(self, preset: str, seed: int, **overrides: Any) -> tuple[dict[str, Any], str]:
         # The demo trains the tiny configurations: the small ones take many minutes each on two cores.
         return {"size": "tiny", "geometry": "ds1-photons", "classifier": "tiny"}, f"{preset} showers, tiny generators"
@@ -209,6 +262,7 @@ class CaloFastSimulation(Challenge):
         from ...torch_common import resolve_device
         from ..sections import write_section
         from .dataset import get_calo_preset
+        from .evaluation import multiclass_heatmap
         from .run import calo_markdown, multiclass_table
 
         if resume:
@@ -216,29 +270,39 @@ class CaloFastSimulation(Challenge):
         folder = self.ensure_data(preset, seed, data)
         geometries = [geometry] if geometry else list(get_calo_preset(preset).showers)
         records: list[dict[str, Any]] = []
-        multiclass_by_geometry: dict[str, dict[str, float]] = {}
+        multiclass_by_geometry: dict[str, dict[str, Any]] = {}
+        figures = Path(markdown).parent / "results" if markdown is not None else None
+        if figures is None and json_path is not None:
+            figures = Path(json_path).parent
         for geo in geometries:
             tasks = [(m, preset, seed, folder, size, device, geo, classifier) for m in names]
             with dask_client(scheduler if len(tasks) > 1 else "serial", workers) as client:
                 done = map_tasks(_run_one, tasks, client=client, progress=progress, description=f"{geo} generators")
-            multiclass = (
-                multiclass_table(
-                    folder,
-                    geo,
-                    {r["method"]: g for r, g in done},
-                    classifier=classifier,
-                    seed=seed,
-                    device=resolve_device(device),
-                )
-                if len(done) > 1
-                else {}
-            )
             geo_records = [r for r, _ in done]
-            for r in geo_records:
-                if r["method"] in multiclass:
-                    r["metrics"]["multiclass_log_posterior"] = multiclass[r["method"]]
+            multiclass, heatmap = None, None
+            if len(done) > 1:
+                with console.status(f"{geo}: multiclass classifier over {len(done)} generators", spinner="dots"):
+                    multiclass = multiclass_table(
+                        folder,
+                        geo,
+                        {r["method"]: g for r, g in done},
+                        classifier=classifier,
+                        seed=seed,
+                        device=resolve_device(device),
+                    )
+                multiclass_by_geometry[geo] = multiclass.to_dict()
+                if figures is not None:
+                    heatmap_path = figures / f"calo_multiclass_{geo}.png"
+                    heatmap_path.parent.mkdir(parents=True, exist_ok=True)
+                    heatmap_path.write_bytes(multiclass_heatmap(multiclass, f"calo {geo}: multiclass, preset {preset}"))
+                    heatmap = (
+                        heatmap_path.relative_to(Path(markdown).parent).as_posix() if markdown else heatmap_path.name
+                    )
+                    console.print(f"wrote {heatmap_path}")
+            if multiclass is not None:
+                for r in geo_records:
+                    r["metrics"]["multiclass_log_posterior"] = multiclass.log_posterior[r["method"]]
             records += geo_records
-            multiclass_by_geometry[geo] = multiclass
             write_json(json_path, {"challenge": "calo", "results": records, "multiclass": multiclass_by_geometry})
             console.print(self.table(f"calo / {geo}", geo_records))
             if markdown is not None:
@@ -249,6 +313,7 @@ class CaloFastSimulation(Challenge):
                     command=command,
                     machine=machine,
                     date=date or datetime.date.today().isoformat(),
+                    heatmap=heatmap,
                 )
                 console.print(f"wrote the calo {geo} section of {write_section(markdown, section)}")
         return records
@@ -307,6 +372,14 @@ class CaloFastSimulation(Challenge):
         }
         details = {k: v for k, v in result.items() if k not in metrics}
         return Score(self.id, metrics=metrics, errors=errors, details=details)
+
+    def phase_metrics(self, outputs: Mapping[str, Path], truth: Path) -> PhaseMetrics:
+        """The multiclass score of every submission of a phase (``multiclass_log_posterior``),
+        with the matrix as ``multiclass.json`` and ``multiclass.png``; undefined (None) while
+        fewer than two submissions are scored."""
+        from .submission import phase_multiclass
+
+        return phase_multiclass(outputs, truth)
 
     # -- display --------------------------------------------------------------------------------
     def table(self, title: str, records: Any) -> Any:

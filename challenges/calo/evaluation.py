@@ -108,3 +108,35 @@ def plot_features(
         plt.close(fig)
         paths.append(path)
     return paths
+
+
+def multiclass_heatmap(result: metrics.Multiclass, title: str) -> bytes:
+    """PNG of the multiclass matrix: cell (i, j) is the mean log p(model i | x) over model j's
+    held-out showers, with the reference's log posterior L_i as the last column."""
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = result.names
+    cells = np.column_stack([np.array(result.matrix), [result.log_posterior[n] for n in names]])
+    columns = [*names, "reference"]
+    size = 1.2 + 0.9 * len(columns)
+    fig, ax = plt.subplots(figsize=(size + 1.5, 0.9 * len(names) + 1.8))
+    image = ax.imshow(cells, cmap="viridis", vmin=min(float(cells.min()), np.log(1 / len(names))), vmax=0.0)
+    ax.set_xticks(range(len(columns)), columns, rotation=30, ha="right", fontsize=8)
+    ax.set_yticks(range(len(names)), names, fontsize=8)
+    ax.axvline(len(names) - 0.5, color="white", lw=2)
+    for (i, j), value in np.ndenumerate(cells):
+        ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=8, color="white" if value < -1 else "black")
+    ax.set_xlabel("showers of")
+    ax.set_ylabel("log p(class | x)")
+    ax.set_title(title, fontsize=9)
+    fig.colorbar(image, ax=ax, label="mean log posterior")
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=90)
+    plt.close(fig)
+    return buffer.getvalue()

@@ -13,6 +13,7 @@ import numpy as np
 
 from ...records import RECORD_VERSION
 from ...scoring.calo import (
+    Multiclass,
     apply_threshold,
     evaluate,
     evaluation_threshold,
@@ -105,21 +106,29 @@ def multiclass_table(
     classifier: str = "small",
     seed: int = 0,
     device: str = "cpu",
-) -> dict[str, float]:
-    """Mean log posterior of each generator, and of an independent reference sample (the train
-    split, as ``reference``), on the test split's showers: one classifier over all of them.
+) -> Multiclass:
+    """The multiclass score of several generators: one classifier trained on their showers only
+    (one class per generator, no reference class), evaluated on the test split's reference
+    showers, which none of the generators saw. ``generated``: name -> (n_test, n_voxels) showers
+    made for the test split's incident energies (MeV).
 
-    Higher is better; ln(1 / (n_models + 1)) when nothing tells the models apart.
+    Higher is better; ln(1 / n_generators) when nothing tells the generators apart.
     """
     model = detector_model(geometry)
     threshold = evaluation_threshold(model.geometry)
-    train, test = load_split(data_dir, geometry, "train"), load_split(data_dir, geometry, "test")
-    n = len(test)
-    inputs = {"reference": low_level_inputs(train.incident_energy[:n], apply_threshold(train.showers[:n], threshold))}
-    for name, showers in generated.items():
-        inputs[name] = low_level_inputs(test.incident_energy, apply_threshold(showers, threshold))
+    test = load_split(data_dir, geometry, "test")
+    inputs = {
+        name: low_level_inputs(test.incident_energy, apply_threshold(showers, threshold))
+        for name, showers in generated.items()
+    }
     held_out = low_level_inputs(test.incident_energy, apply_threshold(test.showers, threshold))
     return multiclass_scores(held_out, inputs, config=classifier, seed=seed, device=device)
+
+
+def multiclass_cell(metrics: dict[str, Any]) -> str:
+    """A table cell of the multiclass score: the value, or why there is none."""
+    value = metrics.get("multiclass_log_posterior")
+    return "n/a (one model)" if value is None or not np.isfinite(value) else f"{value:.2f}"
 
 
 def calo_metrics_table(title: str, records: list[dict[str, Any]]):
@@ -153,7 +162,7 @@ def calo_metrics_table(title: str, records: list[dict[str, Any]]):
             f"{m['kpd']:.2e}",
             f"{m['separation_power_mean']:.3f}",
             f"{m['ms_per_shower']:.3g}",
-            f"{m.get('multiclass_log_posterior', float('nan')):.2f}",
+            multiclass_cell(m),
             f"{r['n_parameters']:,}",
             f"{r['train_seconds']:.0f}",
         )
@@ -161,7 +170,14 @@ def calo_metrics_table(title: str, records: list[dict[str, Any]]):
 
 
 def calo_markdown(
-    records: list[dict[str, Any]], multiclass: dict[str, float], *, geometry: str, command: str, machine: str, date: str
+    records: list[dict[str, Any]],
+    multiclass: Multiclass | None,
+    *,
+    geometry: str,
+    command: str,
+    machine: str,
+    date: str,
+    heatmap: str | None = None,
 ) -> str:
     """The marked section ``comparison:calo:GEOMETRY`` of docs/results.md."""
     begin, end = section_markers(f"comparison:calo:{geometry}")
@@ -172,9 +188,15 @@ def calo_markdown(
         "",
         f"Reference: GFlash showers of preset `{first['preset']}` (seed {first['data_seed']}), {first['n_train']:,} "
         f"training and {first['n_test']:,} test showers; classifier `{first['classifier']}`; timing on "
-        f"{first['device']} at batch {max(int(k) for k in first['timing'])}. Multiclass: mean log posterior on "
-        f"held-out reference showers (higher is better; ln(1/{len(multiclass)}) = {np.log(1 / len(multiclass)):.2f} "
-        f"when indistinguishable); the `reference` row is an independent GFlash sample.",
+        f"{first['device']} at batch {max(int(k) for k in first['timing'])}. Multiclass: a classifier trained on "
+        "the generators' showers only (one class each, no reference class); mean log posterior of each generator "
+        "on the held-out reference showers (higher is better; "
+        + (
+            f"ln(1/{len(multiclass.names)}) = {np.log(1 / len(multiclass.names)):.2f} when indistinguishable)."
+            if multiclass is not None
+            else "needs at least two generators)."
+        )
+        + (f" Matrix of log p(row | showers of column): ![multiclass]({heatmap})" if heatmap else ""),
         f"Machine: {machine}; {date}. Command: `{command}`",
         "",
         "| method | AUC low | AUC high | JSD low | FPD | KPD | mean sep. power | multiclass | ms / shower | parameters | train s |",
@@ -184,10 +206,8 @@ def calo_markdown(
         m = r["metrics"]
         lines.append(
             f"| {r['method']} | {m['auc_low']:.3f} | {m['auc_high']:.3f} | {m['jsd_low']:.3f} | {m['fpd']:.4f} | "
-            f"{m['kpd']:.2e} | {m['separation_power_mean']:.3f} | {multiclass.get(r['method'], float('nan')):.2f} | "
+            f"{m['kpd']:.2e} | {m['separation_power_mean']:.3f} | {multiclass_cell(m)} | "
             f"{m['ms_per_shower']:.3g} | {r['n_parameters']:,} | {r['train_seconds']:.0f} |"
         )
-    if "reference" in multiclass:
-        lines.append(f"| reference | | | | | | | {multiclass['reference']:.2f} | | | |")
     lines.append(end)
     return "\n".join(lines) + "\n"

@@ -18,12 +18,14 @@ covers training and generation together.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ...scoring.calo import evaluate
+from ..base import PhaseMetrics
 from ..outputs import OutputError, read_npy_output
 from ..secrets import record_secrets, seed_or_secret
 from .dataset import generate_dataset, get_calo_preset, load_split
@@ -156,3 +158,35 @@ def score_outputs(showers: np.ndarray, organiser_dir: str | Path) -> dict[str, A
         device="auto",
     )
     return {"metrics": scores.to_dict(), **{k: info[k] for k in ("geometry", "preset", "classifier")}}
+
+
+def phase_multiclass(outputs: Mapping[str, Path], organiser_dir: str | Path) -> PhaseMetrics:
+    """The multiclass score over the submissions of a phase: a classifier trained on their
+    generated showers only (``outputs``: label -> folder with ``showers.npy``), evaluated on the
+    phase's held-out reference showers (organiser folder). With fewer than two submissions the
+    score is undefined (None) and no matrix is written."""
+    from ...output import dumps
+    from ...torch_common import resolve_device
+    from .evaluation import multiclass_heatmap
+    from .run import multiclass_table
+
+    if len(outputs) < 2:
+        return PhaseMetrics({label: {"multiclass_log_posterior": None} for label in outputs})
+    info = json.loads((Path(organiser_dir) / "reference.json").read_text())
+    showers = {label: np.load(Path(folder) / OUTPUT_FILE) for label, folder in outputs.items()}
+    result = multiclass_table(
+        info["data_dir"],
+        info["geometry"],
+        showers,
+        classifier=info["classifier"],
+        seed=0,
+        device=resolve_device("auto"),
+    )
+    title = f"Multiclass over the phase's {len(outputs)} scored submissions ({info['geometry']})"
+    return PhaseMetrics(
+        {label: {"multiclass_log_posterior": value} for label, value in result.log_posterior.items()},
+        {
+            "multiclass.json": (title, (dumps(result.to_dict(), indent=1) + "\n").encode()),
+            "multiclass.png": (title, multiclass_heatmap(result, title)),
+        },
+    )
