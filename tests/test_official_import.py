@@ -185,6 +185,42 @@ def test_import_higgs_weights_stand_for_the_luminosity(fair_path, tmp_path):
     assert meta["luminosity_fb"] == 10.0 and meta["preset"] == "official" and meta["source"] == "official"
 
 
+def test_import_higgs_from_the_record_zip_first_rows(fair_path, tmp_path):
+    """The record's zip (parquet + metadata) imports; --max-events reads the first rows only."""
+    import zipfile
+
+    archive = tmp_path / "FAIR_Universe_HiggsML_data.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.write(fair_path, "FAIR_Universe_HiggsML_data.parquet")
+        zf.write(
+            fair_path.parent / "FAIR_Universe_HiggsML_data_metadata.json", "FAIR_Universe_HiggsML_data_metadata.json"
+        )
+    out = tmp_path / "higgs"
+    result = runner.invoke(
+        app,
+        [
+            "data",
+            "import",
+            "higgs-uncertainty",
+            "--official",
+            str(archive),
+            "--to",
+            str(out),
+            "--max-events",
+            "600",
+            "--luminosity",
+            "1",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    data = challenges.get("higgs-uncertainty").load(out)
+    assert len(data.train) + len(data.test) == 600
+    assert data.test.attrs["metadata"]["luminosity_fb"] == 1.0
+    total = pd.read_parquet(fair_path)["weights"].sum() / 10.0  # the record's 10 fb^-1 -> 1 fb^-1
+    assert data.test["weights"].sum() == pytest.approx(total, rel=1e-5)
+    assert not list(tmp_path.glob(".official-*"))  # the extracted copy is gone
+
+
 def test_import_calo_keeps_names_and_split(calo_files, tmp_path):
     out = tmp_path / "calo"
     result = runner.invoke(app, ["data", "import", "calo", "--official", str(calo_files), "--to", str(out)])
