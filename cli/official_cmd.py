@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from .. import challenges
-from .apps import ChallengeArg, JsonOption, data_app, handles_errors
+from .apps import ChallengeArg, JsonOption, SchedulerOption, WorkersOption, data_app, handles_errors
 from .output import console, err_console, write_json
 
 
@@ -130,6 +130,8 @@ def import_official(
         float | None, typer.Option(help="higgs-uncertainty: share of rows in the test split (0.5).")
     ] = None,
     max_events: Annotated[int | None, typer.Option(help="higgs-uncertainty: read only the first N rows.")] = None,
+    scheduler: SchedulerOption = "serial",
+    workers: WorkersOption = None,
     json_path: JsonOption = None,
 ) -> None:
     """Turn official data files into a data folder for `--data` (train / test splits with sidecars,
@@ -156,8 +158,14 @@ def import_official(
     )
     if not calo_in_place:
         require_data_folder(target, spec.is_generated, spec.id)
-    with console.status(f"importing {official} into {target}", spinner="dots"):
-        summary = spec.import_official(official, Path(target), **options)
+    from ..parallel import dask_client
+
+    if "client" in spec.import_options:  # lhco: the particle file's jets are clustered in chunks
+        with dask_client(scheduler, workers) as client:
+            summary = spec.import_official(official, Path(target), client=client, **options)
+    else:
+        with console.status(f"importing {official} into {target}", spinner="dots"):
+            summary = spec.import_official(official, Path(target), **options)
     from .data_cmd import rows_table
 
     rows = [{"_name": name, **counts} for name, counts in summary.get("files", {}).items()]

@@ -238,6 +238,19 @@ def test_import_calo_keeps_names_and_split(calo_files, tmp_path):
         load_split(out, "ds1-photons", "test")
 
 
+def test_import_calo_in_place_adds_sidecars_only(calo_files, tmp_path):
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    for path in calo_files.glob("*.hdf5"):
+        (downloads / path.name).write_bytes(path.read_bytes())
+    before = sorted(p.name for p in downloads.iterdir())
+    result = runner.invoke(app, ["data", "import", "calo", "--official", str(downloads), "--to", str(downloads)])
+    assert result.exit_code == 0, result.output
+    after = sorted(p.name for p in downloads.iterdir())
+    assert after == sorted([*before, "dataset_1_photons_1.json", "dataset_1_photons_2.json"])
+    assert challenges.get("calo").holds_data(downloads)
+
+
 def test_calo_missing_geometry_never_regenerates(calo_files, tmp_path):
     """A folder of official DS1 files asked for DS2 reports it; nothing is written there."""
     before = {p.name: p.stat().st_mtime_ns for p in calo_files.iterdir()}
@@ -273,6 +286,9 @@ def test_data_refuses_a_folder_of_other_files(challenge, tmp_path):
     assert result.exit_code == 1, result.output
     message = " ".join(result.output.split())
     assert "is neither empty nor a hepbench data folder" in message and "Traceback" not in message
+    assert sorted(p.name for p in folder.iterdir()) == ["events_anomalydetection_v2.h5"]
+    result = runner.invoke(app, ["data", "generate", challenge, "--preset", "tiny", "--out", str(folder)])
+    assert result.exit_code == 1 and "is neither empty nor a hepbench data folder" in " ".join(result.output.split())
     assert sorted(p.name for p in folder.iterdir()) == ["events_anomalydetection_v2.h5"]
 
 

@@ -62,7 +62,7 @@ class LhcOlympics(Challenge):
             raise ValueError(f"{data_dir} holds preset {data.preset!r} seed {data.seed}, not {preset!r} seed {seed}")
         return data
 
-    import_options = ("seed", "signal_over_background", "extra_qcd")
+    import_options = ("seed", "signal_over_background", "extra_qcd", "client")
 
     def import_official(self, official: Path, out: Path, **options: Any) -> dict[str, Any]:
         """An R&D features or particle file (and the extra QCD sample: CATHODE's split) into ``out``."""
