@@ -92,6 +92,20 @@ def test_features_file_reproduces_the_highlevel_columns():
     np.testing.assert_array_equal(frame[LABEL], subset[LABEL])
 
 
+def test_injection_matches_cathode_constant():
+    """On files with the full R&D counts (772 of the first 1000 signal events and 121,352
+    background events in the signal region) the default S/B injects CATHODE's 1000 events."""
+    from hepbench.challenges.lhco.official import S_OVER_B_CATHODE, n_injected
+
+    assert S_OVER_B_CATHODE == 772 / 121_352
+    background = pd.DataFrame({"mjj": np.r_[np.full(121_352, 3.5), np.full(5000, 2.9)]})
+    signal = pd.DataFrame({"mjj": np.r_[np.full(772, 3.5), np.full(228, 4.0), np.full(500, 2.0)]})
+    assert n_injected(background, signal, S_OVER_B_CATHODE) == 1000
+    assert n_injected(background, signal, S_OVER_B_CATHODE / 2) == 500
+    with pytest.raises(ValueError, match="must be in"):
+        n_injected(background, signal, 1.5)
+
+
 def test_cathode_split_counts_and_disjoint_sets(lhco_files):
     events = read_features_file(lhco_files / "events_anomalydetection_v2.features.h5")
     extra = read_features_file(

@@ -16,10 +16,10 @@ signal-region events of part 1 and the first 20,000 signal-region events of the 
 injected form the labelled test set. The rest of part 1 is the idealized detector's background
 (``background_reference``); part 2 and the rest of the signal form the supervised set
 (``labelled``). Shuffles follow CATHODE's order with numpy's legacy generator seeded with
-``seed`` (seed 1 keeps the signal in file order, as CATHODE does). ``n_sig`` is CATHODE's
-``S/B x N_B(SR) / f_S(SR)`` (1000 events at its default S/B = 0.00636 on the full files), with
-the signal-region fraction f_S measured on the whole signal sample. Smaller files (the shipped
-samples) get the same split with each count capped at half of what they hold.
+``seed`` (seed 1 keeps the signal in file order, as CATHODE does); for the same inputs the arrays equal
+those of CATHODE's preparation. ``n_sig`` is CATHODE's (:func:`n_injected`: 1000 events at its
+default S/B = 0.00636 on the full files). Smaller files (the shipped samples) get the same split
+with each count capped at half of what they hold.
 
 Without the extra sample the R&D background is shared out as in
 :mod:`~hepbench.challenges.lhco.real_benchmark` (40% data, 20% background reference, 10%
@@ -143,13 +143,18 @@ def _shuffled(frame: pd.DataFrame, rs: np.random.RandomState) -> pd.DataFrame:
 
 
 def n_injected(background: pd.DataFrame, signal: pd.DataFrame, s_over_b: float) -> int:
-    """Signal events to inject for ``s_over_b`` in the signal region (CATHODE's formula)."""
+    """Signal events to inject for ``s_over_b`` in the signal region, as CATHODE computes it:
+    ``int(S/B x 1000 / c)`` with ``c`` the S/B of the file's first 1000 signal events against all
+    background in the signal region (772 / 121,352 = 0.0063617 on the full R&D files); a file
+    with fewer signal events uses all of them in place of 1000. ``signal`` in file order."""
     if not 0 < s_over_b < 1:
         raise ValueError(f"--signal-over-background must be in (0, 1), got {s_over_b}")
-    fraction = float(_in_sr(signal).mean()) if len(signal) else 0.0
-    if fraction == 0:
-        raise ValueError("the signal sample has no event in the signal region (3.3 < mjj < 3.7 TeV)")
-    return int(s_over_b * int(_in_sr(background).sum()) / fraction)
+    first = signal.iloc[:1000]
+    n_background = int(_in_sr(background).sum())
+    n_first = int(_in_sr(first).sum())
+    if n_first == 0 or n_background == 0:
+        raise ValueError("the file has no signal or no background event in the signal region (3.3 < mjj < 3.7 TeV)")
+    return int(s_over_b * len(first) / (n_first / n_background))
 
 
 def cathode_split(events: pd.DataFrame, extra: pd.DataFrame, s_over_b: float, seed: int) -> LhcoDataset:
@@ -157,9 +162,9 @@ def cathode_split(events: pd.DataFrame, extra: pd.DataFrame, s_over_b: float, se
     rs = np.random.RandomState(seed)
     background = events[events[LABEL] == 0].reset_index(drop=True)
     signal = events[events[LABEL] == 1].reset_index(drop=True)
+    n_sig = n_injected(background, signal, s_over_b)
     if seed != 1:
         signal = _shuffled(signal, rs)
-    n_sig = n_injected(background, signal, s_over_b)
     if n_sig >= len(signal) // 2:
         raise ValueError(f"S/B {s_over_b} needs {n_sig} signal events; the file has {len(signal)}")
     data = _shuffled(pd.concat([background, signal.iloc[:n_sig]], ignore_index=True), rs)
