@@ -319,7 +319,7 @@ def test_import_errors_are_one_line(tmp_path):
     assert result.exit_code == 1 and "calo takes no --extra-qcd" in result.output
 
 
-@pytest.mark.slow
+@pytest.mark.slow  # 13-14 s on 2 busy cores, 160 s once under heavier load: kept out of the quick lane
 def test_official_samples_end_to_end_one_baseline_each(fair_path, lhco_files, calo_files, tmp_path):
     """Import the official-format samples of each challenge, then run its cheapest baseline on
     them with the ordinary command: the imported folders are data folders like generated ones."""
