@@ -41,7 +41,12 @@ def _rows(file: Path, max_events: int | None) -> tuple[pd.DataFrame, dict[str, f
         return frame, {str(k): float(v) for k, v in totals.items()}
     try:
         handle = pq.ParquetFile(file)
-        columns = handle.read(columns=["weights", "detailed_labels"]).to_pandas()
+        sums: dict[str, float] = {}
+        # The whole file's weight per process, batch by batch: 280M rows never sit in memory.
+        for batch in handle.iter_batches(batch_size=1 << 20, columns=["weights", "detailed_labels"]):
+            part = batch.to_pandas().groupby("detailed_labels", observed=True)["weights"].sum()
+            for process, value in part.items():
+                sums[str(process)] = sums.get(str(process), 0.0) + float(value)
         batches = []
         n = 0
         for batch in handle.iter_batches(batch_size=min(max_events, 1 << 20), columns=[*FEATURES, *LABEL_COLUMNS]):
@@ -52,8 +57,7 @@ def _rows(file: Path, max_events: int | None) -> tuple[pd.DataFrame, dict[str, f
     except Exception as err:  # pyarrow raises several types for a corrupt file or a missing column
         raise RealDataError(f"{file}: unreadable FAIR Universe parquet ({type(err).__name__}: {err})") from None
     frame = pd.concat(batches, ignore_index=True).iloc[:max_events]
-    totals = columns.groupby("detailed_labels", observed=True)["weights"].sum()
-    return frame, {str(k): float(v) for k, v in totals.items()}
+    return frame, sums
 
 
 def _metadata(folder: Path) -> dict[str, Any]:
