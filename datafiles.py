@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -83,3 +84,33 @@ def read_table(path: str | Path, *, verify: bool = True, columns: list[str] | No
         raise DataFileError(f"{path}: unreadable parquet ({err})") from err
     frame.attrs["metadata"] = meta
     return frame
+
+
+def folder_state(folder: str | Path, holds_data: Callable[[Path], bool]) -> str:
+    """``"absent"``, ``"empty"``, ``"data"`` (``holds_data(folder)``: a data set hepbench wrote or
+    imported) or ``"other"`` (files hepbench did not write: never generate into it)."""
+    folder = Path(folder)
+    if not folder.exists():
+        return "absent"
+    if not folder.is_dir():
+        return "other"
+    if holds_data(folder):
+        return "data"
+    return "empty" if not any(folder.iterdir()) else "other"
+
+
+def require_data_folder(folder: str | Path, holds_data: Callable[[Path], bool], challenge: str) -> bool:
+    """Whether ``folder`` holds a data set (``False``: absent or empty, free to generate into).
+
+    Raises :class:`DataFileError` with a one-line reason for anything else, so that data are
+    never generated into (or over) a folder of other files, e.g. downloaded official files.
+    """
+    state = folder_state(folder, holds_data)
+    if state == "other":
+        folder = Path(folder)
+        what = "is a file" if folder.exists() and not folder.is_dir() else "is neither empty nor a hepbench data folder"
+        raise DataFileError(
+            f"{folder}: {what} for {challenge}; pass an empty folder, one written by `hepbench data generate` "
+            f"or `hepbench data import {challenge} --official FILES --to {folder}`"
+        )
+    return state == "data"

@@ -125,6 +125,23 @@ class Challenge(abc.ABC):
     def is_generated(self, folder: Path) -> bool:
         """Whether ``folder`` holds a complete data set."""
 
+    def holds_data(self, folder: Path) -> bool:
+        """Whether ``folder`` holds a data set (:meth:`is_generated`); ``False`` when it is absent
+        or empty. Any other folder raises a one-line ``DataFileError``: nothing is generated into
+        a folder of files hepbench did not write (e.g. downloaded official files)."""
+        from ..datafiles import require_data_folder
+
+        return require_data_folder(folder, self.is_generated, self.id)
+
+    def import_official(self, official: Path, out: Path, **options: Any) -> dict[str, Any]:
+        """Turn official data files into a data folder ``out`` laid out as :meth:`generate` writes
+        it (the anchor's split where it defines one); returns the same kind of summary.
+        ``options``: the challenge's :attr:`import_options`."""
+        raise ValueError(f"{self.id} has no official data to import")
+
+    import_options: ClassVar[tuple[str, ...]] = ()
+    """Names of the keyword options :meth:`import_official` accepts."""
+
     def ensure_data(self, preset: str, seed: int, data_dir: Path | None = None, **options: Any) -> Any:
         """The data set in ``data_dir`` (default :meth:`data_dir`), generated there when absent
         (``options``: a challenge's other sources of data, e.g. lhco's ``real``)."""
@@ -132,7 +149,7 @@ class Challenge(abc.ABC):
 
         self.check_preset(preset)
         target = Path(data_dir) if data_dir is not None else self.data_dir(preset, seed)
-        if not self.is_generated(target):
+        if not self.holds_data(target):
             with console.status(f"generating {self.id} preset {preset!r} (seed {seed}) into {target}", spinner="dots"):
                 self.generate(preset, seed, target)
         return self.load(target)

@@ -66,6 +66,7 @@ def generate(
     spec = challenges.get(challenge)
     spec.check_preset(preset)
     target = out or spec.data_dir(preset, seed)
+    spec.holds_data(target)  # never generate into a folder of other files
     with (
         dask_client(scheduler, workers) as client,
         console.status(f"generating {challenge} preset {preset!r} (seed {seed})", spinner="dots"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.table import Table
 
 from .. import challenges
-from . import baseline_cmd, data_cmd, demo_cmd, leaderboard_cmd, score_cmd, submission_cmd, submit_cmd  # noqa: F401  (register the commands)
+from . import baseline_cmd, data_cmd, demo_cmd, leaderboard_cmd, official_cmd, score_cmd, submission_cmd, submit_cmd  # noqa: F401  (register the commands)
 from .apps import JsonOption, app
 from .output import console, write_json
 

@@ -73,21 +73,38 @@ class CaloFastSimulation(Challenge):
         return Path(folder)
 
     def is_generated(self, folder: Path) -> bool:
-        """Whether ``folder`` holds a train and a test file of at least one geometry (a preset's
-        full set is checked by :meth:`ensure_data`, which knows the preset's geometries)."""
+        """Whether ``folder`` holds a train and a test file of at least one geometry, generated
+        (``GEOMETRY_train.hdf5``) or imported (the official names)."""
+        from .official import geometries_present
+
         folder = Path(folder)
-        return any((folder / path.name.replace("_train.", "_test.")).exists() for path in folder.glob("*_train.hdf5"))
+        generated = any(
+            (folder / path.name.replace("_train.", "_test.")).exists() for path in folder.glob("*_train.hdf5")
+        )
+        return generated or bool(geometries_present(folder))
 
     def ensure_data(self, preset: str, seed: int, data_dir: Path | None = None, **options: Any) -> Path:
+        """The data folder: simulated when absent or empty; a folder that holds showers is used
+        as it is (a geometry it lacks is an error where it is needed, never regenerated over
+        the files there), and any other folder is refused."""
         from ...output import console
-        from .dataset import file_name, generate_dataset, get_calo_preset
+        from .dataset import generate_dataset, get_calo_preset
 
+        get_calo_preset(preset)
         target = Path(data_dir) if data_dir is not None else self.data_dir(preset, seed)
-        geometries = list(get_calo_preset(preset).showers)
-        if not all((target / file_name(g, s)).exists() for g in geometries for s in ("train", "test")):
+        if not self.holds_data(target):
             with console.status(f"simulating calo preset {preset!r} (seed {seed}) into {target}", spinner="dots"):
                 generate_dataset(preset, seed, target)
         return target
+
+    import_options = ("geometry",)
+
+    def import_official(self, official: Path, out: Path, **options: Any) -> dict[str, Any]:
+        """The official HDF5 files (names kept, ``_1`` training / ``_2`` evaluation) into ``out``."""
+        from .official import import_calo
+
+        check_options(self, options, self.import_options)
+        return import_calo(official, out, **options)
 
     def validate_data(self, real: Path | None, out: Path, *, seed: int = 1, **options: Any) -> dict[str, Any]:
         """Physics checks of the simulator for data sets 1 (photons) and 2, with plots under ``out``."""
@@ -165,15 +182,16 @@ class CaloFastSimulation(Challenge):
         """(record, generated showers) of ``method`` trained on one geometry of the preset."""
         from ...output import console
         from ...torch_common import resolve_device
-        from .dataset import get_calo_preset
+        from .dataset import get_calo_preset, has_split_files
         from .run import run_generator
 
         baseline = self.baseline(method)
         resolved = resolve_device(device)
         folder = self.ensure_data(preset, seed, data_dir)
-        if geometry not in get_calo_preset(preset).showers:
+        if not has_split_files(folder, geometry):
             raise ValueError(
-                f"preset {preset!r} has no {geometry!r} showers; it has {list(get_calo_preset(preset).showers)}"
+                f"{folder}: no {geometry!r} showers (train and test); preset {preset!r} has "
+                f"{list(get_calo_preset(preset).showers)}, and `hepbench data import calo` brings official ones"
             )
         model_seed = seed if model_seed is None else model_seed
         console.print(f"[bold]{method}[/bold] on {geometry}: training ({resolved})")
@@ -261,14 +279,15 @@ class CaloFastSimulation(Challenge):
         from ...parallel import dask_client, map_tasks
         from ...torch_common import resolve_device
         from ..sections import write_section
-        from .dataset import get_calo_preset
+        from .dataset import OFFICIAL_FILES, has_split_files
         from .evaluation import multiclass_heatmap
         from .run import calo_markdown, multiclass_table
 
         if resume:
             raise ValueError("--resume is not available for calo comparisons")
         folder = self.ensure_data(preset, seed, data)
-        geometries = [geometry] if geometry else list(get_calo_preset(preset).showers)
+        present = [g for g in OFFICIAL_FILES if has_split_files(folder, g)]
+        geometries = [geometry] if geometry else present
         records: list[dict[str, Any]] = []
         multiclass_by_geometry: dict[str, dict[str, Any]] = {}
         figures = Path(markdown).parent / "results" if markdown is not None else None

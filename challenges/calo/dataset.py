@@ -6,7 +6,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ... import __version__
+from .geometry import builtin_geometry
 from .showers_io import Showers, read_showers, write_showers
 from .simulator import GFlashSimulator, detector_model
 
@@ -70,8 +73,47 @@ def generate_dataset(preset: str, seed: int, out: str | Path) -> dict[str, dict[
     return written
 
 
+OFFICIAL_FILES: dict[str, dict[str, tuple[str, ...]]] = {
+    "ds1-photons": {"train": ("dataset_1_photons_1.hdf5",), "test": ("dataset_1_photons_2.hdf5",)},
+    "ds1-pions": {"train": ("dataset_1_pions_1.hdf5",), "test": ("dataset_1_pions_2.hdf5",)},
+    "ds2": {"train": ("dataset_2_1.hdf5",), "test": ("dataset_2_2.hdf5",)},
+    "ds3": {"train": ("dataset_3_1.hdf5", "dataset_3_2.hdf5"), "test": ("dataset_3_3.hdf5", "dataset_3_4.hdf5")},
+}
+"""The official CaloChallenge files of each geometry and split, by their published names: the
+anchor's own split (``_1`` training, ``_2`` evaluation; data set 3: ``_1``, ``_2`` and ``_3``, ``_4``)."""
+
+
+def split_files(data_dir: str | Path, geometry: str, split: str) -> list[Path]:
+    """The files of one split: ``GEOMETRY_SPLIT.hdf5`` of a generated folder, else the official
+    files (:data:`OFFICIAL_FILES`) of an imported one. Raises ``FileNotFoundError`` naming both."""
+    folder = Path(data_dir)
+    generated = folder / file_name(geometry, split)
+    if generated.exists():
+        return [generated]
+    official = [folder / name for name in OFFICIAL_FILES.get(geometry, {}).get(split, ())]
+    if official and all(p.exists() for p in official):
+        return official
+    names = ", ".join(p.name for p in official) or "-"
+    raise FileNotFoundError(f"{folder}: no {generated.name} nor the official {split} file(s) of {geometry} ({names})")
+
+
+def has_split_files(data_dir: str | Path, geometry: str) -> bool:
+    """Whether ``data_dir`` holds the train and test files of ``geometry`` (generated or official)."""
+    try:
+        return all(split_files(data_dir, geometry, s) for s in SPLITS)
+    except FileNotFoundError:
+        return False
+
+
 def load_split(data_dir: str | Path, geometry: str, split: str) -> Showers:
-    """Read one split, checking its checksum and voxel count."""
-    return read_showers(
-        Path(data_dir) / file_name(geometry, split), n_voxels=detector_model(geometry).geometry.n_voxels
+    """Read one split (official data set 3: its two files concatenated), checking checksums
+    against the sidecars and the voxel count."""
+    n_voxels = builtin_geometry(geometry).n_voxels
+    parts = [read_showers(path, n_voxels=n_voxels) for path in split_files(data_dir, geometry, split)]
+    if len(parts) == 1:
+        return parts[0]
+    return Showers(
+        np.concatenate([p.incident_energy for p in parts]),
+        np.concatenate([p.showers for p in parts]),
+        parts[0].metadata,
     )

@@ -81,9 +81,18 @@ class HiggsUncertainty(Challenge):
 
     def ensure_data(self, preset: str, seed: int, data_dir: Path | None = None, **options: Any) -> Any:
         data = super().ensure_data(preset, seed, data_dir)
-        if (data.preset, data.seed) != (preset, seed):
+        if data.preset != "official" and (data.preset, data.seed) != (preset, seed):
             raise ValueError(f"{data_dir} holds preset {data.preset!r} seed {data.seed}, not {preset!r} seed {seed}")
         return data
+
+    import_options = ("seed", "test_fraction", "luminosity_fb", "max_events")
+
+    def import_official(self, official: Path, out: Path, **options: Any) -> dict[str, Any]:
+        """The FAIR Universe public data (parquet, folder or the record's zip) as train / test."""
+        from .official import import_fair_universe
+
+        check_options(self, options, self.import_options)
+        return import_fair_universe(official, out, **options)
 
     def validate_data(
         self, real: Path | None, out: Path, *, seed: int = 1, events_per_process: int = 200_000, **options: Any

@@ -11,6 +11,9 @@ from ...records import Score
 from ...scoring.anomaly import MIN_BACKGROUND
 from ..base import Challenge, MetricColumn, RankingMetric, check_options
 
+OFFICIAL_PRESET = "official"
+"""``preset`` in the sidecars of a folder made by ``hepbench data import lhco``."""
+
 
 class LhcOlympics(Challenge):
     id = "lhco"
@@ -61,9 +64,18 @@ class LhcOlympics(Challenge):
 
             return real_subset_dataset(load_highlevel_subset(real), seed)
         data = super().ensure_data(preset, seed, data_dir)
-        if (data.preset, data.seed) != (preset, seed):
+        if data.preset != OFFICIAL_PRESET and (data.preset, data.seed) != (preset, seed):
             raise ValueError(f"{data_dir} holds preset {data.preset!r} seed {data.seed}, not {preset!r} seed {seed}")
         return data
+
+    import_options = ("seed", "signal_over_background", "extra_qcd", "client")
+
+    def import_official(self, official: Path, out: Path, **options: Any) -> dict[str, Any]:
+        """An R&D features or particle file (and the extra QCD sample: CATHODE's split) into ``out``."""
+        from .official import import_lhco
+
+        check_options(self, options, self.import_options)
+        return import_lhco(official, out, **options)
 
     def validate_data(
         self, real: Path | None, out: Path, *, seed: int = 1, events_per_process: int = 200_000, **options: Any
@@ -114,13 +126,16 @@ class LhcOlympics(Challenge):
         dataset = self.ensure_data(preset, seed, data_dir, real)
         model_seed = seed if model_seed is None else model_seed
         detector = baseline.factory(size or ("small" if real is not None else preset), resolved, model_seed)
-        bump = None if real is not None else generate_dataset(preset, bump_sample_seed(seed)).inputs.data
+        official = real is None and dataset.preset == OFFICIAL_PRESET
+        bump = None if real is not None or official else generate_dataset(preset, bump_sample_seed(seed)).inputs.data
         console.print(
             f"[bold]{method}[/bold] (seed {model_seed}): fitting on {len(dataset.inputs.data):,} events ({resolved})"
         )
         record = run_detector(method, detector, dataset, device=resolved, bump_data=bump, min_background=min_background)
         record.update(
-            size=size or preset, model_seed=model_seed, data="real-subset" if real is not None else "generated"
+            size=size or preset,
+            model_seed=model_seed,
+            data="real-subset" if real is not None else ("official" if official else "generated"),
         )
         return record
 
