@@ -5,6 +5,7 @@ powers)."""
 from __future__ import annotations
 
 import datetime
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,12 @@ class CaloFastSimulation(Challenge):
     )
     input_options = ("preset", "seed", "geometry", "data_dir")
     baseline_registry = "hepbench.baselines.calo.registry:BASELINES"
+    tune_objective = RankingMetric(
+        "auc_low",
+        False,
+        "low-level classifier AUC of generated vs 20% of the training showers held out (0.5 = indistinguishable)",
+        "validation AUC",
+    )
     score_options = ("classifier", "n_runs", "plots", "geometry")
 
     # -- data -----------------------------------------------------------------------------------
@@ -116,6 +123,7 @@ class CaloFastSimulation(Challenge):
         geometry: str | None = None,
         classifier: str = "small",
         out: Path | None = None,
+        params: Mapping[str, Any] | None = None,
         **options: Any,
     ) -> dict[str, Any]:
         """Train ``method`` on one geometry of the preset (default its first) and evaluate it; the
@@ -132,8 +140,53 @@ class CaloFastSimulation(Challenge):
             classifier=classifier,
             model_seed=model_seed,
             out=out,
+            params=params,
         )
         return record
+
+    def validation_objective(
+        self,
+        method: str,
+        params: Mapping[str, Any],
+        *,
+        preset: str = "small",
+        seed: int = 0,
+        data_dir: Path | None = None,
+        size: str | None = None,
+        device: str = "auto",
+        model_seed: int | None = None,
+        geometry: str | None = None,
+        classifier: str = "small",
+        **options: Any,
+    ) -> dict[str, float]:
+        """Train ``method`` on 80% of one geometry's training showers (default ds1-photons) and
+        score it against the other 20% with the evaluation classifier ``classifier``."""
+        from ...torch_common import resolve_device
+        from .tuning import validation_metrics
+
+        check_options(self, options, ())
+        baseline = self.baseline(method)
+        overrides = baseline.check_params(params)
+        resolved = resolve_device(device)
+        folder = self.ensure_data(preset, seed, data_dir)
+        model_seed = seed if model_seed is None else model_seed
+        return validation_metrics(
+            baseline.factory(size or preset, resolved, model_seed, **overrides),
+            folder,
+            self._geometry(preset, geometry or "ds1-photons"),
+            classifier=classifier,
+            seed=model_seed,
+            device=resolved,
+        )
+
+    def _geometry(self, preset: str, geometry: str) -> str:
+        from .dataset import get_calo_preset
+
+        if geometry not in get_calo_preset(preset).showers:
+            raise ValueError(
+                f"preset {preset!r} has no {geometry!r} showers; it has {list(get_calo_preset(preset).showers)}"
+            )
+        return geometry
 
     def run_generator(
         self,
@@ -148,25 +201,24 @@ class CaloFastSimulation(Challenge):
         classifier: str,
         model_seed: int | None = None,
         out: Path | None = None,
+        params: Mapping[str, Any] | None = None,
     ) -> tuple[dict[str, Any], np.ndarray]:
-        """(record, generated showers) of ``method`` trained on one geometry of the preset."""
+        """(record, generated showers) of ``method`` (hyperparameter overrides ``params``)
+        trained on one geometry of the preset."""
         from ...output import console
         from ...torch_common import resolve_device
-        from .dataset import get_calo_preset
         from .run import run_generator
 
         baseline = self.baseline(method)
+        overrides = baseline.check_params(params or {})
         resolved = resolve_device(device)
         folder = self.ensure_data(preset, seed, data_dir)
-        if geometry not in get_calo_preset(preset).showers:
-            raise ValueError(
-                f"preset {preset!r} has no {geometry!r} showers; it has {list(get_calo_preset(preset).showers)}"
-            )
+        self._geometry(preset, geometry)
         model_seed = seed if model_seed is None else model_seed
         console.print(f"[bold]{method}[/bold] on {geometry}: training ({resolved})")
         record, generated = run_generator(
             method,
-            baseline.factory(size or preset, resolved, model_seed),
+            baseline.factory(size or preset, resolved, model_seed, **overrides),
             folder,
             geometry,
             classifier=classifier,
@@ -175,6 +227,8 @@ class CaloFastSimulation(Challenge):
             out=out,
         )
         record["size"] = size or preset
+        if overrides:
+            record["params"] = overrides
         return record, generated
 
     def demo_options(self, preset: str, seed: int, **overrides: Any) -> tuple[dict[str, Any], str]:
