@@ -13,7 +13,7 @@ the entry-point group ``hepbench.challenges`` (a name -> a ``Challenge`` instanc
 from __future__ import annotations
 
 import abc
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -23,6 +23,7 @@ from .outputs import OutputError
 
 if TYPE_CHECKING:
     from ..baselines.base import Baseline
+    from .export import UnbinnedSet
 
 DEFAULT_DATA_ROOT = Path("hepbench-data")
 """Where generated data sets go unless a command says otherwise (relative to the working directory)."""
@@ -125,6 +126,11 @@ class Challenge(abc.ABC):
             with console.status(f"generating {self.id} preset {preset!r} (seed {seed}) into {target}", spinner="dots"):
                 self.generate(preset, seed, target)
         return self.load(target)
+
+    def unbinned_sets(self, folder: Path) -> Iterator[UnbinnedSet]:
+        """Each data set of the generated ``folder`` with its systematic variations, for
+        ``hepbench data export --unbinned`` (:mod:`hepbench.challenges.export`)."""
+        raise ValueError(f"{self.id} has no unbinned export")
 
     def validate_data(self, real: Path | None, out: Path, *, seed: int = 1, **options: Any) -> dict[str, Any]:
         """Compare generated events with real simulation (tables and plots under ``out``)."""

@@ -83,6 +83,11 @@ class CaloFastSimulation(Challenge):
                 generate_dataset(preset, seed, target)
         return target
 
+    def unbinned_sets(self, folder: Path) -> Any:
+        from .unbinned import unbinned_sets
+
+        return unbinned_sets(folder)
+
     def validate_data(self, real: Path | None, out: Path, *, seed: int = 1, **options: Any) -> dict[str, Any]:
         """Physics checks of the simulator for data sets 1 (photons) and 2, with plots under ``out``."""
         from ...output import console

@@ -92,6 +92,11 @@ class HiggsUncertainty(Challenge):
             raise ValueError(f"{data_dir} holds preset {data.preset!r} seed {data.seed}, not {preset!r} seed {seed}")
         return data
 
+    def unbinned_sets(self, folder: Path) -> Any:
+        from .unbinned import unbinned_sets
+
+        return unbinned_sets(folder)
+
     def validate_data(
         self, real: Path | None, out: Path, *, seed: int = 1, events_per_process: int = 200_000, **options: Any
     ) -> dict[str, Any]:
