@@ -70,15 +70,22 @@ def list_baselines(
 
     chosen = [challenges.get(challenge)] if challenge is not None else challenges.all()
     table = Table(title="baselines")
-    for column in ("challenge", "method", "description"):
+    for column in ("challenge", "method", "tune", "description"):
         table.add_column(column)
     rows = []
     for spec in chosen:
         for b in spec.baselines().values():
-            table.add_row(spec.id, b.name, b.description)
-            rows.append({"challenge": spec.id, "method": b.name, "description": b.description})
+            table.add_row(spec.id, b.name, "yes" if b.search_space else "", b.description)
+            rows.append(
+                {
+                    "challenge": spec.id,
+                    "method": b.name,
+                    "description": b.description,
+                    "search_space": {name: param.describe() for name, param in b.search_space.items()},
+                }
+            )
         for name, description in spec.studies().items():
-            table.add_row(spec.id, name, f"(study) {description}")
+            table.add_row(spec.id, name, "", f"(study) {description}")
             rows.append({"challenge": spec.id, "method": name, "description": description, "study": True})
     console.print(table)
     write_json(json_path, rows)
