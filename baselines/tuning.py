@@ -241,7 +241,16 @@ def tune(
             else:
                 trial = pending.pop(number)
                 if value is None:
-                    study.tell(trial, state=optuna.trial.TrialState.FAIL)
+                    # The GP ignores failed trials and would keep proposing the failing region;
+                    # told the worst value seen so far, it learns to leave it.
+                    seen = [
+                        t["value"] for t in [search["default"] or {}, *search["trials"]] if t.get("value") is not None
+                    ]
+                    if seen:
+                        row["told"] = min(seen) if objective.higher_is_better else max(seen)
+                        study.tell(trial, row["told"])
+                    else:
+                        study.tell(trial, state=optuna.trial.TrialState.FAIL)
                 else:
                     study.tell(trial, value)
                 search["trials"].append({"number": number, **row})
