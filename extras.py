@@ -7,7 +7,7 @@ running the leaderboard, the sandbox and Dask clusters needs ``[platform]``; ``[
 from __future__ import annotations
 
 EXTRAS: dict[str, str] = {
-    **dict.fromkeys(("torch", "zuko", "xgboost", "iminuit", "fastjet", "awkward"), "baselines"),
+    **dict.fromkeys(("torch", "zuko", "xgboost", "iminuit", "fastjet", "awkward", "optuna"), "baselines"),
     **dict.fromkeys(
         (
             "sqlalchemy",

@@ -140,3 +140,49 @@ def map_tasks(
         finally:
             client.cancel(futures)
     return results
+
+
+def run_adaptive(
+    function: Callable[..., Any],
+    next_task: Callable[[], tuple[Any, ...] | None],
+    on_result: Callable[[tuple[Any, ...], Any], None],
+    *,
+    client: Any = None,
+    in_flight: int = 1,
+) -> None:
+    """``function(*task)`` for each task ``next_task()`` returns until it returns None, with up to
+    ``in_flight`` tasks running on ``client`` (one after another here without one).
+
+    Unlike :func:`map_tasks`, a task may depend on the results before it (a sequential search
+    asks for its next point once a result is in): ``on_result(task, result)`` is called in
+    completion order, before ``next_task`` is asked for the task that takes its place.
+    """
+    if client is None:
+        while (task := next_task()) is not None:
+            on_result(task, function(*task))
+        return
+    from distributed import as_completed
+
+    running: dict[Any, tuple[Any, tuple[Any, ...]]] = {}
+    queue = as_completed([])
+
+    def submit() -> bool:
+        task = next_task()
+        if task is None:
+            return False
+        future = client.submit(function, *task, pure=False)
+        running[future.key] = (future, task)
+        queue.add(future)
+        return True
+
+    try:
+        for _ in range(max(1, in_flight)):
+            if not submit():
+                break
+        for future in queue:
+            _, task = running.pop(future.key)
+            on_result(task, future.result())
+            submit()
+    finally:
+        # An error (or an interrupt) leaves nothing running on the cluster.
+        client.cancel([future for future, _ in running.values()])

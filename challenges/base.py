@@ -13,7 +13,7 @@ the entry-point group ``hepbench.challenges`` (a name -> a ``Challenge`` instanc
 from __future__ import annotations
 
 import abc
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -23,6 +23,7 @@ from .outputs import OutputError
 
 if TYPE_CHECKING:
     from ..baselines.base import Baseline
+    from .export import UnbinnedSet
 
 DEFAULT_DATA_ROOT = Path("hepbench-data")
 """Where generated data sets go unless a command says otherwise (relative to the working directory)."""
@@ -101,6 +102,9 @@ class Challenge(abc.ABC):
     :meth:`phase_metrics`."""
     summary_metrics: ClassVar[tuple[str, ...] | None] = None
     """Metrics averaged over training seeds (default: the ranking metrics)."""
+    tune_objective: ClassVar[RankingMetric | None] = None
+    """The validation metric ``hepbench baseline tune`` optimises (:meth:`validation_objective`);
+    None when the challenge cannot be tuned."""
 
     # -- data ---------------------------------------------------------------------------------
     def data_dir(self, preset: str, seed: int) -> Path:
@@ -154,6 +158,11 @@ class Challenge(abc.ABC):
                 self.generate(preset, seed, target)
         return self.load(target)
 
+    def unbinned_sets(self, folder: Path) -> Iterator[UnbinnedSet]:
+        """Each data set of the generated ``folder`` with its systematic variations, for
+        ``hepbench data export --unbinned`` (:mod:`hepbench.challenges.export`)."""
+        raise ValueError(f"{self.id} has no unbinned export")
+
     def validate_data(self, real: Path | None, out: Path, *, seed: int = 1, **options: Any) -> dict[str, Any]:
         """Compare generated events with real simulation (tables and plots under ``out``)."""
         raise ValueError(f"{self.id} has no validation against real simulation")
@@ -200,6 +209,24 @@ class Challenge(abc.ABC):
         """Train ``method`` on the preset's data (seed ``seed``; training seed ``model_seed``,
         default ``seed``), evaluate and score it; the run record (:mod:`hepbench.records`).
         ``scheduler`` / ``workers``: where a challenge spreads the evaluation of one training."""
+
+    def validation_objective(
+        self,
+        method: str,
+        params: Mapping[str, Any],
+        *,
+        preset: str = "small",
+        seed: int = 0,
+        data_dir: Path | None = None,
+        size: str | None = None,
+        device: str = "auto",
+        model_seed: int | None = None,
+        **options: Any,
+    ) -> dict[str, float]:
+        """Train ``method`` with the hyperparameter overrides ``params`` on part of the preset's
+        training data and score it on the rest (or on an independent validation sample); the
+        metrics, among them :attr:`tune_objective`. Never reads the test data."""
+        raise ValueError(f"{self.id} has no validation objective to tune on")
 
     def run_seeds_summary(
         self,
@@ -339,6 +366,17 @@ def run_task(challenge_id: str, method: str, options: dict[str, Any]) -> dict[st
     from . import get
 
     return get(challenge_id).run_baseline(method, **options)
+
+
+def objective_task(challenge_id: str, method: str, params: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
+    """One tuning trial as a task of a Dask map: ``{"metrics": ..., "seconds": ...}``."""
+    import time
+
+    from . import get
+
+    start = time.perf_counter()
+    metrics = get(challenge_id).validation_objective(method, params, **options)
+    return {"metrics": metrics, "seconds": time.perf_counter() - start}
 
 
 def _fmt(value: Any, fmt: str) -> str:

@@ -1,4 +1,4 @@
-"""``hepbench baseline list|run|compare``."""
+"""``hepbench baseline list|run|compare|tune``."""
 
 from __future__ import annotations
 
@@ -44,6 +44,13 @@ ClassifierOption = Annotated[
         help="calo: size of the evaluation classifiers: tiny | small | full (the anchor's 3 x 2048 MLP, 50 epochs).",
     ),
 ]
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        help="Hyperparameters (and size, unless --size) of a tuned configuration: best_config.json or search.json of `hepbench baseline tune`.",
+    ),
+]
 RealSubsetOption = Annotated[
     Path | None,
     typer.Option(
@@ -71,15 +78,22 @@ def list_baselines(
 
     chosen = [challenges.get(challenge)] if challenge is not None else challenges.all()
     table = Table(title="baselines")
-    for column in ("challenge", "method", "description"):
+    for column in ("challenge", "method", "tune", "description"):
         table.add_column(column)
     rows = []
     for spec in chosen:
         for b in spec.baselines().values():
-            table.add_row(spec.id, b.name, b.description)
-            rows.append({"challenge": spec.id, "method": b.name, "description": b.description})
+            table.add_row(spec.id, b.name, "yes" if b.search_space else "", b.description)
+            rows.append(
+                {
+                    "challenge": spec.id,
+                    "method": b.name,
+                    "description": b.description,
+                    "search_space": {name: param.describe() for name, param in b.search_space.items()},
+                }
+            )
         for name, description in spec.studies().items():
-            table.add_row(spec.id, name, f"(study) {description}")
+            table.add_row(spec.id, name, "", f"(study) {description}")
             rows.append({"challenge": spec.id, "method": name, "description": description, "study": True})
     console.print(table)
     write_json(json_path, rows)
@@ -114,6 +128,7 @@ def run(
     min_background: MinBackgroundOption = None,
     geometry: GeometryOption = None,
     classifier: ClassifierOption = None,
+    config: ConfigOption = None,
     scheduler: SchedulerOption = "local",
     workers: WorkersOption = None,
     progress: ProgressOption = True,
@@ -147,6 +162,12 @@ def run(
         classifier=classifier,
         plan_seed=plan_seed,
     )
+    if config is not None:
+        from ..baselines.tuning import read_config
+
+        # A tuned configuration overrides its size's defaults: that size, unless --size says otherwise.
+        tuned_size, options["params"] = read_config(config, challenge, method)
+        size = size or tuned_size
     title = f"{challenge} / {preset}"
     if len(seeds) == 1:
         payload: Any = spec.run_baseline(
@@ -263,3 +284,65 @@ def compare(
             model_seeds=model_seed, real=real, min_background=min_background, geometry=geometry, classifier=classifier
         ),
     )
+
+
+@baseline_app.command("tune")
+@handles_errors
+def tune(
+    challenge: ChallengeArg,
+    method: Annotated[str, typer.Argument(help="Baseline with a search space (see `hepbench baseline list`).")],
+    trials: Annotated[int, typer.Option("--trials", help="Trials proposed by the Gaussian-process sampler.")] = 20,
+    preset: PresetOption = "small",
+    seed: SeedOption = 0,
+    data: DataDirOption = None,
+    size: SizeOption = None,
+    device: DeviceOption = "auto",
+    model_seed: Annotated[int | None, typer.Option(help="Seed of every trial's training (default: --seed).")] = None,
+    sets: SetsOption = None,
+    pseudo_experiments: PseudoExperimentsOption = None,
+    geometry: GeometryOption = None,
+    classifier: ClassifierOption = None,
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder for search.json, best_config.json and convergence.png.")
+    ] = Path("tune"),
+    scheduler: SchedulerOption = "local",
+    workers: WorkersOption = None,
+    progress: ProgressOption = True,
+    json_path: JsonOption = None,
+) -> None:
+    """Tune a baseline's hyperparameters by Bayesian optimisation (Gaussian-process surrogate)
+    on a validation objective that never reads the test data; trials run on Dask workers.
+
+    Reuse the best configuration with `hepbench baseline run CHALLENGE METHOD --config OUT/best_config.json`.
+    """
+    from ..baselines.tuning import CONFIG_FILE, PLOT_FILE, SEARCH_FILE
+    from ..baselines.tuning import tune as run_search
+
+    search = run_search(
+        challenge,
+        method,
+        n_trials=trials,
+        preset=preset,
+        seed=seed,
+        data_dir=data,
+        size=size,
+        device=device,
+        model_seed=model_seed,
+        scheduler=scheduler,
+        workers=workers,
+        out=out,
+        progress=progress,
+        options=_options(
+            n_sets=sets, n_pseudo_experiments=pseudo_experiments, geometry=geometry, classifier=classifier
+        ),
+    )
+    name = search["objective"]["name"]
+    default = (search["default"] or {}).get("value")
+    best = search["best"]
+    console.print(
+        f"best of {len(search['trials'])} trials: validation {name} {best['value']:.4g} (trial {best['number']}; "
+        f"default configuration {'-' if default is None else format(default, '.4g')})"
+    )
+    console.print(", ".join(f"{k}={v}" for k, v in best["params"].items()))
+    console.print(f"wrote {out / SEARCH_FILE}, {out / CONFIG_FILE} and {out / PLOT_FILE}")
+    write_json(json_path, search)

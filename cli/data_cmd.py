@@ -1,4 +1,4 @@
-"""``hepbench data generate|validate|black-box``."""
+"""``hepbench data generate|validate|black-box|export``."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ import typer
 from .. import challenges
 from .apps import (
     ChallengeArg,
+    DataDirOption,
     JsonOption,
     PresetOption,
+    ProgressOption,
     SchedulerOption,
     SeedOption,
     WorkersOption,
@@ -136,3 +138,56 @@ def black_box(
     console.print(f"public data: {public / 'data.parquet'} ({truth['n_events']:,} events); truth kept in {organiser}")
     # The truth stays out of the terminal and the JSON: only what participants may see.
     write_json(json_path, {"challenge": "lhco", "public": public, "n_events": truth["n_events"]})
+
+
+@data_app.command("export")
+@handles_errors
+def export(
+    challenge: ChallengeArg,
+    unbinned: Annotated[
+        Path,
+        typer.Option("--unbinned", help="Output folder: manifest.yaml and one HDF5 array per data set and variation."),
+    ],
+    preset: PresetOption = "tiny",
+    seed: SeedOption = 0,
+    data: DataDirOption = None,
+    replicas: Annotated[
+        int, typer.Option("--replicas", help="Q bootstrap replicas (Poisson(1) weights) per data set.")
+    ] = 0,
+    replica_seed: Annotated[
+        int | None, typer.Option(help="Seed of the bootstrap replicas (default: derived from --seed; recorded).")
+    ] = None,
+    data_set: Annotated[
+        list[str] | None, typer.Option("--set", help="Export only this data set (repeat the option), e.g. train.")
+    ] = None,
+    progress: ProgressOption = True,
+    json_path: JsonOption = None,
+) -> None:
+    """Export a data set with its systematic variations in the unbinned format (docs/export.md):
+    (M+1) x N x (k+1) arrays (nominal + M variations; k features and a weight) and Q replicas."""
+    from ..challenges.export import export_unbinned
+
+    manifest = export_unbinned(
+        challenges.get(challenge),
+        preset=preset,
+        seed=seed,
+        out=unbinned,
+        data_dir=data,
+        replicas=replicas,
+        bootstrap_seed=replica_seed,
+        sets=data_set,
+        progress=progress,
+    )
+    rows = [
+        {
+            "set": s["name"],
+            "events": s["n_events"],
+            "features": len(s["features"]),
+            "variations": len(s["variations"]),
+            "replicas": s.get("replicas", {}).get("n", 0),
+        }
+        for s in manifest["sets"]
+    ]
+    console.print(rows_table(f"{challenge} / {preset}: unbinned export", rows))
+    console.print(f"wrote {unbinned / 'manifest.yaml'}")
+    write_json(json_path, manifest)

@@ -29,6 +29,7 @@ from torch import nn
 
 from ...challenges.calo.geometry import Geometry, geometry_from_dict, geometry_to_dict
 from ...torch_common import fit, resolve_device
+from ..base import with_overrides
 from .preprocessing import EnergyCondition, VoxelFractions, check_incident_energy, check_showers
 
 FILE_FORMAT = "hepbench-calo-generator-1"
@@ -109,10 +110,11 @@ class CaloGenerator(abc.ABC):
 
     @classmethod
     def from_size(cls, size: str, device: str = "auto", seed: int = 0, **overrides: Any) -> CaloGenerator:
-        """An unfitted generator with the ``tiny`` / ``small`` / ``full`` preset (``full`` = anchor-like)."""
+        """An unfitted generator with the ``tiny`` / ``small`` / ``full`` preset (``full`` = anchor-like);
+        ``overrides`` replace preset entries (``width`` / ``depth`` reshape ``hidden``)."""
         if size not in cls.PRESETS:
             raise ValueError(f"size must be one of {tuple(cls.PRESETS)}, got {size!r}")
-        return cls(**{**cls.PRESETS[size], **overrides}, device=device, seed=seed)
+        return cls(**with_overrides(cls.PRESETS[size], overrides), device=device, seed=seed)
 
     def get_params(self) -> dict[str, Any]:
         names = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]

@@ -5,7 +5,7 @@ Factories import their module (and torch, zuko) on first call.
 
 from __future__ import annotations
 
-from ..base import Baseline, lazy_factory
+from ..base import Baseline, Param, lazy_factory
 
 _HERE = "hepbench.baselines.calo"
 _DEMO = ("calo-diffusion", "calo-flow-matching")
@@ -31,7 +31,28 @@ _GENERATORS = (
     ),
 )
 
+_MLP_SPACE: dict[str, Param] = {
+    "learning_rate": Param("float", 1e-4, 5e-3, log=True),
+    "width": Param("int", 64, 1024, log=True),
+    "depth": Param("int", 2, 4),
+    "batch_size": Param("categorical", choices=(64, 128, 256)),
+}
+SEARCH_SPACES: dict[str, dict[str, Param]] = {
+    # n_steps: ODE steps of the sampler (fewer is faster, more integrates the flow more exactly).
+    "calo-flow-matching": {**_MLP_SPACE, "n_steps": Param("int", 4, 40)},
+    # n_steps: diffusion steps, trained and sampled.
+    "calo-diffusion": {**_MLP_SPACE, "n_steps": Param("int", 20, 400, log=True)},
+}
+"""What ``hepbench baseline tune`` searches (the MLP generators; the flows cost too much per trial)."""
+
 BASELINES: dict[str, Baseline] = {
-    name: Baseline(name, "calo", description, lazy_factory(f"{_HERE}.{target}.from_size"), in_demo=name in _DEMO)
+    name: Baseline(
+        name,
+        "calo",
+        description,
+        lazy_factory(f"{_HERE}.{target}.from_size"),
+        in_demo=name in _DEMO,
+        search_space=SEARCH_SPACES.get(name, {}),
+    )
     for name, target, description in _GENERATORS
 }

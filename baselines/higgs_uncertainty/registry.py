@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ...challenges.higgs_uncertainty.schema import FEATURES, PRIMARY_FEATURES
-from ..base import Baseline, size_config
+from ..base import Baseline, Param, SearchSpace, size_config, with_overrides
 
 _BDT_SIZES = {
     "tiny": {"n_estimators": 60, "max_depth": 4},
@@ -36,36 +36,48 @@ def _no_augmentation(size: str, seed: int) -> Any:
     return None
 
 
+BDT_SEARCH_SPACE: dict[str, Param] = {
+    "n_estimators": Param("int", 50, 800, log=True),
+    "max_depth": Param("int", 2, 8),
+    "learning_rate": Param("float", 0.01, 0.5, log=True),
+    "subsample": Param("float", 0.5, 1.0),
+}
+NN_SEARCH_SPACE: dict[str, Param] = {
+    "learning_rate": Param("float", 1e-4, 1e-2, log=True),
+    "width": Param("int", 16, 512, log=True),
+    "depth": Param("int", 1, 5),
+    "batch_size": Param("categorical", choices=(512, 1024, 2048, 4096)),
+}
+TEMPLATE_FIT_SEARCH_SPACE: dict[str, Param] = {"n_bins": Param("int", 4, 30)}
+"""Score bins of the template fit: more bins separate signal better but each template holds fewer
+simulated events (the bias / variance trade-off gradient descent cannot tune)."""
+
+
 @dataclass(frozen=True)
 class ClassifierRecipe:
     name: str
     description: str
-    make: Callable[[str, str, int], Any]
-    """(size, device, seed) -> unfitted classifier."""
+    make: Callable[..., Any]
+    """(size, device, seed, **params) -> unfitted classifier."""
     augmentation: Callable[[str, int], Any] = field(default=_no_augmentation)
     """(size, seed) -> a NuisanceAugmentation, or None."""
+    search_space: SearchSpace = field(default_factory=dict)
+    """Hyperparameters ``make`` accepts as overrides (``hepbench baseline tune``)."""
 
 
-def _bdt(size: str, device: str, seed: int) -> Any:
+def _bdt(size: str, device: str, seed: int, **params: Any) -> Any:
     from .bdt import BDTClassifier
 
-    return BDTClassifier(FEATURES, device=device, seed=seed, **size_config(_BDT_SIZES, size))
+    return BDTClassifier(FEATURES, device=device, seed=seed, **with_overrides(size_config(_BDT_SIZES, size), params))
 
 
-def _nn(depth: str, features: tuple[str, ...], **options: Any) -> Callable[[str, str, int], Any]:
-    def make(size: str, device: str, seed: int) -> Any:
+def _nn(depth: str, features: tuple[str, ...], **options: Any) -> Callable[..., Any]:
+    def make(size: str, device: str, seed: int, **params: Any) -> Any:
         from .neural_net import NeuralNetClassifier
 
         cfg = size_config(_NN_SIZES, size)
-        return NeuralNetClassifier(
-            features,
-            hidden=cfg[depth],
-            epochs=cfg["epochs"],
-            batch_size=cfg["batch_size"],
-            device=device,
-            seed=seed,
-            **options,
-        )
+        defaults = {"hidden": cfg[depth], "epochs": cfg["epochs"], "batch_size": cfg["batch_size"]}
+        return NeuralNetClassifier(features, device=device, seed=seed, **with_overrides(defaults, params), **options)
 
     return make
 
@@ -82,13 +94,31 @@ def _augmented(spread: float) -> Callable[[str, int], Any]:
 CLASSIFIERS: dict[str, ClassifierRecipe] = {
     r.name: r
     for r in (
-        ClassifierRecipe("bdt", "xgboost BDT on all 28 features", _bdt),
-        ClassifierRecipe("nn-shallow-low", "1-hidden-layer NN on the 16 PRI_* features", _nn("shallow", LOW_LEVEL)),
+        ClassifierRecipe("bdt", "xgboost BDT on all 28 features", _bdt, search_space=BDT_SEARCH_SPACE),
         ClassifierRecipe(
-            "nn-shallow-all", "1-hidden-layer NN on PRI_* + DER_* features", _nn("shallow", LOW_AND_HIGH_LEVEL)
+            "nn-shallow-low",
+            "1-hidden-layer NN on the 16 PRI_* features",
+            _nn("shallow", LOW_LEVEL),
+            search_space=NN_SEARCH_SPACE,
         ),
-        ClassifierRecipe("nn-deep-low", "deep NN (3+ hidden layers) on the 16 PRI_* features", _nn("deep", LOW_LEVEL)),
-        ClassifierRecipe("nn-deep-all", "deep NN on PRI_* + DER_* features", _nn("deep", LOW_AND_HIGH_LEVEL)),
+        ClassifierRecipe(
+            "nn-shallow-all",
+            "1-hidden-layer NN on PRI_* + DER_* features",
+            _nn("shallow", LOW_AND_HIGH_LEVEL),
+            search_space=NN_SEARCH_SPACE,
+        ),
+        ClassifierRecipe(
+            "nn-deep-low",
+            "deep NN (3+ hidden layers) on the 16 PRI_* features",
+            _nn("deep", LOW_LEVEL),
+            search_space=NN_SEARCH_SPACE,
+        ),
+        ClassifierRecipe(
+            "nn-deep-all",
+            "deep NN on PRI_* + DER_* features",
+            _nn("deep", LOW_AND_HIGH_LEVEL),
+            search_space=NN_SEARCH_SPACE,
+        ),
         ClassifierRecipe(
             "nn-focal", "deep NN, all features, focal loss (gamma 2)", _nn("deep", LOW_AND_HIGH_LEVEL, focal_gamma=2.0)
         ),
@@ -102,6 +132,7 @@ CLASSIFIERS: dict[str, ClassifierRecipe] = {
             "BDT trained on copies shifted by nuisance draws (data augmentation)",
             _bdt,
             _augmented(1.0),
+            BDT_SEARCH_SPACE,
         ),
         ClassifierRecipe(
             "nn-augmented",
@@ -130,14 +161,16 @@ CLASSIFIERS: dict[str, ClassifierRecipe] = {
 class InferenceRecipe:
     name: str
     description: str
-    make: Callable[[int], Any]
+    make: Callable[..., Any]
+    """(seed, **params) -> unfitted inference."""
     classifier_fraction: float
+    search_space: SearchSpace = field(default_factory=dict)
 
 
-def _template_fit(seed: int) -> Any:
+def _template_fit(seed: int, n_bins: int = 10) -> Any:
     from .template_fit import BinnedTemplateFit
 
-    return BinnedTemplateFit(n_bins=10, seed=seed)
+    return BinnedTemplateFit(n_bins=n_bins, seed=seed)
 
 
 def _counting(seed: int) -> Any:
@@ -163,6 +196,7 @@ INFERENCES: dict[str, InferenceRecipe] = {
             "six constrained nuisances, MINOS interval",
             _template_fit,
             0.3,
+            TEMPLATE_FIT_SEARCH_SPACE,
         ),
         InferenceRecipe(
             "counting",
@@ -184,13 +218,16 @@ INFERENCES: dict[str, InferenceRecipe] = {
 _DEMO = {"bdt-template-fit", "nn-deep-all-template-fit"}
 
 
-def _combined(classifier: ClassifierRecipe, inference: InferenceRecipe) -> Callable[[str, str, int], Any]:
-    def factory(size: str, device: str, seed: int) -> Any:
+def _combined(classifier: ClassifierRecipe, inference: InferenceRecipe) -> Callable[..., Any]:
+    def factory(size: str, device: str, seed: int, **params: Any) -> Any:
         from .signal_strength import SignalStrengthEstimator
 
+        # The two spaces share no name: each override goes to the part that declares it.
+        of_inference = {k: v for k, v in params.items() if k in inference.search_space}
+        of_classifier = {k: v for k, v in params.items() if k not in of_inference}
         return SignalStrengthEstimator(
-            classifier=classifier.make(size, device, seed),
-            inference=inference.make(seed),
+            classifier=classifier.make(size, device, seed, **of_classifier),
+            inference=inference.make(seed, **of_inference),
             classifier_fraction=inference.classifier_fraction,
             augmentation=classifier.augmentation(size, seed),
             seed=seed,
@@ -206,6 +243,7 @@ BASELINES: dict[str, Baseline] = {
         f"{c.description}; {i.description}",
         _combined(c, i),
         in_demo=f"{c.name}-{i.name}" in _DEMO,
+        search_space={**c.search_space, **i.search_space},
     )
     for c in CLASSIFIERS.values()
     for i in INFERENCES.values()

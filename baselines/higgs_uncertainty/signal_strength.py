@@ -12,7 +12,7 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
-from ...challenges.higgs_uncertainty.schema import PROCESSES
+from ...challenges.higgs_uncertainty.dataset import split_by_process
 from .augmentation import NuisanceAugmentation
 
 
@@ -24,23 +24,6 @@ class Classifier(Protocol):
 class ScoreInference(Protocol):
     def fit(self, score: Any, template_set: pd.DataFrame) -> Any: ...
     def predict(self, data: pd.DataFrame) -> dict[str, float]: ...
-
-
-def split_by_process(train: pd.DataFrame, fraction: float, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Split a weighted set in two; each part's weights rescaled to the full per-process yield."""
-    rng = np.random.default_rng(seed)
-    first = rng.random(len(train)) < fraction
-    parts = []
-    for mask in (first, ~first):
-        part = train.loc[mask].copy()
-        for process in PROCESSES:
-            full = train["weights"].to_numpy()[train["detailed_labels"].to_numpy() == process].sum()
-            sel = part["detailed_labels"].to_numpy() == process
-            got = part["weights"].to_numpy()[sel].sum()
-            if got > 0:
-                part.loc[sel, "weights"] = part.loc[sel, "weights"].to_numpy() * (full / got)
-        parts.append(part)
-    return parts[0], parts[1]
 
 
 class SignalStrengthEstimator:

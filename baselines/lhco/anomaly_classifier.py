@@ -9,12 +9,13 @@ loss, which smooths the epoch-to-epoch noise of a weak-supervision classifier.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
 
 from ...torch_common import binary_loss, fit, mlp, resolve_device
-from ..base import balanced_weights, size_config
+from ..base import balanced_weights, size_config, with_overrides
 
 
 @dataclass(frozen=True)
@@ -71,9 +72,11 @@ class AnomalyClassifier:
         self.seed = seed
 
     @classmethod
-    def for_size(cls, size: str, device: str = "auto", seed: int = 0) -> AnomalyClassifier:
+    def for_size(cls, size: str, device: str = "auto", seed: int = 0, **params: Any) -> AnomalyClassifier:
+        """The size's configuration; ``params`` override it (``registry.CLASSIFIER_SEARCH_SPACE``: ``width``, ``depth`` reshape ``hidden``)."""
         cfg = size_config(CLASSIFIER_SIZES, size)
-        return cls(epochs=cfg.epochs, batch_size=cfg.batch_size, n_best=cfg.n_best, device=device, seed=seed)
+        defaults = {"hidden": (64, 64, 64), "epochs": cfg.epochs, "batch_size": cfg.batch_size, "n_best": cfg.n_best}
+        return cls(**with_overrides(defaults, params), device=device, seed=seed)
 
     def _split(self, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Training and validation indices, the same fraction of each class in both."""

@@ -9,6 +9,8 @@ classes are balanced and the two strips count equally whatever their event count
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -36,8 +38,9 @@ class CWoLaHunting:
         self.sideband_width = sideband_width
 
     @classmethod
-    def for_size(cls, size: str, device: str = "auto", seed: int = 0) -> CWoLaHunting:
-        return cls(AnomalyClassifier.for_size(size, device, seed))
+    def for_size(cls, size: str, device: str = "auto", seed: int = 0, **params: Any) -> CWoLaHunting:
+        """``params``: the classifier's overrides (``registry.CLASSIFIER_SEARCH_SPACE``)."""
+        return cls(AnomalyClassifier.for_size(size, device, seed, **params))
 
     def fit(self, inputs: AnomalyInputs) -> CWoLaHunting:
         if not self.sideband_width > 0:

@@ -8,6 +8,8 @@ data-versus-background-estimate method (CATHODE, CURTAINs, FETA ...) can do.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -23,8 +25,9 @@ class IdealizedAnomalyDetector:
         self.classifier = classifier
 
     @classmethod
-    def for_size(cls, size: str, device: str = "auto", seed: int = 0) -> IdealizedAnomalyDetector:
-        return cls(AnomalyClassifier.for_size(size, device, seed))
+    def for_size(cls, size: str, device: str = "auto", seed: int = 0, **params: Any) -> IdealizedAnomalyDetector:
+        """``params``: the classifier's overrides (``registry.CLASSIFIER_SEARCH_SPACE``)."""
+        return cls(AnomalyClassifier.for_size(size, device, seed, **params))
 
     def fit(self, inputs: AnomalyInputs) -> IdealizedAnomalyDetector:
         window = inputs.signal_region

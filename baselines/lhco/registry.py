@@ -7,9 +7,18 @@ conditional flow of ``density.py``. Factories import their module (and torch) on
 
 from __future__ import annotations
 
-from ..base import Baseline, lazy_factory
+from ..base import Baseline, Param, lazy_factory
 
 _HERE = "hepbench.baselines.lhco"
+
+CLASSIFIER_SEARCH_SPACE: dict[str, Param] = {
+    "learning_rate": Param("float", 1e-4, 1e-2, log=True),
+    "width": Param("int", 16, 256, log=True),
+    "depth": Param("int", 1, 4),
+    "batch_size": Param("categorical", choices=(64, 128, 256, 512)),
+}
+"""What ``hepbench baseline tune`` searches for the detectors built on one ``AnomalyClassifier``
+(Adam learning rate, hidden width and depth, batch size; the anchor's 3 x 64 at 1e-3 lies inside)."""
 
 BASELINES: dict[str, Baseline] = {
     b.name: b
@@ -20,6 +29,7 @@ BASELINES: dict[str, Baseline] = {
             "fully supervised upper bound: 3x64 MLP on labelled signal vs background "
             "in the signal region, mean of the 10 best epochs",
             lazy_factory(f"{_HERE}.supervised:SupervisedClassifier.for_size"),
+            search_space=CLASSIFIER_SEARCH_SPACE,
             in_demo=True,
         ),
         Baseline(
@@ -27,6 +37,7 @@ BASELINES: dict[str, Baseline] = {
             "lhco",
             "idealized anomaly detector: classifier of signal-region data vs a perfect background simulation",
             lazy_factory(f"{_HERE}.idealized:IdealizedAnomalyDetector.for_size"),
+            search_space=CLASSIFIER_SEARCH_SPACE,
             in_demo=True,
         ),
         Baseline(
@@ -35,6 +46,7 @@ BASELINES: dict[str, Baseline] = {
             "CWoLa hunting: classifier of signal region vs the adjacent 200 GeV "
             "sideband strips (weights SR 0.5, each strip 0.25)",
             lazy_factory(f"{_HERE}.cwola:CWoLaHunting.for_size"),
+            search_space=CLASSIFIER_SEARCH_SPACE,
             in_demo=True,
         ),
         Baseline(

@@ -6,6 +6,8 @@ classifier reaches when the signal model is known, the ceiling of every weakly s
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -24,8 +26,9 @@ class SupervisedClassifier:
         self.classifier = classifier
 
     @classmethod
-    def for_size(cls, size: str, device: str = "auto", seed: int = 0) -> SupervisedClassifier:
-        return cls(AnomalyClassifier.for_size(size, device, seed))
+    def for_size(cls, size: str, device: str = "auto", seed: int = 0, **params: Any) -> SupervisedClassifier:
+        """``params``: the classifier's overrides (``registry.CLASSIFIER_SEARCH_SPACE``)."""
+        return cls(AnomalyClassifier.for_size(size, device, seed, **params))
 
     def fit(self, inputs: AnomalyInputs) -> SupervisedClassifier:
         labelled = checked.signal_region(inputs.labelled, inputs.signal_region, "inputs.labelled")

@@ -51,6 +51,12 @@ class CaloFastSimulation(Challenge):
     )
     input_options = ("preset", "seed", "geometry", "data_dir")
     baseline_registry = "hepbench.baselines.calo.registry:BASELINES"
+    tune_objective = RankingMetric(
+        "auc_low",
+        False,
+        "low-level classifier AUC of generated vs 20% of the training showers held out (0.5 = indistinguishable)",
+        "validation AUC",
+    )
     score_options = ("classifier", "n_runs", "plots", "geometry")
     kept_outputs = (OUTPUT_FILE,)
 
@@ -106,6 +112,11 @@ class CaloFastSimulation(Challenge):
         check_options(self, options, self.import_options)
         return import_calo(official, out, **options)
 
+    def unbinned_sets(self, folder: Path) -> Any:
+        from .unbinned import unbinned_sets
+
+        return unbinned_sets(folder)
+
     def validate_data(self, real: Path | None, out: Path, *, seed: int = 1, **options: Any) -> dict[str, Any]:
         """Physics checks of the simulator for data sets 1 (photons) and 2, with plots under ``out``."""
         from ...output import console
@@ -146,6 +157,7 @@ class CaloFastSimulation(Challenge):
         geometry: str | None = None,
         classifier: str = "small",
         out: Path | None = None,
+        params: Mapping[str, Any] | None = None,
         **options: Any,
     ) -> dict[str, Any]:
         """Train ``method`` on one geometry of the preset (default its first) and evaluate it; the
@@ -162,8 +174,53 @@ class CaloFastSimulation(Challenge):
             classifier=classifier,
             model_seed=model_seed,
             out=out,
+            params=params,
         )
         return record
+
+    def validation_objective(
+        self,
+        method: str,
+        params: Mapping[str, Any],
+        *,
+        preset: str = "small",
+        seed: int = 0,
+        data_dir: Path | None = None,
+        size: str | None = None,
+        device: str = "auto",
+        model_seed: int | None = None,
+        geometry: str | None = None,
+        classifier: str = "small",
+        **options: Any,
+    ) -> dict[str, float]:
+        """Train ``method`` on 80% of one geometry's training showers (default ds1-photons) and
+        score it against the other 20% with the evaluation classifier ``classifier``."""
+        from ...torch_common import resolve_device
+        from .tuning import validation_metrics
+
+        check_options(self, options, ())
+        baseline = self.baseline(method)
+        overrides = baseline.check_params(params)
+        resolved = resolve_device(device)
+        folder = self.ensure_data(preset, seed, data_dir)
+        model_seed = seed if model_seed is None else model_seed
+        return validation_metrics(
+            baseline.factory(size or preset, resolved, model_seed, **overrides),
+            folder,
+            self._geometry(preset, geometry or "ds1-photons"),
+            classifier=classifier,
+            seed=model_seed,
+            device=resolved,
+        )
+
+    def _geometry(self, preset: str, geometry: str) -> str:
+        from .dataset import get_calo_preset
+
+        if geometry not in get_calo_preset(preset).showers:
+            raise ValueError(
+                f"preset {preset!r} has no {geometry!r} showers; it has {list(get_calo_preset(preset).showers)}"
+            )
+        return geometry
 
     def run_generator(
         self,
@@ -178,14 +235,17 @@ class CaloFastSimulation(Challenge):
         classifier: str,
         model_seed: int | None = None,
         out: Path | None = None,
+        params: Mapping[str, Any] | None = None,
     ) -> tuple[dict[str, Any], np.ndarray]:
-        """(record, generated showers) of ``method`` trained on one geometry of the preset."""
+        """(record, generated showers) of ``method`` (hyperparameter overrides ``params``)
+        trained on one geometry of the preset."""
         from ...output import console
         from ...torch_common import resolve_device
         from .dataset import get_calo_preset, has_split_files
         from .run import run_generator
 
         baseline = self.baseline(method)
+        overrides = baseline.check_params(params or {})
         resolved = resolve_device(device)
         folder = self.ensure_data(preset, seed, data_dir)
         if not has_split_files(folder, geometry):
@@ -197,7 +257,7 @@ class CaloFastSimulation(Challenge):
         console.print(f"[bold]{method}[/bold] on {geometry}: training ({resolved})")
         record, generated = run_generator(
             method,
-            baseline.factory(size or preset, resolved, model_seed),
+            baseline.factory(size or preset, resolved, model_seed, **overrides),
             folder,
             geometry,
             classifier=classifier,
@@ -206,6 +266,8 @@ class CaloFastSimulation(Challenge):
             out=out,
         )
         record["size"] = size or preset
+        if overrides:
+            record["params"] = overrides
         return record, generated
 
     def run_demo(self, methods: list[str], **options: Any) -> list[dict[str, Any]]:

@@ -4,6 +4,7 @@ submissions and the one scorer of answers (coverage score, width, coverage, RMSE
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,12 @@ class HiggsUncertainty(Challenge):
     validate_options = {"preset": "tiny", "n_sets": 1, "n_pseudo_experiments": 2, "train_events": 20_000}
     score_options = ("n_bootstrap",)
     summary_metrics = ("coverage_score", "coverage", "width", "rmse", "mae", "auc")
+    tune_objective = RankingMetric(
+        "coverage_score",
+        True,
+        "coverage score on validation pseudo-experiments drawn from 30% of the training split",
+        "validation coverage score",
+    )
 
     # -- data -----------------------------------------------------------------------------------
     def generate(self, preset: str, seed: int, out: Path, *, client: Any = None) -> dict[str, Any]:
@@ -93,6 +100,11 @@ class HiggsUncertainty(Challenge):
 
         check_options(self, options, self.import_options)
         return import_fair_universe(official, out, **options)
+
+    def unbinned_sets(self, folder: Path) -> Any:
+        from .unbinned import unbinned_sets
+
+        return unbinned_sets(folder)
 
     def validate_data(
         self, real: Path | None, out: Path, *, seed: int = 1, events_per_process: int = 200_000, **options: Any
@@ -144,10 +156,12 @@ class HiggsUncertainty(Challenge):
         n_sets: int | None = None,
         n_pseudo_experiments: int | None = None,
         plan_seed: int = 0,
+        params: Mapping[str, Any] | None = None,
         **options: Any,
     ) -> dict[str, Any]:
-        """Train ``method`` on the preset's data and score it on a test plan (seed ``plan_seed``);
-        the pseudo-experiments are spread over ``scheduler`` (or ``client``; training stays here)."""
+        """Train ``method`` (hyperparameter overrides ``params``, e.g. a tuned configuration) on the
+        preset's data and score it on a test plan (seed ``plan_seed``); the pseudo-experiments are
+        spread over ``scheduler`` (or ``client``; training stays here)."""
         if client is None and scheduler != "serial":
             from ...parallel import dask_client
 
@@ -166,6 +180,7 @@ class HiggsUncertainty(Challenge):
                     n_sets=n_sets,
                     n_pseudo_experiments=n_pseudo_experiments,
                     plan_seed=plan_seed,
+                    params=params,
                     **options,
                 )
         from ...output import console
@@ -177,20 +192,62 @@ class HiggsUncertainty(Challenge):
         check_options(self, options, ())
         spec = get_preset(preset)
         baseline = self.baseline(method)
+        overrides = baseline.check_params(params or {})
         resolved = resolve_device(device)
         data = self.ensure_data(preset, seed, data_dir)
         plan = make_test_plan(
             n_sets or spec.n_sets, n_pseudo_experiments or spec.n_pseudo_experiments, initial_seed=plan_seed
         )
         model_seed = seed if model_seed is None else model_seed
-        estimator = baseline.factory(size or preset, resolved, model_seed)
+        estimator = baseline.factory(size or preset, resolved, model_seed, **overrides)
         console.print(
             f"[bold]{method}[/bold]: training on {len(data.train):,} events ({resolved}), "
             f"then {len(plan)} pseudo-experiments"
         )
         record = run_estimator(method, estimator, data, plan, device=resolved, progress=progress, client=client)
         record.update(size=size or preset, model_seed=model_seed)
+        if overrides:
+            record["params"] = overrides
         return record
+
+    def validation_objective(
+        self,
+        method: str,
+        params: Mapping[str, Any],
+        *,
+        preset: str = "small",
+        seed: int = 0,
+        data_dir: Path | None = None,
+        size: str | None = None,
+        device: str = "auto",
+        model_seed: int | None = None,
+        n_sets: int | None = None,
+        n_pseudo_experiments: int | None = None,
+        **options: Any,
+    ) -> dict[str, float]:
+        """The coverage score of ``method`` on validation pseudo-experiments (``n_sets`` x
+        ``n_pseudo_experiments``, default the preset's plan) from 30% of the training split."""
+        from ...torch_common import resolve_device
+        from .presets import get_preset
+        from .tuning import read_train_split, validation_metrics
+
+        check_options(self, options, ())
+        spec = get_preset(preset)
+        baseline = self.baseline(method)
+        overrides = baseline.check_params(params)
+        folder = Path(data_dir) if data_dir is not None else self.data_dir(preset, seed)
+        if not self.is_generated(folder):
+            self.ensure_data(preset, seed, folder)
+        estimator = baseline.factory(
+            size or preset, resolve_device(device), seed if model_seed is None else model_seed, **overrides
+        )
+        return validation_metrics(
+            estimator,
+            read_train_split(folder, preset, seed),
+            n_sets=n_sets or spec.n_sets,
+            n_pseudo_experiments=n_pseudo_experiments or spec.n_pseudo_experiments,
+            seed=seed,
+        )
 
     demo_hidden = ("pseudo_experiments",)
 

@@ -16,7 +16,7 @@ import pandas as pd
 from ...datafiles import DataFileError, read_table, write_table
 from .generator import GENERATOR_VERSION, generate_events
 from .presets import Preset, get_preset
-from .schema import FEATURES, LABEL_COLUMNS
+from .schema import FEATURES, LABEL_COLUMNS, PROCESSES
 
 SPLITS: tuple[str, ...] = ("train", "test")
 
@@ -35,6 +35,23 @@ class Dataset:
     test: pd.DataFrame
     preset: str
     seed: int
+
+
+def split_by_process(train: pd.DataFrame, fraction: float, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split a weighted set in two; each part's weights rescaled to the full per-process yield."""
+    rng = np.random.default_rng(seed)
+    first = rng.random(len(train)) < fraction
+    parts = []
+    for mask in (first, ~first):
+        part = train.loc[mask].copy()
+        for process in PROCESSES:
+            full = train["weights"].to_numpy()[train["detailed_labels"].to_numpy() == process].sum()
+            sel = part["detailed_labels"].to_numpy() == process
+            got = part["weights"].to_numpy()[sel].sum()
+            if got > 0:
+                part.loc[sel, "weights"] = part.loc[sel, "weights"].to_numpy() * (full / got)
+        parts.append(part)
+    return parts[0], parts[1]
 
 
 def generate_split(preset: Preset, split: str, seed: int, *, client: Any = None) -> pd.DataFrame:

@@ -4,6 +4,7 @@ answer against its truth)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,12 @@ class LhcOlympics(Challenge):
         MetricColumn("train_seconds", "train s", ".0f"),
     )
     baseline_registry = "hepbench.baselines.lhco.registry:BASELINES"
+    tune_objective = RankingMetric(
+        "max_sic",
+        True,
+        "max SIC on an independent labelled signal-region validation sample (the test set's sizes)",
+        "validation max SIC",
+    )
 
     # -- data -----------------------------------------------------------------------------------
     def generate(self, preset: str, seed: int, out: Path, *, client: Any = None) -> dict[str, Any]:
@@ -77,6 +84,11 @@ class LhcOlympics(Challenge):
         check_options(self, options, self.import_options)
         return import_lhco(official, out, **options)
 
+    def unbinned_sets(self, folder: Path) -> Any:
+        from .unbinned import unbinned_sets
+
+        return unbinned_sets(folder)
+
     def validate_data(
         self, real: Path | None, out: Path, *, seed: int = 1, events_per_process: int = 200_000, **options: Any
     ) -> dict[str, Any]:
@@ -110,11 +122,13 @@ class LhcOlympics(Challenge):
         workers: int | None = None,
         real: Path | None = None,
         min_background: float = MIN_BACKGROUND,
+        params: Mapping[str, Any] | None = None,
         **options: Any,
     ) -> dict[str, Any]:
-        """Fit ``method`` and score it (without the per-event scores). The bump hunt runs on an
-        independent generated sample of the preset; real events have none, so no bump hunt there.
-        ``min_background``: the max-SIC floor in test-set background events."""
+        """Fit ``method`` (hyperparameter overrides ``params``) and score it (without the per-event
+        scores). The bump hunt runs on an independent generated sample of the preset; real events
+        have none, so no bump hunt there. ``min_background``: the max-SIC floor in test-set
+        background events."""
         from ...output import console
         from ...torch_common import resolve_device
         from .dataset import generate_dataset
@@ -122,10 +136,13 @@ class LhcOlympics(Challenge):
 
         check_options(self, options, ())
         baseline = self.baseline(method)
+        overrides = baseline.check_params(params or {})
         resolved = resolve_device(device)
         dataset = self.ensure_data(preset, seed, data_dir, real)
         model_seed = seed if model_seed is None else model_seed
-        detector = baseline.factory(size or ("small" if real is not None else preset), resolved, model_seed)
+        detector = baseline.factory(
+            size or ("small" if real is not None else preset), resolved, model_seed, **overrides
+        )
         official = real is None and dataset.preset == OFFICIAL_PRESET
         bump = None if real is not None or official else generate_dataset(preset, bump_sample_seed(seed)).inputs.data
         console.print(
@@ -137,7 +154,44 @@ class LhcOlympics(Challenge):
             model_seed=model_seed,
             data="real-subset" if real is not None else ("official" if official else "generated"),
         )
+        if overrides:
+            record["params"] = overrides
         return record
+
+    def validation_objective(
+        self,
+        method: str,
+        params: Mapping[str, Any],
+        *,
+        preset: str = "small",
+        seed: int = 0,
+        data_dir: Path | None = None,
+        size: str | None = None,
+        device: str = "auto",
+        model_seed: int | None = None,
+        **options: Any,
+    ) -> dict[str, float]:
+        """Fit ``method`` on what the protocol gives it (never the test set) and score it on an
+        independent labelled signal-region sample: max SIC, AUC, rejections."""
+        from ...scoring.anomaly import anomaly_metrics
+        from ...torch_common import resolve_device
+        from .dataset import load_inputs, validation_sample
+        from .run import detector_scores
+        from .schema import LABEL
+
+        check_options(self, options, ())
+        baseline = self.baseline(method)
+        overrides = baseline.check_params(params)
+        folder = Path(data_dir) if data_dir is not None else self.data_dir(preset, seed)
+        if not self.is_generated(folder):
+            self.ensure_data(preset, seed, folder)
+        detector = baseline.factory(
+            size or preset, resolve_device(device), seed if model_seed is None else model_seed, **overrides
+        )
+        detector.fit(load_inputs(folder))
+        validation = validation_sample(folder)
+        score = detector_scores(detector, validation, "validation sample")
+        return {k: float(v) for k, v in anomaly_metrics(validation[LABEL].to_numpy(), score).items()}
 
     demo_hidden = ("sic_curve",)
 

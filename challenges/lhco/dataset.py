@@ -32,7 +32,7 @@ from .schema import COLUMNS, LABEL, SIGNAL_REGION
 from .systematics import Systematics, apply_systematics
 
 FILES: tuple[str, ...] = ("data", "data_truth", "background_reference", "labelled", "test")
-_SPLIT_INDEX = {"data": 0, "background_reference": 1, "labelled": 2, "test": 3}
+_SPLIT_INDEX = {"data": 0, "background_reference": 1, "labelled": 2, "test": 3, "validation": 4}
 
 
 def split_seed(seed: int, split: str) -> int:
@@ -85,25 +85,51 @@ def generate_frames(
             spec.labelled_background, spec.labelled_signal, split_seed(seed, "labelled"), signal=signal, client=client
         ),
     }
-    # The test set lies in the *observed* signal region: shift first, then cut.
-    test_seed = split_seed(seed, "test")
-
-    def observe(frame: pd.DataFrame) -> pd.DataFrame:
-        return apply_systematics(frame, data_shift)
-
-    frames["test"] = pd.concat(
-        [
-            generate_in_window("background", spec.test_background, test_seed, SIGNAL_REGION, transform=observe),
-            generate_in_window("signal", spec.test_signal, test_seed, SIGNAL_REGION, signal=signal, transform=observe),
-        ],
-        ignore_index=True,
-    )
+    frames["test"] = signal_region_sample(spec, split_seed(seed, "test"), signal=signal, data_shift=data_shift)
     out = {}
     for split, frame in frames.items():
         if split != "test":  # already shifted
             frame = apply_systematics(frame, data_shift if split == "data" else correlation)
         out[split] = _shuffled(frame, split_seed(seed, split))
     return out
+
+
+def signal_region_sample(
+    spec: Preset, seed: int, *, signal: SignalModel = SignalModel(), data_shift: Systematics = Systematics()
+) -> pd.DataFrame:
+    """Labelled signal-region events as the detector observes them (``spec.test_background``
+    background and ``spec.test_signal`` signal events, columns with ``label``): shifted by
+    ``data_shift`` first, then cut, so the sample lies in the *observed* signal region."""
+
+    def observe(frame: pd.DataFrame) -> pd.DataFrame:
+        return apply_systematics(frame, data_shift)
+
+    return pd.concat(
+        [
+            generate_in_window("background", spec.test_background, seed, SIGNAL_REGION, transform=observe),
+            generate_in_window("signal", spec.test_signal, seed, SIGNAL_REGION, signal=signal, transform=observe),
+        ],
+        ignore_index=True,
+    )
+
+
+def validation_sample(data_dir: str | Path) -> pd.DataFrame:
+    """An independent labelled signal-region sample for tuning (``hepbench baseline tune``): the
+    test set's sizes, signal model and systematic shift, from the split seed ``validation``, so
+    it shares no event with the test set (which it never reads)."""
+    meta = read_table(Path(data_dir) / "data.parquet").attrs["metadata"]
+    shift = Systematics(**meta.get("systematics", {}))
+    data_shift = Systematics(
+        shift.jet_energy_scale,
+        shift.jet_mass_scale,
+        shift.tau21_shift,
+        0.1 if meta.get("correlated") else 0.0,
+    )
+    signal = SignalModel(**meta.get("model", {}).get("signal", {}))
+    frame = signal_region_sample(
+        get_preset(meta["preset"]), split_seed(int(meta["seed"]), "validation"), signal=signal, data_shift=data_shift
+    )
+    return frame[[*COLUMNS, LABEL]]
 
 
 def _metadata(spec: Preset, seed: int, split: str, frame: pd.DataFrame, extra: dict[str, Any]) -> dict[str, Any]:
