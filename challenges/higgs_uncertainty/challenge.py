@@ -46,7 +46,8 @@ class HiggsUncertainty(Challenge):
     summary_metrics = ("coverage_score", "coverage", "width", "rmse", "mae", "auc")
 
     # -- data -----------------------------------------------------------------------------------
-    def generate(self, preset: str, seed: int, out: Path, *, client: Any = None) -> dict[str, Any]:
+    def generate(self, preset: str, seed: int, out: Path, *, client: Any = None, **options: Any) -> dict[str, Any]:
+        check_options(self, options, ())
         from .dataset import generate_dataset
         from .presets import get_preset
         from .pseudo_experiments import make_test_plan

@@ -31,10 +31,12 @@ class LhcOlympics(Challenge):
     baseline_registry = "hepbench.baselines.lhco.registry:BASELINES"
 
     # -- data -----------------------------------------------------------------------------------
-    def generate(self, preset: str, seed: int, out: Path, *, client: Any = None) -> dict[str, Any]:
+    def generate(self, preset: str, seed: int, out: Path, *, client: Any = None, **options: Any) -> dict[str, Any]:
+        """``constituents=N`` adds the particle level: up to N particles per jet."""
         from .dataset import generate_with_summary
 
-        return generate_with_summary(preset, seed, out, client=client)
+        check_options(self, options, ("constituents",))
+        return generate_with_summary(preset, seed, out, client=client, **options)
 
     def load(self, folder: Path) -> Any:
         from .dataset import load_dataset
@@ -98,6 +100,7 @@ class LhcOlympics(Challenge):
         from ...torch_common import resolve_device
         from .dataset import generate_dataset
         from .run import bump_sample_seed, run_detector
+        from .schema import n_particles
 
         check_options(self, options, ())
         baseline = self.baseline(method)
@@ -105,7 +108,13 @@ class LhcOlympics(Challenge):
         dataset = self.ensure_data(preset, seed, data_dir, real)
         model_seed = seed if model_seed is None else model_seed
         detector = baseline.factory(size or ("small" if real is not None else preset), resolved, model_seed)
-        bump = None if real is not None else generate_dataset(preset, bump_sample_seed(seed)).inputs.data
+        # A particle-level data set gets a particle-level bump-hunt sample (same particles per jet).
+        per_jet = n_particles(dataset.inputs.data.columns) // 2 or None
+        bump = (
+            None
+            if real is not None
+            else generate_dataset(preset, bump_sample_seed(seed), constituents=per_jet).inputs.data
+        )
         console.print(
             f"[bold]{method}[/bold] (seed {model_seed}): fitting on {len(dataset.inputs.data):,} events ({resolved})"
         )
