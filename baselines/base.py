@@ -69,12 +69,13 @@ def resolve(target: str) -> Any:
     return obj
 
 
-def lazy_factory(target: str) -> Callable[[str, str, int], Any]:
+def lazy_factory(target: str, **options: Any) -> Callable[[str, str, int], Any]:
     """A factory ``(size, device, seed) -> estimator`` that imports ``target`` on first call, so a
-    registry lists its methods without importing torch."""
+    registry lists its methods without importing torch; ``options`` are passed to ``target`` as
+    keywords (e.g. the classifier architecture of a method)."""
 
     def factory(size: str, device: str, seed: int) -> Any:
-        return resolve(target)(size, device, seed)
+        return resolve(target)(size, device, seed, **options)
 
     factory.__qualname__ = factory.__name__ = target.rpartition(":")[2]
     return factory

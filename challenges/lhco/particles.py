@@ -30,7 +30,7 @@ import pandas as pd
 from .schema import PARTICLE_FIELDS, particle_columns
 
 JET_REACH = 0.95
-"""Largest distance (eta, phi) of a particle from its jet axis: inside anti-kT's R = 1.0."""
+"""Largest distance (eta, phi) of a particle from its jet's hardest particle: inside anti-kT's R = 1.0."""
 CHUNK_JETS = 20_000
 
 
@@ -126,17 +126,22 @@ def _place(
     phi_axis: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Particles around the jet axis with exact jet mass and pT (fixed-point on the angular and
-    pT scales; the small-angle scaling of ``_jets`` is off by a few per cent at large m / pT)."""
-    radius = np.hypot(deta, dphi)
-    shrink = np.minimum(1.0, JET_REACH / np.maximum(radius, 1e-12))
-    deta, dphi = deta * shrink, dphi * shrink
+    pT scales; the small-angle scaling of ``_jets`` is off by a few per cent at large m / pT).
+    Every particle stays within ``JET_REACH`` of the jet's hardest particle, around which
+    anti-kT grows the jet: farther ones would make jets of their own."""
+    rows = np.arange(len(pt))
+    hardest = np.argmax(x, axis=1)
+    h_eta, h_phi = deta[rows, hardest][:, None], dphi[rows, hardest][:, None]
+    distance = np.hypot(deta - h_eta, dphi - h_phi)
+    shrink = np.minimum(1.0, JET_REACH / np.maximum(distance, 1e-12))
+    deta, dphi = h_eta + (deta - h_eta) * shrink, h_phi + (dphi - h_phi) * shrink
+    reach = JET_REACH / np.maximum(np.hypot(deta - h_eta, dphi - h_phi).max(axis=1), 1e-12)
     angle_scale, pt_scale = np.ones(len(pt)), np.ones(len(pt))
     for _ in range(6):
         s = angle_scale[:, None]
         p_pt = x * (pt * pt_scale)[:, None]
         m, p = _jet_mass_pt(p_pt, eta_axis[:, None] + s * deta, phi_axis[:, None] + s * dphi)
         pt_scale *= pt / np.maximum(p, 1e-12)
-        reach = JET_REACH / np.maximum(np.hypot(deta, dphi).max(axis=1), 1e-12)
         angle_scale = np.minimum(angle_scale * mass / np.maximum(m * pt / np.maximum(p, 1e-12), 1e-12), reach)
     s = angle_scale[:, None]
     return x * (pt * pt_scale)[:, None], eta_axis[:, None] + s * deta, phi_axis[:, None] + s * dphi
