@@ -98,7 +98,7 @@ class LhcOlympics(Challenge):
         independent generated sample of the preset; real events have none, so no bump hunt there."""
         from ...output import console
         from ...torch_common import resolve_device
-        from .dataset import generate_dataset
+        from .dataset import data_sample
         from .run import bump_sample_seed, run_detector
         from .schema import n_particles
 
@@ -108,13 +108,13 @@ class LhcOlympics(Challenge):
         dataset = self.ensure_data(preset, seed, data_dir, real)
         model_seed = seed if model_seed is None else model_seed
         detector = baseline.factory(size or ("small" if real is not None else preset), resolved, model_seed)
-        # A particle-level data set gets a particle-level bump-hunt sample (same particles per jet).
+        # A particle-level data set gets a particle-level bump-hunt sample (same particles per jet),
+        # made once per data folder: its particles cost minutes.
         per_jet = n_particles(dataset.inputs.data.columns) // 2 or None
-        bump = (
-            None
-            if real is not None
-            else generate_dataset(preset, bump_sample_seed(seed), constituents=per_jet).inputs.data
-        )
+        bump = None
+        if real is None:
+            cache = None if per_jet is None or data_dir is None else Path(data_dir) / "bump_hunt_sample.parquet"
+            bump = data_sample(preset, bump_sample_seed(seed), constituents=per_jet, cache=cache)
         console.print(
             f"[bold]{method}[/bold] (seed {model_seed}): fitting on {len(dataset.inputs.data):,} events ({resolved})"
         )

@@ -110,13 +110,35 @@ def generate_frames(
     for split, frame in frames.items():
         if split != "test":  # already shifted
             frame = apply_systematics(frame, data_shift if split == "data" else correlation)
-        out[split] = _shuffled(frame, split_seed(seed, split))
-        if constituents is not None:
-            # Built from the observed (shifted) features, so the particles match what the file says.
-            rng = np.random.default_rng(np.random.SeedSequence([seed, 11, _SPLIT_INDEX[split]]))
-            particles = particle_frame(*event_particles(out[split], constituents, rng))
-            out[split] = pd.concat([out[split], particles], axis=1)
+        # Particles built from the observed (shifted) features match what the file says.
+        out[split] = _with_particles(_shuffled(frame, split_seed(seed, split)), seed, split, constituents)
     return out
+
+
+def _with_particles(frame: pd.DataFrame, seed: int, split: str, constituents: int | None) -> pd.DataFrame:
+    """``frame`` with the particle-level columns of ``constituents`` particles per jet (or as is)."""
+    if constituents is None:
+        return frame
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 11, _SPLIT_INDEX[split]]))
+    return pd.concat([frame, particle_frame(*event_particles(frame, constituents, rng))], axis=1)
+
+
+def data_sample(
+    preset: str, seed: int, *, constituents: int | None = None, cache: str | Path | None = None
+) -> pd.DataFrame:
+    """The ``data`` table of ``generate_dataset(preset, seed, constituents=...)`` (nominal, no
+    truth columns) without generating the other splits; kept in ``cache`` (a parquet file
+    with sidecar) when given, so repeated runs (the bump hunt's independent sample) make it once."""
+    if cache is not None and Path(cache).exists():
+        return read_table(cache)
+    spec = get_preset(preset)
+    frame = generate_events(spec.n_background, spec.n_signal, split_seed(seed, "data"))
+    frame = _with_particles(_shuffled(frame, split_seed(seed, "data")), seed, "data", constituents)
+    columns = [*COLUMNS, *([] if constituents is None else particle_columns(2 * constituents))]
+    if cache is not None:
+        meta = _metadata(spec, seed, "data", frame[columns], {"particles_per_jet": constituents})
+        write_table(frame[columns], cache, meta)
+    return frame[columns]
 
 
 def _metadata(spec: Preset, seed: int, split: str, frame: pd.DataFrame, extra: dict[str, Any]) -> dict[str, Any]:
