@@ -91,7 +91,8 @@ def validate(
         typer.Option(
             help="Real rows to compare with (default: the sample shipped with "
             "hepbench): the 2014 ATLAS HiggsML CSV or a FAIR Universe parquet "
-            "(higgs-uncertainty); the high-level subset folder (lhco)."
+            "(higgs-uncertainty); the high-level subset folder or an R&D particle file (.h5: compares "
+            "the generator's particles) (lhco)."
         ),
     ] = None,
     events_per_process: Annotated[int, typer.Option(help="Generated events per process.")] = 200_000,

@@ -66,8 +66,17 @@ class LhcOlympics(Challenge):
     ) -> dict[str, Any]:
         from ...output import console
         from ...reference_data import path as reference_path
-        from .validation import validate_generator
+        from .validation import validate_generator, validate_particles
 
+        if real is not None and Path(real).is_file():
+            # An R&D particle file: compare the generator's particles, jet by jet.
+            with console.status("generating particle-level events to compare", spinner="dots"):
+                table = validate_particles(real, events_per_process, seed, out)
+            return {
+                "real": real,
+                "rows": table.to_dict(orient="records"),
+                "columns": ["class", "feature", "n_real", "w1_std", "ks", "median_real", "median_gen"],
+            }
         folder = Path(real) if real is not None and Path(real).is_dir() else reference_path("lhco-highlevel-subset")
         with console.status("generating events to compare", spinner="dots"):
             table = validate_generator(folder, events_per_process, seed, out)

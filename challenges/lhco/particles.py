@@ -38,13 +38,13 @@ CHUNK_JETS = 20_000
 class ParticleModel:
     """Shape of the jets' particles (fitted by eye to the 1,000 real R&D events, docs/lhco.md)."""
 
-    multiplicity_median: float = 45.0
+    multiplicity_median: float = 50.0
     """Median number of particles of a jet of mass ``multiplicity_mass`` (TeV)."""
     multiplicity_mass: float = 0.15
-    multiplicity_slope: float = 0.35
+    multiplicity_slope: float = 0.65
     """d ln n / d ln m."""
     multiplicity_sigma: float = 0.35
-    weight_sigma: float = 1.6
+    weight_sigma: float = 1.8
     """Spread of the log-normal pT weights: sets the leading particles' pT fractions."""
     prong_share: tuple[float, float] = (0.15, 0.5)
     """Range of the probability that a particle belongs to the second prong."""
@@ -74,10 +74,10 @@ def _tau21_estimate(pos: np.ndarray, x: np.ndarray, prong: np.ndarray, iteration
 def _jets(
     pt: np.ndarray, mass: np.ndarray, tau21: np.ndarray, n_max: int, rng: np.random.Generator, model: ParticleModel
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Particles of jets at the origin: (pT fraction, d eta, d phi), each (J, n_max)."""
+    """Particles of jets at the origin: (pT fraction, d eta, d phi), each (J, n_max); pT and mass in GeV."""
     n_jets = len(pt)
     log_n = np.log(model.multiplicity_median) + model.multiplicity_slope * np.log(
-        np.maximum(mass, 1e-3) / model.multiplicity_mass
+        np.maximum(mass / 1000.0, 1e-3) / model.multiplicity_mass
     )
     n = np.clip(np.rint(np.exp(log_n + model.multiplicity_sigma * rng.standard_normal(n_jets))), 3, n_max)
     valid = np.arange(n_max)[None, :] < n[:, None]
