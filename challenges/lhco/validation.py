@@ -259,3 +259,39 @@ def validate_particles(
         table.to_csv(out_dir / "particle_distances.csv", index=False)
         (out_dir / "particle_distances.md").write_text(markdown_table(table))
     return table
+
+
+def particle_round_trip(n_background: int, n_signal: int, particles_per_jet: int, seed: int) -> pd.DataFrame:
+    """Generated features -> particles -> anti-kT R = 1.0 and N-subjettiness -> features: one row
+    per feature with the fraction of events within 0.2% and 2% (masses, pT) or within 0.05
+    (tau21, also for targets below 0.7) and the median absolute difference."""
+    from .generator import generate_events
+    from .particles import event_particles
+    from .real_data import jet_features
+
+    events = generate_events(n_background, n_signal, seed)
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 17]))
+    found = jet_features(*event_particles(events, particles_per_jet, rng))
+    rows = []
+    for column in ("mjj", "mj1", "mj2", "pt_j1", "pt_j2"):
+        ratio = np.abs(found[column] / events[column] - 1.0)
+        rows.append(
+            {
+                "feature": column,
+                "within_0.2%": float(np.mean(ratio < 2e-3)),
+                "within_2%": float(np.mean(ratio < 0.02)),
+                "median_abs_rel": float(np.median(ratio)),
+            }
+        )
+    for column in ("tau21_j1", "tau21_j2"):
+        miss = np.abs(found[column] - events[column])
+        low = events[column] < 0.7
+        rows.append(
+            {
+                "feature": column,
+                "within_0.05": float(np.mean(miss < 0.05)),
+                "within_0.05_below_0.7": float(np.mean(miss[low] < 0.05)),
+                "median_abs": float(np.median(miss)),
+            }
+        )
+    return pd.DataFrame(rows)
