@@ -115,3 +115,34 @@ def test_jet_images_are_centred_and_normalised(particle_inputs) -> None:
     index = np.arange(IMAGE_PIXELS) - (IMAGE_PIXELS - 1) / 2
     assert ((images.sum(axis=3) * index).sum(axis=-1) > -0.5).all()
     assert ((images.sum(axis=2) * index).sum(axis=-1) > -0.5).all()
+
+
+def test_a_written_particle_level_data_set_loads_with_its_particles(tmp_path, monkeypatch) -> None:
+    from hepbench.challenges.lhco import dataset
+    from hepbench.challenges.lhco.presets import Preset
+
+    micro = Preset("tiny", 300, 20, 300, 50, 50, 40, 40, "test size")
+    monkeypatch.setattr(dataset, "get_preset", lambda name: micro)
+    made = dataset.generate_dataset("tiny", 4, tmp_path, constituents=8)
+    loaded = dataset.load_dataset(tmp_path)
+    assert (tmp_path / "data_particles.parquet").exists() and (tmp_path / "test_particles.parquet").exists()
+    columns = [*COLUMNS, *particle_columns(16)]
+    pd.testing.assert_frame_equal(loaded.inputs.data[columns], made.inputs.data[columns], check_like=True)
+    pd.testing.assert_frame_equal(loaded.test[columns], made.test[columns])
+    assert list(loaded.inputs.labelled.columns[-48:]) == particle_columns(16)
+    # The particles are the observed events': clustering them gives the file's jet masses.
+    found = jet_features(*(loaded.test[particle_columns(16)[k::3]].to_numpy() for k in range(3)))
+    assert np.mean(np.abs(found["mj1"] / loaded.test["mj1"] - 1.0) < 2e-3) > 0.9
+
+
+def test_data_generate_refuses_constituents_for_another_challenge(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from hepbench.cli.main import app
+
+    result = CliRunner().invoke(
+        app,
+        ["data", "generate", "higgs-uncertainty", "--preset", "tiny", "--constituents", "5", "--out", str(tmp_path)],
+    )
+    assert result.exit_code != 0
+    assert "constituents" in result.output and "Traceback" not in result.output
