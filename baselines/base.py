@@ -153,12 +153,14 @@ def resolve(target: str) -> Any:
     return obj
 
 
-def lazy_factory(target: str) -> Callable[..., Any]:
+def lazy_factory(target: str, **options: Any) -> Callable[..., Any]:
     """A factory ``(size, device, seed, **params) -> estimator`` that imports ``target`` on first
-    call, so a registry lists its methods without importing torch."""
+    call, so a registry lists its methods without importing torch; ``options`` are passed to
+    ``target`` as keywords (e.g. the classifier architecture of a method), ``params`` are
+    hyperparameter overrides (a tuned configuration)."""
 
     def factory(size: str, device: str, seed: int, **params: Any) -> Any:
-        return resolve(target)(size, device, seed, **params)
+        return resolve(target)(size, device, seed, **options, **params)
 
     factory.__qualname__ = factory.__name__ = target.rpartition(":")[2]
     return factory

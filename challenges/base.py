@@ -116,9 +116,9 @@ class Challenge(abc.ABC):
             raise ValueError(f"unknown preset {preset!r} for {self.id}; known: {list(self.presets)}")
 
     @abc.abstractmethod
-    def generate(self, preset: str, seed: int, out: Path, *, client: Any = None) -> dict[str, Any]:
+    def generate(self, preset: str, seed: int, out: Path, *, client: Any = None, **options: Any) -> dict[str, Any]:
         """Generate the preset's data set into ``out`` (files with sidecars: generator version,
-        seed, sha256); returns a JSON-ready summary (``files``: name -> counts, and optionally
+        seed, sha256); ``options`` are the challenge's own (lhco: ``constituents``). Returns a JSON-ready summary (``files``: name -> counts, and optionally
         ``file_columns``: which of those the command-line table shows)."""
 
     @abc.abstractmethod

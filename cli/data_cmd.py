@@ -57,6 +57,10 @@ def generate(
     scheduler: SchedulerOption = "local",
     workers: WorkersOption = None,
     json_path: JsonOption = None,
+    constituents: Annotated[
+        int | None,
+        typer.Option(min=3, help="lhco: also write the jets' particles, up to N per jet (particle-level networks)."),
+    ] = None,
 ) -> None:
     """Generate the train and test splits of a preset, with JSON sidecars (and a challenge's
     default test plan).
@@ -73,7 +77,8 @@ def generate(
         dask_client(scheduler, workers) as client,
         console.status(f"generating {challenge} preset {preset!r} (seed {seed})", spinner="dots"),
     ):
-        summary = spec.generate(preset, seed, target, client=client)
+        options = {} if constituents is None else {"constituents": constituents}
+        summary = spec.generate(preset, seed, target, client=client, **options)
     rows = [{"_name": name, **counts} for name, counts in summary.get("files", {}).items()]
     columns = summary.get("file_columns") or [k for k in dict.fromkeys(k for r in rows for k in r) if k != "_name"]
     console.print(rows_table(f"{challenge} / {preset} / seed {seed} -> {target}", rows, columns, first="file"))
@@ -89,7 +94,8 @@ def validate(
         typer.Option(
             help="Real rows to compare with (default: the sample shipped with "
             "hepbench): the 2014 ATLAS HiggsML CSV or a FAIR Universe parquet "
-            "(higgs-uncertainty); the high-level subset folder (lhco)."
+            "(higgs-uncertainty); the high-level subset folder or an R&D particle file (.h5: compares "
+            "the generator's particles) (lhco)."
         ),
     ] = None,
     events_per_process: Annotated[int, typer.Option(help="Generated events per process.")] = 200_000,

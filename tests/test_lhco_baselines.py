@@ -59,8 +59,16 @@ def test_set() -> pd.DataFrame:
     return in_sr(toy_events(20_000, 2_000, seed=4))
 
 
+PARTICLE_METHODS = {
+    f"{method}-{network}"
+    for method in ("supervised", "idealized-ad", "cwola-hunting")
+    for network in ("cnn", "gru", "deepsets")
+}
+"""Particle-level variants, trained in tests/test_lhco_particles.py."""
+
+
 def test_registry_lists_every_method() -> None:
-    assert set(challenges.get("lhco").baselines()) == set(METHODS)
+    assert set(challenges.get("lhco").baselines()) == set(METHODS) | PARTICLE_METHODS
     for b in challenges.get("lhco").baselines().values():
         assert b.challenge == "lhco" and b.description
 

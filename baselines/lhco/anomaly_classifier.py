@@ -1,6 +1,7 @@
 """The classifier every LHCO classifier-based detector shares (CATHODE paper recipe, SPEC section 2).
 
-A 3 x 64 ReLU MLP trained with weighted binary cross-entropy and Adam (1e-3) for a fixed number
+By default a 3 x 64 ReLU MLP on the high-level features; ``architecture`` picks another network
+of ``networks.ARCHITECTURES`` (jet-image CNN, constituent GRU, deep sets), trained the same way: with weighted binary cross-entropy and Adam (1e-3) for a fixed number
 of epochs on part of the events; the rest is a validation set. The network is kept after every
 epoch and the score is the mean prediction of the ``n_best`` epochs with the lowest validation
 loss, which smooths the epoch-to-epoch noise of a weak-supervision classifier.
@@ -16,6 +17,7 @@ import torch
 
 from ...torch_common import binary_loss, fit, mlp, resolve_device
 from ..base import balanced_weights, size_config, with_overrides
+from .networks import get_architecture
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,13 @@ CLASSIFIER_SIZES: dict[str, ClassifierSize] = {
     "small": ClassifierSize(epochs=30, batch_size=256, n_best=5),
     "full": ClassifierSize(epochs=100, batch_size=128, n_best=10),  # the anchor's recipe
 }
+PARTICLE_SIZES: dict[str, ClassifierSize] = {
+    "tiny": ClassifierSize(epochs=10, batch_size=64, n_best=2),
+    "small": ClassifierSize(epochs=20, batch_size=256, n_best=5),
+    "full": ClassifierSize(epochs=50, batch_size=256, n_best=10),
+}
+"""Sizes of the particle-level networks: fewer, larger-batch epochs than the MLP (each epoch
+costs 10-100x more)."""
 
 
 class AnomalyClassifier:
@@ -47,6 +56,8 @@ class AnomalyClassifier:
         Number of epochs, lowest validation loss first, whose predictions are averaged.
     device:
         ``auto`` | ``cpu`` | ``cuda``.
+    architecture:
+        Network of ``networks.ARCHITECTURES`` (``hidden`` applies to ``mlp`` only).
     seed:
         Seeds the split, the initialisation and the batch order.
     """
@@ -61,7 +72,10 @@ class AnomalyClassifier:
         n_best: int = 10,
         device: str = "auto",
         seed: int = 0,
+        architecture: str = "mlp",
     ) -> None:
+        get_architecture(architecture)
+        self.architecture = architecture
         self.hidden = tuple(hidden)
         self.epochs = epochs
         self.batch_size = batch_size
@@ -72,11 +86,24 @@ class AnomalyClassifier:
         self.seed = seed
 
     @classmethod
-    def for_size(cls, size: str, device: str = "auto", seed: int = 0, **params: Any) -> AnomalyClassifier:
-        """The size's configuration; ``params`` override it (``registry.CLASSIFIER_SEARCH_SPACE``: ``width``, ``depth`` reshape ``hidden``)."""
-        cfg = size_config(CLASSIFIER_SIZES, size)
+    def for_size(
+        cls, size: str, device: str = "auto", seed: int = 0, architecture: str = "mlp", **params: Any
+    ) -> AnomalyClassifier:
+        """The size's configuration of ``architecture`` (``networks.ARCHITECTURES``); ``params``
+        override it (``registry.CLASSIFIER_SEARCH_SPACE``: ``width``, ``depth`` reshape ``hidden``)."""
+        cfg = size_config(CLASSIFIER_SIZES if architecture == "mlp" else PARTICLE_SIZES, size)
         defaults = {"hidden": (64, 64, 64), "epochs": cfg.epochs, "batch_size": cfg.batch_size, "n_best": cfg.n_best}
-        return cls(**with_overrides(defaults, params), device=device, seed=seed)
+        return cls(**with_overrides(defaults, params), device=device, seed=seed, architecture=architecture)
+
+    @property
+    def inputs(self) -> str:
+        """The input representation the network reads (``anomaly_inputs.REPRESENTATIONS``)."""
+        return get_architecture(self.architecture).inputs
+
+    def _build(self, shape: tuple[int, ...]) -> torch.nn.Module:
+        if self.architecture == "mlp":
+            return mlp(shape[0], self.hidden)
+        return get_architecture(self.architecture).build(shape)
 
     def _split(self, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Training and validation indices, the same fraction of each class in both."""
@@ -92,24 +119,29 @@ class AnomalyClassifier:
     def fit(
         self, inputs: np.ndarray, targets: np.ndarray, sample_weight: np.ndarray | None = None
     ) -> AnomalyClassifier:
-        """Train on ``inputs`` (n_events, n_features) with ``targets`` 0 / 1 (n_events,).
+        """Train on ``inputs`` (n_events, ...: the architecture's representation) with ``targets``
+        0 / 1 (n_events,).
 
         ``sample_weight`` (n_events,) defaults to class-balanced weights; given weights are used as
         they are (rescaled to mean 1), so a caller that balances its own classes keeps its ratios.
         """
-        x = np.asarray(inputs, dtype=np.float64)
+        architecture = get_architecture(self.architecture)
+        x = np.asarray(inputs, dtype=np.float64 if architecture.standardise else np.float32)
         y = np.asarray(targets, dtype=np.float64)
-        if x.ndim != 2 or len(x) != len(y):
-            raise ValueError(f"inputs must be (n_events, n_features) matching targets, got {x.shape} and {y.shape}")
+        if x.ndim < 2 or len(x) != len(y):
+            raise ValueError(f"inputs must be (n_events, ...) matching targets, got {x.shape} and {y.shape}")
         if not 0.0 < self.validation_fraction < 1.0:
             raise ValueError(f"validation_fraction must be in (0, 1), got {self.validation_fraction}")
         w = balanced_weights(y) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
         if w.shape != y.shape or not np.all(np.isfinite(w)) or (w < 0).any() or w.sum() <= 0:
             raise ValueError("sample_weight must be finite, non-negative, not all zero and one per event")
         w = w / w.mean()
-        self.mean_ = x.mean(axis=0)
-        self.std_ = x.std(axis=0)
-        self.std_[self.std_ == 0] = 1.0
+        if architecture.standardise:
+            self.mean_ = x.mean(axis=0)
+            self.std_ = x.std(axis=0)
+            self.std_[self.std_ == 0] = 1.0
+        else:
+            self.mean_, self.std_ = np.zeros(x.shape[1:], np.float32), np.ones(x.shape[1:], np.float32)
         z = (x - self.mean_) / self.std_
         train, valid = self._split(y)
         if len(train) == 0 or len(valid) == 0 or len(np.unique(y[train])) < 2:
@@ -117,7 +149,7 @@ class AnomalyClassifier:
 
         device = resolve_device(self.device)
         torch.manual_seed(self.seed)
-        network = mlp(x.shape[1], self.hidden).to(device)
+        network = self._build(x.shape[1:]).to(device)
 
         def tensor(a: np.ndarray) -> torch.Tensor:
             return torch.as_tensor(a, dtype=torch.float32, device=device)
@@ -127,6 +159,15 @@ class AnomalyClassifier:
         def loss(xb: torch.Tensor, yb: torch.Tensor, wb: torch.Tensor) -> torch.Tensor:
             return binary_loss(network(xb).squeeze(1), yb, wb, 0.0)
 
+        def validation_loss() -> torch.Tensor:
+            # In batches: a convolution over every validation image at once needs gigabytes.
+            step = architecture.predict_batch
+            total = sum(
+                loss(*(t[i : i + step] for t in valid_set)) * valid_set[2][i : i + step].sum()
+                for i in range(0, len(valid_set[0]), step)
+            )
+            return total / valid_set[2].sum()
+
         result = fit(
             network,
             loss,
@@ -135,7 +176,7 @@ class AnomalyClassifier:
             batch_size=self.batch_size,
             learning_rate=self.learning_rate,
             seed=self.seed,
-            validation=lambda: loss(*valid_set),
+            validation=validation_loss,
             n_best=self.n_best,
         )
         kept, self.history_ = result.best, result.history
@@ -144,18 +185,19 @@ class AnomalyClassifier:
         self.best_epochs_ = [epoch for _, epoch, _ in kept]
         self.networks_ = []
         for _, _, state in kept:
-            member = mlp(x.shape[1], self.hidden)
+            member = self._build(x.shape[1:])
             member.load_state_dict(state)
             self.networks_.append(member.to(device).eval())
         self.device_ = device
         return self
 
     @torch.no_grad()
-    def predict(self, inputs: np.ndarray, batch_size: int = 65536) -> np.ndarray:
+    def predict(self, inputs: np.ndarray, batch_size: int | None = None) -> np.ndarray:
         """Mean probability of class 1 over the best epochs, shape (n_events,)."""
         if not hasattr(self, "networks_"):
             raise RuntimeError("AnomalyClassifier is not fitted; call fit first")
-        z = (np.asarray(inputs, dtype=np.float64) - self.mean_) / self.std_
+        batch_size = batch_size or get_architecture(self.architecture).predict_batch
+        z = (np.asarray(inputs, dtype=self.mean_.dtype) - self.mean_) / self.std_
         out = np.zeros(len(z), dtype=np.float64)
         for start in range(0, len(z), batch_size):
             xb = torch.as_tensor(z[start : start + batch_size], dtype=torch.float32, device=self.device_)

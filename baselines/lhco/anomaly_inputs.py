@@ -6,7 +6,7 @@ signal region fails with one clear message naming the table and the column.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -71,3 +71,38 @@ def signal_region(frame: pd.DataFrame | None, window: tuple[float, float], what:
 def require_events(mask: np.ndarray, what: str, where: str) -> None:
     if not mask.any():
         raise ValueError(f"{what} has no events in {where}")
+
+
+def _image(frame: pd.DataFrame | None, what: str) -> np.ndarray:
+    from .particle_inputs import jet_images
+
+    return jet_images(_frame(frame, what), what)
+
+
+def _constituents(frame: pd.DataFrame | None, what: str) -> np.ndarray:
+    from .particle_inputs import constituent_sequences
+
+    return constituent_sequences(_frame(frame, what), what)
+
+
+def _frame(frame: pd.DataFrame | None, what: str) -> pd.DataFrame:
+    if frame is None:
+        raise ValueError(f"{what} is required by this detector but is None")
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"{what} must be a pandas DataFrame, got {type(frame).__name__}")
+    return frame
+
+
+REPRESENTATIONS: dict[str, Callable[[pd.DataFrame | None, str], np.ndarray]] = {
+    "features": features,
+    "image": _image,
+    "constituents": _constituents,
+}
+"""Input representations of a classifier (``networks.ARCHITECTURES``): name -> ``(frame, what)
+-> array`` with the events on the first axis: high-level features (n, 4), jet images
+(n, 2, P, P) or per-jet constituents (n, 2, particles, 4), see ``particle_inputs``."""
+
+
+def representation(frame: pd.DataFrame | None, name: str, what: str) -> np.ndarray:
+    """``frame`` as the inputs of representation ``name`` (``REPRESENTATIONS``)."""
+    return REPRESENTATIONS[name](frame, what)

@@ -38,16 +38,24 @@ class CWoLaHunting:
         self.sideband_width = sideband_width
 
     @classmethod
-    def for_size(cls, size: str, device: str = "auto", seed: int = 0, **params: Any) -> CWoLaHunting:
-        """``params``: the classifier's overrides (``registry.CLASSIFIER_SEARCH_SPACE``)."""
-        return cls(AnomalyClassifier.for_size(size, device, seed, **params))
+    def for_size(
+        cls, size: str, device: str = "auto", seed: int = 0, architecture: str = "mlp", **params: Any
+    ) -> CWoLaHunting:
+        """The classifier of ``size``; ``architecture`` names its network (``networks.ARCHITECTURES``),
+        ``params`` override its configuration (``registry.CLASSIFIER_SEARCH_SPACE``)."""
+        return cls(AnomalyClassifier.for_size(size, device, seed, architecture, **params))
+
+    @property
+    def inputs(self) -> str:
+        """The classifier's input representation (``anomaly_inputs.REPRESENTATIONS``; a classifier
+        without one reads the high-level features)."""
+        return str(getattr(self.classifier or AnomalyClassifier(), "inputs", "features"))
 
     def fit(self, inputs: AnomalyInputs) -> CWoLaHunting:
         if not self.sideband_width > 0:
             raise ValueError(f"sideband_width must be > 0 TeV, got {self.sideband_width}")
         low, high = inputs.signal_region
         mass = checked.mjj(inputs.data, "inputs.data")
-        x_all = checked.features(inputs.data, "inputs.data")
         regions = {
             "the signal region": checked.in_window(mass, (low, high)),
             f"the lower sideband {low - self.sideband_width:.3g}-{low:.3g} TeV": (mass > low - self.sideband_width)
@@ -58,7 +66,10 @@ class CWoLaHunting:
         for where, mask in regions.items():
             checked.require_events(mask, "inputs.data", where)
         sr, lower, upper = regions.values()
-        x = np.concatenate([x_all[sr], x_all[lower], x_all[upper]])
+        # Only the three strips' events are turned into inputs (particle inputs cost a clustering).
+        used = sr | lower | upper
+        x_used = checked.representation(inputs.data[used], self.inputs, "inputs.data")
+        x = np.concatenate([x_used[sr[used]], x_used[lower[used]], x_used[upper[used]]])
         y = np.concatenate([np.ones(sr.sum()), np.zeros(lower.sum() + upper.sum())])
         w = np.concatenate(
             [
@@ -72,4 +83,4 @@ class CWoLaHunting:
 
     def predict(self, events: pd.DataFrame) -> np.ndarray:
         """Probability of 'signal region' rather than 'sideband' per event, shape (n_events,)."""
-        return self.classifier_.predict(checked.features(events, "events"))
+        return self.classifier_.predict(checked.representation(events, self.inputs, "events"))

@@ -25,15 +25,27 @@ class IdealizedAnomalyDetector:
         self.classifier = classifier
 
     @classmethod
-    def for_size(cls, size: str, device: str = "auto", seed: int = 0, **params: Any) -> IdealizedAnomalyDetector:
-        """``params``: the classifier's overrides (``registry.CLASSIFIER_SEARCH_SPACE``)."""
-        return cls(AnomalyClassifier.for_size(size, device, seed, **params))
+    def for_size(
+        cls, size: str, device: str = "auto", seed: int = 0, architecture: str = "mlp", **params: Any
+    ) -> IdealizedAnomalyDetector:
+        """The classifier of ``size``; ``architecture`` names its network (``networks.ARCHITECTURES``),
+        ``params`` override its configuration (``registry.CLASSIFIER_SEARCH_SPACE``)."""
+        return cls(AnomalyClassifier.for_size(size, device, seed, architecture, **params))
+
+    @property
+    def inputs(self) -> str:
+        """The classifier's input representation (``anomaly_inputs.REPRESENTATIONS``; a classifier
+        without one reads the high-level features)."""
+        return str(getattr(self.classifier or AnomalyClassifier(), "inputs", "features"))
 
     def fit(self, inputs: AnomalyInputs) -> IdealizedAnomalyDetector:
         window = inputs.signal_region
-        data = checked.features(checked.signal_region(inputs.data, window, "inputs.data"), "inputs.data")
-        reference = checked.features(
+        data = checked.representation(
+            checked.signal_region(inputs.data, window, "inputs.data"), self.inputs, "inputs.data"
+        )
+        reference = checked.representation(
             checked.signal_region(inputs.background_reference, window, "inputs.background_reference"),
+            self.inputs,
             "inputs.background_reference",
         )
         x = np.concatenate([data, reference])
@@ -43,4 +55,4 @@ class IdealizedAnomalyDetector:
 
     def predict(self, events: pd.DataFrame) -> np.ndarray:
         """Probability of 'data' rather than 'background' per event, shape (n_events,)."""
-        return self.classifier_.predict(checked.features(events, "events"))
+        return self.classifier_.predict(checked.representation(events, self.inputs, "events"))

@@ -10,6 +10,19 @@ from __future__ import annotations
 from ..base import Baseline, Param, lazy_factory
 
 _HERE = "hepbench.baselines.lhco"
+_METHODS: dict[str, tuple[str, str]] = {
+    "supervised": ("supervised:SupervisedClassifier", "fully supervised upper bound"),
+    "idealized-ad": ("idealized:IdealizedAnomalyDetector", "idealized anomaly detector (data vs perfect background)"),
+    "cwola-hunting": ("cwola:CWoLaHunting", "CWoLa hunting (signal region vs sidebands)"),
+}
+"""The classifier-based methods whose network is a choice: method -> (class, description)."""
+_NETWORKS: dict[str, str] = {
+    "cnn": "a CNN on 25x25 two-jet images (centred, rotated, flipped; pT-weighted)",
+    "gru": "a GRU over each jet's 50 hardest constituents (pT-ordered)",
+    "deepsets": "a deep-sets particle-flow network over each jet's 50 hardest constituents",
+}
+"""Particle-level networks (``networks.ARCHITECTURES``): METHOD-NETWORK baselines; they need data
+generated with ``--constituents``."""
 
 CLASSIFIER_SEARCH_SPACE: dict[str, Param] = {
     "learning_rate": Param("float", 1e-4, 1e-2, log=True),
@@ -67,6 +80,16 @@ BASELINES: dict[str, Baseline] = {
             "lhco",
             "unsupervised autoencoder on signal-region data, score = reconstruction error",
             lazy_factory(f"{_HERE}.autoencoder:Autoencoder.for_size"),
+        ),
+        *(
+            Baseline(
+                f"{method}-{network}",
+                "lhco",
+                f"{description} with {text}; needs particle-level data",
+                lazy_factory(f"{_HERE}.{target}.for_size", architecture=network),
+            )
+            for method, (target, description) in _METHODS.items()
+            for network, text in _NETWORKS.items()
         ),
     )
 }

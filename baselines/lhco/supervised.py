@@ -26,17 +26,26 @@ class SupervisedClassifier:
         self.classifier = classifier
 
     @classmethod
-    def for_size(cls, size: str, device: str = "auto", seed: int = 0, **params: Any) -> SupervisedClassifier:
-        """``params``: the classifier's overrides (``registry.CLASSIFIER_SEARCH_SPACE``)."""
-        return cls(AnomalyClassifier.for_size(size, device, seed, **params))
+    def for_size(
+        cls, size: str, device: str = "auto", seed: int = 0, architecture: str = "mlp", **params: Any
+    ) -> SupervisedClassifier:
+        """The classifier of ``size``; ``architecture`` names its network (``networks.ARCHITECTURES``),
+        ``params`` override its configuration (``registry.CLASSIFIER_SEARCH_SPACE``)."""
+        return cls(AnomalyClassifier.for_size(size, device, seed, architecture, **params))
+
+    @property
+    def inputs(self) -> str:
+        """The classifier's input representation (``anomaly_inputs.REPRESENTATIONS``; a classifier
+        without one reads the high-level features)."""
+        return str(getattr(self.classifier or AnomalyClassifier(), "inputs", "features"))
 
     def fit(self, inputs: AnomalyInputs) -> SupervisedClassifier:
         labelled = checked.signal_region(inputs.labelled, inputs.signal_region, "inputs.labelled")
-        x = checked.features(labelled, "inputs.labelled")
+        x = checked.representation(labelled, self.inputs, "inputs.labelled")
         y = checked.labels(labelled, "inputs.labelled")
         self.classifier_ = (self.classifier or AnomalyClassifier()).fit(x, y)
         return self
 
     def predict(self, events: pd.DataFrame) -> np.ndarray:
         """Signal probability per event, shape (n_events,)."""
-        return self.classifier_.predict(checked.features(events, "events"))
+        return self.classifier_.predict(checked.representation(events, self.inputs, "events"))

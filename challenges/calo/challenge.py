@@ -61,7 +61,8 @@ class CaloFastSimulation(Challenge):
     kept_outputs = (OUTPUT_FILE,)
 
     # -- data -----------------------------------------------------------------------------------
-    def generate(self, preset: str, seed: int, out: Path, *, client: Any = None) -> dict[str, Any]:
+    def generate(self, preset: str, seed: int, out: Path, *, client: Any = None, **options: Any) -> dict[str, Any]:
+        check_options(self, options, ())
         import time
 
         from .dataset import generate_dataset

@@ -53,7 +53,8 @@ class HiggsUncertainty(Challenge):
     )
 
     # -- data -----------------------------------------------------------------------------------
-    def generate(self, preset: str, seed: int, out: Path, *, client: Any = None) -> dict[str, Any]:
+    def generate(self, preset: str, seed: int, out: Path, *, client: Any = None, **options: Any) -> dict[str, Any]:
+        check_options(self, options, ())
         from .dataset import generate_dataset
         from .presets import get_preset
         from .pseudo_experiments import make_test_plan

@@ -47,10 +47,12 @@ class LhcOlympics(Challenge):
     )
 
     # -- data -----------------------------------------------------------------------------------
-    def generate(self, preset: str, seed: int, out: Path, *, client: Any = None) -> dict[str, Any]:
+    def generate(self, preset: str, seed: int, out: Path, *, client: Any = None, **options: Any) -> dict[str, Any]:
+        """``constituents=N`` adds the particle level: up to N particles per jet."""
         from .dataset import generate_with_summary
 
-        return generate_with_summary(preset, seed, out, client=client)
+        check_options(self, options, ("constituents",))
+        return generate_with_summary(preset, seed, out, client=client, **options)
 
     def load(self, folder: Path) -> Any:
         from .dataset import load_dataset
@@ -94,8 +96,17 @@ class LhcOlympics(Challenge):
     ) -> dict[str, Any]:
         from ...output import console
         from ...reference_data import path as reference_path
-        from .validation import validate_generator
+        from .validation import validate_generator, validate_particles
 
+        if real is not None and Path(real).is_file():
+            # An R&D particle file: compare the generator's particles, jet by jet.
+            with console.status("generating particle-level events to compare", spinner="dots"):
+                table = validate_particles(real, events_per_process, seed, out)
+            return {
+                "real": real,
+                "rows": table.to_dict(orient="records"),
+                "columns": ["class", "feature", "n_real", "w1_std", "ks", "median_real", "median_gen"],
+            }
         folder = Path(real) if real is not None and Path(real).is_dir() else reference_path("lhco-highlevel-subset")
         with console.status("generating events to compare", spinner="dots"):
             table, two_sample = validate_generator(folder, events_per_process, seed, out)
@@ -131,8 +142,9 @@ class LhcOlympics(Challenge):
         background events."""
         from ...output import console
         from ...torch_common import resolve_device
-        from .dataset import generate_dataset
+        from .dataset import data_sample
         from .run import bump_sample_seed, run_detector
+        from .schema import n_particles
 
         check_options(self, options, ())
         baseline = self.baseline(method)
@@ -144,7 +156,13 @@ class LhcOlympics(Challenge):
             size or ("small" if real is not None else preset), resolved, model_seed, **overrides
         )
         official = real is None and dataset.preset == OFFICIAL_PRESET
-        bump = None if real is not None or official else generate_dataset(preset, bump_sample_seed(seed)).inputs.data
+        # A particle-level data set gets a particle-level bump-hunt sample (same particles per jet),
+        # made once per data folder: its particles cost minutes.
+        per_jet = n_particles(dataset.inputs.data.columns) // 2 or None
+        bump = None
+        if real is None and not official:
+            cache = None if per_jet is None or data_dir is None else Path(data_dir) / "bump_hunt_sample.parquet"
+            bump = data_sample(preset, bump_sample_seed(seed), constituents=per_jet, cache=cache)
         console.print(
             f"[bold]{method}[/bold] (seed {model_seed}): fitting on {len(dataset.inputs.data):,} events ({resolved})"
         )

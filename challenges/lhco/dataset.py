@@ -10,6 +10,11 @@ preset, seed, counts, sha256):
 - ``labelled.parquet``: signal and background with ``label`` (supervised upper bound only);
 - ``test.parquet``: labelled events inside the signal region, for scoring.
 
+With ``constituents=N`` every split also gets ``SPLIT_particles.parquet``: the particles of the
+two jets of each event (same row order), up to N per jet, in the particle-level schema
+(``schema.particle_columns``, pT in GeV; ``particles.event_particles``). Loading attaches those
+columns to the split's table.
+
 ``data`` and ``test`` play the role of the real detector: a systematic shift
 (``systematics.Systematics``) applies to them and not to the simulated ``background_reference``
 and ``labelled``; the correlated-feature variant applies to every file.
@@ -26,9 +31,10 @@ import pandas as pd
 
 from ...datafiles import DataFileError, read_table, write_table
 from .generator import GENERATOR_VERSION, SignalModel, generate_events, generate_in_window, model_parameters
+from .particles import event_particles, particle_frame
 from .presets import Preset, get_preset
 from .protocol import AnomalyInputs
-from .schema import COLUMNS, LABEL, SIGNAL_REGION
+from .schema import COLUMNS, LABEL, SIGNAL_REGION, n_particles, particle_columns
 from .systematics import Systematics, apply_systematics
 
 FILES: tuple[str, ...] = ("data", "data_truth", "background_reference", "labelled", "test")
@@ -69,8 +75,10 @@ def generate_frames(
     shift: Systematics = Systematics(),
     correlated: bool = False,
     client: Any = None,
+    constituents: int | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """The four splits with labels and extra columns (before any column selection)."""
+    """The four splits with labels and extra columns (before any column selection); with
+    ``constituents`` (particles per jet) also the particle-level columns."""
     n_sig = spec.n_signal if n_signal is None else n_signal
     correlation = Systematics(mass_mjj_correlation=0.1 if correlated else 0.0)
     data_shift = Systematics(
@@ -90,7 +98,8 @@ def generate_frames(
     for split, frame in frames.items():
         if split != "test":  # already shifted
             frame = apply_systematics(frame, data_shift if split == "data" else correlation)
-        out[split] = _shuffled(frame, split_seed(seed, split))
+        # Particles built from the observed (shifted) features match what the file says.
+        out[split] = _with_particles(_shuffled(frame, split_seed(seed, split)), seed, split, constituents)
     return out
 
 
@@ -132,6 +141,32 @@ def validation_sample(data_dir: str | Path) -> pd.DataFrame:
     return frame[[*COLUMNS, LABEL]]
 
 
+def _with_particles(frame: pd.DataFrame, seed: int, split: str, constituents: int | None) -> pd.DataFrame:
+    """``frame`` with the particle-level columns of ``constituents`` particles per jet (or as is)."""
+    if constituents is None:
+        return frame
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 11, _SPLIT_INDEX[split]]))
+    return pd.concat([frame, particle_frame(*event_particles(frame, constituents, rng))], axis=1)
+
+
+def data_sample(
+    preset: str, seed: int, *, constituents: int | None = None, cache: str | Path | None = None
+) -> pd.DataFrame:
+    """The ``data`` table of ``generate_dataset(preset, seed, constituents=...)`` (nominal, no
+    truth columns) without generating the other splits; kept in ``cache`` (a parquet file
+    with sidecar) when given, so repeated runs (the bump hunt's independent sample) make it once."""
+    if cache is not None and Path(cache).exists():
+        return read_table(cache)
+    spec = get_preset(preset)
+    frame = generate_events(spec.n_background, spec.n_signal, split_seed(seed, "data"))
+    frame = _with_particles(_shuffled(frame, split_seed(seed, "data")), seed, "data", constituents)
+    columns = [*COLUMNS, *([] if constituents is None else particle_columns(2 * constituents))]
+    if cache is not None:
+        meta = _metadata(spec, seed, "data", frame[columns], {"particles_per_jet": constituents})
+        write_table(frame[columns], cache, meta)
+    return frame[columns]
+
+
 def _metadata(spec: Preset, seed: int, split: str, frame: pd.DataFrame, extra: dict[str, Any]) -> dict[str, Any]:
     counts = frame[LABEL].value_counts() if LABEL in frame else None
     return {
@@ -160,6 +195,7 @@ def generate_dataset(
     correlated: bool = False,
     client: Any = None,
     truth_dir: str | Path | None = None,
+    constituents: int | None = None,
 ) -> LhcoDataset:
     """Generate the data set of ``preset``; write its files under ``out_dir`` when given.
 
@@ -167,11 +203,20 @@ def generate_dataset(
     ``shift`` the systematic shift of the observed data, ``correlated`` switches on the
     correlated-feature variant. ``data_truth`` and ``test`` go to ``truth_dir`` when given
     (default ``out_dir``), so an organiser can keep them apart from what detectors see.
+    ``constituents`` (particles per jet) adds the particle level (module doc).
     """
     spec = get_preset(preset)
     frames = generate_frames(
-        spec, seed, n_signal=n_signal, signal=signal, shift=shift, correlated=correlated, client=client
+        spec,
+        seed,
+        n_signal=n_signal,
+        signal=signal,
+        shift=shift,
+        correlated=correlated,
+        client=client,
+        constituents=constituents,
     )
+    particle_cols = [] if constituents is None else particle_columns(2 * constituents)
     data = frames["data"]
     n_sig = int(data[LABEL].sum())
     if out_dir is not None:
@@ -180,6 +225,7 @@ def generate_dataset(
             "n_signal": n_sig,
             "systematics": asdict(shift),
             "correlated": correlated,
+            "particles_per_jet": constituents,
         }
         out_dir = Path(out_dir)
         truth_dir = out_dir if truth_dir is None else Path(truth_dir)
@@ -193,16 +239,32 @@ def generate_dataset(
             write_table(
                 frames[split][columns], where / f"{split}.parquet", _metadata(spec, seed, split, frames[split], extra)
             )
+        if particle_cols:
+            for split, frame in frames.items():
+                where = truth_dir if split == "test" else out_dir
+                meta = _metadata(spec, seed, split, frame[particle_cols], {**extra, "units": "GeV"})
+                write_table(frame[particle_cols], where / f"{split}_particles.parquet", meta)
     inputs = AnomalyInputs(
-        data=data[list(COLUMNS)],
-        background_reference=frames["background_reference"][list(COLUMNS)],
-        labelled=frames["labelled"][[*COLUMNS, LABEL]],
+        data=data[[*COLUMNS, *particle_cols]],
+        background_reference=frames["background_reference"][[*COLUMNS, *particle_cols]],
+        labelled=frames["labelled"][[*COLUMNS, LABEL, *particle_cols]],
     )
-    return LhcoDataset(inputs, data[LABEL], frames["test"][[*COLUMNS, LABEL]], spec.name, seed, n_sig)
+    test = frames["test"][[*COLUMNS, LABEL, *particle_cols]]
+    return LhcoDataset(inputs, data[LABEL], test, spec.name, seed, n_sig)
 
 
 def _read(path: Path, columns: list[str]) -> pd.DataFrame:
+    """A split's table with the checked ``columns``; its particle columns attached when the split
+    has a ``*_particles.parquet`` file (same row order)."""
     frame = read_table(path)
+    particles_path = path.with_name(f"{path.stem}_particles.parquet")
+    if particles_path.exists():
+        particles = read_table(particles_path)
+        if len(particles) != len(frame):
+            raise DataFileError(f"{particles_path}: {len(particles)} rows for {len(frame)} events in {path.name}")
+        meta = frame.attrs.get("metadata", {})
+        frame = pd.concat([frame, particles[particle_columns(n_particles(particles.columns))]], axis=1)
+        frame.attrs["metadata"] = meta
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise DataFileError(f"{path}: missing column(s) {missing}")
@@ -220,7 +282,8 @@ def load_inputs(data_dir: str | Path) -> AnomalyInputs:
     for split, columns in (("background_reference", list(COLUMNS)), ("labelled", [*COLUMNS, LABEL])):
         path = data_dir / f"{split}.parquet"
         optional[split] = _read(path, columns) if path.exists() else None
-    return AnomalyInputs(data=data[list(COLUMNS)], **optional)
+    particles = particle_columns(n_particles(data.columns))
+    return AnomalyInputs(data=data[[*COLUMNS, *particles]], **optional)
 
 
 def load_dataset(data_dir: str | Path, truth_dir: str | Path | None = None) -> LhcoDataset:
@@ -237,9 +300,11 @@ def load_dataset(data_dir: str | Path, truth_dir: str | Path | None = None) -> L
     return LhcoDataset(inputs, truth[LABEL], test, meta["preset"], int(meta["seed"]), int(truth[LABEL].sum()))
 
 
-def generate_with_summary(preset: str, seed: int, out_dir: str | Path, *, client: Any = None) -> dict[str, Any]:
+def generate_with_summary(
+    preset: str, seed: int, out_dir: str | Path, *, client: Any = None, constituents: int | None = None
+) -> dict[str, Any]:
     """:func:`generate_dataset` into ``out_dir``; returns the background / signal count of each file."""
-    made = generate_dataset(preset, seed, out_dir, client=client)
+    made = generate_dataset(preset, seed, out_dir, client=client, constituents=constituents)
     files = {
         "data": made.data_truth,
         "background_reference": pd.Series(np.zeros(len(made.inputs.background_reference), dtype=np.int8)),

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ...parallel import map_tasks
+from .particles import particle_frame
 from .real_data import jet_features
 from .schema import COLUMNS, LABEL
 
@@ -62,8 +63,11 @@ def _import_pythia():
     return pythia8mc
 
 
-def _chunk(settings: tuple[str, ...], n_events: int, seed: int, label: int) -> pd.DataFrame:
-    """``n_events`` Pythia events (before the pT cut) as features; one Pythia seed per chunk."""
+def _chunk(
+    settings: tuple[str, ...], n_events: int, seed: int, label: int, particles: int | None = None
+) -> pd.DataFrame:
+    """``n_events`` Pythia events (before the pT cut) as features (and, with ``particles``, the
+    hardest ``particles`` visible particles of each event); one Pythia seed per chunk."""
     pythia8mc = _import_pythia()
     pythia = pythia8mc.Pythia("", False)
     for line in (*_COMMON, f"Random:seed = {seed}", *settings):
@@ -93,12 +97,20 @@ def _chunk(settings: tuple[str, ...], n_events: int, seed: int, label: int) -> p
             out[i, : len(row)] = row
         return out
 
-    features = jet_features(padded(pt), padded(eta), padded(phi), padded(mass))
+    arrays = [padded(v) for v in (pt, eta, phi, mass)]
+    features = jet_features(*arrays)
     leading = features[["pt_j1", "pt_j2"]].max(axis=1)
-    features = features[features[list(COLUMNS)].notna().all(axis=1) & (leading > LEADING_JET_PT_MIN)]
-    features = features[list(COLUMNS)].reset_index(drop=True)
+    keep = (features[list(COLUMNS)].notna().all(axis=1) & (leading > LEADING_JET_PT_MIN)).to_numpy()
+    features = features[list(COLUMNS)][keep].reset_index(drop=True)
     features[LABEL] = np.int8(label)
-    return features
+    if particles is None:
+        return features
+    # The particle-level schema of the R&D file: the hardest particles, pT-descending, zero-padded.
+    order = np.argsort(-arrays[0][keep], axis=1)[:, :particles]
+    chosen = [np.take_along_axis(a[keep], order, axis=1) for a in arrays[:3]]
+    if chosen[0].shape[1] < particles:
+        chosen = [np.pad(a, ((0, 0), (0, particles - a.shape[1]))) for a in chosen]
+    return pd.concat([features, particle_frame(*chosen)], axis=1)
 
 
 def generate_pythia_events(
@@ -111,10 +123,12 @@ def generate_pythia_events(
     m_y: float = 100.0,
     client: Any = None,
     chunk_events: int = CHUNK_EVENTS,
+    particles: int | None = None,
 ) -> pd.DataFrame:
     """Generated (not selected) event counts ``n_background`` QCD and ``n_signal`` W' events,
     clustered; returns the events passing the leading-jet cut, ``schema.COLUMNS`` + ``label``
-    (TeV). Chunk ``k`` of each process has its own Pythia seed, so ``client`` (a
+    (TeV); with ``particles`` also the hardest ``particles`` visible particles of each event in
+    the R&D particle-level schema (``schema.particle_columns``, GeV). Chunk ``k`` of each process has its own Pythia seed, so ``client`` (a
     ``distributed.Client``) gives the serial result."""
     if n_background < 0 or n_signal < 0:
         raise ValueError(f"event counts must be >= 0, got {n_background} and {n_signal}")
@@ -125,7 +139,7 @@ def generate_pythia_events(
         for k, child in enumerate(children):
             # Pythia takes seeds up to 900,000,000.
             pythia_seed = int(child.generate_state(1, dtype=np.uint32)[0] % 900_000_000) + 1
-            tasks.append((settings, min(chunk_events, n - k * chunk_events), pythia_seed, label))
+            tasks.append((settings, min(chunk_events, n - k * chunk_events), pythia_seed, label, particles))
     if not tasks:
         raise ValueError("no events requested")
     return pd.concat(map_tasks(_chunk, tasks, client=client), ignore_index=True)

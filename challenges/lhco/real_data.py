@@ -105,6 +105,94 @@ def _nsubjettiness(constituents: Any, n_max: int, axis_coordinate: str, wrap_del
     return taus
 
 
+def _particles(pt: Any, eta: Any, phi: Any, mass: Any) -> Any:
+    """Jagged massive four-vectors (px, py, pz, E; GeV) of zero-padded or jagged particle arrays."""
+    import awkward as ak
+
+    mask = counts = None
+    if not isinstance(pt, ak.Array):
+        pt_arr = np.asarray(pt, dtype=np.float64)
+        if pt_arr.ndim != 2:
+            raise ValueError(f"pt must be (n_events, n_particles) or jagged, got shape {pt_arr.shape}")
+        for name, arr in (("eta", eta), ("phi", phi), ("mass", mass)):
+            if arr is not None and np.shape(arr) != pt_arr.shape:
+                raise ValueError(f"{name} has shape {np.shape(arr)}, pt {pt_arr.shape}")
+        mask = pt_arr > 0
+        counts = mask.sum(axis=1)
+    ptj, etaj, phij = (_jagged(v, mask, counts) for v in (pt, eta, phi))
+    mj = _jagged(mass, mask, counts) if mass is not None else 0.0 * ptj
+    pz = ptj * np.sinh(etaj)
+    return ak.zip({"px": ptj * np.cos(phij), "py": ptj * np.sin(phij), "pz": pz, "E": np.sqrt(ptj**2 + pz**2 + mj**2)})
+
+
+def _leading_jets(pt: Any, eta: Any, phi: Any, mass: Any, radius: float) -> tuple[int, np.ndarray, Any, Any]:
+    """Anti-kT clustering: ``(n_events, rows, jets, constituents)`` with ``rows`` the events with
+    two or more jets, ``jets`` their two leading-pT jets (n_rows, 2) and ``constituents`` those
+    jets' particles (n_rows, 2, var), all four-vectors in GeV."""
+    import awkward as ak
+    import fastjet
+
+    particles = _particles(pt, eta, phi, mass)
+    n_events = len(particles)
+    has_particles = ak.to_numpy(ak.num(particles)) > 0
+    if not has_particles.any():
+        return n_events, np.zeros(0, dtype=np.int64), None, None
+    sequence = fastjet.ClusterSequence(
+        particles[has_particles], fastjet.JetDefinition(fastjet.antikt_algorithm, radius)
+    )
+    jets, constituents = sequence.inclusive_jets(), sequence.constituents()
+    dijet = ak.to_numpy(ak.num(jets)) >= 2
+    rows = np.flatnonzero(has_particles)[dijet]
+    jets, constituents = jets[dijet], constituents[dijet]
+    order = ak.argsort(np.hypot(jets.px, jets.py), axis=1, ascending=False)[:, :2]
+    return n_events, rows, jets[order], constituents[order]
+
+
+def jet_constituents(
+    pt: Any, eta: Any, phi: Any, n_per_jet: int, *, radius: float = JET_RADIUS
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The constituents of each event's two leading anti-kT jets, as the particle networks see them.
+
+    Input as for :func:`jet_features` (GeV). Returns ``(constituents, jets, multiplicity)``:
+    ``constituents`` (n_events, 2, n_per_jet, 3) float32 with (pT [GeV], eta, phi) of each jet's
+    ``n_per_jet`` hardest particles, pT-descending and zero-padded; ``jets`` (n_events, 2, 4)
+    float64 (pT [GeV], eta, phi, mass [GeV]); ``multiplicity`` (n_events, 2) the jets' particle
+    counts before truncation. Jets are ordered by mass (j1 the lighter), as in ``schema``;
+    events with fewer than two jets are all zeros (multiplicity 0).
+    """
+    import awkward as ak
+
+    if n_per_jet < 1:
+        raise ValueError(f"n_per_jet must be >= 1, got {n_per_jet}")
+    n_events, rows, lead, members = _leading_jets(pt, eta, phi, None, radius)
+    constituents = np.zeros((n_events, 2, n_per_jet, 3), dtype=np.float32)
+    jets = np.zeros((n_events, 2, 4))
+    multiplicity = np.zeros((n_events, 2), dtype=np.int64)
+    if not len(rows):
+        return constituents, jets, multiplicity
+    four = {f: ak.to_numpy(getattr(lead, f)) for f in ("E", "px", "py", "pz")}
+    jet_pt = np.hypot(four["px"], four["py"])
+    mass = np.sqrt(np.maximum(four["E"] ** 2 - jet_pt**2 - four["pz"] ** 2, 0.0))
+    heavier_first = mass[:, 0] > mass[:, 1]
+    swap = np.stack([heavier_first.astype(np.int64), 1 - heavier_first.astype(np.int64)], axis=1)
+    idx = np.arange(len(rows))[:, None]
+    c_pt = np.hypot(members.px, members.py)
+    order = ak.argsort(c_pt, axis=2, ascending=False)
+    c_pt, members = c_pt[order], members[order]
+    c_eta = np.arcsinh(members.pz / c_pt)
+    c_phi = np.arctan2(members.py, members.px)
+    padded = [
+        ak.to_numpy(ak.fill_none(ak.pad_none(v, n_per_jet, axis=2, clip=True), 0.0)) for v in (c_pt, c_eta, c_phi)
+    ]
+    stacked = np.stack(padded, axis=-1)  # (n_rows, 2, n_per_jet, 3)
+    constituents[rows] = stacked[idx, swap]
+    jet_eta = np.arcsinh(four["pz"] / jet_pt)
+    jet_phi = np.arctan2(four["py"], four["px"])
+    jets[rows] = np.stack([jet_pt, jet_eta, jet_phi, mass], axis=-1)[idx, swap]
+    multiplicity[rows] = ak.to_numpy(ak.num(members, axis=2))[idx, swap]
+    return constituents, jets, multiplicity
+
+
 def jet_features(
     pt: Any,
     eta: Any,
@@ -125,40 +213,13 @@ def jet_features(
     azimuthal distance into [-pi, pi): wrong, but it is how the public high-level subset was
     made, and with it this function reproduces that subset's taus.
     """
-    import awkward as ak
-    import fastjet
-
     if axis_coordinate not in ("eta", "rapidity"):
         raise ValueError(f"axis_coordinate must be 'eta' or 'rapidity', got {axis_coordinate!r}")
-    mask = counts = None
-    if not isinstance(pt, ak.Array):
-        pt_arr = np.asarray(pt, dtype=np.float64)
-        if pt_arr.ndim != 2:
-            raise ValueError(f"pt must be (n_events, n_particles) or jagged, got shape {pt_arr.shape}")
-        for name, arr in (("eta", eta), ("phi", phi), ("mass", mass)):
-            if arr is not None and np.shape(arr) != pt_arr.shape:
-                raise ValueError(f"{name} has shape {np.shape(arr)}, pt {pt_arr.shape}")
-        mask = pt_arr > 0
-        counts = mask.sum(axis=1)
-    ptj, etaj, phij = (_jagged(v, mask, counts) for v in (pt, eta, phi))
-    mj = _jagged(mass, mask, counts) if mass is not None else 0.0 * ptj
-    pz = ptj * np.sinh(etaj)
-    particles = ak.zip(
-        {"px": ptj * np.cos(phij), "py": ptj * np.sin(phij), "pz": pz, "E": np.sqrt(ptj**2 + pz**2 + mj**2)}
-    )
-    n_events = len(particles)
+    import awkward as ak
+
+    n_events, rows, lead, lead_constituents = _leading_jets(pt, eta, phi, mass, radius)
     out = np.full((n_events, len(COLUMNS) + len(JET_COLUMNS)), np.nan)
-    has_particles = ak.to_numpy(ak.num(particles)) > 0
-    if has_particles.any():
-        sequence = fastjet.ClusterSequence(
-            particles[has_particles], fastjet.JetDefinition(fastjet.antikt_algorithm, radius)
-        )
-        jets, constituents = sequence.inclusive_jets(), sequence.constituents()
-        dijet = ak.to_numpy(ak.num(jets)) >= 2
-        rows = np.flatnonzero(has_particles)[dijet]
-        jets, constituents = jets[dijet], constituents[dijet]
-        order = ak.argsort(np.hypot(jets.px, jets.py), axis=1, ascending=False)[:, :2]
-        lead, lead_constituents = jets[order], constituents[order]
+    if len(rows):
         four = {f: ak.to_numpy(getattr(lead, f)) for f in ("E", "px", "py", "pz")}  # (n, 2) each
         m = np.sqrt(np.maximum(four["E"] ** 2 - four["px"] ** 2 - four["py"] ** 2 - four["pz"] ** 2, 0.0))
         total = {f: v.sum(axis=1) for f, v in four.items()}
@@ -226,6 +287,20 @@ def iter_rnd_particles(
         values = frame.to_numpy(dtype=np.float64)
         particles = values[:, :-1].reshape(len(values), -1, 3)
         yield particles[..., 0], particles[..., 1], particles[..., 2], values[:, -1].astype(np.int8)
+
+
+def read_rnd_particles(path: str | Path, start: int = 0, stop: int | None = None) -> pd.DataFrame:
+    """The particles of events ``[start, stop)`` of an R&D file in the particle-level schema
+    (``schema.particle_columns``, float32, pT in GeV, 700 slots) plus ``label``: the table the
+    fast generator (``particles.particle_frame``) and the Pythia generator write."""
+    from .particles import particle_frame
+
+    frames = []
+    for pt, eta, phi, label in iter_rnd_particles(path, start, stop):
+        frame = particle_frame(pt, eta, phi)
+        frame[LABEL] = label
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
 
 
 def _rnd_chunk(path: str, start: int, stop: int, options: dict[str, Any]) -> pd.DataFrame:

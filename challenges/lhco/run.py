@@ -20,7 +20,7 @@ from ...records import RECORD_VERSION
 from ...scoring.anomaly import MIN_BACKGROUND, anomaly_metrics, roc_curve, sic_from_roc
 from ...scoring.bump_hunt import bump_hunt
 from .dataset import LhcoDataset
-from .schema import COLUMNS, LABEL, MJJ
+from .schema import COLUMNS, LABEL, MJJ, n_particles, particle_columns
 
 BUMP_HUNT_FRACTIONS: tuple[float, ...] = (1.0, 0.1, 0.01)
 """Fractions of the events kept by the anomaly-score cut before each bump hunt."""
@@ -29,8 +29,10 @@ SIC_POINTS = 200
 
 
 def detector_scores(detector: Any, events: pd.DataFrame, what: str) -> np.ndarray:
-    """The detector's anomaly score per row of ``events``, shape (n_events,), checked finite."""
-    score = np.asarray(detector.predict(events[list(COLUMNS)]), dtype=np.float64).reshape(-1)
+    """The detector's anomaly score per row of ``events`` (its features and particles, never its
+    label), shape (n_events,), checked finite."""
+    visible = [*COLUMNS, *particle_columns(n_particles(events.columns))]
+    score = np.asarray(detector.predict(events[visible]), dtype=np.float64).reshape(-1)
     if len(score) != len(events):
         raise ValueError(f"{what}: the detector returned {len(score)} scores for {len(events)} events")
     bad = int(np.count_nonzero(~np.isfinite(score)))

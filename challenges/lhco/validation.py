@@ -202,3 +202,132 @@ def validate_generator(
     real = load_highlevel_subset(real_folder)
     generated = generate_events(events_per_process, events_per_process, seed)
     return validate_lhco(generated, real, out_dir)
+
+
+PARTICLE_QUANTITIES: tuple[str, ...] = (
+    "multiplicity",
+    "pt_fraction_1",
+    "pt_fraction_2",
+    "pt_fraction_3",
+    "mass",
+    "tau21",
+)
+"""Per-jet quantities of :func:`jet_quantities`: constituent count, pT fractions of the three
+hardest constituents, jet mass (TeV), tau2 / tau1."""
+PARTICLES_PER_JET_VALIDATION = 150
+"""Particles per generated jet in the comparison: above every multiplicity the model draws."""
+
+
+def jet_quantities(pt: np.ndarray, eta: np.ndarray, phi: np.ndarray, label: np.ndarray) -> pd.DataFrame:
+    """One row per jet of the two leading anti-kT R = 1.0 jets of each event (particles (n, P),
+    GeV, zero-padded): ``label``, ``jet`` (``j1`` the lighter, ``j2``) and
+    :data:`PARTICLE_QUANTITIES`; events with fewer than two jets are left out."""
+    from .real_data import jet_constituents, jet_features
+
+    constituents, jets, multiplicity = jet_constituents(pt, eta, phi, 3)
+    features = jet_features(pt, eta, phi)
+    rows = []
+    for j, name in enumerate(("j1", "j2")):
+        fractions = constituents[:, j, :, 0] / np.maximum(jets[:, j, 0:1], 1e-12)
+        rows.append(
+            pd.DataFrame(
+                {
+                    LABEL: np.asarray(label),
+                    "jet": name,
+                    "multiplicity": multiplicity[:, j],
+                    **{f"pt_fraction_{k + 1}": fractions[:, k] for k in range(3)},
+                    "mass": jets[:, j, 3] / 1000.0,
+                    "tau21": features[f"tau21_{name}"].to_numpy(),
+                }
+            )[multiplicity.min(axis=1) > 0]
+        )
+    return pd.concat(rows, ignore_index=True)
+
+
+def particle_distance_table(generated: pd.DataFrame, real: pd.DataFrame) -> pd.DataFrame:
+    """One row per (class, jet, quantity) of :func:`jet_quantities` tables: ``n_real``, ``n_gen``,
+    ``w1`` (quantity's unit), ``w1_std`` (over the real standard deviation), ``ks`` and medians."""
+    rows = []
+    for cls, label in CLASSES.items():
+        for jet in ("j1", "j2"):
+            g = generated[(generated[LABEL] == label) & (generated["jet"] == jet)]
+            r = real[(real[LABEL] == label) & (real["jet"] == jet)]
+            if g.empty or r.empty:
+                continue
+            for quantity in PARTICLE_QUANTITIES:
+                x, y = g[quantity].to_numpy(np.float64), r[quantity].to_numpy(np.float64)
+                w1 = float(wasserstein_distance(x, y))
+                rows.append(
+                    {
+                        "class": cls,
+                        "feature": f"{quantity}_{jet}",
+                        "n_real": len(y),
+                        "n_gen": len(x),
+                        "w1": w1,
+                        "w1_std": w1 / max(float(np.std(y)), 1e-12),
+                        "ks": float(ks_2samp(x, y).statistic),
+                        "median_real": float(np.median(y)),
+                        "median_gen": float(np.median(x)),
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def validate_particles(
+    real_file: str | Path, events_per_process: int, seed: int, out_dir: str | Path | None = None
+) -> pd.DataFrame:
+    """Compare the fast generator's particles (``events_per_process`` background and signal
+    events, :data:`PARTICLES_PER_JET_VALIDATION` per jet) with the events of an R&D particle file
+    (:func:`particle_distance_table`); with ``out_dir`` also ``particle_distances.csv`` / ``.md``."""
+    from .generator import generate_events
+    from .particles import event_particles
+    from .real_data import iter_rnd_particles
+
+    real = pd.concat([jet_quantities(*chunk) for chunk in iter_rnd_particles(real_file)], ignore_index=True)
+    events = generate_events(events_per_process, events_per_process, seed)
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 17]))
+    particles = event_particles(events, PARTICLES_PER_JET_VALIDATION, rng)
+    generated = jet_quantities(*particles, events[LABEL].to_numpy())
+    table = particle_distance_table(generated, real)
+    if out_dir is not None:
+        out_dir = Path(out_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        table.to_csv(out_dir / "particle_distances.csv", index=False)
+        (out_dir / "particle_distances.md").write_text(markdown_table(table))
+    return table
+
+
+def particle_round_trip(n_background: int, n_signal: int, particles_per_jet: int, seed: int) -> pd.DataFrame:
+    """Generated features -> particles -> anti-kT R = 1.0 and N-subjettiness -> features: one row
+    per feature with the fraction of events within 0.2% and 2% (masses, pT) or within 0.05
+    (tau21, also for targets below 0.7) and the median absolute difference."""
+    from .generator import generate_events
+    from .particles import event_particles
+    from .real_data import jet_features
+
+    events = generate_events(n_background, n_signal, seed)
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 17]))
+    found = jet_features(*event_particles(events, particles_per_jet, rng))
+    rows = []
+    for column in ("mjj", "mj1", "mj2", "pt_j1", "pt_j2"):
+        ratio = np.abs(found[column] / events[column] - 1.0)
+        rows.append(
+            {
+                "feature": column,
+                "within_0.2%": float(np.mean(ratio < 2e-3)),
+                "within_2%": float(np.mean(ratio < 0.02)),
+                "median_abs_rel": float(np.median(ratio)),
+            }
+        )
+    for column in ("tau21_j1", "tau21_j2"):
+        miss = np.abs(found[column] - events[column])
+        low = events[column] < 0.7
+        rows.append(
+            {
+                "feature": column,
+                "within_0.05": float(np.mean(miss < 0.05)),
+                "within_0.05_below_0.7": float(np.mean(miss[low] < 0.05)),
+                "median_abs": float(np.median(miss)),
+            }
+        )
+    return pd.DataFrame(rows)
