@@ -39,6 +39,11 @@ class HiggsUncertainty(Challenge):
         MetricColumn("train_seconds", "train s", ".0f"),
         MetricColumn("predict_seconds_mean", "s / PE", ".2f"),
     )
+    sandbox_modules = tuple(
+        f"hepbench.challenges.higgs_uncertainty.{name}"
+        for name in ("schema", "derived", "systematics", "fair_universe")
+    )
+    """The FAIR Universe kit adapter of the entrypoint and the systematics it hands to kit models."""
     input_options = ("preset", "seed", "n_sets", "n_pseudo_experiments", "plan_seed", "train_events", "data_dir")
     baseline_registry = "hepbench.baselines.higgs_uncertainty.registry:BASELINES"
     validate_options = {"preset": "tiny", "n_sets": 1, "n_pseudo_experiments": 2, "train_events": 20_000}
