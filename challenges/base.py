@@ -261,6 +261,10 @@ class Challenge(abc.ABC):
         :meth:`write_inputs` wrote, or a truth file). Raises :class:`OutputError` for outputs
         that cannot be scored at all."""
 
+    def check_truth(self, truth: Path) -> None:  # noqa: B027  (an optional hook)
+        """Check a phase's hidden truth (``leaderboard phase --plan``) before it is stored;
+        ValueError naming the file and the field."""
+
     def check_submission(self, outputs: Path) -> None:  # noqa: B027  (an optional hook)
         """Cheap checks of a submitted payload before it is queued (errors name the file and the
         field); the full validation happens when it is scored."""
