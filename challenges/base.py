@@ -91,6 +91,10 @@ class Challenge(abc.ABC):
     """``"module:attribute"`` of the dict name -> :class:`~hepbench.baselines.base.Baseline`."""
     template_package: ClassVar[str] = "hepbench.submission_kit"
     """Package holding ``templates/<id>/`` (Dockerfile, entrypoint.py, model.py, README.md)."""
+    sandbox_modules: ClassVar[tuple[str, ...]] = ()
+    """Modules (dotted names, numpy / pandas only, relative imports among themselves) staged
+    next to a code submission's entrypoint as the package ``_hepbench``: the sandbox has no
+    hepbench, but the entrypoint's adapters may need some of it."""
     input_options: ClassVar[tuple[str, ...]] = ("preset", "seed", "data_dir")
     """Names of the keyword options :meth:`write_inputs` accepts."""
     validate_options: ClassVar[Mapping[str, Any]] = {"preset": "tiny"}
@@ -327,6 +331,10 @@ class Challenge(abc.ABC):
         folder of its :attr:`kept_outputs`; ``truth`` is the phase's organiser folder. None when the
         challenge has no such metric."""
         return None
+
+    def check_truth(self, truth: Path) -> None:  # noqa: B027  (an optional hook)
+        """Check a phase's hidden truth (``leaderboard phase --plan``) before it is stored;
+        ValueError naming the file and the field."""
 
     def check_submission(self, outputs: Path) -> None:  # noqa: B027  (an optional hook)
         """Cheap checks of a submitted payload before it is queued (errors name the file and the

@@ -91,6 +91,7 @@ def phase_settings(
     max_per_day: Annotated[int | None, typer.Option(help="Submissions per participant in any 24 hours.")] = None,
     max_total: Annotated[int | None, typer.Option(help="Submissions per participant in total.")] = None,
     no_limits: Annotated[bool, typer.Option("--no-limits", help="Remove both limits.")] = False,
+    clear_plan: Annotated[bool, typer.Option("--clear-plan", help="Forget the phase's hidden truth.")] = False,
     reveal: Annotated[
         bool | None,
         typer.Option(
@@ -115,6 +116,7 @@ def phase_settings(
         max_total=max_total,
         revealed=reveal,
         clear_limits=no_limits,
+        clear_plan=clear_plan,
     )
     console.print(f"updated {challenge}/{phase}")
 

@@ -44,9 +44,9 @@ RunsDirOption = Annotated[
 
 
 def _base_image_default() -> str:
-    from ..submission_kit.sandbox.base_image import BASE_IMAGE_TAG
+    from ..submission_kit.sandbox.runtime import RUNTIME_IMAGE_TAG
 
-    return BASE_IMAGE_TAG
+    return RUNTIME_IMAGE_TAG
 
 
 def make_backend(
@@ -314,7 +314,9 @@ def prepare(
 @submission_app.command("prepare-host")
 @handles_errors
 def prepare_host_cmd(json_path: JsonOption = None) -> None:
-    """Install docker.io / bubblewrap / debootstrap if missing, run dockerd with userns-remap, load or build the base image."""
+    """Install docker.io / bubblewrap / debootstrap if missing, run dockerd with userns-remap, load or build
+    the base image, build the submission runtime (CPU torch, numpy, pandas, scikit-learn, scipy, xgboost)
+    and its image."""
     from ..submission_kit.sandbox.host import prepare_host
 
     report = prepare_host()

@@ -94,14 +94,21 @@ def configure_phase(
     max_total: int | None = None,
     revealed: bool | None = None,
     clear_limits: bool = False,
+    clear_plan: bool = False,
 ) -> None:
-    """Organiser settings of a phase: test plan, submission limits, whether hidden scores are shown."""
+    """Organiser settings of a phase: test plan (checked by the challenge, or cleared), submission
+    limits, whether hidden scores are shown."""
     with store.transaction() as session:
         row = get_phase(session, challenge, phase, lock=True)
         if plan is not None:
+            if clear_plan:
+                raise ValueError("give either --plan or --clear-plan")
             if not plan.exists():
                 raise FileNotFoundError(f"{plan}: the phase's hidden truth not found")
+            challenges.get(challenge).check_truth(plan)
             row.plan_path = str(plan.resolve())
+        if clear_plan:
+            row.plan_path = None
         if clear_limits:
             row.max_per_day = row.max_total = None
         for name, value in (("max_per_day", max_per_day), ("max_total", max_total)):

@@ -107,7 +107,36 @@ def stage_code(challenge: str, code_dir: str | Path, dest: Path) -> Path:
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, target)
     shutil.copyfile(template_dir(challenge) / "entrypoint.py", dest / "entrypoint.py")
+    stage_sandbox_modules(challenge, dest)
     return dest
+
+
+SANDBOX_PACKAGE = "_hepbench"
+
+
+def stage_sandbox_modules(challenge: str, dest: Path) -> list[str]:
+    """Copy the challenge's ``sandbox_modules`` to ``dest/_hepbench/`` (replacing a participant's
+    folder of that name); returns the file names."""
+    import importlib.util
+
+    modules = challenges.get(challenge).sandbox_modules
+    if not modules:
+        return []
+    package = dest / SANDBOX_PACKAGE
+    if package.is_symlink() or package.is_file():
+        package.unlink()
+    shutil.rmtree(package, ignore_errors=True)
+    package.mkdir()
+    (package / "__init__.py").write_text('"""hepbench modules for the sandbox\'s entrypoint."""\n')
+    names = []
+    for module in modules:
+        spec = importlib.util.find_spec(module)
+        if spec is None or spec.origin is None:
+            raise ValueError(f"{challenge}: sandbox module {module} not found")
+        name = module.rpartition(".")[2] + ".py"
+        shutil.copyfile(spec.origin, package / name)
+        names.append(name)
+    return names
 
 
 def write_record(run_dir: Path, record: dict[str, Any]) -> Path:

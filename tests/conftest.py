@@ -38,12 +38,15 @@ def higgs_tiny():
 
 
 # Leaderboard fixtures: `store` (SQLite and PostgreSQL), `postgres_server`, `chromium_path`.
-# Sandbox fixtures (real bwrap and dockerd): `bwrap_backend`, `docker_backend`, `any_backend`, `sandbox_runs`.
+# Sandbox fixtures (real bwrap and dockerd): `bwrap_backend`, `docker_backend`, `any_backend`, `sandbox_runs`,
+# `submission_runtime`, `runtime_backends` (both backends on the submission runtime).
 from hepbench.leaderboard.testing import chromium_path, make_record, postgres_server, store  # noqa: E402, F401
 from hepbench.submission_kit.sandbox.testing import (  # noqa: E402, F401
     any_backend,
     bwrap_backend,
     docker_backend,
     docker_host,
+    runtime_backends,
     sandbox_runs,
+    submission_runtime,
 )

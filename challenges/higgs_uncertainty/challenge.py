@@ -40,6 +40,11 @@ class HiggsUncertainty(Challenge):
         MetricColumn("train_seconds", "train s", ".0f"),
         MetricColumn("predict_seconds_mean", "s / PE", ".2f"),
     )
+    sandbox_modules = tuple(
+        f"hepbench.challenges.higgs_uncertainty.{name}"
+        for name in ("schema", "derived", "systematics", "fair_universe")
+    )
+    """The FAIR Universe kit adapter of the entrypoint and the systematics it hands to kit models."""
     input_options = ("preset", "seed", "n_sets", "n_pseudo_experiments", "plan_seed", "train_events", "data_dir")
     baseline_registry = "hepbench.baselines.higgs_uncertainty.registry:BASELINES"
     validate_options = {"preset": "tiny", "n_sets": 1, "n_pseudo_experiments": 2, "train_events": 20_000}
@@ -280,6 +285,24 @@ class HiggsUncertainty(Challenge):
         from .submission import write_inputs
 
         return write_inputs(input_dir, organiser_dir, **options)
+
+    def check_truth(self, truth: Path) -> None:
+        """The test plan JSON (or an organiser folder holding ``plan.json``) must load."""
+        from .pseudo_experiments import TestPlan
+
+        path = truth / "plan.json" if truth.is_dir() else truth
+        try:
+            plan = TestPlan.from_json(path)
+        except OSError as err:
+            raise ValueError(f"{path}: cannot read the test plan ({err.strerror})") from None
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{path}: not JSON ({err.msg} at line {err.lineno})") from None
+        except (KeyError, TypeError, ValueError) as err:
+            raise ValueError(f"{path}: not a test plan (field {err} missing or invalid)") from None
+        if len(plan.table) != plan.n_sets * plan.n_pseudo_experiments or "mu_true" not in plan.table:
+            raise ValueError(
+                f"{path}: pseudo_experiments does not match n_sets x n_pseudo_experiments rows with mu_true"
+            )
 
     def read_outputs(self, output_dir: Path, organiser_dir: Path) -> Any:
         from .submission import read_and_validate_outputs

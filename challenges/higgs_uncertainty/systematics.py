@@ -183,6 +183,7 @@ def systematics(
     nuisances: NuisanceParameters = NOMINAL,
     *,
     seed: int = 31415,
+    select: bool = True,
 ) -> pd.DataFrame:
     """Apply all six systematic variations to a data set.
 
@@ -196,6 +197,9 @@ def systematics(
         Values of the nuisance parameters (nominal by default).
     seed:
         Seed of the soft-MET smearing.
+    select:
+        Re-apply the selection cuts after the shifts (``False`` keeps every row, as the FAIR
+        Universe kit's ``dopostprocess=False``).
 
     Returns
     -------
@@ -211,7 +215,7 @@ def systematics(
         norms = nuisances.process_norms(mu=1.0)
         factor = shifted["detailed_labels"].map(norms).to_numpy(np.float64)
         shifted["weights"] = shifted["weights"].to_numpy(np.float64) * factor
-    selected = apply_selection(shifted)
+    selected = apply_selection(shifted) if select else shifted
     derived = derived_features(selected)
     for column in DERIVED_FEATURES:
         selected[column] = derived[column]

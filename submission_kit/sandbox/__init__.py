@@ -19,7 +19,7 @@ BACKENDS: dict[str, str] = {
 
 
 def backend_named(name: str, **options: Any) -> Any:
-    """A backend by name (``bubblewrap``, or ``docker`` on the prepared base image by default)."""
+    """A backend by name (``bubblewrap``, or ``docker`` on the submission runtime's image by default)."""
     import importlib
 
     if name not in BACKENDS:
@@ -27,9 +27,9 @@ def backend_named(name: str, **options: Any) -> Any:
     module, _, attribute = BACKENDS[name].partition(":")
     backend = getattr(importlib.import_module(module), attribute)
     if name == "docker" and "image" not in options:
-        from .base_image import BASE_IMAGE_TAG
+        from .runtime import RUNTIME_IMAGE_TAG
 
-        options["image"] = BASE_IMAGE_TAG
+        options["image"] = RUNTIME_IMAGE_TAG
     return backend(**options)
 
 

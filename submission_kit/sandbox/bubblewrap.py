@@ -88,14 +88,25 @@ class BubblewrapBackend(Backend):
     name = "bubblewrap"
 
     def __init__(
-        self, bwrap: str = "bwrap", python: str = "/usr/bin/python3", read_only: tuple[str, ...] = HOST_READ_ONLY
+        self,
+        bwrap: str = "bwrap",
+        python: str = "/usr/bin/python3",
+        read_only: tuple[str, ...] = HOST_READ_ONLY,
+        runtime: Path | None | bool = True,
     ) -> None:
+        """``runtime``: the submission runtime's folder (``runtime.py``); ``True`` = the one
+        ``prepare-host`` built, if any; ``None`` / ``False`` = the host's Debian python alone."""
         path = shutil.which(bwrap)
         if path is None:
             raise RuntimeError(f"{bwrap} not found (apt-get install -y bubblewrap)")
         self.bwrap = path
         self.python = python
         self.read_only = read_only
+        if runtime is True:
+            from .runtime import installed_runtime
+
+            runtime = installed_runtime()
+        self.runtime: Path | None = Path(runtime) if runtime else None
 
     def sandbox_ids(self) -> tuple[int, int]:
         if os.geteuid() != 0:
@@ -134,6 +145,12 @@ class BubblewrapBackend(Backend):
         for path in HIDDEN:
             if os.path.isdir(path) and any(path.startswith(ro.rstrip("/") + "/") for ro in self.read_only):
                 args += ["--tmpfs", path]
+        if self.runtime is not None:
+            from .runtime import DEBIAN_DIST_PACKAGES, SANDBOX_SITE_PACKAGES
+
+            args += ["--ro-bind", str(self.runtime / "site-packages"), SANDBOX_SITE_PACKAGES]
+            if os.path.isdir(DEBIAN_DIST_PACKAGES):
+                args += ["--tmpfs", DEBIAN_DIST_PACKAGES, "--remount-ro", DEBIAN_DIST_PACKAGES]
         args += [
             "--proc",
             "/proc",
@@ -176,6 +193,11 @@ class BubblewrapBackend(Backend):
             raise ValueError("the bubblewrap backend gives submissions no GPU; use the docker backend for GPU runs")
         for folder in (input_dir, output_dir, *([submission_dir] if submission_dir else [])):
             check_reachable(folder)
+        if self.runtime is not None:
+            from .runtime import SANDBOX_SITE_PACKAGES
+
+            check_reachable(self.runtime / "site-packages")
+            env = {**env, "PYTHONPATH": SANDBOX_SITE_PACKAGES}
         command = [self.python if part == "{python}" else part for part in command]
         drop_to = (uid, gid) if os.geteuid() == 0 else None
         cgroup = RunCgroup.create(f"run-{os.getpid()}-{secrets.token_hex(4)}", limits)
@@ -239,6 +261,7 @@ class BubblewrapBackend(Backend):
             "cgroup": None if cgroup is None else f"v{cgroup.version}",
             "sandbox_uid": drop_to[0] if drop_to else os.getuid(),
             "address_space_rlimit": address_space,
+            "runtime": None if self.runtime is None else str(self.runtime),
         }
         if cgroup is not None:
             cgroup.remove()

@@ -177,8 +177,10 @@ def _wait_for_daemon(timeout: float) -> None:
 
 
 def prepare_host() -> dict[str, Any]:
-    """Packages, daemon, base image; returns what each step did and how long it took."""
+    """Packages, daemon, base image, the submission runtime (a read-only tree for bubblewrap and
+    the image ``hepbench/submission-runtime``); returns what each step did and how long it took."""
     from .base_image import ensure_base_image
+    from .runtime import PYTHON_VERSION, ensure_runtime, ensure_runtime_image, sandbox_python_version
 
     report: dict[str, Any] = {}
     start = time.perf_counter()
@@ -188,4 +190,12 @@ def prepare_host() -> dict[str, Any]:
     report.update(start_dockerd())
     report["dockerd_seconds"] = time.perf_counter() - start
     report["base_image"] = ensure_base_image()
+    found = sandbox_python_version()
+    if found != PYTHON_VERSION:
+        raise RuntimeError(
+            f"/usr/bin/python3 is {found or 'missing'}; the submission runtime is built for python {PYTHON_VERSION} "
+            "(Debian bookworm)"
+        )
+    report["runtime"] = ensure_runtime()
+    report["runtime_image"] = ensure_runtime_image()
     return report

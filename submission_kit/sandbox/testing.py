@@ -68,6 +68,30 @@ def docker_backend(docker_host):
     return ContainerBackend(docker_host["image"], client=docker_host["client"])
 
 
+@pytest.fixture(scope="session")
+def submission_runtime():
+    """The submission runtime's folder and manifest (built once, about two minutes, when absent)."""
+    from .runtime import ensure_runtime, read_manifest, runtime_dir
+
+    _require_root_and_apt()
+    report = ensure_runtime()
+    return {"path": runtime_dir(), "manifest": read_manifest(), "report": report}
+
+
+@pytest.fixture(scope="session")
+def runtime_backends(submission_runtime, docker_host):
+    """Both backends on the submission runtime: bubblewrap with the tree bound in, docker on its image."""
+    from .bubblewrap import BubblewrapBackend
+    from .container import ContainerBackend
+    from .runtime import RUNTIME_IMAGE_TAG, ensure_runtime_image
+
+    ensure_runtime_image(docker_host["client"])
+    return {
+        "bubblewrap": BubblewrapBackend(runtime=submission_runtime["path"]),
+        "docker": ContainerBackend(RUNTIME_IMAGE_TAG, client=docker_host["client"]),
+    }
+
+
 @pytest.fixture(params=["bubblewrap", "docker"])
 def any_backend(request):
     """Each backend in turn."""
