@@ -160,3 +160,22 @@ def anomaly_metrics(
     for e in rejection_at:
         out[f"rejection_at_eps_s_{e:g}"] = rejection_from_roc(curve, float(e))
     return out
+
+
+def sic_points(curve: RocCurve, eps_b_min: float = EPS_B_FLOOR, max_points: int = 300) -> dict[str, list[float]]:
+    """The SIC curve where the maximum SIC is taken (cuts with ``eps_B > eps_b_min``), for a plot:
+    ``{"eps_s", "eps_b", "sic"}`` lists of at most ``max_points`` cuts, spread evenly in
+    ``log eps_B`` (the tight cuts, where the SIC peaks, keep their detail); JSON-ready."""
+    _check_floor(eps_b_min)
+    allowed = np.flatnonzero(curve.eps_b > eps_b_min)
+    if len(allowed) > max_points:
+        log_b = np.log(curve.eps_b[allowed])
+        targets = np.linspace(log_b[0], log_b[-1], max_points)
+        allowed = np.unique(allowed[np.clip(np.searchsorted(log_b, targets), 0, len(allowed) - 1)])
+    sic = sic_from_roc(curve)
+    return {
+        "eps_s": curve.eps_s[allowed].tolist(),
+        "eps_b": curve.eps_b[allowed].tolist(),
+        "sic": sic[allowed].tolist(),
+        "eps_b_min": eps_b_min,
+    }

@@ -209,6 +209,35 @@ def test_every_challenge_takes_code_and_images_from_two_participants(
         if challenge != "higgs-uncertainty":  # each page has its own text
             assert not re.search(r"pseudo-experiment|coverage|\bmu\b", page.locator("main").inner_text(), re.I)
         page.screenshot(path=str(ARTIFACTS / f"{served['kind']}-{challenge}.png"), full_page=True)
+        # Plots derived from the truth wait until the organiser closes the phase.
+        page.click(f"#leaderboard >> text={entries[0]['method']}")
+        page.wait_for_selector("#metrics")
+        assert page.locator(".plots img").count() == 0
+    for challenge in CHALLENGES:
+        cli("leaderboard", "phase", challenge, "public", "--reveal", *store_args)
+    expected = {
+        "higgs-uncertainty": {"coverage_per_set.png", "intervals.png"},
+        "lhco": {"sic_curve.png"},
+        "calo": {"features_e.png", "features_ec_r.png", "features_width_r.png"},
+    }
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    small = phone.new_page()
+    for challenge in CHALLENGES:
+        board = get_json(f"{address}/api/challenges/{challenge}/public.json")
+        page.goto(f"{address}/{board['entries'][0]['page']}")
+        page.wait_for_function("Array.from(document.images).every(i => i.complete)")
+        sources = page.eval_on_selector_all(".plots img", "els => els.map(e => e.getAttribute('src'))")
+        assert {src.rsplit("/", 1)[1] for src in sources} == expected[challenge]
+        widths = page.eval_on_selector_all(".plots img", "els => els.map(e => e.naturalWidth)")
+        assert all(w > 100 for w in widths), widths  # the PNGs really loaded
+        page.screenshot(path=str(ARTIFACTS / f"{served['kind']}-{challenge}-submission.png"), full_page=True)
+        # On a phone the primary metric is on screen, also with the table scrolled to its end.
+        small.goto(f"{address}/challenges/{challenge}/public.html")
+        small.locator(".scroll").first.evaluate("e => { e.scrollLeft = e.scrollWidth; }")
+        for cell in (small.locator("#leaderboard th.primary"), small.locator("#leaderboard td.primary").first):
+            box = cell.bounding_box()
+            assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, box
+    phone.close()
     page.close()
 
     # A third submission from Alice is over the limit of 2 in total; a respelled name does not
@@ -224,3 +253,51 @@ def test_every_challenge_takes_code_and_images_from_two_participants(
     refused = cli("submit", "calo", str(code), "--method", "m", "--server", address, "--token", bob, ok=False)
     assert "403" in refused and "revoked" in refused, refused
     assert stored_submissions(served) == before
+
+
+def readme_walkthrough() -> str:
+    """The bash block of ``submission_kit/README.md`` that goes from ``submission init`` to a rank."""
+    text = (REPO / "submission_kit" / "README.md").read_text()
+    section = text.split("### From `submission init` to your rank", 1)[1]
+    return section.split("```bash\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_kit_readme_walks_a_participant_to_their_rank(served, phase_folders, bwrap_backend, tmp_path) -> None:
+    """The participant's commands exactly as the README gives them, while a worker serves the queue."""
+    if served["kind"] != "sqlite":
+        pytest.skip("the walk-through is the same on every store; run once")
+    store_args = served["store_args"]
+    cli("leaderboard", "phase", "lhco", "public", "--truth", str(phase_folders["lhco"]), *store_args)
+    token = add_participant(served, "Carol")
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    (tools / "hepbench").write_text(f'#!/bin/sh\nexec {sys.executable} -m hepbench "$@"\n')
+    (tools / "hepbench").chmod(0o755)
+    worker = subprocess.Popen(
+        [*HEPBENCH, "leaderboard", "work", "--forever", "--backend", "bubblewrap", *store_args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        env = {
+            **os.environ,
+            "PATH": f"{tools}:{os.environ['PATH']}",
+            "HEPBENCH_SERVER": served["address"],
+            "HEPBENCH_TOKEN": token,
+            "COLUMNS": "200",
+        }
+        done = subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", readme_walkthrough()],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+    finally:
+        worker.terminate()
+        worker.wait(timeout=60)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    last = done.stdout.strip().splitlines()
+    row = next(line for line in reversed(last) if "my-first-model" in line)
+    assert "scored" in row and re.search(r"│\s*\d+\s*│\s*$", row), done.stdout[-2000:]

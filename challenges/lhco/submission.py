@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from ...scoring.anomaly import anomaly_metrics
+from ...scoring.anomaly import anomaly_metrics, roc_curve, sic_points
 from ..outputs import read_npy_output
 from ..secrets import record_secrets, secret_seed, seed_or_secret
 from .dataset import generate_dataset, load_dataset
@@ -130,6 +130,7 @@ def score_outputs(scores: dict[str, np.ndarray], organiser_dir: str | Path) -> d
     metrics["bump_hunt_z_max"] = max(h["z"] for h in hunts)
     return {
         "metrics": metrics,
+        "sic_curve": sic_points(roc_curve(labels, scores["test"])),
         "bump_hunt": hunts,
         **inputs,
         "n_test": {"signal": int(labels.sum()), "background": int((labels == 0).sum())},
