@@ -98,7 +98,7 @@ def sic_curve(points: dict[str, Any], title: str) -> bytes:
     ax.set_ylabel("SIC = eps_S / sqrt(eps_B)")
     ax.set_xlim(0, 1)
     ax.set_title(literal(title), fontsize=14)
-    ax.legend(loc="upper right", fontsize=12)
+    ax.legend(loc="lower center", fontsize=12)
     return _png(fig)
 
 
@@ -132,6 +132,8 @@ def shower_features(histograms: dict[str, dict[str, list[float]]], kind: str, ti
         ax.set_title(literal(f"layer {name.rsplit('_', 1)[1]}"), fontsize=12)
         ax.set_xlabel(xlabel, fontsize=11)
         ax.tick_params(labelsize=9)
+        ax.xaxis.get_offset_text().set_fontsize(9)
+        ax.yaxis.get_offset_text().set_fontsize(9)
     for ax in list(axes.flat)[len(names) :]:
         ax.set_visible(False)
     axes.flat[0].legend(fontsize=9)

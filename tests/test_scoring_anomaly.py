@@ -130,3 +130,15 @@ def test_ten_million_scores_take_seconds() -> None:
     assert elapsed < 20.0
     # Unit-width Gaussians one apart: AUC = Phi(1 / sqrt(2)).
     assert out["auc"] == pytest.approx(0.7602, abs=0.005)
+
+
+def test_sic_points_keep_the_cuts_above_the_floor_thinned_in_log_eps_b() -> None:
+    from hepbench.scoring.anomaly import max_sic_from_roc, roc_curve, sic_points
+
+    rng = np.random.default_rng(3)
+    y = np.r_[np.ones(2_000), np.zeros(20_000)]
+    curve = roc_curve(y, np.r_[rng.normal(1.0, 1.0, 2_000), rng.normal(0.0, 1.0, 20_000)])
+    points = sic_points(curve, eps_b_min=1e-3, max_points=100)
+    assert 50 < len(points["sic"]) <= 100 and min(points["eps_b"]) > 1e-3
+    assert points["eps_b"] == sorted(points["eps_b"]) and points["eps_b"][-1] == 1.0
+    assert max(points["sic"]) <= max_sic_from_roc(curve, 1e-3).sic + 1e-12
