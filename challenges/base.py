@@ -81,6 +81,9 @@ class Challenge(abc.ABC):
     id: ClassVar[str]
     title: ClassVar[str]
     description: ClassVar[str]
+    metric_notes: ClassVar[str] = ""
+    """How the leaderboard's metrics are measured and what their errors mean, in a few plain
+    sentences: shown under the challenge's description on its leaderboard pages."""
     presets: ClassVar[tuple[str, ...]] = ("tiny", "small", "full")
     ranking: ClassVar[tuple[RankingMetric, ...]]
     """Primary metric first, then the tie-breakers."""

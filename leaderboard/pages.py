@@ -7,7 +7,7 @@ both answer from here, so the live and the static site are the same pages at the
 - ``challenges/{challenge}/{phase}.html`` (``.csv``, ``.json``): a phase's leaderboard
 - ``submissions/{id}.html``, ``submissions/{id}/{artefact}``: one submission, its metrics and plots
 - ``api/challenges.json``, ``api/challenges/{challenge}/{phase}.json``, ``api/submissions/{id}.json``
-- ``static/style.css``
+- ``static/style.css``, ``static/sortable.js`` (sortable columns, no dependencies)
 
 Links are relative, so the static site works from any folder of any web host (or from disk).
 """
@@ -33,13 +33,16 @@ from .models import SCORED, SubmissionRow
 from .ranking import Board, Entry, board, phases
 
 HERE = Path(__file__).resolve().parent
-HTML, CSV, JSON, CSS, PNG = (
+HTML, CSV, JSON, CSS, JS, PNG = (
     "text/html; charset=utf-8",
     "text/csv; charset=utf-8",
     "application/json",
     "text/css",
+    "text/javascript; charset=utf-8",
     "image/png",
 )
+STATIC = {"style.css": CSS, "sortable.js": JS}
+"""The files under ``static/`` that pages link, with their media types."""
 
 
 class NotFound(LookupError):
@@ -87,11 +90,20 @@ def _columns(challenge: Challenge) -> list[dict[str, Any]]:
             "ranking": True,
             "direction": "higher is better" if m.higher_is_better else "lower is better",
             "description": m.description,
+            "first": "descending" if m.higher_is_better else "ascending",
         }
         for m in challenge.ranking
     ]
     cols += [
-        {"name": c.name, "label": c.label, "fmt": c.fmt, "ranking": False, "direction": "", "description": c.note}
+        {
+            "name": c.name,
+            "label": c.label,
+            "fmt": c.fmt,
+            "ranking": False,
+            "direction": "",
+            "description": c.note,
+            "first": "descending",
+        }
         for c in challenge.columns
     ]
     return cols
@@ -289,15 +301,18 @@ def challenges_json(store: Store) -> Page:
     return Page(_dumps({"challenges": listing}), JSON)
 
 
-def stylesheet() -> Page:
-    return Page((HERE / "static" / "style.css").read_bytes(), CSS)
+def static_file(name: str) -> Page:
+    """One of the site's :data:`STATIC` files (the stylesheet, the table sorter)."""
+    if name not in STATIC:
+        raise NotFound(f"no static file {name!r}")
+    return Page((HERE / "static" / name).read_bytes(), STATIC[name])
 
 
 def all_pages(store: Store) -> dict[str, Page]:
     """Every file of the static site, by its path."""
     files: dict[str, Page] = {
         "index.html": index_page(store),
-        "static/style.css": stylesheet(),
+        **{f"static/{name}": static_file(name) for name in STATIC},
         "api/challenges.json": challenges_json(store),
     }
     for c in phases(store):

@@ -1,4 +1,5 @@
-"""Plots of a HiggsML Uncertainty submission (PNG bytes), drawn with matplotlib in the mplhep style."""
+"""Plots of a submission (PNG bytes), drawn with matplotlib in the mplhep style: HiggsML coverage and
+intervals, the lhco SIC curve, calorimeter shower features against the reference."""
 
 from __future__ import annotations
 
@@ -80,3 +81,93 @@ def intervals_vs_truth(rows: pd.DataFrame, title: str) -> bytes:
     ax.set_title(literal(title), fontsize=14)
     ax.legend(loc="upper left", fontsize=12)
     return _png(fig)
+
+
+def sic_curve(points: dict[str, Any], title: str) -> bytes:
+    """SIC = eps_S / sqrt(eps_B) against the signal efficiency, over the cuts where the maximum
+    SIC is taken (``hepbench.scoring.anomaly.sic_points``), with the maximum marked."""
+    plt = _pyplot()
+    eps_s, sic = np.asarray(points["eps_s"], float), np.asarray(points["sic"], float)
+    fig, ax = plt.subplots(figsize=(8, 5.5))
+    ax.plot(eps_s, sic, color="tab:blue", lw=2, label="submission")
+    ax.axhline(1.0, color="grey", ls=":", label="random cut (SIC = 1)")
+    if len(sic):
+        k = int(np.nanargmax(sic))
+        ax.plot([eps_s[k]], [sic[k]], "o", color="tab:red", label=f"max SIC {sic[k]:.2f}")
+    ax.set_xlabel("signal efficiency eps_S")
+    ax.set_ylabel("SIC = eps_S / sqrt(eps_B)")
+    ax.set_xlim(0, 1)
+    ax.set_title(literal(title), fontsize=14)
+    ax.legend(loc="lower center", fontsize=12)
+    return _png(fig)
+
+
+FEATURE_KINDS = {
+    "e": ("Energy per layer", "E_layer [MeV]"),
+    "ec_r": ("Centre of energy per layer", "radial centre of energy [mm]"),
+    "width_r": ("Shower width per layer", "radial width [mm]"),
+}
+"""Prefix of a calorimeter feature (``e_3``: layer 3) -> figure title and axis label."""
+
+
+def shower_features(histograms: dict[str, dict[str, list[float]]], kind: str, title: str) -> bytes:
+    """Histograms of one kind of shower feature (``FEATURE_KINDS``), one panel per layer:
+    the reference shaded, the generated showers as a line, both normalised to unit area."""
+    plt = _pyplot()
+    names = [n for n in histograms if n.rsplit("_", 1)[0] == kind]
+    ncols = min(3, len(names))
+    nrows = -(-len(names) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.6 * nrows), squeeze=False)
+    heading, xlabel = FEATURE_KINDS[kind]
+    for ax, name in zip(axes.flat, names):
+        h = histograms[name]
+        edges = np.asarray(h["edges"], float)
+        for counts, style in ((h["reference"], "reference"), (h["generated"], "generated")):
+            c = np.asarray(counts, float)
+            density = c / max(c.sum(), 1.0) / np.diff(edges)
+            if style == "reference":
+                ax.stairs(density, edges, fill=True, color="lightgrey", label="reference")
+            else:
+                ax.stairs(density, edges, color="black", lw=1.5, label="generated")
+        ax.set_title(literal(f"layer {name.rsplit('_', 1)[1]}"), fontsize=12)
+        ax.set_xlabel(xlabel, fontsize=11)
+        ax.tick_params(labelsize=9)
+        ax.xaxis.get_offset_text().set_fontsize(9)
+        ax.yaxis.get_offset_text().set_fontsize(9)
+    for ax in list(axes.flat)[len(names) :]:
+        ax.set_visible(False)
+    axes.flat[0].legend(fontsize=9)
+    fig.suptitle(literal(f"{heading}: {title}"), fontsize=14)
+    fig.tight_layout()
+    return _png(fig)
+
+
+def higgs_plots(rows: list[dict[str, Any]], title: str) -> list[tuple[str, str, bytes]]:
+    from ..challenges.higgs_uncertainty.harness import scored_answers
+
+    shown = scored_answers(pd.DataFrame(rows))
+    return [
+        ("coverage_per_set.png", "Coverage per set", coverage_per_set(shown, title)),
+        ("intervals.png", "Interval per pseudo-experiment against the true mu", intervals_vs_truth(shown, title)),
+    ]
+
+
+def sic_plots(points: dict[str, Any], title: str) -> list[tuple[str, str, bytes]]:
+    return [("sic_curve.png", "SIC curve on the labelled test set", sic_curve(points, title))]
+
+
+def calo_plots(histograms: dict[str, Any], title: str) -> list[tuple[str, str, bytes]]:
+    return [
+        (f"features_{kind}.png", f"{heading} against the reference", shower_features(histograms, kind, title))
+        for kind, (heading, _) in FEATURE_KINDS.items()
+        if any(n.rsplit("_", 1)[0] == kind for n in histograms)
+    ]
+
+
+PLOTTERS: dict[str, tuple[str, Any]] = {
+    "pseudo_experiments": ("Answer per pseudo-experiment", higgs_plots),
+    "sic_curve": ("Points of the SIC curve", sic_plots),
+    "feature_histograms": ("Histograms of the shower features", calo_plots),
+}
+"""Detail of a Score (``Score.details[key]``) -> (title of its JSON file, its plots as
+(file name, title, PNG bytes)). Every one is derived from the phase's truth."""

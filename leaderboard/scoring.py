@@ -137,6 +137,8 @@ def _sandboxed(challenge: str, bundle: Path, truth: Path, backend: str) -> tuple
         )
     if record["status"] != "ok":
         raise RuntimeError(f"{record['status']}: {record.get('reason', '')}")
+    from .plots import PLOTTERS as PLOTTED
+
     run = record["score"]
     outcome = {k: record["outcome"].get(k) for k in ("wall_seconds", "peak_memory_bytes", "exit_code")}
     return (
@@ -144,7 +146,7 @@ def _sandboxed(challenge: str, bundle: Path, truth: Path, backend: str) -> tuple
             challenge,
             metrics=run["metrics"],
             errors=run.get("errors") or {},
-            details={"pseudo_experiments": run.get("pseudo_experiments")} if run.get("pseudo_experiments") else {},
+            details={key: run[key] for key in PLOTTED if run.get(key)},
             failures=run.get("failures") or [],
         ),
         {"backend": record["backend"], **outcome},
@@ -191,26 +193,16 @@ def score_payload(
             {"metrics": summary, "errors": score.errors, "failures": score.failures},
         )
     )
-    rows = score.details.get("pseudo_experiments")
-    if rows:
-        import pandas as pd
+    from . import plots
 
-        from ..challenges.higgs_uncertainty.harness import scored_answers
-        from . import plots
-
-        shown = scored_answers(pd.DataFrame(rows))
+    plotted = [key for key in plots.PLOTTERS if score.details.get(key)]
+    for key in plotted:
+        data_title, draw = plots.PLOTTERS[key]
         scored.artefacts += [
-            Artefact("coverage_per_set.png", "plot", "Coverage per set", plots.coverage_per_set(shown, label), True),
-            Artefact(
-                "intervals.png",
-                "plot",
-                "Interval per pseudo-experiment against the true mu",
-                plots.intervals_vs_truth(shown, label),
-                True,
-            ),
-            _json_artefact("pseudo_experiments.json", "Answer per pseudo-experiment", rows, truth=True),
+            Artefact(name, "plot", title, png, True) for name, title, png in draw(score.details[key], label)
         ]
-    if record is not None and not rows:
+        scored.artefacts.append(_json_artefact(f"{key}.json", data_title, score.details[key], truth=True))
+    if record is not None and not plotted:
         scored.artefacts.append(_json_artefact("record.json", "The run record", record))
     if run is not None:
         scored.artefacts.append(

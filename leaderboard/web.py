@@ -21,7 +21,7 @@ from .pages import (
     phase_csv,
     phase_json,
     phase_page,
-    stylesheet,
+    static_file,
     submission_json,
     submission_page,
 )
@@ -48,9 +48,9 @@ def create_app(store: Store) -> FastAPI:
     def index() -> Response:
         return _respond(lambda: index_page(store))
 
-    @app.get("/static/style.css", include_in_schema=False)
-    def style() -> Response:
-        return _respond(stylesheet)
+    @app.get("/static/{name}", include_in_schema=False)
+    def static(name: str) -> Response:
+        return _respond(lambda: static_file(name))
 
     @app.get("/challenges/{challenge}/{phase}.html", include_in_schema=False)
     def phase_html(challenge: str, phase: str) -> Response:

@@ -187,3 +187,26 @@ def anomaly_metrics(
     for e in rejection_at:
         out[f"rejection_at_eps_s_{e:g}"] = rejection_from_roc(curve, float(e))
     return out
+
+
+def sic_points(
+    curve: RocCurve, min_background: float = MIN_BACKGROUND, max_points: int = 300
+) -> dict[str, list[float] | float]:
+    """The SIC curve where the maximum SIC is taken (cuts keeping at least ``min_background``
+    background events), for a plot: ``{"eps_s", "eps_b", "sic"}`` lists of at most ``max_points``
+    cuts, spread evenly in ``log eps_B`` (the tight cuts, where the SIC peaks, keep their detail),
+    and ``min_background``; JSON-ready."""
+    if not (np.isfinite(min_background) and min_background > 0):
+        raise ValueError(f"min_background must be a positive number of events, got {min_background!r}")
+    allowed = np.flatnonzero(curve.n_b >= min_background * (1.0 - 1e-12))
+    if len(allowed) > max_points:
+        log_b = np.log(curve.eps_b[allowed])
+        targets = np.linspace(log_b[0], log_b[-1], max_points)
+        allowed = np.unique(allowed[np.clip(np.searchsorted(log_b, targets), 0, len(allowed) - 1)])
+    sic = sic_from_roc(curve)
+    return {
+        "eps_s": curve.eps_s[allowed].tolist(),
+        "eps_b": curve.eps_b[allowed].tolist(),
+        "sic": sic[allowed].tolist(),
+        "min_background": float(min_background),
+    }

@@ -595,3 +595,22 @@ def evaluate(
         n_reference=len(e_ref),
         n_generated=len(e_gen),
     )
+
+
+def feature_histograms(
+    reference: dict[str, np.ndarray], generated: dict[str, np.ndarray], names: list[str], n_bins: int = 30
+) -> dict[str, dict[str, list[float]]]:
+    """Histograms of the high-level features ``names`` (see :func:`high_level_features`) of the
+    reference and the generated showers in the reference's binning (0.1 .. 99.9 % range; values
+    outside count in the first or last bin), for plots: ``{name: {"edges", "reference",
+    "generated"}}`` with ``n_bins + 1`` edges and ``n_bins`` counts each; JSON-ready."""
+    out = {}
+    for name in names:
+        edges = feature_bins(reference[name], n_bins)[1:-1]
+        clip = (edges[0], edges[-1])
+        out[name] = {
+            "edges": edges.tolist(),
+            "reference": np.histogram(np.clip(reference[name], *clip), edges)[0].astype(float).tolist(),
+            "generated": np.histogram(np.clip(generated[name], *clip), edges)[0].astype(float).tolist(),
+        }
+    return out

@@ -158,3 +158,32 @@ def test_readable_on_a_phone(server, browser):
     assert box is not None and box["width"] <= 390
     page.screenshot(path=str(ARTIFACTS / "submission-phone.png"), full_page=True)
     context.close()
+
+
+def test_columns_sort_from_the_keyboard(server, browser):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(f"{server}/challenges/higgs-uncertainty/public.html")
+    header = page.locator("#leaderboard th.primary")
+    rank = page.locator("#leaderboard th.rank")
+    assert rank.get_attribute("aria-sort") == "ascending" and header.get_attribute("aria-sort") is None
+    methods = lambda: page.locator("#leaderboard tbody td.method a").all_inner_texts()  # noqa: E731
+    header.locator("button").focus()
+    page.keyboard.press("Enter")  # higher is better: best first
+    assert header.get_attribute("aria-sort") == "descending" and rank.get_attribute("aria-sort") is None
+    assert methods() == EXPECTED_ORDER
+    page.keyboard.press("Space")
+    assert header.get_attribute("aria-sort") == "ascending" and methods() == EXPECTED_ORDER[::-1]
+    page.locator("#leaderboard th", has_text="participant").locator("button").click()
+    assert page.locator("#leaderboard th[aria-sort]").count() == 1
+    page.close()
+
+
+def test_primary_metric_stays_on_a_phone_screen(server, browser):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.goto(f"{server}/challenges/higgs-uncertainty/public.html")
+    page.locator(".scroll").first.evaluate("e => { e.scrollLeft = e.scrollWidth; }")
+    for cell in page.locator("#leaderboard th.primary, #leaderboard td.primary").all():
+        box = cell.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, box
+    context.close()

@@ -45,7 +45,7 @@ def client(store) -> TestClient:
 
 def table_methods(html: str) -> list[str]:
     body = html.split('id="leaderboard"', 1)[1].split("</table>", 1)[0]
-    return re.findall(r'<td class="method"><a href="[^"]+">([^<]+)</a>', body)
+    return re.findall(r'<td class="method"><span class="clip"><a href="[^"]+">([^<]+)</a>', body)
 
 
 def test_phase_page_lists_submissions_in_rank_order(filled):

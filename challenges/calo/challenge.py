@@ -24,6 +24,15 @@ class CaloFastSimulation(Challenge):
         "Generate calorimeter showers (CaloChallenge 2022 formats) indistinguishable from the reference "
         "simulation, conditioned on the incident energy."
     )
+    metric_notes = (
+        "A submission generates one shower per incident energy of the phase; the organiser compares them "
+        "with held-out reference showers at the same energies. A classifier trained to tell generated from "
+        "reference showers on voxel energies ranks (AUC 0.5: indistinguishable), then the Frechet physics "
+        "distance (FPD) of the high-level features: energy per layer, centre of energy and shower width. "
+        "KPD is the kernel physics distance of the same features, the separation power the mean difference "
+        "of their histograms (0: identical). Errors: the AUC's standard deviation over classifier "
+        "trainings, the FPD's fit uncertainty and half the KPD's interquartile range over batches. Each submission's page shows the feature histograms against the reference."
+    )
     ranking = (
         RankingMetric(
             "auc_low",

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from ...scoring.calo import evaluate
+from ...scoring.calo import apply_threshold, evaluate, evaluation_threshold, feature_histograms, high_level_features
 from ..base import PhaseMetrics
 from ..outputs import OutputError, read_npy_output
 from ..secrets import record_secrets, seed_or_secret
@@ -157,7 +157,11 @@ def score_outputs(showers: np.ndarray, organiser_dir: str | Path) -> dict[str, A
         seed=0,
         device="auto",
     )
-    return {"metrics": scores.to_dict(), **{k: info[k] for k in ("geometry", "preset", "classifier")}}
+    return {
+        "metrics": scores.to_dict(),
+        "feature_histograms": shower_feature_histograms(model.geometry, test.incident_energy, test.showers, showers),
+        **{k: info[k] for k in ("geometry", "preset", "classifier")},
+    }
 
 
 def phase_multiclass(outputs: Mapping[str, Path], organiser_dir: str | Path) -> PhaseMetrics:
@@ -190,3 +194,22 @@ def phase_multiclass(outputs: Mapping[str, Path], organiser_dir: str | Path) -> 
             "multiclass.png": (title, multiclass_heatmap(result, title)),
         },
     )
+
+
+SHOWN_LAYERS = 5
+"""Layers whose features a submission's page plots (evenly spread over the geometry's layers)."""
+
+
+def shower_feature_histograms(
+    geometry: Any, incident_energy: np.ndarray, reference: np.ndarray, generated: np.ndarray
+) -> dict[str, dict[str, list[float]]]:
+    """Energy per layer (MeV), radial centre of energy and radial width (mm) of up to
+    :data:`SHOWN_LAYERS` layers, reference against generated showers (evaluation threshold
+    applied to both), as :func:`hepbench.scoring.calo.feature_histograms`."""
+    threshold = evaluation_threshold(geometry)
+    f_ref = high_level_features(geometry, incident_energy, apply_threshold(reference, threshold))
+    f_gen = high_level_features(geometry, incident_energy, apply_threshold(generated, threshold))
+    layers = list(geometry.layer_slices())
+    picked = [layers[i] for i in sorted(set(np.linspace(0, len(layers) - 1, SHOWN_LAYERS).round().astype(int)))]
+    names = [f"{kind}_{layer}" for kind in ("e", "ec_r", "width_r") for layer in picked]
+    return feature_histograms(f_ref, f_gen, names)

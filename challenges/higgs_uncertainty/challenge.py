@@ -26,6 +26,13 @@ class HiggsUncertainty(Challenge):
         "Measure the H->tautau signal strength mu with a 68.27% interval in pseudo-experiments "
         "with six systematic uncertainties."
     )
+    metric_notes = (
+        "A submission answers every pseudo-experiment of the phase's test sets with mu_hat and a "
+        "68.27% interval [p16, p84]. The coverage score rewards narrow intervals that cover the true mu "
+        "in 68.27% of the pseudo-experiments and penalises over- and under-coverage; equal scores are "
+        "ordered by the mean interval width, then by the MAE. Errors are one standard deviation of the "
+        "bootstrap over sets."
+    )
     ranking = (
         RankingMetric("coverage_score", True, "-ln((width + 1e-3) * f(coverage))", "coverage score"),
         RankingMetric("width", False, "mean interval width"),

@@ -23,6 +23,14 @@ class LhcOlympics(Challenge):
         "Find a dijet resonance (W' -> X Y, hidden among QCD dijets at S/B ~ 0.6% in the signal region) "
         "without labels: score events in the signal region, ranked by the maximum significance improvement."
     )
+    metric_notes = (
+        "A submission gives every event of the phase's signal-region test set an anomaly score (the "
+        "organiser keeps the labels) and scores an independent sample for a bump hunt in mjj. Cuts on the "
+        "score trace the ROC curve; the maximum significance improvement eps_S / sqrt(eps_B) over the cuts "
+        "that keep enough background ranks, then the ROC AUC. 1/eps_B is the background rejection at a "
+        "fixed signal efficiency; the bump-hunt Z is the largest local significance of the excess in the "
+        "signal region after a cut on the score. Each submission's page shows its SIC curve."
+    )
     ranking = (
         RankingMetric(
             "max_sic",

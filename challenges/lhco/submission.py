@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from ...scoring.anomaly import MIN_BACKGROUND, anomaly_metrics
+from ...scoring.anomaly import MIN_BACKGROUND, anomaly_metrics, roc_curve, sic_points
 from ..outputs import read_npy_output
 from ..secrets import record_secrets, secret_seed, seed_or_secret
 from .dataset import generate_dataset, load_dataset
@@ -133,6 +133,7 @@ def score_outputs(
     metrics["bump_hunt_z_max"] = max(h["z"] for h in hunts)
     return {
         "metrics": metrics,
+        "sic_curve": sic_points(roc_curve(labels, scores["test"]), min_background),
         "bump_hunt": hunts,
         **inputs,
         "n_test": {"signal": int(labels.sum()), "background": int((labels == 0).sum())},
