@@ -71,6 +71,7 @@ def test_sandbox_has_no_privileges_and_sees_only_its_folders(bwrap_backend, sand
         "input",
         "output",
         "submission",
+        "opt",  # only the read-only submission runtime, /opt/hepbench-runtime
     }
     assert outcome.details["output_capped_by_host_tmpfs"] is True
     assert outcome.details["host_paths_hidden"] is True

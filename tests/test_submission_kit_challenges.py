@@ -245,7 +245,8 @@ def test_round_trip_container_submission(docker_host, sandbox_runs, tmp_path, ch
             str(tmp_path / "validate.json"),
         ]
     )
-    assert checked["status"] == "ok" and checked["payload"]["kind"] == "image"
+    assert checked["status"] == "ok" and checked["payload"]["kind"] == "dockerfile"
+    assert checked["build"]["status"] == "ok"  # built by the run, under its limits, in its record
     image = checked["payload"]["image"]
     scored = _cli(
         [
