@@ -139,3 +139,18 @@ def test_load_competition_names_the_field(tmp_path: Path) -> None:
     config.write_text("challenges:\n  - id: lhco\n    phases: []\n")
     with pytest.raises(CompetitionError, match=r"c\.yaml: challenges\[0\]\.phases"):
         load_competition(config)
+
+
+def test_the_documented_competition_file_is_valid(tmp_path: Path) -> None:
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "leaderboard.md").read_text()
+    block = docs.split("```yaml\n# competition.yaml\n", 1)[1].split("```", 1)[0]
+    secret = tmp_path / "secrets.json"
+    secret.write_text(json.dumps({"data_seed": 7}))
+    secret.chmod(0o600)
+    config = tmp_path / "competition.yaml"
+    config.write_text(block.replace("/root/secret/lhco-hidden-secrets.json", str(secret)))
+    plans = load_competition(config)
+    assert [(p.name, p.hidden, p.preset, p.seed_source) for p in plans] == [
+        ("public", False, "tiny", "entropy"),
+        ("hidden", True, "small", "secret-file"),
+    ]
