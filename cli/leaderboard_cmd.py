@@ -75,18 +75,29 @@ def init(
             "source); the phases' secret test data are created. Checked fully before anything is created.",
         ),
     ] = None,
+    preset: Annotated[
+        str | None,
+        typer.Option(
+            "--preset",
+            help="Without --config: every registered challenge's public and hidden phase, with secret test "
+            "data of this preset (tiny | small | full) from entropy seeds.",
+        ),
+    ] = None,
     json_path: JsonOption = None,
 ) -> None:
     """Create (or migrate) the store and the declared challenges and phases."""
     from ..leaderboard.db import current_revision
 
-    if config is not None:
+    if config is not None or preset is not None:
         from ..leaderboard.competition import init_competition
 
         phases = init_competition(
-            config, lambda: _open(home, db), on_event=lambda message: console.print(f"[dim]{message}[/dim]")
+            config,
+            lambda: _open(home, db),
+            preset=preset,
+            on_event=lambda message: console.print(f"[dim]{message}[/dim]"),
         )
-        table = Table(title=f"competition from {config}")
+        table = Table(title=f"competition from {config or f'--preset {preset}'}")
         for column in ("challenge", "phase", "hidden", "preset", "seed", "data", "max_per_day", "max_total"):
             table.add_column(column)
         for row in phases:

@@ -209,6 +209,34 @@ def load_competition(path: Path) -> list[PhasePlan]:
     return plans
 
 
+def preset_plans(preset: str) -> list[PhasePlan]:
+    """Every registered challenge with its declared phases (public, hidden), data of ``preset``
+    from entropy seeds and no limits: ``hepbench leaderboard init --preset``."""
+    plans = []
+    for challenge in challenges.all():
+        if preset not in challenge.presets:
+            raise CompetitionError(
+                f"--preset: unknown preset {preset!r} for {challenge.id}; known: {list(challenge.presets)}"
+            )
+        for spec in challenge.phases:
+            plans.append(
+                PhasePlan(
+                    challenge=challenge.id,
+                    name=spec.slug,
+                    title=spec.title,
+                    hidden=spec.hidden,
+                    preset=preset,
+                    seed_source="entropy",
+                    seed_file=None,
+                    start=None,
+                    end=None,
+                    max_per_day=None,
+                    max_total=None,
+                )
+            )
+    return plans
+
+
 def phase_dir(store: Store, challenge: str, phase: str) -> Path:
     """The folder of a phase's data: ``input/`` (what the sandbox sees) and ``organiser/`` (truth)."""
     return store.path(f"phases/{challenge}/{phase}")
@@ -300,9 +328,16 @@ def apply_competition(
 
 
 def init_competition(
-    config: Path, open_store: Callable[[], Store], on_event: Callable[[str], None] | None = None
+    config: Path | None,
+    open_store: Callable[[], Store],
+    *,
+    preset: str | None = None,
+    on_event: Callable[[str], None] | None = None,
 ) -> list[dict[str, Any]]:
-    """``hepbench leaderboard init --config``: check ``config`` fully, then open the store (with
-    ``open_store``) and create what it declares; a bad file leaves no store, phase or data behind."""
-    plans = load_competition(config)
+    """``hepbench leaderboard init --config | --preset``: check ``config`` fully (or declare every
+    registered challenge's phases with ``preset``), then open the store (with ``open_store``) and
+    create what is declared; a bad file leaves no store, phase or data behind."""
+    if (config is None) == (preset is None):
+        raise CompetitionError("give either --config or --preset")
+    plans = load_competition(config) if config is not None else preset_plans(str(preset))
     return apply_competition(open_store(), plans, on_event=on_event)

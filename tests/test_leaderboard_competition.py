@@ -154,3 +154,34 @@ def test_the_documented_competition_file_is_valid(tmp_path: Path) -> None:
         ("public", False, "tiny", "entropy"),
         ("hidden", True, "small", "secret-file"),
     ]
+
+
+@pytest.mark.slow  # ~18 s: the tiny data of every challenge, twice
+def test_preset_declares_every_challenge_with_a_public_and_a_hidden_phase(tmp_path: Path) -> None:
+    from hepbench import challenges
+
+    home = tmp_path / "lb"
+    result = runner.invoke(app, ["leaderboard", "init", "--preset", "tiny", "--home", str(home)])
+    assert result.exit_code == 0, result.output
+    store = open_store(home, None)
+    try:
+        with store.transaction() as session:
+            for challenge in challenges.all():
+                for spec in challenge.phases:
+                    row = get_phase(session, challenge.id, spec.slug)
+                    assert row.hidden == spec.hidden
+                    assert row.plan_path == str((home / "phases" / challenge.id / spec.slug / "organiser").resolve())
+                    secrets = Path(row.plan_path) / "secrets.json"
+                    assert stat.S_IMODE(secrets.stat().st_mode) == 0o600
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("args", [["--preset", "huge"], ["--preset", "tiny", "--config", "competition.yaml"]])
+def test_preset_refusals_create_nothing(tmp_path: Path, args: list[str]) -> None:
+    (tmp_path / "competition.yaml").write_text(COMPETITION)
+    home = tmp_path / "lb"
+    args = [str(tmp_path / a) if a.endswith(".yaml") else a for a in args]
+    result = runner.invoke(app, ["leaderboard", "init", *args, "--home", str(home)])
+    assert result.exit_code != 0 and "--" in result.output and "Traceback" not in result.output
+    assert not home.exists()
