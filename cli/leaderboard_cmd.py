@@ -64,10 +64,46 @@ def _work(store: Any, max_attempts: int, stale_after: float) -> dict[str, int]:
 
 @leaderboard_app.command("init")
 @handles_errors
-def init(home: HomeOption = DEFAULT_HOME, db: DbOption = None) -> None:
+def init(
+    home: HomeOption = DEFAULT_HOME,
+    db: DbOption = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            help="competition.yaml declaring challenges and phases (dates, limits, hidden, data preset, seed "
+            "source); the phases' secret test data are created. Checked fully before anything is created.",
+        ),
+    ] = None,
+    preset: Annotated[
+        str | None,
+        typer.Option(
+            "--preset",
+            help="Without --config: every registered challenge's public and hidden phase, with secret test "
+            "data of this preset (tiny | small | full) from entropy seeds.",
+        ),
+    ] = None,
+    json_path: JsonOption = None,
+) -> None:
     """Create (or migrate) the store and the declared challenges and phases."""
     from ..leaderboard.db import current_revision
 
+    if config is not None or preset is not None:
+        from ..leaderboard.competition import init_competition
+
+        phases = init_competition(
+            config,
+            lambda: _open(home, db),
+            preset=preset,
+            on_event=lambda message: console.print(f"[dim]{message}[/dim]"),
+        )
+        table = Table(title=f"competition from {config or f'--preset {preset}'}")
+        for column in ("challenge", "phase", "hidden", "preset", "seed", "data", "max_per_day", "max_total"):
+            table.add_column(column)
+        for row in phases:
+            table.add_row(*(str(row[c]) if row[c] is not None else "-" for c in row))
+        console.print(table)
+        write_json(json_path, phases)
     store = _open(home, db)
     console.print(
         f"leaderboard at {home} (schema {current_revision(store.engine)}, "
