@@ -67,9 +67,14 @@ def test_multiclass_is_recomputed_for_every_row_when_a_second_calo_submission_is
     # the reference showers look like the faithful submission, not like the scaled one
     assert values[first] > np.log(0.5) > values[second]
     for sid in (first, second):
+        # Measured on the phase's held-out reference showers: hidden until the phase is revealed.
+        artefacts = {a["name"] for a in json.loads(submission_json(store, sid).content)["artefacts"]}
+        assert not {"multiclass.json", "multiclass.png"} & artefacts
+        assert not (store.path(f"artefacts/{sid}") / "showers.npy").exists()  # kept on the organiser's side only
+    configure_phase(store, "calo", "public", revealed=True)
+    for sid in (first, second):
         artefacts = {a["name"] for a in json.loads(submission_json(store, sid).content)["artefacts"]}
         assert {"multiclass.json", "multiclass.png"} <= artefacts
-        assert not (store.path(f"artefacts/{sid}") / "showers.npy").exists()  # kept on the organiser's side only
     matrix = json.loads(store.path(f"artefacts/{first}/multiclass.json").read_text())
     assert len(matrix["names"]) == 2 and np.array(matrix["matrix"]).shape == (2, 2)
     assert matrix["log_posterior"][matrix["names"][0]] == pytest.approx(values[first])
