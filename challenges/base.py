@@ -148,7 +148,15 @@ class Challenge(abc.ABC):
         """Turn official data files into a data folder ``out`` laid out as :meth:`generate` writes
         it (the anchor's split where it defines one); returns the same kind of summary.
         ``options``: the challenge's :attr:`import_options`."""
-        raise ValueError(f"{self.id} has no official data to import")
+        if self.official_importer is None:
+            raise ValueError(f"{self.id} has no official data to import")
+        from ..baselines.base import resolve
+
+        check_options(self, options, self.import_options)
+        return dict(resolve(self.official_importer)(official, out, **options))
+
+    official_importer: ClassVar[str | None] = None
+    """``"module:function"`` ``(official, out, **options) -> summary`` behind :meth:`import_official`."""
 
     import_options: ClassVar[tuple[str, ...]] = ()
     """Names of the keyword options :meth:`import_official` accepts."""
@@ -168,7 +176,14 @@ class Challenge(abc.ABC):
     def unbinned_sets(self, folder: Path) -> Iterator[UnbinnedSet]:
         """Each data set of the generated ``folder`` with its systematic variations, for
         ``hepbench data export --unbinned`` (:mod:`hepbench.challenges.export`)."""
-        raise ValueError(f"{self.id} has no unbinned export")
+        if self.unbinned_export is None:
+            raise ValueError(f"{self.id} has no unbinned export")
+        from ..baselines.base import resolve
+
+        return resolve(self.unbinned_export)(folder)
+
+    unbinned_export: ClassVar[str | None] = None
+    """``"module:function"`` ``(folder) -> iterator of UnbinnedSet`` behind :meth:`unbinned_sets`."""
 
     def validate_data(self, real: Path | None, out: Path, *, seed: int = 1, **options: Any) -> dict[str, Any]:
         """Compare generated events with real simulation (tables and plots under ``out``)."""

@@ -8,7 +8,7 @@ samples weighted to equal total weight so that their sizes do not matter; the sp
 says how far the number can be trusted (a 1,000-row real sample gives about +-0.02).
 
 The classifier is scikit-learn's histogram gradient boosting (it handles the undefined-value
-placeholders of the HiggsML features and unscaled inputs without preprocessing).
+marker (-25) of the HiggsML features and unscaled inputs without preprocessing).
 """
 
 from __future__ import annotations

@@ -115,17 +115,8 @@ class CaloFastSimulation(Challenge):
 
     import_options = ("geometry",)
 
-    def import_official(self, official: Path, out: Path, **options: Any) -> dict[str, Any]:
-        """The official HDF5 files (names kept, ``_1`` training / ``_2`` evaluation) into ``out``."""
-        from .official import import_calo
-
-        check_options(self, options, self.import_options)
-        return import_calo(official, out, **options)
-
-    def unbinned_sets(self, folder: Path) -> Any:
-        from .unbinned import unbinned_sets
-
-        return unbinned_sets(folder)
+    official_importer = "hepbench.challenges.calo.official:import_calo"
+    unbinned_export = "hepbench.challenges.calo.unbinned:unbinned_sets"
 
     def validate_data(self, real: Path | None, out: Path, *, seed: int = 1, **options: Any) -> dict[str, Any]:
         """Physics checks of the simulator for data sets 1 (photons) and 2, with plots under ``out``."""

@@ -107,17 +107,8 @@ class HiggsUncertainty(Challenge):
 
     import_options = ("seed", "test_fraction", "luminosity_fb", "max_events")
 
-    def import_official(self, official: Path, out: Path, **options: Any) -> dict[str, Any]:
-        """The FAIR Universe public data (parquet, folder or the record's zip) as train / test."""
-        from .official import import_fair_universe
-
-        check_options(self, options, self.import_options)
-        return import_fair_universe(official, out, **options)
-
-    def unbinned_sets(self, folder: Path) -> Any:
-        from .unbinned import unbinned_sets
-
-        return unbinned_sets(folder)
+    official_importer = "hepbench.challenges.higgs_uncertainty.official:import_fair_universe"
+    unbinned_export = "hepbench.challenges.higgs_uncertainty.unbinned:unbinned_sets"
 
     def validate_data(
         self, real: Path | None, out: Path, *, seed: int = 1, events_per_process: int = 200_000, **options: Any

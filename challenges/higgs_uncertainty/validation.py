@@ -108,7 +108,7 @@ def two_sample_table(
 ) -> pd.DataFrame:
     """Per process (``detailed_labels``), the cross-validated AUC of a classifier telling
     generated from real events on all shared ``features`` together
-    (:func:`hepbench.scoring.two_sample.two_sample_auc`; the undefined-value placeholder is an
+    (:func:`hepbench.scoring.two_sample.two_sample_auc`; the undefined-value marker -25 is an
     ordinary value to it): ``process``, ``n_real``, ``n_gen``, ``auc``, ``auc_std`` (over folds).
     Processes with fewer than ``2 * folds`` real rows are left out."""
     from ...scoring.two_sample import two_sample_auc

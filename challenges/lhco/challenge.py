@@ -87,17 +87,8 @@ class LhcOlympics(Challenge):
 
     import_options = ("seed", "signal_over_background", "extra_qcd", "client")
 
-    def import_official(self, official: Path, out: Path, **options: Any) -> dict[str, Any]:
-        """An R&D features or particle file (and the extra QCD sample: CATHODE's split) into ``out``."""
-        from .official import import_lhco
-
-        check_options(self, options, self.import_options)
-        return import_lhco(official, out, **options)
-
-    def unbinned_sets(self, folder: Path) -> Any:
-        from .unbinned import unbinned_sets
-
-        return unbinned_sets(folder)
+    official_importer = "hepbench.challenges.lhco.official:import_lhco"
+    unbinned_export = "hepbench.challenges.lhco.unbinned:unbinned_sets"
 
     def validate_data(
         self, real: Path | None, out: Path, *, seed: int = 1, events_per_process: int = 200_000, **options: Any
