@@ -46,9 +46,20 @@ def log_bin_edges(low: float = MJJ_RANGE[0], high: float = MJJ_RANGE[1], n_bins:
 def dijet_shape(m: ArrayLike, p2: float, p3: float, p4: float = 0.0) -> FloatArray:
     """``(1 - y)^p2 y^(-p3 - p4 ln y)`` with ``y = m / 13 TeV`` (the dijet function without
     ``p1``; ``p4 = 0`` is the 3-parameter form)."""
-    y = np.asarray(m, dtype=np.float64) / SQRT_S_TEV
+    return np.exp(_log_dijet(np.asarray(m, dtype=np.float64), np.array([0.0, p2, p3, p4])))
+
+
+# Largest exponent kept finite: MIGRAD may try any ln p1 on its way, and an overflow there
+# must read as a very poor fit, not as inf/nan in the likelihood.
+_MAX_EXPONENT = 700.0
+
+
+def _log_dijet(m: FloatArray, theta: FloatArray) -> FloatArray:
+    """``ln f(m)`` for ``theta = (ln p1, p2, p3[, p4])``, capped at ``_MAX_EXPONENT``."""
+    y = m / SQRT_S_TEV
     log_y = np.log(y)
-    return np.exp(p2 * np.log1p(-y) - (p3 + p4 * log_y) * log_y)
+    p4 = theta[3] if len(theta) > 3 else 0.0
+    return np.minimum(theta[0] + theta[1] * np.log1p(-y) - (theta[2] + p4 * log_y) * log_y, _MAX_EXPONENT)
 
 
 def _nodes(lo: FloatArray, hi: FloatArray) -> tuple[FloatArray, FloatArray]:
@@ -61,7 +72,7 @@ def _integrals(lo: FloatArray, hi: FloatArray, theta: FloatArray) -> tuple[Float
     """Integral of f over each interval ``[lo[i], hi[i]]`` and its gradient with respect to
     ``theta = (ln p1, p2, p3[, p4])``, shapes ``(n,)`` and ``(n, len(theta))``."""
     m, w = _nodes(lo, hi)
-    f = np.exp(theta[0]) * dijet_shape(m, *theta[1:])
+    f = np.exp(_log_dijet(m, theta))
     y = m / SQRT_S_TEV
     log_y = np.log(y)
     derivatives = [np.ones_like(m), np.log1p(-y), -log_y, -(log_y**2)][: len(theta)]
@@ -72,7 +83,7 @@ def _integrals(lo: FloatArray, hi: FloatArray, theta: FloatArray) -> tuple[Float
 def _bin_integrals(lo: FloatArray, hi: FloatArray, theta: FloatArray) -> FloatArray:
     """Integral of f over each interval ``[lo[i], hi[i]]``, shape ``(n,)``."""
     m, w = _nodes(lo, hi)
-    return (w * np.exp(theta[0]) * dijet_shape(m, *theta[1:])).sum(axis=1)
+    return (w * np.exp(_log_dijet(m, theta))).sum(axis=1)
 
 
 def profile_significance(n: float, b: float, sigma_b: float) -> tuple[float, float]:
