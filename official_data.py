@@ -1,9 +1,12 @@
 """The official data sets of the three challenges: where they are published, and getting them.
 
 :data:`DATASETS` lists every official file with its record (DOI), size and the checksum its
-publisher's record gives (Zenodo publishes md5; ``sha256`` where known). A value nobody has
-published is ``None``: then :func:`fetch` computes and prints the file's sha256 after the download
-and reports the file as *unverified*, never as verified.
+publisher's record gives (Zenodo publishes md5; ``sha256`` where known). Every digest carries
+the address of the public source it was taken from (``checksum_source``); a value no public
+source gives is ``None``: then :func:`fetch` computes and prints the file's sha256 after the
+download and reports the file as *unverified*, never as verified. :data:`UNPUBLISHED` names those
+files; ``docs/official_data.md`` lists every digest with its source and what was searched for the
+others.
 
 :func:`fetch` downloads with pooch (to a temporary name, moved into place only once its checksum
 matches), or, with ``from_dir``, takes files already downloaded (no network), checks them and
@@ -39,6 +42,13 @@ class OfficialFile:
     sha256: str | None = None
     url: str = ""
     """Download address (filled from the data set's record when empty)."""
+    checksum_source: str = ""
+    """Where this file's digests come from (public addresses); the data set's when empty."""
+
+    @property
+    def digests(self) -> tuple[str, ...]:
+        """Every known digest in pooch's ``ALG:HEX`` form (sha256 first)."""
+        return tuple(f"{alg}:{hex_}" for alg, hex_ in (("sha256", self.sha256), ("md5", self.md5)) if hex_)
 
     @property
     def known_hash(self) -> str | None:
@@ -66,17 +76,39 @@ class OfficialDataset:
     def file_url(self, file: OfficialFile) -> str:
         return file.url or f"{self.record_url}/files/{file.name}?download=1"
 
+    def checksum_source_of(self, file: OfficialFile) -> str | None:
+        """Where ``file``'s digests come from, or ``None`` when it has none."""
+        if file.known_hash is None:
+            return None
+        return file.checksum_source or self.checksum_source or None
+
 
 _CALO_MD5_SOURCE = (
     "md5 as verified by the download code of public CaloChallenge analyses (two independent "
     "repositories agree); sizes not published here"
 )
 
+_FAIR_SOURCE = (
+    "sha256 and md5 from the organisers' Croissant metadata of the record, "
+    "https://github.com/FAIR-Universe/FAIR_Universe_dataset/blob/main/data.croissant.json "
+    "(sha256 corrected there on 2025-05-14, md5 unchanged); the same sha256 was computed on a "
+    "download of the record by an independent analysis, "
+    "https://github.com/roberto-fernandez-barrios/qevc/blob/main/docs/dataset_audit.md"
+)
+_LHCO_FEATURES_SOURCE = (
+    "md5 verified by the download code of two independent public analyses of record 6466204, "
+    "https://github.com/HaronJadid/quantum-autoencoder-hep-anomaly-detection/blob/main/src/data.py "
+    "and https://github.com/pixele8/ratecert-hep/blob/main/src/ratecert/public_data.py, whose "
+    "README also gives the sha256; size: the Content-Length of the same file on the earlier "
+    "version 4536377 in https://github.com/hep-lbdl/PAWS/blob/main/tutorials/T01-DataPreparation.ipynb "
+    "(74.3 MB quoted for version 6466204)"
+)
+
 DATASETS: dict[str, OfficialDataset] = {
     "fair-universe": OfficialDataset(
         "fair-universe",
         "higgs-uncertainty",
-        "FAIR Universe HiggsML Uncertainty challenge, public data (parquet + metadata, zipped)",
+        "FAIR Universe HiggsML Uncertainty challenge, public data (parquet + metadata, zipped, ~15 GB)",
         "https://zenodo.org/records/15131565",
         "10.5281/zenodo.15131565",
         (
@@ -84,15 +116,20 @@ DATASETS: dict[str, OfficialDataset] = {
                 "FAIR_Universe_HiggsML_data.zip",
                 "FAIR_Universe_HiggsML_data.parquet (28 features, weights, labels, detailed_labels) "
                 "and its metadata JSON",
+                md5="7fb2a4f2b73bb8dcdaa6ffc0fe67e96e",
+                sha256="adaa3dd81a02663051aa93f960bc1c5ee67a78d25c091015bb020b1f9cd7dcb5",
             ),
         ),
+        _FAIR_SOURCE,
     ),
+    # Version 5 of the R&D record (doi:10.5281/zenodo.6466204, same authors and file names as the
+    # earlier version 4536377): the version whose features file public loaders verify by md5.
     "lhco-rnd": OfficialDataset(
         "lhco-rnd",
         "lhco",
         "LHC Olympics 2020 R&D set: 1M QCD dijets + 100k W' -> X(500) Y(100) events",
-        "https://zenodo.org/records/4536377",
-        "10.5281/zenodo.4536377",
+        "https://zenodo.org/records/6466204",
+        "10.5281/zenodo.6466204",
         (
             OfficialFile(
                 "events_anomalydetection_v2.h5",
@@ -101,6 +138,10 @@ DATASETS: dict[str, OfficialDataset] = {
             OfficialFile(
                 "events_anomalydetection_v2.features.h5",
                 "jet features: p(x,y,z), m, tau1-3 of the two leading jets + label (GeV)",
+                size=74_315_238,
+                md5="271cf5e71fc756b2a8d2b32730689bdb",
+                sha256="933b1f11d7b66e6dae0ee2878723f8f5d7ab0f38399806f2d067c5cfd9a502b1",
+                checksum_source=_LHCO_FEATURES_SOURCE,
             ),
         ),
     ),
@@ -184,6 +225,20 @@ DATASETS: dict[str, OfficialDataset] = {
 }
 """The official data sets by name."""
 
+UNPUBLISHED: frozenset[str] = frozenset(
+    {
+        "events_anomalydetection_v2.h5",
+        "events_anomalydetection_qcd_extra_inneronly_features.h5",
+        "events_LHCO2020_BlackBox1.h5",
+        "events_LHCO2020_BlackBox2.h5",
+        "events_LHCO2020_BlackBox3.h5",
+        "events_LHCO2020_BlackBox1.masterkey",
+        "events_LHCO2020_BlackBox3.masterkey",
+    }
+)
+"""Official files for which no public source gives a digest (what was searched:
+``docs/official_data.md``); they are fetched, their sha256 printed, and reported UNVERIFIED."""
+
 
 class OfficialDataError(ValueError):
     """A requested data set or file is unknown, missing, or fails its checksum."""
@@ -197,20 +252,23 @@ def get_dataset(name: str) -> OfficialDataset:
 
 
 def registry_rows() -> list[dict[str, Any]]:
-    """One row per official file: data set, challenge, file, DOI, URL, size, md5, sha256, verified."""
+    """One row per official file: data set, challenge, file, record, DOI, URL, size (bytes), md5,
+    sha256, the digest a fetch checks, whether it is verified, and where its digests come from."""
     return [
         {
             "dataset": ds.name,
             "challenge": ds.challenge,
             "file": f.name,
+            "record": ds.record_url,
             "doi": ds.doi,
             "url": ds.file_url(f),
             "size": f.size,
             "md5": f.md5,
             "sha256": f.sha256,
+            "checked": f.known_hash,
             "verified": f.known_hash is not None,
             "description": f.description,
-            "checksum_source": ds.checksum_source or None,
+            "checksum_source": ds.checksum_source_of(f),
         }
         for ds in DATASETS.values()
         for f in ds.files

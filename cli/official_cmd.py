@@ -23,7 +23,8 @@ def _size(value: int | None) -> str:
 
 
 def registry_table() -> Any:
-    """The official files, one table per data set, fitting 100 columns."""
+    """The official files, one table per data set (record, DOI; per file its size and every known
+    digest), fitting 100 columns."""
     from rich.console import Group
     from rich.table import Table
 
@@ -31,13 +32,14 @@ def registry_table() -> Any:
 
     tables = []
     for ds in DATASETS.values():
-        table = Table(title=f"{ds.name} ({ds.challenge}): doi:{ds.doi}", title_justify="left", width=100)
-        table.add_column("file", overflow="fold", ratio=5)
-        table.add_column("size", justify="right", ratio=1)
-        table.add_column("checksum", overflow="fold", ratio=4)
+        title = f"{ds.name} ({ds.challenge}): {ds.record_url} (doi:{ds.doi})"
+        table = Table(title=title, title_justify="left", width=100)
+        # One cell per file, its digests on the lines below the name: a sha256 never folds.
+        table.add_column("file and its checksums (pooch ALG:HEX)", overflow="fold", ratio=9)
+        table.add_column("size", justify="right", ratio=1, min_width=9)
         for f in ds.files:
-            checksum = f.known_hash or "unknown (unverified)"
-            table.add_row(f.name, _size(f.size), checksum)
+            digests = f.digests or ("none published (unverified)",)
+            table.add_row("\n".join([f.name, *(f"  {d}" for d in digests)]), _size(f.size))
         tables.append(table)
     return Group(*tables)
 
@@ -71,8 +73,9 @@ def fetch(
 
     if list_:
         console.print(registry_table())
-        console.print("[dim]checksums as the records publish them (Zenodo: md5). 'unknown': after download[/dim]")
-        console.print("[dim]the file is kept, its sha256 printed, and it is never reported as verified.[/dim]")
+        console.print("[dim]Each digest's public source: docs/official_data.md, or checksum_source in --json.[/dim]")
+        console.print("[dim]A fetch checks the first digest listed. 'none published': after download the[/dim]")
+        console.print("[dim]file is kept, its sha256 printed, and it is never reported as verified.[/dim]")
         write_json(json_path, registry_rows())
         return
     if dataset is None:

@@ -4,7 +4,9 @@ import functools
 import hashlib
 import http.server
 import json
+import re
 import threading
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -113,9 +115,47 @@ def test_list_fits_100_columns_and_writes_json(tmp_path):
     assert result.exit_code == 0, result.output
     assert max(len(line) for line in result.output.splitlines()) <= 100
     assert "md5:e590333e9a2da51b258288d74bd8357a" in result.output  # dataset_2_1.hdf5
-    assert "unknown (unverified)" in result.output
+    assert "none published (unverified)" in result.output
+    # A sha256 is printed whole on one line (copyable), with its algorithm.
+    assert "sha256:adaa3dd81a02663051aa93f960bc1c5ee67a78d25c091015bb020b1f9cd7dcb5" in result.output
+    assert "https://zenodo.org/records/6466204 (doi:10.5281/zenodo.6466204)" in result.output
     rows = json.loads((tmp_path / "r.json").read_text())
     assert len(rows) == len(official_data.registry_rows())
+    features = next(r for r in rows if r["file"] == "events_anomalydetection_v2.features.h5")
+    assert features["checked"] == f"sha256:{features['sha256']}" and features["size"] == 74_315_238
+    assert "https://github.com/" in features["checksum_source"]
+
+
+DOCS = Path(official_data.__file__).parent / "docs" / "official_data.md"
+
+
+def test_every_file_has_a_sourced_digest_or_is_documented_unpublished():
+    """A file without a digest is exactly one of UNPUBLISHED, each listed in the docs as such; every
+    digest is well formed, has a named source, and appears (with its file) in the docs table."""
+    docs = DOCS.read_text()
+    unpublished_section = docs.split("## Files with no published checksum", 1)[1]
+    missing = set()
+    for ds in official_data.DATASETS.values():
+        for f in ds.files:
+            if f.known_hash is None:
+                missing.add(f.name)
+                assert ds.checksum_source_of(f) is None
+                continue
+            assert f.name not in official_data.UNPUBLISHED
+            source = ds.checksum_source_of(f)
+            assert source, f"{f.name}: a digest without a source"
+            if ds.challenge != "calo":  # the digests added with their addresses
+                assert "https://" in source, f"{f.name}: source names no address"
+            if f.md5:
+                assert re.fullmatch(r"[0-9a-f]{32}", f.md5), f.name
+            if f.sha256:
+                assert re.fullmatch(r"[0-9a-f]{64}", f.sha256), f.name
+            row = next(line for line in docs.splitlines() if f"`{f.name}`" in line and "|" in line)
+            for digest in f.digests:
+                assert digest in row, f"{f.name}: {digest} not in the docs table"
+    assert missing == official_data.UNPUBLISHED
+    for name in official_data.UNPUBLISHED:
+        assert f"`{name}`" in unpublished_section, f"{name} not documented as unpublished"
 
 
 def test_download_success_md5_and_sha256(server, tmp_path, monkeypatch):
