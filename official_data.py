@@ -88,20 +88,28 @@ _CALO_MD5_SOURCE = (
     "repositories agree); sizes not published here"
 )
 
+# Sources are commit permalinks, so they keep saying what they said when the digests were taken.
 _FAIR_SOURCE = (
-    "sha256 and md5 from the organisers' Croissant metadata of the record, "
-    "https://github.com/FAIR-Universe/FAIR_Universe_dataset/blob/main/data.croissant.json "
+    "sha256 and md5 from the organisers' Croissant metadata of the record, https://github.com/"
+    "FAIR-Universe/FAIR_Universe_dataset/blob/01160f0a9859098375529241252a9e66cc4589c6/data.croissant.json "
     "(sha256 corrected there on 2025-05-14, md5 unchanged); the same sha256 was computed on a "
-    "download of the record by an independent analysis, "
-    "https://github.com/roberto-fernandez-barrios/qevc/blob/main/docs/dataset_audit.md"
+    "download of the record by an independent analysis, https://github.com/roberto-fernandez-barrios/"
+    "qevc/blob/5abb62bfa7eaa420a6b799c9cf1c69624b530a6b/docs/dataset_audit.md"
 )
 _LHCO_FEATURES_SOURCE = (
     "md5 verified by the download code of two independent public analyses of record 6466204, "
-    "https://github.com/HaronJadid/quantum-autoencoder-hep-anomaly-detection/blob/main/src/data.py "
-    "and https://github.com/pixele8/ratecert-hep/blob/main/src/ratecert/public_data.py, whose "
-    "README also gives the sha256; size: the Content-Length of the same file on the earlier "
-    "version 4536377 in https://github.com/hep-lbdl/PAWS/blob/main/tutorials/T01-DataPreparation.ipynb "
-    "(74.3 MB quoted for version 6466204)"
+    "https://github.com/HaronJadid/quantum-autoencoder-hep-anomaly-detection/blob/"
+    "08d4c96485763b228f124491857e0c8b7fcb9ba4/src/data.py and https://github.com/pixele8/ratecert-hep/"
+    "blob/b33d59987cb4ab3f5a4d21bdcd656be4b1e5d6d2/src/ratecert/public_data.py; sha256 from the latter's "
+    "README, https://github.com/pixele8/ratecert-hep/blob/0cbdf0307ffa26e2e8f1cca2b060070970c9bbfb/"
+    "README.md; size: Zenodo's Content-Length for the same file on the earlier version 4536377 in "
+    "https://github.com/hep-lbdl/PAWS/blob/0ce84f7c27357f2224cf8c921beb771eb6957201/tutorials/"
+    "T01-DataPreparation.ipynb (74.3 MB quoted for version 6466204)"
+)
+_LHCO_PARTICLES_SOURCE = (
+    "sha256 in the DataDeps.jl registration (a download that mismatches it is flagged) of a public "
+    "analysis that uses the file from record 6466204, https://github.com/aicenter/GroupAD.jl/blob/"
+    "0404ff60cc57da6dc6b048f8afab7ab4c97edd2f/src/data.jl; one source"
 )
 
 DATASETS: dict[str, OfficialDataset] = {
@@ -123,7 +131,7 @@ DATASETS: dict[str, OfficialDataset] = {
         _FAIR_SOURCE,
     ),
     # Version 5 of the R&D record (doi:10.5281/zenodo.6466204, same authors and file names as the
-    # earlier version 4536377): the version whose features file public loaders verify by md5.
+    # earlier version 4536377): the version whose files public loaders verify by checksum.
     "lhco-rnd": OfficialDataset(
         "lhco-rnd",
         "lhco",
@@ -134,6 +142,8 @@ DATASETS: dict[str, OfficialDataset] = {
             OfficialFile(
                 "events_anomalydetection_v2.h5",
                 "particles: 700 x (pT, eta, phi) per event + label (pandas HDF5, key df)",
+                sha256="5da8fda2ca78edf8fa5acc0af92fcb6a2d464ba7bf0fd75e3944a169b88cecc6",
+                checksum_source=_LHCO_PARTICLES_SOURCE,
             ),
             OfficialFile(
                 "events_anomalydetection_v2.features.h5",
@@ -227,7 +237,6 @@ DATASETS: dict[str, OfficialDataset] = {
 
 UNPUBLISHED: frozenset[str] = frozenset(
     {
-        "events_anomalydetection_v2.h5",
         "events_anomalydetection_qcd_extra_inneronly_features.h5",
         "events_LHCO2020_BlackBox1.h5",
         "events_LHCO2020_BlackBox2.h5",
