@@ -389,3 +389,36 @@ def test_templates_hold_the_protocol_files() -> None:
     for challenge in CHALLENGES:
         names = sorted(p.name for p in template_dir(challenge).iterdir() if p.is_file())
         assert names == ["Dockerfile", "README.md", "entrypoint.py", "model.py"]
+
+
+def test_the_kit_entrypoint_times_every_batch_after_a_warm_up(tmp_path) -> None:
+    """The template's timed_generation: one untimed call, then one timed call per batch, the
+    showers in order; at the protocol's batch its record passes the host's check."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("calo_entrypoint", template_dir("calo") / "entrypoint.py")
+    assert spec is not None and spec.loader is not None
+    entrypoint = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(entrypoint)
+
+    class Counting:
+        def __init__(self) -> None:
+            self.calls: list[int] = []
+
+        def sample(self, energies):
+            self.calls.append(len(energies))
+            return np.repeat(energies[:, None], 4, axis=1)
+
+    wanted = np.arange(1.0, 26.0)
+    model = Counting()
+    showers, timing = entrypoint.timed_generation(model, wanted, 4, 10)
+    assert model.calls == [10, 10, 10, 5] and np.array_equal(showers[:, 0], wanted.astype(np.float32))
+    assert timing["batch_size"] == 10 and len(timing["batch_seconds"]) == 3 and timing["device"] == "cpu"
+    assert timing["seconds"] == pytest.approx(sum(timing["batch_seconds"])) and timing["n_showers"] == 25
+
+    model = Counting()
+    showers, timing = entrypoint.timed_generation(model, wanted, 4, 10_000)
+    assert model.calls == [25, 25]
+    (tmp_path / "timing.json").write_text(json.dumps(timing))
+    checked = challenges.get("calo").check_run_outputs(tmp_path, showers, wall_seconds=60.0)["generation_timing"]
+    assert checked["ms_per_shower"] == pytest.approx(1e3 * timing["seconds"] / 25) and checked["n_batches"] == 1
