@@ -331,6 +331,13 @@ class Challenge(abc.ABC):
         """One line on validated outputs, for the run record."""
         return "outputs valid"
 
+    def check_run_outputs(self, output_dir: Path, outputs: Any, *, wall_seconds: float) -> dict[str, Any]:
+        """Checks of what a sandboxed run wrote beside its answers (``outputs``: what
+        :meth:`read_outputs` returned) against what the host measured: ``wall_seconds``, the
+        sandbox's wall time. Raises ``OutputError`` naming the file and the field; returns
+        JSON-ready entries for the run record's validation (none by default)."""
+        return {}
+
     def template_dir(self) -> Path:
         from importlib import resources
 

@@ -141,6 +141,8 @@ def _sandboxed(challenge: str, bundle: Path, truth: Path, backend: str) -> tuple
 
     run = record["score"]
     outcome = {k: record["outcome"].get(k) for k in ("wall_seconds", "peak_memory_bytes", "exit_code")}
+    if run.get("generation_timing"):  # calo: the time measured inside the sandbox, checked against the wall time
+        outcome["generation_timing"] = run["generation_timing"]
     return (
         Score(
             challenge,
@@ -206,7 +208,9 @@ def score_payload(
         scored.artefacts.append(_json_artefact("record.json", "The run record", record))
     if run is not None:
         scored.artefacts.append(
-            _json_artefact("sandbox.json", "The sandboxed run: backend, wall time, peak memory", run)
+            _json_artefact(
+                "sandbox.json", "The sandboxed run: backend, wall time, peak memory (calo: generation timing)", run
+            )
         )
     for name in declared.kept_outputs if outputs is not None else ():
         if (outputs / name).is_file():

@@ -338,9 +338,13 @@ def run_submission(
     if outcome.ok:
         try:
             outputs = spec.read_outputs(run_dir / "output", organiser_dir)
-            record["validation"] = {"ok": True, "message": spec.describe_outputs(outputs)}
+            checked = spec.check_run_outputs(run_dir / "output", outputs, wall_seconds=outcome.wall_seconds)
+            record["validation"] = {"ok": True, "message": spec.describe_outputs(outputs), **checked}
             if do_score:
-                options = {"n_bootstrap": n_bootstrap} if "n_bootstrap" in spec.score_options else {}
+                # The host's measurements go to the scorer that asks for them (calo: the wall time
+                # that bounds the generation time measured inside the sandbox).
+                measured = {"n_bootstrap": n_bootstrap, "wall_seconds": outcome.wall_seconds}
+                options = {k: v for k, v in measured.items() if k in spec.score_options}
                 score = spec.score(run_dir / "output", organiser_dir, **options)
                 record["score"] = score.record("submission", **record.get("inputs", {}))
         except OutputError as err:

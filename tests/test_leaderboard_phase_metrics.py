@@ -80,3 +80,25 @@ def test_multiclass_is_recomputed_for_every_row_when_a_second_calo_submission_is
     assert matrix["log_posterior"][matrix["names"][0]] == pytest.approx(values[first])
     page = phase_page(store, "calo", "public").content.decode()
     assert f"{values[first]:.2f}" in page and f"{values[second]:.2f}" in page
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_a_calo_baseline_record_shows_its_generation_time_per_shower(store, tmp_path) -> None:
+    """The `ms / shower` column: a baseline record's `ms_per_shower` (the same quantity a
+    sandboxed submission's timing.json gives) is stored and shown on the phase's page."""
+    configure_phase(store, "calo", "public")
+    metrics = {"auc_low": 0.61, "auc_high": 0.58, "fpd": 0.012, "kpd": 2e-4, "separation_power_mean": 0.03}
+    record = {
+        "record_version": 1,
+        "challenge": "calo",
+        "method": "flow",
+        "metrics": {**metrics, "ms_per_shower": 0.0473},
+    }
+    path = tmp_path / "flow.json"
+    path.write_text(json.dumps(record))
+    submit(store, "calo", "public", "ann", "flow", path, is_baseline=True)
+    assert queue.score_claim(store, queue.claim_next(store)) == "scored"
+    [entry] = board(store, "calo", "public").ranked
+    assert entry.metrics["ms_per_shower"] == (pytest.approx(0.0473), None)
+    page = phase_page(store, "calo", "public").content.decode()
+    assert "ms / shower" in page and "0.0473" in page and "timed inside its sandbox" in page

@@ -57,6 +57,18 @@ class CaloFastSimulation(Challenge):
                 "submissions are indistinguishable; undefined (–) while fewer than two are scored"
             ),
         ),
+        MetricColumn(
+            "ms_per_shower",
+            "ms / shower",
+            ".3g",
+            note=(
+                "generation wall time per shower in ms, on the device and machine of the run: baselines time "
+                "sample() at a batch of 10,000 showers after one warm-up call; a sandboxed submission is timed "
+                "inside its sandbox by the kit's entrypoint the same way (batches of up to 10,000, the phase's "
+                "showers, after one warm-up call) and the host refuses a time above the sandbox's wall time. "
+                "The number comes from inside the sandbox; – where no sandboxed run measured it"
+            ),
+        ),
     )
     input_options = ("preset", "seed", "geometry", "data_dir")
     baseline_registry = "hepbench.baselines.calo.registry:BASELINES"
@@ -66,7 +78,7 @@ class CaloFastSimulation(Challenge):
         "low-level classifier AUC of generated vs 20% of the training showers held out (0.5 = indistinguishable)",
         "validation AUC",
     )
-    score_options = ("classifier", "n_runs", "plots", "geometry")
+    score_options = ("classifier", "n_runs", "plots", "geometry", "wall_seconds")
     kept_outputs = (OUTPUT_FILE,)
 
     # -- data -----------------------------------------------------------------------------------
@@ -414,6 +426,12 @@ class CaloFastSimulation(Challenge):
     def describe_outputs(self, outputs: Any) -> str:
         return f"{len(outputs)} showers of {outputs.shape[1]} voxels, schema valid"
 
+    def check_run_outputs(self, output_dir: Path, outputs: Any, *, wall_seconds: float) -> dict[str, Any]:
+        """The in-sandbox generation timing (``timing.json``) against the showers and the wall time."""
+        from .submission import read_generation_timing
+
+        return {"generation_timing": read_generation_timing(output_dir, len(outputs), wall_seconds)}
+
     def score(
         self,
         outputs: Path,
@@ -423,11 +441,17 @@ class CaloFastSimulation(Challenge):
         n_runs: int = 1,
         plots: Path | None = None,
         geometry: str | None = None,
+        wall_seconds: float | None = None,
         **options: Any,
     ) -> Score:
         """Generated showers against the reference: ``showers.npy`` in an output folder against
         the organiser folder of :meth:`write_inputs`, or an official HDF5 file against a reference
-        HDF5 file. Classifier AUC / JSD (low and high level), FPD, KPD, separation powers."""
+        HDF5 file. Classifier AUC / JSD (low and high level), FPD, KPD, separation powers.
+
+        ``wall_seconds``: the wall time the host measured for the sandboxed run that wrote the
+        folder; with it, the run's ``timing.json`` is checked and its generation time reported
+        as ``ms_per_shower`` (ms per shower, as the baselines report it). Without it (an output
+        folder scored outside a sandbox) no generation time is reported."""
         check_options(self, options, ())
         if truth is None:
             raise ValueError("calo scoring needs the reference showers (an HDF5 file or the organiser folder)")
@@ -435,8 +459,19 @@ class CaloFastSimulation(Challenge):
         if outputs.is_dir():
             from .submission import score_outputs
 
-            result = score_outputs(self.read_outputs(outputs, truth), truth)
-            return Score(self.id, metrics=result.pop("metrics"), details=result)
+            showers = self.read_outputs(outputs, truth)
+            timing = (
+                self.check_run_outputs(outputs, showers, wall_seconds=float(wall_seconds))
+                if wall_seconds is not None
+                else {}
+            )
+            result = score_outputs(showers, truth)
+            metrics = result.pop("metrics")
+            if timing:
+                metrics["ms_per_shower"] = timing["generation_timing"]["ms_per_shower"]
+            return Score(self.id, metrics=metrics, details={**result, **timing})
+        if wall_seconds is not None:
+            raise ValueError("wall_seconds applies to the output folder of a sandboxed run, not to an HDF5 file")
         from ...output import console
         from .evaluation import score_files
 

@@ -13,6 +13,12 @@ voxels in the official order layer -> alpha -> r:
 organiser's held-out showers at the same incident energies: classifier AUC and JSD on low- and
 high-level inputs, FPD, KPD and separation powers, as for the baselines. The host's wall time
 covers training and generation together.
+
+``/output/timing.json`` is the generation time measured inside the sandbox by the kit's
+entrypoint (:data:`TIMING_FILE`, written as that entrypoint writes it): the ``sample`` calls in
+batches of ``metadata.json``'s ``timing.batch_size`` on a monotonic clock, after one untimed
+warm-up call. The host checks it against the showers written and the sandbox's wall time
+(:func:`read_generation_timing`) and reports ``ms_per_shower`` as the baselines do.
 """
 
 from __future__ import annotations
@@ -26,10 +32,19 @@ import numpy as np
 
 from ...scoring.calo import apply_threshold, evaluate, evaluation_threshold, feature_histograms, high_level_features
 from ..base import PhaseMetrics
-from ..outputs import OutputError, read_npy_output
+from ..outputs import (
+    OutputError,
+    read_json_output,
+    read_npy_output,
+    require_finite,
+    require_int,
+    require_list,
+    require_mapping,
+)
 from ..secrets import record_secrets, seed_or_secret
 from .dataset import generate_dataset, get_calo_preset, load_split
 from .geometry import geometry_to_dict
+from .run import TIMING_BATCHES
 from .simulator import detector_model
 
 CHALLENGE = "calo"
@@ -40,6 +55,12 @@ MAX_VOXEL_RATIO = 10.0
 """Largest energy of one voxel of a generated shower, in units of its incident energy (the
 reference's largest voxels hold 0.6 of it; a crude generator's tails may overshoot, a
 1e38 MeV voxel is not a shower)."""
+TIMING_FILE = "timing.json"
+"""The in-sandbox generation timing a run writes beside the showers (:func:`read_generation_timing`)."""
+TIMING_BATCH = max(TIMING_BATCHES)
+"""Showers per timed ``sample`` call: the batch at which the baselines report ``ms_per_shower``
+(a phase with fewer showers is one batch of all of them)."""
+MAX_TIMING_BYTES = 1 << 20
 CLASSIFIER_BY_PRESET = {"tiny": "tiny", "small": "small", "full": "full"}
 """Evaluation classifier per data size: the anchor's recipe only on the full data."""
 
@@ -102,6 +123,7 @@ def write_inputs(
         "n_train": len(train),
         "n_generate": len(test),
         "output": OUTPUT_FILE,
+        "timing": {"file": TIMING_FILE, "batch_size": TIMING_BATCH, "clock": "monotonic"},
     }
     (input_dir / "metadata.json").write_text(json.dumps(metadata, indent=1))
     return {"preset": data_preset, "geometry": geometry, "n_train": len(train), "n_generate": len(test)}
@@ -139,6 +161,75 @@ def read_and_validate_outputs(output_dir: str | Path, organiser_dir: str | Path)
             f"{test.incident_energy[row]:.6g} MeV)"
         )
     return showers
+
+
+def _timing_field(timing: dict[str, Any], name: str) -> Any:
+    if name not in timing:
+        raise OutputError(f"{TIMING_FILE}: field {name} is missing (the kit's entrypoint writes it)")
+    return timing[name]
+
+
+def read_generation_timing(output_dir: str | Path, n_showers: int, wall_seconds: float) -> dict[str, Any]:
+    """The generation time a sandboxed run measured (``timing.json``), checked by the host.
+
+    ``n_showers``: the showers in ``showers.npy``; ``wall_seconds``: the sandbox's wall time as
+    the host measured it. The file must hold ``seconds`` (finite, > 0: the timed ``sample``
+    calls), ``batch_seconds`` (one positive time per batch, summing to ``seconds``),
+    ``warmup_seconds`` (>= 0), ``n_showers`` (equal to the showers written), ``batch_size``
+    (``min(TIMING_BATCH, n_showers)``) and ``device``; ``seconds + warmup_seconds`` may not exceed
+    the wall time. Returns those fields with ``wall_seconds`` and ``ms_per_shower`` (ms), or
+    raises ``OutputError`` naming the file and the field.
+    """
+    timing = require_mapping(read_json_output(output_dir, TIMING_FILE, max_bytes=MAX_TIMING_BYTES), TIMING_FILE)
+
+    def where(name: str) -> str:
+        return f"{TIMING_FILE}: {name}"
+
+    seconds = require_finite(_timing_field(timing, "seconds"), where("seconds"))
+    if seconds <= 0:
+        raise OutputError(f"{where('seconds')} is {seconds:g}; a positive time in seconds is required")
+    counted = require_int(_timing_field(timing, "n_showers"), where("n_showers"))
+    if counted != n_showers:
+        raise OutputError(f"{where('n_showers')} is {counted}, but {OUTPUT_FILE} holds {n_showers} showers")
+    batch = require_int(_timing_field(timing, "batch_size"), where("batch_size"))
+    expected_batch = min(TIMING_BATCH, n_showers)
+    if batch != expected_batch:
+        raise OutputError(
+            f"{where('batch_size')} is {batch}; the protocol times batches of {expected_batch} showers "
+            f"(metadata.json timing.batch_size = {TIMING_BATCH}, at most the showers asked for)"
+        )
+    batches = require_list(_timing_field(timing, "batch_seconds"), where("batch_seconds"))
+    n_batches = -(-n_showers // batch)
+    if len(batches) != n_batches:
+        raise OutputError(f"{where('batch_seconds')} has {len(batches)} entries; {n_batches} batches were timed")
+    for i, value in enumerate(batches):
+        if require_finite(value, where(f"batch_seconds[{i}]")) <= 0:
+            raise OutputError(f"{where(f'batch_seconds[{i}]')} is {value:g}; a positive time in seconds is required")
+    total = float(np.sum(batches))
+    if abs(total - seconds) > 1e-6 * seconds + 1e-6:
+        raise OutputError(f"{where('seconds')} is {seconds:.9g}, but batch_seconds sum to {total:.9g}")
+    warmup = require_finite(_timing_field(timing, "warmup_seconds"), where("warmup_seconds"))
+    if warmup < 0:
+        raise OutputError(f"{where('warmup_seconds')} is {warmup:g}; a time >= 0 is required")
+    device = _timing_field(timing, "device")
+    if not isinstance(device, str) or not 0 < len(device) <= 64 or not device.isprintable():
+        raise OutputError(f"{where('device')} must be a short printable name (cpu, cuda:0), got {device!r:.40}")
+    if seconds + warmup > wall_seconds:
+        raise OutputError(
+            f"{where('seconds')} + warmup_seconds = {seconds + warmup:.3f} s, more than the "
+            f"{wall_seconds:.3f} s the host measured for the whole sandboxed run"
+        )
+    return {
+        "seconds": seconds,
+        "warmup_seconds": warmup,
+        "n_showers": n_showers,
+        "batch_size": batch,
+        "n_batches": n_batches,
+        "device": device,
+        "clock": str(timing.get("clock", ""))[:32],
+        "wall_seconds": float(wall_seconds),
+        "ms_per_shower": 1e3 * seconds / n_showers,
+    }
 
 
 def describe(showers: np.ndarray) -> str:

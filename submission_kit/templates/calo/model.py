@@ -3,7 +3,10 @@
 ``fit(incident_energy, showers, geometry)`` gets the training showers: incident energies (N,)
 in MeV, voxel energies (N, n_voxels) in MeV in the order layer -> alpha -> r, and the geometry
 (a dict: ``layers`` with ``r_edges`` in mm and ``n_alpha``). ``sample(incident_energy)`` returns
-one shower per incident energy, (M, n_voxels) in MeV, every value finite and >= 0.
+one shower per incident energy, (M, n_voxels) in MeV, every value finite and >= 0. The kit's
+entrypoint calls ``sample`` once untimed (warm-up) and then once per batch of up to 10,000
+energies, timing each call: keep random state across calls (one generator, created in ``fit``)
+so that batches draw different showers.
 
 This template is numpy only and deliberately simple: in bins of log(E_inc) it learns, for each
 voxel on its own, how often it is hit and a log-normal law of its energy fraction E_voxel / E_inc,
@@ -41,12 +44,12 @@ class Model:
             count = np.maximum(hit.sum(axis=0), 1)
             self.mean_[b] = log_f.sum(axis=0) / count
             self.std_[b] = np.sqrt(np.maximum((log_f**2).sum(axis=0) / count - self.mean_[b] ** 2, 0.0))
+        self.rng_ = np.random.default_rng(self.seed)
         return self
 
     def sample(self, incident_energy: np.ndarray) -> np.ndarray:
-        rng = np.random.default_rng(self.seed)
         which = self._bin(incident_energy)
-        hit = rng.random((len(which), self.hit_.shape[1])) < self.hit_[which]
-        log_f = self.mean_[which] + self.std_[which] * rng.standard_normal(hit.shape)
+        hit = self.rng_.random((len(which), self.hit_.shape[1])) < self.hit_[which]
+        log_f = self.mean_[which] + self.std_[which] * self.rng_.standard_normal(hit.shape)
         # A voxel holds at most the shower's energy: the log-normal's tail is cut there.
         return np.where(hit, incident_energy[:, None] * np.exp(np.minimum(log_f, 0.0)), 0.0)
