@@ -308,3 +308,57 @@ def test_a_failure_to_make_the_data_fails_the_submission_with_one_line(store, la
         )
         assert session.scalar(select(func.count(RunRow.id)).where(RunRow.state == RUNNING)) == 0
     assert not phase_dir(store, "lhco", "public").exists()  # nothing half-made is kept
+
+
+@pytest.mark.slow  # ~15 s and root: the tiny lhco data of two phases, two runs under bubblewrap
+def test_a_phase_with_a_tight_wall_limit_fails_the_run_while_another_phase_scores_it(
+    bwrap_backend, sandbox_runs, tmp_path
+):
+    """``init --preset tiny``, then one code submission (the template, five seconds slower) to the
+    public phase under ``--limit wall_seconds=3`` and to the hidden phase under the defaults; the
+    worker makes each phase's data on first use and runs each under its phase's limits."""
+    import shutil
+
+    from hepbench.leaderboard.db import open_store
+    from hepbench.submission_kit.runner import template_dir
+    from hepbench.submission_kit.sandbox.workspace import make_run_root
+
+    home = make_run_root(sandbox_runs, prefix="phase-limits-") / "home"  # the sandbox user reads the inputs
+    db = f"sqlite:///{tmp_path / 'lb.db'}"
+    for args in (
+        ["init", "--preset", "tiny"],
+        ["phase", "lhco", "public", "--limit", "wall_seconds=3", "--limit", "memory_mb=2048"],
+    ):
+        result = runner.invoke(app, ["leaderboard", *args, "--home", str(home), "--db", db])
+        assert result.exit_code == 0, result.output
+    code = tmp_path / "slow-model"
+    shutil.copytree(template_dir("lhco"), code)
+    model = code / "model.py"
+    model.write_text(model.read_text() + "\nimport time\n\ntime.sleep(5)  # past the public phase's 3 s\n")
+    store = open_store(home, db)
+    try:
+        from hepbench.submission_kit.bundles import bundle_folder
+
+        bundle = bundle_folder(code, tmp_path / "slow-model.tar.gz")
+        sent = {
+            phase: submit(store, "lhco", phase, "alice", "slow template", bundle).submission_id
+            for phase in ("public", "hidden")
+        }
+        counts = work(store, backend="bubblewrap")
+        with store.transaction() as session:
+            reasons = session.scalars(select(RunRow.reason)).all()
+        assert (counts[SCORED], counts[FAILED]) == (1, 1), (counts, reasons)
+        with store.transaction() as session:
+            runs = {
+                phase: session.scalar(select(RunRow).where(RunRow.submission_id == submission_id))
+                for phase, submission_id in sent.items()
+            }
+            public, hidden = runs["public"], runs["hidden"]
+            assert public.state == FAILED and hidden.state == SCORED, (public.reason, hidden.reason)
+            assert public.reason == "RuntimeError: timeout: wall-clock limit of 3 s reached; the sandbox was killed"
+        sandbox = json.loads(store.path(f"artefacts/{sent['hidden']}/sandbox.json").read_text())
+        assert sandbox["backend"] == "bubblewrap" and 5 < sandbox["wall_seconds"] < 3600
+        for phase in ("public", "hidden"):  # each phase's data, made by the worker on first use
+            assert (phase_dir(store, "lhco", phase) / "phase.json").is_file()
+    finally:
+        store.close()
