@@ -125,6 +125,8 @@ def configure_phase(
             row.plan_path = str(plan.resolve())
         if clear_plan:
             row.plan_path = None
+        if plan is not None or clear_plan:  # the organiser's truth replaces data made on first use
+            row.data_preset = row.data_seed_source = None
         if clear_limits:
             row.max_per_day = row.max_total = None
         for name, value in (("max_per_day", max_per_day), ("max_total", max_total)):

@@ -246,6 +246,9 @@ def test_init_preset_makes_no_data_and_records_preset_and_seed_source(store, laz
         rows = session.scalars(select(PhaseRow)).all()
         assert rows and {(r.data_preset, r.data_seed_source) for r in rows} == {("tiny", "entropy")}
         assert all(r.plan_path and r.plan_path.endswith("/organiser") for r in rows)
+    configure_phase(store, "lhco", "hidden", clear_plan=True)  # the organiser's own truth (or none) wins
+    with store.transaction() as session:
+        assert get_phase(session, "lhco", "hidden").data_preset is None
 
 
 def test_concurrent_workers_make_the_data_once_and_reuse_them(store, lazy, monkeypatch):
