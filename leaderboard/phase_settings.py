@@ -24,8 +24,8 @@ LIMIT_FIELDS: dict[str, tuple[str, type, float]] = {
     "tmp_mb": ("tmp_bytes", int, MIB),
     "file_size_mb": ("file_size_bytes", int, MIB),
 }
-"""Sandbox limits a phase may set, the same for the bubblewrap and docker backends (and a
-Dockerfile payload's build, which runs under the run's limits)."""
+"""Sandbox limits a phase may set, the same for the bubblewrap and docker backends (``run_submission``
+also builds a Dockerfile payload under them)."""
 
 
 class PhaseClosedError(ValueError):
