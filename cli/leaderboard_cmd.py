@@ -127,7 +127,9 @@ def phase_settings(
     ] = None,
     max_per_day: Annotated[int | None, typer.Option(help="Submissions per participant in any 24 hours.")] = None,
     max_total: Annotated[int | None, typer.Option(help="Submissions per participant in total.")] = None,
-    no_limits: Annotated[bool, typer.Option("--no-limits", help="Remove both limits.")] = False,
+    no_limits: Annotated[
+        bool, typer.Option("--no-limits", help="Remove both submission limits (per day, total).")
+    ] = False,
     start: Annotated[
         str | None, typer.Option(help="Submissions open (ISO 8601 date or date-time, UTC), e.g. 2027-01-10T12:00.")
     ] = None,
