@@ -71,8 +71,8 @@ def init(
         Path | None,
         typer.Option(
             "--config",
-            help="competition.yaml declaring challenges and phases (dates, limits, hidden, data preset, seed "
-            "source); the phases' secret test data are created. Checked fully before anything is created.",
+            help="competition.yaml declaring challenges and phases (dates, limits, sandbox limits, hidden, data "
+            "preset, seed source); the phases' secret test data are created. Checked fully before anything is created.",
         ),
     ] = None,
     preset: Annotated[
@@ -80,7 +80,7 @@ def init(
         typer.Option(
             "--preset",
             help="Without --config: every registered challenge's public and hidden phase, with secret test "
-            "data of this preset (tiny | small | full) from entropy seeds.",
+            "data of this preset (tiny | small | full) from entropy seeds, made by the first worker that needs them.",
         ),
     ] = None,
     json_path: JsonOption = None,
@@ -98,10 +98,11 @@ def init(
             on_event=lambda message: console.print(f"[dim]{message}[/dim]"),
         )
         table = Table(title=f"competition from {config or f'--preset {preset}'}")
-        for column in ("challenge", "phase", "hidden", "preset", "seed", "data", "max_per_day", "max_total"):
+        columns = ("challenge", "phase", "hidden", "preset", "data", "start", "end", "max_total", "limits")
+        for column in columns:
             table.add_column(column)
         for row in phases:
-            table.add_row(*(str(row[c]) if row[c] is not None else "-" for c in row))
+            table.add_row(*(str(row[c]) if row[c] is not None else "-" for c in columns))
         console.print(table)
         write_json(json_path, phases)
     store = _open(home, db)
@@ -126,7 +127,25 @@ def phase_settings(
     ] = None,
     max_per_day: Annotated[int | None, typer.Option(help="Submissions per participant in any 24 hours.")] = None,
     max_total: Annotated[int | None, typer.Option(help="Submissions per participant in total.")] = None,
-    no_limits: Annotated[bool, typer.Option("--no-limits", help="Remove both limits.")] = False,
+    no_limits: Annotated[
+        bool, typer.Option("--no-limits", help="Remove both submission limits (per day, total).")
+    ] = False,
+    start: Annotated[
+        str | None, typer.Option(help="Submissions open (ISO 8601 date or date-time, UTC), e.g. 2027-01-10T12:00.")
+    ] = None,
+    end: Annotated[str | None, typer.Option(help="Submissions close (ISO 8601, UTC); refused from then on.")] = None,
+    no_dates: Annotated[bool, typer.Option("--no-dates", help="Remove both dates (always open).")] = False,
+    limit: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--limit",
+            help="A sandbox limit of the phase's code runs, KEY=VALUE (repeatable): wall_seconds, memory_mb, cpus, "
+            "pids, output_mb, tmp_mb, file_size_mb.",
+        ),
+    ] = None,
+    default_limits: Annotated[
+        bool, typer.Option("--default-limits", help="Back to the sandbox's default limits (before any --limit).")
+    ] = False,
     clear_plan: Annotated[bool, typer.Option("--clear-plan", help="Forget the phase's hidden truth.")] = False,
     reveal: Annotated[
         bool | None,
@@ -139,7 +158,9 @@ def phase_settings(
     home: HomeOption = DEFAULT_HOME,
     db: DbOption = None,
 ) -> None:
-    """Organiser settings of a phase: hidden truth, participant limits, revealing hidden scores."""
+    """Organiser settings of a phase: hidden truth, participant limits, dates, sandbox limits,
+    revealing hidden scores."""
+    from ..leaderboard.phase_settings import parse_limit_options, parse_when
     from ..leaderboard.submissions import configure_phase
 
     store = _open(home, db)
@@ -153,6 +174,11 @@ def phase_settings(
         revealed=reveal,
         clear_limits=no_limits,
         clear_plan=clear_plan,
+        start=parse_when(start, "--start"),
+        end=parse_when(end, "--end"),
+        clear_dates=no_dates,
+        sandbox_limits=parse_limit_options(limit or []),
+        clear_sandbox_limits=default_limits,
     )
     console.print(f"updated {challenge}/{phase}")
 

@@ -13,21 +13,30 @@ The YAML declares challenges and their phases::
             hidden: false
             preset: tiny               # the challenge's data preset
             seed: entropy              # or secret-file (then seed_file: a 0600 secrets.json)
+            limits:                    # the sandbox of this phase's code submissions
+              memory_mb: 2048
+              wall_seconds: 600
 
 Everything is checked before anything is created (errors name the file and the field); then each
 phase's secret test data are written with the challenge's ``write_inputs`` into
 ``HOME/phases/CHALLENGE/PHASE/{input,organiser}`` (the layout code submissions are run on), the
 seeds recorded only in the organiser folder's ``secrets.json`` (mode 0600), and the phase rows
 are created or updated in one transaction with the organiser folder as their hidden truth.
+
+``init --preset`` records each phase with its preset and seed source only; the first worker that
+needs the phase's inputs makes them (:func:`ensure_phase_data`, under a file lock, so one of
+several concurrent workers makes them and the others wait and reuse them).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import json
 import re
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,12 +47,13 @@ from .. import challenges
 from ..challenges.secrets import SECRETS_FILE
 from .db import Store
 from .models import ChallengeRow, PhaseRow
-from .submissions import sync_challenges
+from .phase_settings import check_window, dump_limits, parse_limits, parse_when
+from .submissions import get_phase, sync_challenges
 
 TOP_KEYS = frozenset({"challenges"})
 CHALLENGE_KEYS = frozenset({"id", "phases"})
 PHASE_KEYS = frozenset(
-    {"name", "title", "start", "end", "max_per_day", "max_total", "hidden", "preset", "seed", "seed_file"}
+    {"name", "title", "start", "end", "max_per_day", "max_total", "hidden", "preset", "seed", "seed_file", "limits"}
 )
 SEED_SOURCES = ("entropy", "secret-file")
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -68,20 +78,17 @@ class PhasePlan:
     end: dt.datetime | None
     max_per_day: int | None
     max_total: int | None
+    limits: dict[str, float | int] | None = None
+    """Sandbox limits of the phase's code runs (``phase_settings.LIMIT_FIELDS`` keys)."""
+    on_first_use: bool = False
+    """Make the secret data when a worker first needs them, not at init."""
 
 
 def _date(value: Any, where: str) -> dt.datetime | None:
-    if value is None:
-        return None
-    if isinstance(value, dt.datetime):
-        return value.astimezone(dt.UTC).replace(tzinfo=None) if value.tzinfo else value
-    if isinstance(value, dt.date):
-        return dt.datetime(value.year, value.month, value.day)
     try:
-        parsed = dt.datetime.fromisoformat(str(value))
-    except ValueError:
-        raise CompetitionError(f"{where}: not an ISO date (YYYY-MM-DD[THH:MM]), got {value!r}") from None
-    return parsed.astimezone(dt.UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
+        return parse_when(value, where)
+    except ValueError as err:
+        raise CompetitionError(str(err)) from None
 
 
 def _limit(value: Any, where: str) -> int | None:
@@ -138,8 +145,11 @@ def _phase(challenge: challenges.Challenge, raw: Any, where: str) -> PhasePlan:
         raise CompetitionError(f"{where}.seed_file: only with seed: secret-file")
     seed_file = _seed_file(entry.get("seed_file"), f"{where}.seed_file") if source == "secret-file" else None
     start, end = _date(entry.get("start"), f"{where}.start"), _date(entry.get("end"), f"{where}.end")
-    if start is not None and end is not None and end <= start:
-        raise CompetitionError(f"{where}.end: {end:%Y-%m-%d %H:%M} is not after start {start:%Y-%m-%d %H:%M}")
+    try:
+        check_window(start, end, f"{where}.end")
+        limits = parse_limits(entry["limits"], f"{where}.limits") if "limits" in entry else None
+    except ValueError as err:
+        raise CompetitionError(str(err)) from None
     title = entry.get("title", f"{name.capitalize()} test")
     if not isinstance(title, str):
         raise CompetitionError(f"{where}.title: text, got {title!r}")
@@ -155,6 +165,7 @@ def _phase(challenge: challenges.Challenge, raw: Any, where: str) -> PhasePlan:
         end=end,
         max_per_day=_limit(entry.get("max_per_day"), f"{where}.max_per_day"),
         max_total=_limit(entry.get("max_total"), f"{where}.max_total"),
+        limits=limits,
     )
 
 
@@ -211,7 +222,7 @@ def load_competition(path: Path) -> list[PhasePlan]:
 
 def preset_plans(preset: str) -> list[PhasePlan]:
     """Every registered challenge with its declared phases (public, hidden), data of ``preset``
-    from entropy seeds and no limits: ``hepbench leaderboard init --preset``."""
+    from entropy seeds made on first use, and no limits: ``hepbench leaderboard init --preset``."""
     plans = []
     for challenge in challenges.all():
         if preset not in challenge.presets:
@@ -232,6 +243,7 @@ def preset_plans(preset: str) -> list[PhasePlan]:
                     end=None,
                     max_per_day=None,
                     max_total=None,
+                    on_first_use=True,
                 )
             )
     return plans
@@ -249,31 +261,96 @@ def _seed(plan: PhasePlan) -> int | None:
     return int(json.loads(plan.seed_file.read_text())["data_seed"])
 
 
+READY_FILE = "phase.json"
+"""Written last into a phase's folder: its data are complete."""
+
+
+@contextmanager
+def _phase_lock(folder: Path) -> Iterator[None]:
+    """An exclusive lock on a phase's data (``flock``: released by the OS if its holder dies;
+    workers share the home folder, also over NFS)."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with open(folder.parent / f".{folder.name}.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def _write_data(store: Store, plan: PhasePlan) -> tuple[Path, bool]:
-    """Write the phase's inputs and truth unless already there; (organiser folder, created)."""
+    """Write the phase's inputs and truth unless already there; (organiser folder, created).
+
+    Under the phase's lock: of several concurrent callers one writes, the others wait and
+    reuse. A folder without its ``phase.json`` (a writer that died) is removed and written again."""
     from ..submission_kit.runner import prepare_inputs
 
     folder = phase_dir(store, plan.challenge, plan.name)
     organiser = folder / "organiser"
-    if (organiser / SECRETS_FILE).exists():
+    if (folder / READY_FILE).exists():
         return organiser, False
-    folder.mkdir(parents=True, exist_ok=True)
-    _, organiser, _ = prepare_inputs(plan.challenge, folder, preset=plan.preset, seed=_seed(plan))
-    (folder / "phase.json").write_text(
-        json.dumps(
-            {
-                "challenge": plan.challenge,
-                "phase": plan.name,
-                "preset": plan.preset,
-                "seed_source": plan.seed_source,
-                "start": plan.start.isoformat() if plan.start else None,
-                "end": plan.end.isoformat() if plan.end else None,
-            },
-            indent=1,
-        )
-        + "\n"
-    )
+    with _phase_lock(folder):
+        if (folder / READY_FILE).exists():
+            return organiser, False  # another worker made them while this one waited
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        try:
+            _, organiser, _ = prepare_inputs(plan.challenge, folder, preset=plan.preset, seed=_seed(plan))
+            challenges.get(plan.challenge).check_truth(organiser)
+            (folder / READY_FILE).write_text(
+                json.dumps(
+                    {
+                        "challenge": plan.challenge,
+                        "phase": plan.name,
+                        "preset": plan.preset,
+                        "seed_source": plan.seed_source,
+                        "start": plan.start.isoformat() if plan.start else None,
+                        "end": plan.end.isoformat() if plan.end else None,
+                    },
+                    indent=1,
+                )
+                + "\n"
+            )
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
     return organiser, True
+
+
+class PhaseDataError(RuntimeError):
+    """A phase's secret data could not be made on first use (the message says why, on one line)."""
+
+
+def ensure_phase_data(store: Store, challenge: str, phase: str) -> Path | None:
+    """Make a phase's secret data on first use (``init --preset``) and return its organiser
+    folder; None for a phase whose data are not made here (set by ``--truth`` or ``--config``)."""
+    with store.transaction() as session:
+        row = get_phase(session, challenge, phase)
+        preset, source = row.data_preset, row.data_seed_source
+    if preset is None:
+        return None
+    plan = PhasePlan(
+        challenge=challenge,
+        name=phase,
+        title="",
+        hidden=False,
+        preset=preset,
+        seed_source=source or "entropy",
+        seed_file=None,
+        start=None,
+        end=None,
+        max_per_day=None,
+        max_total=None,
+        on_first_use=True,
+    )
+    try:
+        organiser, _ = _write_data(store, plan)
+    except Exception as err:  # noqa: BLE001 - any failure fails the run with this one line
+        first = (str(err).strip().splitlines() or [""])[0]
+        raise PhaseDataError(
+            f"making the {preset} data of phase {challenge}/{phase} failed: {type(err).__name__}: {first}"
+        ) from None
+    return organiser
 
 
 def apply_competition(
@@ -282,19 +359,23 @@ def apply_competition(
     """Create the phases of checked ``plans`` and their secret test data; a summary per phase.
 
     Data are written first (a failure removes the folders this call made and leaves the store
-    untouched), then every phase row is created or updated in one transaction."""
+    untouched), then every phase row is created or updated in one transaction. A plan
+    ``on_first_use`` only records its preset and seed source: a worker makes its data."""
     sync_challenges(store)
     made: list[Path] = []
     truths: dict[tuple[str, str], tuple[Path, bool]] = {}
     try:
         for plan in plans:
+            if plan.on_first_use:
+                folder = phase_dir(store, plan.challenge, plan.name)
+                truths[(plan.challenge, plan.name)] = (folder / "organiser", False)
+                continue
             if on_event is not None:
                 on_event(f"{plan.challenge}/{plan.name}: preparing the {plan.preset} test data")
             organiser, created = _write_data(store, plan)
             if created:
                 made.append(organiser.parent)
             truths[(plan.challenge, plan.name)] = (organiser, created)
-            challenges.get(plan.challenge).check_truth(organiser)
     except BaseException:
         for folder in made:
             shutil.rmtree(folder, ignore_errors=True)
@@ -311,7 +392,13 @@ def apply_competition(
             organiser, created = truths[(plan.challenge, plan.name)]
             row.title, row.hidden = plan.title, plan.hidden
             row.max_per_day, row.max_total = plan.max_per_day, plan.max_total
+            row.starts_at, row.ends_at = plan.start, plan.end
+            row.sandbox_limits = dump_limits(plan.limits)
             row.plan_path = str(organiser.resolve())
+            ready = (organiser.parent / READY_FILE).exists()
+            row.data_preset = plan.preset if plan.on_first_use else None
+            row.data_seed_source = plan.seed_source if plan.on_first_use else None
+            data = "created" if created else "kept" if ready else "on first use"
             summary.append(
                 {
                     "challenge": plan.challenge,
@@ -319,9 +406,12 @@ def apply_competition(
                     "hidden": plan.hidden,
                     "preset": plan.preset,
                     "seed": plan.seed_source,
-                    "data": "created" if created else "kept",
+                    "data": data,
+                    "start": f"{plan.start:%Y-%m-%d %H:%M}" if plan.start else None,
+                    "end": f"{plan.end:%Y-%m-%d %H:%M}" if plan.end else None,
                     "max_per_day": plan.max_per_day,
                     "max_total": plan.max_total,
+                    "limits": ", ".join(f"{k}={v:g}" for k, v in sorted((plan.limits or {}).items())) or None,
                 }
             )
     return summary

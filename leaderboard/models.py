@@ -76,6 +76,17 @@ class PhaseRow(Base):
     is a run record whose pseudo-experiment rows carry their own truth)."""
     max_per_day: Mapped[int | None] = mapped_column(Integer, nullable=True)
     max_total: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    starts_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    """Submissions are refused before it (None: open from the start)."""
+    ends_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    """Submissions are refused from it on (None: never closes)."""
+    sandbox_limits: Mapped[str | None] = mapped_column(Text, nullable=True)
+    """JSON of the sandbox limits code submissions of this phase run under
+    (``phase_settings.LIMIT_FIELDS`` keys; None: the sandbox's defaults)."""
+    data_preset: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    """Set when the phase's secret data are made on first use: the challenge's data preset."""
+    data_seed_source: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    """Where that first use draws the data seed from (``entropy``)."""
 
     challenge: Mapped[ChallengeRow] = relationship(back_populates="phases")
 

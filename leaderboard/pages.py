@@ -135,6 +135,7 @@ def _board_json(b: Board) -> dict[str, Any]:
         "title": b.phase_title,
         "hidden": b.hidden,
         "scores_visible": b.visible,
+        "window": b.window,
         "ranking": [{"name": m.name, "higher_is_better": m.higher_is_better} for m in b.challenge.ranking],
         "entries": [_entry_json(e, columns) for e in b.ranked],
         "pending": [_entry_json(e, columns) for e in b.pending],

@@ -243,10 +243,22 @@ def requeue(store: Store, submission_id: int, reason: str = "re-queued by the or
 Scorer = Callable[[str, "os.PathLike[str]", "str | None", str], Scored]
 
 
-def score_claim(store: Store, claim: Claim, *, scorer: Scorer | None = None, heartbeat_every: float = 10.0) -> str:
+def score_claim(
+    store: Store,
+    claim: Claim,
+    *,
+    scorer: Scorer | None = None,
+    heartbeat_every: float = 10.0,
+    backend: str = "bubblewrap",
+) -> str:
     """Score the claimed submission and record the outcome; returns the run's new state
-    (``scored``, ``failed``, or ``lost`` when another worker recovered the run meanwhile)."""
-    scorer = scorer or score_payload  # type: ignore[assignment]
+    (``scored``, ``failed``, or ``lost`` when another worker recovered the run meanwhile).
+
+    The phase's secret data are made first when the phase makes them on first use; code
+    submissions run in the ``backend`` sandbox under the phase's sandbox limits."""
+    from .competition import ensure_phase_data
+    from .phase_settings import load_limits, to_limits
+
     with store.transaction() as session:
         submission = session.get(SubmissionRow, claim.submission_id)
         assert submission is not None
@@ -256,6 +268,8 @@ def score_claim(store: Store, claim: Claim, *, scorer: Scorer | None = None, hea
             None if submission.is_baseline else phase.plan_path,
             f"{submission.method} ({submission.participant})",
         )
+        phase_slug, limits_text = phase.slug, phase.sandbox_limits
+        first_use = phase.data_preset is not None and not submission.is_baseline
     stop = threading.Event()
 
     def beat() -> None:
@@ -266,6 +280,10 @@ def score_claim(store: Store, claim: Claim, *, scorer: Scorer | None = None, hea
     beater = threading.Thread(target=beat, daemon=True, name=f"heartbeat-run-{claim.run_id}")
     beater.start()
     try:
+        if first_use:  # the heartbeat runs on while this worker makes the data or waits for another's
+            ensure_phase_data(store, challenge, phase_slug)
+        if scorer is None:
+            scorer = functools.partial(score_payload, backend=backend, limits=to_limits(load_limits(limits_text)))
         score = scorer(challenge, payload, plan, label)  # type: ignore[misc]
     except Exception as err:  # noqa: BLE001 - a bad payload fails its run with the reason, never the worker
         stop.set()
@@ -300,8 +318,8 @@ def work(
     backend: str = "bubblewrap",
 ) -> dict[str, int]:
     """Recover stale runs, then score queued runs one by one (until the queue is empty, or until
-    ``stop`` is set); code submissions run in the ``backend`` sandbox. Returns how many runs
-    ended in each state."""
+    ``stop`` is set); code submissions run in the ``backend`` sandbox under their phase's sandbox
+    limits. Returns how many runs ended in each state."""
     from ..submission_kit.runner import reap_sandbox_leftovers
 
     worker = worker or worker_name()
@@ -320,12 +338,7 @@ def work(
                 break
             time.sleep(poll)
             continue
-        outcome = score_claim(
-            store,
-            claim,
-            scorer=functools.partial(score_payload, backend=backend),
-            heartbeat_every=max(0.5, stale_after / 4),
-        )
+        outcome = score_claim(store, claim, backend=backend, heartbeat_every=max(0.5, stale_after / 4))
         counts[outcome] += 1
         say(f"submission {claim.submission_id}: {outcome} (attempt {claim.attempt})")
     return counts

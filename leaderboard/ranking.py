@@ -18,7 +18,8 @@ from sqlalchemy.orm import selectinload
 from .. import challenges
 from ..challenges import Challenge
 from .db import Store
-from .models import SCORED, ChallengeRow, PhaseRow, SubmissionRow
+from .models import SCORED, ChallengeRow, PhaseRow, SubmissionRow, utcnow
+from .phase_settings import status_line
 from .submissions import get_phase
 
 
@@ -49,6 +50,8 @@ class Board:
     """Scored submissions, best first."""
     pending: list[Entry]
     """Queued, running and failed submissions (and every one while the scores are hidden)."""
+    window: dict[str, Any] = field(default_factory=dict)
+    """The phase's dates as :func:`~.phase_settings.status_line` words them (open, closes in, closed)."""
 
 
 def _sort_key(challenge: Challenge, metrics: dict[str, tuple[float | None, float | None]]) -> tuple[float, ...]:
@@ -105,9 +108,10 @@ def board(store: Store, challenge: str, phase: str, *, organiser: bool = False) 
         ).all()
         entries = [_entry(s, visible) for s in submissions]
         title, hidden = row.title, row.hidden
+        window = status_line(row.starts_at, row.ends_at, utcnow())
     scored = [e for e in entries if e.state == SCORED and visible]
     pending = [e for e in entries if not (e.state == SCORED and visible)]
-    return Board(declared, phase, title, hidden, visible, rank_entries(declared, scored), pending)
+    return Board(declared, phase, title, hidden, visible, rank_entries(declared, scored), pending, window)
 
 
 def phases(store: Store) -> list[dict[str, Any]]:
@@ -132,6 +136,7 @@ def phases(store: Store) -> list[dict[str, Any]]:
                         "submissions": len(subs),
                         "scored": sum(s.run.state == SCORED for s in subs),
                         "baselines": sum(s.is_baseline for s in subs),
+                        "window": status_line(p.starts_at, p.ends_at, utcnow()),
                     }
                 )
             out.append({"slug": c.slug, "title": c.title, "description": c.description, "phases": items})

@@ -17,6 +17,7 @@ from typing import Any
 from ..challenges import get
 from ..output import JsonFileError, dumps, read_json
 from ..records import Score, finite, records_in, validate_record
+from ..submission_kit.sandbox.limits import Limits
 
 N_BOOTSTRAP = 1000
 
@@ -95,15 +96,16 @@ def _stored(challenge: str, score: Score) -> list[Metric]:
     return [Metric(n, finite(score.metrics[n]), finite(score.errors.get(n))) for n in names if n in score.metrics]
 
 
-def _sandboxed(challenge: str, bundle: Path, truth: Path, backend: str) -> tuple[Score, dict[str, Any], Path]:
+def _sandboxed(
+    challenge: str, bundle: Path, truth: Path, backend: str, limits: Limits
+) -> tuple[Score, dict[str, Any], Path]:
     """Run a code bundle (in ``backend``) or an image tar (in docker) in the sandbox on the
-    phase's inputs; its score, the run's outcome and the folder of its outputs."""
+    phase's inputs under ``limits``; its score, the run's outcome and the folder of its outputs."""
     import tempfile
 
     from ..submission_kit.bundles import is_image_tar, unpack_bundle
     from ..submission_kit.runner import Payload, run_submission
     from ..submission_kit.sandbox import backend_named
-    from ..submission_kit.sandbox.limits import Limits
     from ..submission_kit.sandbox.workspace import make_run_root
 
     inputs = truth.parent / "input"
@@ -130,7 +132,7 @@ def _sandboxed(challenge: str, bundle: Path, truth: Path, backend: str) -> tuple
             runner,
             payload,
             run_dir=run_dir,
-            limits=Limits(),
+            limits=limits,
             input_dir=inputs,
             organiser_dir=truth,
             n_bootstrap=n_bootstrap,
@@ -157,11 +159,18 @@ def _sandboxed(challenge: str, bundle: Path, truth: Path, backend: str) -> tuple
 
 
 def score_payload(
-    challenge: str, path: Path, truth_path: str | None, label: str, *, backend: str = "bubblewrap"
+    challenge: str,
+    path: Path,
+    truth_path: str | None,
+    label: str,
+    *,
+    backend: str = "bubblewrap",
+    limits: Limits | None = None,
 ) -> Scored:
     """Score the payload at ``path`` for ``challenge``; ``label`` titles the plots. A code
     bundle (``.tar.gz``, ``.zip``) runs in the ``backend`` sandbox on the phase's inputs first,
-    an image tar (``docker save``, ``.tar``) in the docker sandbox."""
+    an image tar (``docker save``, ``.tar``) in the docker sandbox, under ``limits`` (the
+    phase's; default: the sandbox's defaults)."""
     from ..submission_kit.bundles import is_bundle, is_image_tar
 
     declared = get(challenge)
@@ -172,7 +181,7 @@ def score_payload(
         if not Path(truth_path).exists():
             raise FileNotFoundError(f"{truth_path}: the phase's hidden truth is missing")
         if is_bundle(path) or is_image_tar(path):
-            score, run, outputs = _sandboxed(challenge, path, Path(truth_path), backend)
+            score, run, outputs = _sandboxed(challenge, path, Path(truth_path), backend, limits or Limits())
         else:
             score = declared.score(
                 path,

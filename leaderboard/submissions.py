@@ -19,6 +19,7 @@ from .. import challenges
 from .db import Store
 from .identities import AuthenticationError, authenticate, identity_key, registered
 from .models import QUEUED, ChallengeRow, PhaseRow, RunRow, SubmissionRow, utcnow
+from .phase_settings import check_window, dump_limits, load_limits, refuse_outside
 from .scoring import check_payload
 
 
@@ -95,11 +96,26 @@ def configure_phase(
     revealed: bool | None = None,
     clear_limits: bool = False,
     clear_plan: bool = False,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    clear_dates: bool = False,
+    sandbox_limits: dict[str, float | int] | None = None,
+    clear_sandbox_limits: bool = False,
 ) -> None:
     """Organiser settings of a phase: test plan (checked by the challenge, or cleared), submission
-    limits, whether hidden scores are shown."""
+    limits, dates (naive UTC; ``clear_dates`` first), sandbox limits (merged into the phase's,
+    ``clear_sandbox_limits`` first; checked with ``phase_settings.parse_limits``), whether hidden
+    scores are shown."""
     with store.transaction() as session:
         row = get_phase(session, challenge, phase, lock=True)
+        if clear_dates:
+            row.starts_at = row.ends_at = None
+        row.starts_at, row.ends_at = start or row.starts_at, end or row.ends_at
+        check_window(row.starts_at, row.ends_at, f"phase {challenge}/{phase}: --end")
+        if clear_sandbox_limits:
+            row.sandbox_limits = None
+        if sandbox_limits:
+            row.sandbox_limits = dump_limits({**load_limits(row.sandbox_limits), **sandbox_limits})
         if plan is not None:
             if clear_plan:
                 raise ValueError("give either --plan or --clear-plan")
@@ -109,6 +125,8 @@ def configure_phase(
             row.plan_path = str(plan.resolve())
         if clear_plan:
             row.plan_path = None
+        if plan is not None or clear_plan:  # the organiser's truth replaces data made on first use
+            row.data_preset = row.data_seed_source = None
         if clear_limits:
             row.max_per_day = row.max_total = None
         for name, value in (("max_per_day", max_per_day), ("max_total", max_total)):
@@ -118,6 +136,13 @@ def configure_phase(
                 setattr(row, name, value)
         if revealed is not None:
             row.revealed = revealed
+
+
+def check_open(store: Store, challenge: str, phase: str, now: dt.datetime | None = None) -> None:
+    """Raise ``PhaseClosedError`` when ``phase`` takes no submissions at ``now`` (its dates)."""
+    with store.transaction() as session:
+        row = get_phase(session, challenge, phase)
+        refuse_outside(f"{challenge}/{phase}", row.starts_at, row.ends_at, now or utcnow())
 
 
 def _check_limits(session: Session, phase: PhaseRow, participant: str, key: str, now: dt.datetime) -> None:
@@ -166,8 +191,9 @@ def submit(
     ignored); a name registered as an identity can only submit with its token. The phase's
     limits count per identity (the normalised name), however the name is typed. The payload is
     checked first (a clear error names the file and field), then copied into the home folder
-    under its sha256. Sending the same payload again returns the existing submission. Baselines
-    are exempt from the participant limits.
+    under its sha256. Sending the same payload again returns the existing submission. Outside
+    the phase's dates a submission is refused (``PhaseClosedError``). Baselines are exempt from
+    the dates and the participant limits.
     """
     payload = Path(payload)
     if not payload.is_file():
@@ -190,6 +216,8 @@ def submit(
         # Locking the phase row serialises submissions to it (PostgreSQL; SQLite has one writer anyway),
         # so two concurrent submissions cannot both slip under a limit.
         row = get_phase(session, challenge, phase, lock=True)
+        if not is_baseline:  # the organiser's baselines may be added at any time
+            refuse_outside(f"{challenge}/{phase}", row.starts_at, row.ends_at, now)
         if row.plan_path is None and not is_baseline:
             raise ValueError(
                 f"phase {challenge}/{phase} has no hidden truth yet: only baseline run records can be "

@@ -93,7 +93,8 @@ def create_app(store: Store) -> FastAPI:
         challenge: str, phase: str, request: Request, method: str, format: str = "csv", description: str = ""
     ) -> JSONResponse:
         from .identities import AuthenticationError, authenticate
-        from .submissions import SubmissionLimitError, submit
+        from .phase_settings import PhaseClosedError
+        from .submissions import SubmissionLimitError, check_open, submit
         from .uploads import FORMATS, UploadTooLarge, receive
 
         token = _bearer(request)
@@ -103,6 +104,12 @@ def create_app(store: Store) -> FastAPI:
             raise HTTPException(status_code=403 if "revoked" in str(err) else 401, detail=str(err)) from None
         if format not in FORMATS:
             raise HTTPException(status_code=422, detail=f"format must be one of {FORMATS}, got {format!r}")
+        try:  # before reading the body: a closed phase takes nothing
+            check_open(store, challenge, phase)
+        except PhaseClosedError as err:
+            raise HTTPException(status_code=403, detail=str(err)) from None
+        except (ValueError, KeyError) as err:
+            raise HTTPException(status_code=422, detail=str(err).strip("'\"")) from None
         try:
             upload = await receive(store, request.stream(), f".{format}")
         except UploadTooLarge as err:
@@ -113,6 +120,8 @@ def create_app(store: Store) -> FastAPI:
             )
         except SubmissionLimitError as err:
             raise HTTPException(status_code=429, detail=str(err)) from None
+        except PhaseClosedError as err:  # it closed while the body arrived
+            raise HTTPException(status_code=403, detail=str(err)) from None
         except AuthenticationError as err:
             raise HTTPException(status_code=403, detail=str(err)) from None
         except (ValueError, FileNotFoundError, KeyError) as err:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import stat
 from pathlib import Path
@@ -27,6 +28,7 @@ challenges:
         max_per_day: 3
         max_total: 50
         preset: tiny
+        limits: {memory_mb: 1024, wall_seconds: 120}
       - name: final
         title: Final test
         hidden: true
@@ -61,6 +63,9 @@ def test_init_creates_the_phases_and_their_secret_truth(tmp_path: Path) -> None:
             public = get_phase(session, "lhco", "public")
             final = get_phase(session, "lhco", "final")
             assert (public.hidden, public.max_per_day, public.max_total) == (False, 3, 50)
+            assert (public.starts_at, public.ends_at) == (dt.datetime(2026, 1, 10), dt.datetime(2026, 3, 1))
+            assert json.loads(public.sandbox_limits) == {"memory_mb": 1024, "wall_seconds": 120.0}
+            assert (final.starts_at, final.ends_at, final.sandbox_limits, final.data_preset) == (None,) * 4
             assert (final.hidden, final.max_per_day, final.max_total, final.title) == (True, None, 2, "Final test")
             assert final.plan_path == str((home / "phases" / "lhco" / "final" / "organiser").resolve())
     finally:
@@ -108,6 +113,18 @@ BAD = {
     ),
     "bad seed": ("challenges:\n  - id: lhco\n    phases:\n      - {name: public, seed: 42}\n", "phases[0].seed"),
     "bad limit": ("challenges:\n  - id: lhco\n    phases:\n      - {name: public, max_total: 0}\n", "max_total"),
+    "unknown sandbox limit": (
+        "challenges:\n  - id: lhco\n    phases:\n      - {name: public, limits: {memory: 512}}\n",
+        "phases[0].limits.memory: unknown limit",
+    ),
+    "sandbox limit not a number": (
+        "challenges:\n  - id: lhco\n    phases:\n      - {name: public, limits: {wall_seconds: soon}}\n",
+        "phases[0].limits.wall_seconds: a number",
+    ),
+    "sandbox limits not a mapping": (
+        "challenges:\n  - id: lhco\n    phases:\n      - {name: public, limits: 3}\n",
+        "phases[0].limits: expected a mapping",
+    ),
     "twice": ("challenges:\n  - id: lhco\n    phases:\n      - {name: public}\n      - {name: public}\n", "twice"),
     "not yaml": ("challenges: [\n", "not valid YAML"),
     # The first phase is fine: nothing of it may be created when a later one is bad.
@@ -154,10 +171,13 @@ def test_the_documented_competition_file_is_valid(tmp_path: Path) -> None:
         ("public", False, "tiny", "entropy"),
         ("hidden", True, "small", "secret-file"),
     ]
+    assert plans[0].limits == {"memory_mb": 2048, "wall_seconds": 900.0}
+    assert plans[0].end == plans[1].end == dt.datetime(2027, 3, 1, 12)
 
 
-@pytest.mark.slow  # ~18 s: the tiny data of every challenge, twice
 def test_preset_declares_every_challenge_with_a_public_and_a_hidden_phase(tmp_path: Path) -> None:
+    """The phases and their preset only: the secret data are made by the first worker that needs
+    them (tests/test_leaderboard_phases.py)."""
     from hepbench import challenges
 
     home = tmp_path / "lb"
@@ -171,8 +191,8 @@ def test_preset_declares_every_challenge_with_a_public_and_a_hidden_phase(tmp_pa
                     row = get_phase(session, challenge.id, spec.slug)
                     assert row.hidden == spec.hidden
                     assert row.plan_path == str((home / "phases" / challenge.id / spec.slug / "organiser").resolve())
-                    secrets = Path(row.plan_path) / "secrets.json"
-                    assert stat.S_IMODE(secrets.stat().st_mode) == 0o600
+                    assert (row.data_preset, row.data_seed_source) == ("tiny", "entropy")
+                    assert not Path(row.plan_path).exists()
     finally:
         store.close()
 
