@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from hepbench.challenges.calo.dataset import generate_dataset, load_split
-from hepbench.challenges.calo.physics import energy_resolution, lateral_containment, shower_maximum
+from hepbench.challenges.calo.physics import energy_resolution, lateral_containment, occupancy, shower_maximum
 from hepbench.challenges.calo.simulator import (
     DS1_ENERGIES_MEV,
     SIMULATOR_VERSION,
@@ -89,9 +89,11 @@ def _occupancy(showers):
 def test_occupancy_grows_with_energy_on_ds2():
     # GFlash spot count N = 10.3 / c E^0.959: the non-zero voxels keep growing with energy instead
     # of saturating at a spot cap (version 1.x: 147 / 717 / 1242 / 1329 at 1 / 10 / 100 / 1000 GeV).
-    sim = GFlashSimulator("ds2", seed=6)
-    occupancy = [_occupancy(sim.sample(np.full(60, e))) for e in (1e3, 1e4, 1e5, 1e6)]
-    assert all(b > 1.5 * a for a, b in zip(occupancy, occupancy[1:])), occupancy
+    hits = occupancy(detector_model("ds2"), n_showers=60, seed=6)
+    counts = hits["nonzero_mean"]
+    assert all(b > 1.5 * a for a, b in zip(counts, counts[1:])), counts
+    assert all(0.95 < sum(layers) < 1.02 for layers in hits["layer_fraction"])
+    sim = GFlashSimulator("ds2")
     spots = sim.n_spots(np.array([1e3, 1e6]))
     assert spots[1] / spots[0] == pytest.approx(1e3**0.959)
     fewer = GFlashSimulator(vary(detector_model("ds2"), sampling_fraction_scale=0.5)).n_spots(np.array([1e4]))
