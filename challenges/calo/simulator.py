@@ -414,9 +414,9 @@ class GFlashSimulator:
         deposited = np.bincount(
             shower_idx * n_voxels + voxel_idx, weights=spot_share * scale[shower_idx], minlength=len(energy) * n_voxels
         ).reshape(len(energy), n_voxels)
-        hit = deposited > 0
-        deposited[hit] = self._visible(deposited[hit]) * self.model.calibration
-        deposited[deposited < self.model.readout_threshold_mev] = 0.0
+        hit = np.flatnonzero(deposited)  # the few voxels with spots: work on those only
+        stored = self._visible(deposited.flat[hit]) * self.model.calibration
+        deposited.flat[hit] = np.where(stored < self.model.readout_threshold_mev, 0.0, stored)
         return deposited
 
     def _draw_spots(self, mean_spots: np.ndarray, per_spot: np.ndarray) -> tuple[np.ndarray, ...]:
