@@ -1,7 +1,7 @@
 """GFlash generator speed and calo evaluation: how well the metrics separate detector variations.
 
 Usage: python benchmarks/bench_calo.py [--geometry ds1-photons] [--showers 3000]
-       [--classifier small] [--runs 2] [--device auto] [--json out.json]
+       [--classifier small] [--runs 2] [--device auto] [--speed-only] [--json out.json]
 
 1. Generation speed (showers/s, median of 3) of the GFlash simulator for DS1 photons, DS2 and DS3,
    and per-shower time at batch sizes 1, 100, 10000 (mean +- std) for the chosen geometry.
@@ -39,6 +39,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=2)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--skip-speed", action="store_true")
+    parser.add_argument("--speed-only", action="store_true", help="only the generation speed (no evaluations)")
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
     result: dict = {"machine": platform.processor() or platform.machine(), "args": vars(args)}
@@ -54,6 +55,9 @@ def main() -> None:
         simulator = GFlashSimulator(args.geometry, seed=0)
         result["timing_ms"] = generation_timing(simulator.sample, simulator.sample_energies(10_000), repeats=3)
         print("ms per shower:", result["timing_ms"])
+        if args.speed_only:
+            print(json.dumps(result, default=float)[:400])
+            return
 
     model = detector_model(args.geometry)
     reference = GFlashSimulator(model, seed=1).generate(args.showers)

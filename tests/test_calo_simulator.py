@@ -2,8 +2,14 @@ import numpy as np
 import pytest
 
 from hepbench.challenges.calo.dataset import generate_dataset, load_split
-from hepbench.challenges.calo.physics import energy_resolution, lateral_containment, shower_maximum
-from hepbench.challenges.calo.simulator import DS1_ENERGIES_MEV, GFlashSimulator, detector_model, vary
+from hepbench.challenges.calo.physics import energy_resolution, lateral_containment, occupancy, shower_maximum
+from hepbench.challenges.calo.simulator import (
+    DS1_ENERGIES_MEV,
+    SIMULATOR_VERSION,
+    GFlashSimulator,
+    detector_model,
+    vary,
+)
 
 
 def _layer_centroid(model, showers):
@@ -70,6 +76,61 @@ def test_dataset_generation_round_trip(tmp_path):
     train = load_split(tmp_path, "ds1-photons", "train")
     test = load_split(tmp_path, "ds1-photons", "test")
     assert train.showers.shape == (300, 368) and train.metadata["seed"] == 3 and train.metadata["split"] == "train"
+    assert train.metadata["generator_version"] == SIMULATOR_VERSION
     assert not np.array_equal(train.showers, test.showers)
     again = generate_dataset("tiny", 3, tmp_path / "again")
     assert again["ds1-photons_train.hdf5"]["sha256"] == written["ds1-photons_train.hdf5"]["sha256"]
+
+
+def _occupancy(showers):
+    return (showers > 0).sum(axis=1).mean()
+
+
+def test_occupancy_grows_with_energy_on_ds2():
+    # GFlash spot count N = 10.3 / c E^0.959: the non-zero voxels keep growing with energy instead
+    # of saturating at a spot cap (version 1.x: 147 / 717 / 1242 / 1329 at 1 / 10 / 100 / 1000 GeV).
+    hits = occupancy(detector_model("ds2"), n_showers=60, seed=6)
+    counts = hits["nonzero_mean"]
+    assert all(b > 1.5 * a for a, b in zip(counts, counts[1:])), counts
+    assert all(0.95 < sum(layers) < 1.02 for layers in hits["layer_fraction"])
+    sim = GFlashSimulator("ds2")
+    spots = sim.n_spots(np.array([1e3, 1e6]))
+    assert spots[1] / spots[0] == pytest.approx(1e3**0.959)
+    fewer = GFlashSimulator(vary(detector_model("ds2"), sampling_fraction_scale=0.5)).n_spots(np.array([1e4]))
+    assert fewer[0] == pytest.approx(sim.n_spots(np.array([1e4]))[0] * np.sqrt(0.5))
+
+
+def test_shower_to_shower_spread_of_the_shower_maximum():
+    # Per shower, T = <t> - var(t) / <t> of its layer profile (gamma moments); its spread over
+    # showers at fixed energy must be GFlash's for a sampling calorimeter: sigma(ln T) =
+    # 1 / (-2.5 + 1.25 ln y), times T; the measurement only adds spot noise.
+    model = detector_model("ds2")
+    sim = GFlashSimulator(model, seed=8)
+    centres = np.array([0.5 * (a + b) for a, b in model.layer_depth_edges_x0])
+    ratios = []
+    for energy in (1e4, 1e5, 1e6):
+        showers = sim.sample(np.full(1000, energy))
+        layers = np.column_stack([showers[:, sl].sum(axis=1) for sl in model.geometry.layer_slices().values()])
+        weights = layers / layers.sum(axis=1, keepdims=True)
+        mean = weights @ centres
+        t_hat = mean - (weights @ centres**2 - mean**2) / mean
+        p = sim.mean_longitudinal_parameters(np.array([energy]))
+        ln_y = np.log(energy / model.material.critical_energy_mev)
+        assert p["sigma_ln_t"][0] == pytest.approx(1 / (-2.5 + 1.25 * ln_y))
+        expected = np.exp(p["mean_ln_t"][0]) * p["sigma_ln_t"][0]
+        ratios.append(t_hat.std() / expected)
+    assert 0.97 < np.mean(ratios) < 1.2, ratios
+
+
+def test_voxel_sampling_matches_the_spot_level_model():
+    # sample() draws voxel counts from the integrated profiles; binning the spots themselves
+    # (no thinning at 10 GeV) must give the same layer energies and occupancy.
+    model = detector_model("ds2")
+    energy = np.full(300, 1e4)
+    binned = GFlashSimulator(model, seed=11).sample(energy)
+    sim = GFlashSimulator(model, seed=12, max_spots=10**6)
+    spots = sim.voxelise(sim.sample_spots(energy), len(energy))
+    layer = [np.array([s[:, sl].sum() for sl in model.geometry.layer_slices().values()]) for s in (binned, spots)]
+    np.testing.assert_allclose(layer[0].sum() / layer[1].sum(), 1.0, atol=0.01)
+    np.testing.assert_allclose(layer[0] / layer[0].sum(), layer[1] / layer[1].sum(), atol=0.003)
+    assert _occupancy(binned) == pytest.approx(_occupancy(spots), rel=0.05)

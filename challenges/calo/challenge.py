@@ -139,7 +139,7 @@ class CaloFastSimulation(Challenge):
         for geometry in ("ds1-photons", "ds2"):
             with console.status(f"physics checks for {geometry}", spinner="dots"):
                 results[geometry] = report = physics_report(geometry, out, seed=seed)
-            m, c, r = report["shower_maximum"], report["containment"], report["resolution"]
+            m, c, r, h = report["shower_maximum"], report["containment"], report["resolution"], report["occupancy"]
             rows.append(
                 {
                     "geometry": report["geometry"],
@@ -149,6 +149,7 @@ class CaloFastSimulation(Challenge):
                     "a / sqrt(E)": r["a_sqrt_gev"],
                     "b": r["b_constant"],
                     "a input": r["a_input_sqrt_gev"],
+                    "non-zero voxels 1..1000 GeV": "/".join(f"{n:.0f}" for n in h["nonzero_mean"]),
                 }
             )
         return {"physics": results, "rows": rows, "columns": list(rows[0])}

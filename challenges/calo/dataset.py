@@ -11,7 +11,7 @@ import numpy as np
 from ... import __version__
 from .geometry import builtin_geometry
 from .showers_io import Showers, read_showers, write_showers
-from .simulator import GFlashSimulator, detector_model
+from .simulator import SIMULATOR_VERSION, GFlashSimulator, detector_model
 
 GENERATOR = "hepbench.calo.gflash"
 
@@ -60,6 +60,7 @@ def generate_dataset(preset: str, seed: int, out: str | Path) -> dict[str, dict[
             energy, showers = simulator.generate(n)
             meta = {
                 "generator": GENERATOR,
+                "generator_version": SIMULATOR_VERSION,
                 "hepbench_version": __version__,
                 "preset": preset,
                 "seed": seed,

@@ -1,8 +1,10 @@
-"""Physics checks of the GFlash simulator: shower maximum vs energy, lateral containment, resolution.
+"""Physics checks of the GFlash simulator: shower maximum vs energy, lateral containment,
+resolution, occupancy.
 
 Expectations for electromagnetic showers: the depth of the shower maximum grows as ln(E / Ec)
 (slope ~1 X0 per e-fold), about 90 % of the energy lies within one Moliere radius, and the energy
-resolution follows sigma / E = a / sqrt(E) (+ a small constant term) with a the sampling term.
+resolution follows sigma / E = a / sqrt(E) (+ a small constant term) with a the sampling term;
+the number of non-zero voxels grows with energy (GFlash spot count ~ E^0.959).
 """
 
 from __future__ import annotations
@@ -99,6 +101,23 @@ def energy_resolution(
     }
 
 
+def occupancy(
+    model: DetectorModel, energies_mev=(1e3, 1e4, 1e5, 1e6), n_showers: int = 100, seed: int = 0
+) -> dict[str, Any]:
+    """Mean and std of the number of non-zero voxels per shower, and the mean energy fraction
+    per layer (stored energy / incident energy), per incident energy."""
+    simulator = GFlashSimulator(model, seed=seed)
+    slices = list(model.geometry.layer_slices().values())
+    mean, std, layers = [], [], []
+    for energy in energies_mev:
+        showers = simulator.sample(np.full(n_showers, energy))
+        hits = (showers > 0).sum(axis=1)
+        mean.append(float(hits.mean()))
+        std.append(float(hits.std()))
+        layers.append([float(showers[:, sl].sum(axis=1).mean() / energy) for sl in slices])
+    return {"energies_mev": list(energies_mev), "nonzero_mean": mean, "nonzero_std": std, "layer_fraction": layers}
+
+
 def physics_report(
     geometry: str = "ds2", out: str | Path | None = None, seed: int = 0, n_showers: int = 200
 ) -> dict[str, Any]:
@@ -107,6 +126,7 @@ def physics_report(
     maximum = shower_maximum(model, n_showers=n_showers, seed=seed)
     containment = lateral_containment(model, n_showers=max(20, n_showers // 2), seed=seed + 1)
     resolution = energy_resolution(model, n_showers=n_showers, seed=seed + 2)
+    hits = occupancy(model, n_showers=max(20, n_showers // 2), seed=seed + 3)
     if out is not None:
         _plots(model, maximum, containment, resolution, Path(out))
     profiles = maximum.pop("profiles")
@@ -117,6 +137,7 @@ def physics_report(
         "shower_maximum": maximum,
         "containment": containment,
         "resolution": resolution,
+        "occupancy": hits,
     }
 
 

@@ -61,7 +61,7 @@ def unbinned_sets(folder: Path) -> Iterator[UnbinnedSet]:
                 vary=varied,
                 metadata={
                     "generator": data.metadata.get("generator"),
-                    "generator_version": data.metadata.get("hepbench_version"),
+                    "generator_version": data.metadata.get("generator_version", data.metadata.get("hepbench_version")),
                     "stream_seed": stream,
                     "geometry": data.metadata.get("geometry"),
                     "units": "MeV",
