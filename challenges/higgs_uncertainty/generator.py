@@ -100,40 +100,88 @@ def _breit_wigner(mass: float, width: float, low: float, high: float, n: int, rn
 
 
 # --- tau decays -------------------------------------------------------------------------
-def _tau_leptonic(tau: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """tau -> l nu nu: lepton energy fraction from the Michel spectrum x^2 (3 - 2x)."""
+def _oriented(cos_t: np.ndarray, axis: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Unit vectors (n, 3) at polar angle arccos(cos_t) about ``axis`` (n, 3), azimuth uniform."""
+    u = axis / np.maximum(np.linalg.norm(axis, axis=1, keepdims=True), 1e-12)
+    helper = np.where(np.abs(u[:, 2:3]) < 0.9, [[0.0, 0.0, 1.0]], [[1.0, 0.0, 0.0]])
+    v = np.cross(u, helper)
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    w = np.cross(u, v)
+    phi = rng.uniform(-np.pi, np.pi, len(u))
+    sin_t = np.sqrt(np.clip(1.0 - cos_t**2, 0.0, 1.0))
+    return cos_t[:, None] * u + sin_t[:, None] * (np.cos(phi)[:, None] * v + np.sin(phi)[:, None] * w)
+
+
+def _tau_leptonic(
+    tau: np.ndarray, rng: np.random.Generator, polarisation: np.ndarray | float = 0.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """tau -> l nu nu: lepton energy fraction x and angle theta to the tau's direction of flight
+    (its helicity axis) from the polarised Michel spectrum x^2 [(3 - 2x) + P (1 - 2x) cos(theta)]
+    (massless lepton; P = +1 / -1 is a right- / left-handed tau-, the CP mirror for tau+)."""
     n = len(tau)
-    x = np.empty(n)
+    pol = np.broadcast_to(np.asarray(polarisation, dtype=np.float64), (n,))
+    x, cos_t = np.empty(n), np.empty(n)
     todo = np.arange(n)
-    while todo.size:  # rejection sampling; acceptance 1/2
-        trial = rng.uniform(0.0, 1.0, todo.size)
-        ok = rng.uniform(0.0, 1.0, todo.size) < trial**2 * (3.0 - 2.0 * trial)
-        x[todo[ok]] = trial[ok]
+    while todo.size:  # rejection sampling under the envelope 2 (acceptance 1/4)
+        trial_x = rng.uniform(0.0, 1.0, todo.size)
+        trial_c = rng.uniform(-1.0, 1.0, todo.size)
+        density = trial_x**2 * ((3.0 - 2.0 * trial_x) + pol[todo] * (1.0 - 2.0 * trial_x) * trial_c)
+        ok = rng.uniform(0.0, 2.0, todo.size) < density
+        x[todo[ok]], cos_t[todo[ok]] = trial_x[ok], trial_c[ok]
         todo = todo[~ok]
     e = np.maximum(x, 1e-3) * M_TAU / 2.0
-    ux, uy, uz = _isotropic(n, rng)
-    lep_rest = np.stack([e, e * ux, e * uy, e * uz], axis=1)
-    nus_rest = np.stack([M_TAU - e, -e * ux, -e * uy, -e * uz], axis=1)
-    return _boost(lep_rest, tau), _boost(nus_rest, tau)
+    direction = _oriented(cos_t, tau[:, 1:], rng)
+    rest = np.zeros((n, 4))
+    rest[:, 0] = M_TAU
+    lep_rest = np.concatenate([e[:, None], e[:, None] * direction], axis=1)
+    return _boost(lep_rest, tau), _boost(rest - lep_rest, tau)
 
 
-def _tau_hadronic(tau: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """tau -> h nu with h a pion, rho(770) or a1(1260) (relative rates of the hadronic modes)."""
+def _tau_hadronic(
+    tau: np.ndarray, rng: np.random.Generator, polarisation: np.ndarray | float = 0.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """tau -> h nu with h a pion, rho(770) or a1(1260) at the PDG shares of the hadronic decays
+    (17%, 39%, 44%: the three-pion modes together). The hadron's angle theta to the tau's
+    direction of flight follows 1 + P a cos(theta), a = (m_tau^2 - 2 m_h^2) / (m_tau^2 + 2 m_h^2)
+    (1 for the pion, ~0.45 for the rho, ~0 for the a1)."""
     n = len(tau)
-    mode = rng.choice(3, size=n, p=[0.12, 0.45, 0.43])
+    pol = np.broadcast_to(np.asarray(polarisation, dtype=np.float64), (n,))
+    mode = rng.choice(3, size=n, p=[0.17, 0.39, 0.44])
     m_vis = np.where(
         mode == 0,
         0.1396,
         np.where(mode == 1, _breit_wigner(0.775, 0.149, 0.3, 1.6, n, rng), _breit_wigner(1.23, 0.42, 0.5, 1.7, n, rng)),
     )
-    vis_rest, nu_rest = _two_body(np.full(n, M_TAU), m_vis, np.zeros(n), rng)
+    slope = pol * (M_TAU**2 - 2.0 * m_vis**2) / (M_TAU**2 + 2.0 * m_vis**2)
+    cos_t = np.empty(n)
+    todo = np.arange(n)
+    while todo.size:
+        trial = rng.uniform(-1.0, 1.0, todo.size)
+        ok = rng.uniform(0.0, 2.0, todo.size) < 1.0 + slope[todo] * trial
+        cos_t[todo[ok]] = trial[ok]
+        todo = todo[~ok]
+    p = (M_TAU**2 - m_vis**2) / (2.0 * M_TAU)
+    direction = _oriented(cos_t, tau[:, 1:], rng)
+    vis_rest = np.concatenate([np.sqrt(p**2 + m_vis**2)[:, None], p[:, None] * direction], axis=1)
+    nu_rest = np.concatenate([p[:, None], -p[:, None] * direction], axis=1)
     return _boost(vis_rest, tau), _boost(nu_rest, tau)
+
+
+TAU_POLARISATION_Z = -0.15
+"""Longitudinal tau polarisation in Z decays (LEP: 2 sin^2(theta_W) - 1/2 coupling ratio)."""
 
 
 def _ditau(
     boson: np.ndarray, rng: np.random.Generator, spin_one: bool, lepton_pt_min: float = 0.0
 ) -> tuple[np.ndarray, ...]:
-    """Boson -> tau tau -> (lepton, nus) (hadron, nu).
+    """Boson -> tau tau -> (lepton, nus) (hadron, nu), with the taus' spin correlation.
+
+    The taus decay in the boson rest frame, where their directions are the helicity axes. A
+    vector boson gives tau- and tau+ opposite helicities, which makes their decays alike (the
+    same effective polarisation, -1 with probability (1 - P_Z) / 2); a scalar gives equal
+    helicities, decays of opposite effective polarisation (+-1 at random). This correlates the
+    visible energy fractions of the two taus (the other way round for Z and H) and so the
+    missing momentum and visible mass.
 
     Returns the mask of kept bosons and, for those, the lepton, visible hadron and total
     neutrino four-vectors. Bosons whose lepton has pT below ``lepton_pt_min`` are dropped before
@@ -151,9 +199,16 @@ def _ditau(
         direction = np.stack([sin_t * np.cos(phi), sin_t * np.sin(phi), cos_t], axis=1)
         tau1[:, 1:] = p[:, None] * direction
         tau2[:, 1:] = -tau1[:, 1:]
-    lep, nus_l = _tau_leptonic(_boost(tau1, boson), rng)
+        pol_lep = np.where(rng.uniform(size=n) < (1.0 - TAU_POLARISATION_Z) / 2.0, -1.0, 1.0)
+        pol_had = pol_lep
+    else:
+        pol_lep = np.where(rng.uniform(size=n) < 0.5, -1.0, 1.0)
+        pol_had = -pol_lep
+    lep, nus_l = _tau_leptonic(tau1, rng, pol_lep)
+    lep, nus_l = _boost(lep, boson), _boost(nus_l, boson)
     keep = np.hypot(lep[:, 1], lep[:, 2]) >= lepton_pt_min
-    had, nu_h = _tau_hadronic(_boost(tau2[keep], boson[keep]), rng)
+    had, nu_h = _tau_hadronic(tau2[keep], rng, pol_had[keep])
+    had, nu_h = _boost(had, boson[keep]), _boost(nu_h, boson[keep])
     return keep, lep[keep], had, nus_l[keep] + nu_h
 
 
