@@ -118,10 +118,10 @@ class SignalModel:
     ``captured_angle``) to the jet's momentum."""
     captured_u: tuple[float, float] = (0.0001, 0.06)
     captured_angle: tuple[float, float] = (0.5, 1.0)
-    soft_mass: float = 0.04
+    soft_mass: float = 0.045
     """Mass (TeV) added in quadrature to every resonance jet by soft radiation and the underlying
     event in the R = 1.0 cone: shifts the light Y jet's peak (to ~108 GeV), not the X's."""
-    mass_resolution: float = 0.065
+    mass_resolution: float = 0.04
     """Relative Gaussian resolution of the X and Y jet masses (angles of the constituents)."""
     lost_fraction: tuple[float, float] = (0.125, 0.02)
     """Fraction of X and Y jets whose softer prong falls outside the R = 1.0 jet (the wider
@@ -265,7 +265,7 @@ def generate_signal(
         accept = rng.random(batch) * (1.0 + max(model.decay_cos2, 0.0)) < 1.0 + model.decay_cos2 * cos_t**2
         pt_hat = (p_star * np.sqrt(1.0 - cos_t**2))[:, None]
         masses = resonance[None, :] * (1.0 + model.mass_resolution * rng.standard_normal((batch, 2)))
-        masses = np.sqrt(masses**2 + model.soft_mass**2)
+        masses = np.sqrt(masses**2 + rng.exponential(model.soft_mass**2, (batch, 2)))
         # Radiation caught in the cone: more mass and momentum, a third prong (higher tau21).
         caught = rng.random((batch, 2)) < model.captured
         u = np.exp(rng.uniform(*np.log(model.captured_u), (batch, 2))) * caught
