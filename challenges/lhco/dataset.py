@@ -134,6 +134,12 @@ def validation_sample(data_dir: str | Path) -> pd.DataFrame:
         shift.tau21_shift,
         0.1 if meta.get("correlated") else 0.0,
     )
+    version = meta.get("generator_version")
+    if version != GENERATOR_VERSION:
+        raise ValueError(
+            f"{Path(data_dir) / 'data.parquet'}: generator_version {version!r} is not this generator's "
+            f"{GENERATOR_VERSION}; regenerate the data set to draw a matching validation sample"
+        )
     signal = SignalModel(**meta.get("model", {}).get("signal", {}))
     frame = signal_region_sample(
         get_preset(meta["preset"]), split_seed(int(meta["seed"]), "validation"), signal=signal, data_shift=data_shift

@@ -1,20 +1,27 @@
 """Fast generator of LHC Olympics R&D-like dijet events (SPEC section 2), vectorised.
 
-Background (QCD dijets): the leading jet's pT follows a power law above the 1.2 TeV trigger,
-the subleading jet balances it up to a radiative imbalance, and the jets' rapidity difference
-is drawn from a falling distribution; mjj is the invariant mass of the two massive jets, so
-its falling spectrum and the turn-on near 2.5 TeV follow from the trigger. Jet masses are
-log-normal in m / pT (with a mild rise with mjj), and tau21 falls with m / pT.
+Both processes build the two jets as four-vectors: back to back in the pair's rest frame, the
+pair then boosted transversely by its recoil against initial-state radiation (a log-normal
+pT, which gives the jets' pT imbalance and azimuthal gap), each jet's four-momentum multiplied
+by a Gaussian detector response (so pT, jet mass and mjj move together), mjj computed from the
+two four-vectors, and the trigger (leading jet above 1.2 TeV) applied by rejection.
 
-Signal W' -> X(qq) Y(qq): an isotropic two-body decay of a W' (Breit-Wigner) into X and Y;
-the jets' pT follows from the decay angle (events below the trigger are regenerated). The
-jet masses are the resonance masses smeared by the jet resolution, with a fraction of jets
-that lose a decay product (lower mass, QCD-like tau21); two-prong jets have low tau21. The
-reconstructed mjj gets a resolution core and a low tail (final-state radiation out of the
-jets).
+Background (QCD dijets): the hard scattering's pT follows a power law (drawn from below the
+trigger, which the ISR recoil can pass), its rapidity difference a half-normal. Jet masses are
+log-normal in rho = m / pT (with a mild fall with mjj at fixed pT). tau21 is a logistic whose
+mean is flat for light jets and falls linearly in ln rho above a knee, with small pT and mjj
+slopes (the quark share rises with mjj).
 
-The shape parameters were tuned against the public high-level features of the real R&D set
-(``validation.distance_table`` gives the distances; docs/lhco.md the numbers).
+Signal W' -> X(qq) Y(qq): a Breit-Wigner W' decaying with 1 + a cos^2(theta*) into X and Y.
+Jet masses are the resonance masses smeared, plus radiation caught in the cone (a log-uniform
+share of pT^2, which also adds momentum and a third prong: higher tau21); some jets lose their
+softer prong (the hard quark alone: QCD mass and tau21, less momentum); a small exponential
+out-of-cone loss lowers pT, mass and mjj together. Two-prong jets have low tau21.
+
+The shape parameters were fitted (Nelder-Mead on the marginals' Wasserstein distances and the
+28 pairwise rank correlations) to the odd-numbered blocks of the public high-level subset in
+``reference_data`` and checked with the classifier two-sample test on the even-numbered ones
+(docs/validation.md).
 
 Events are generated in chunks of :data:`CHUNK_EVENTS`; chunk ``k`` of a process draws from
 its own ``SeedSequence([seed, process, k])``, so chunks can run in parallel (``client``) and
@@ -33,10 +40,12 @@ import pandas as pd
 from ...parallel import map_tasks
 from .schema import COLUMNS, LABEL
 
-GENERATOR_VERSION = "1.0.0"
+GENERATOR_VERSION = "2.0.0"
 CHUNK_EVENTS = 100_000
 TRIGGER_PT = 1.2
 """Leading-jet pT threshold (TeV) of the R&D set."""
+SQRT_S = 13.0
+"""Collision energy (TeV)."""
 EXTRA_COLUMNS: tuple[str, ...] = ("mj2", "pt_j1", "pt_j2")
 PROCESSES: dict[str, int] = {"background": 0, "signal": 1}
 
@@ -45,26 +54,42 @@ PROCESSES: dict[str, int] = {"background": 0, "signal": 1}
 class BackgroundModel:
     """Shape parameters of the QCD dijet background (TeV)."""
 
-    pt_power: float = 8.394
-    """Leading-jet pT density ~ pT^-pt_power above the trigger."""
-    imbalance: float = 0.0163
-    """Mean relative pT imbalance of the subleading jet (exponential)."""
-    hard_radiation_fraction: float = 0.0668
-    """Fraction of events with a hard third jet: the imbalance then has mean ``hard_radiation_scale``."""
-    hard_radiation_scale: float = 0.293
-    dy_scale: float = 1.033
-    """Scale of |y1 - y2| (half-normal)."""
-    log_rho_mean: float = -2.161
+    pt_power: float = 6.19
+    """Density of the hard scattering's pT (in the dijet rest frame) ~ pT^-pt_power above ``pt_min``."""
+    pdf_power: float = 5.35
+    """The pT power law is multiplied by (1 - x_T)^pdf_power, x_T = 2 pT / 13 TeV: the parton
+    luminosities' fall at large momentum fractions, which shortens the mjj tail."""
+    pt_min: float = 1.131
+    """Lowest hard-scattering pT drawn (TeV): below the trigger, which ISR recoil can still pass."""
+    dy_scale: float = 1.146
+    """Scale of |y1 - y2| (half-normal) of the hard scattering."""
+    boost_sigma: float = 0.556
+    """Gaussian spread of the pair's rapidity (y1 + y2) / 2."""
+    y_max: float = 2.04
+    """Both jets within |y| < y_max (the R&D jets are central: |eta| below 2.3)."""
+    isr_pt: tuple[float, float] = (0.0996, 0.8335)
+    """(median in TeV, sigma of ln) of the log-normal pT of the dijet system, the recoil against
+    initial-state radiation: it boosts the pair transversely (pT imbalance, azimuthal gap)."""
+    response_sigma: float = 0.0456
+    """Relative Gaussian jet response: scales each jet's four-momentum (pT, mass and mjj together)."""
+    log_rho_mean: float = -2.1559
     """Mean of ln(m / pT) of a jet."""
-    log_rho_sigma: float = 0.721
-    mass_mjj_slope: float = -0.3
-    """d ln m / d ln(mjj / 3 TeV) at fixed pT. Set (not fitted) so that the rank correlations of
-    the jet masses with mjj match the real ones (0.11 and 0.19): through pT the masses still
-    rise with mjj."""
-    tau_offset: float = 0.036
-    """tau21 = 1.15 sigmoid(tau_offset + tau_slope ln(rho / 0.1) + tau_sigma z)."""
-    tau_slope: float = -0.568
-    tau_sigma: float = 0.828
+    log_rho_sigma: float = 0.7307
+    mass_mjj_slope: float = -0.1009
+    """d ln m / d ln(mjj / 3 TeV) at fixed pT: through pT the masses still rise with mjj."""
+    tau_offset: float = 0.401
+    """tau21 = 1.15 sigmoid(tau_offset + tau_slope h + tau_sigma z), with h = w softplus((ln rho -
+    tau_knee) / w), w = ``tau_knee_width``: flat for light jets (rho = m / pT below
+    e^tau_knee), falling linearly in ln rho for heavier ones (as in the real R&D jets)."""
+    tau_slope: float = -0.871
+    tau_knee: float = -2.465
+    tau_sigma: float = 0.8126
+    tau_knee_width: float = 0.2
+    tau_pt_slope: float = -0.33
+    """d logit / d ln(pT / 1.3 TeV) of tau21 at fixed rho."""
+    tau_mjj_slope: float = -0.16
+    """d logit / d ln(mjj / 3 TeV) of tau21 at fixed rho and pT (the quark share of the jets
+    rises with mjj)."""
 
 
 @dataclass(frozen=True)
@@ -74,39 +99,90 @@ class SignalModel:
     m_wprime: float = 3.5
     m_x: float = 0.5
     m_y: float = 0.1
-    width_wprime: float = 0.01
+    width_wprime: float = 0.015
     """Relative natural width of the W' (Breit-Wigner Gamma / M)."""
-    mjj_resolution: float = 0.038
-    """Relative Gaussian resolution of mjj."""
-    mjj_tail_fraction: float = 0.02
-    mjj_tail_scale: float = 0.10
-    """Relative scale of the low mjj tail (exponential) in a fraction of events."""
-    mass_resolution: float = 0.06
-    """Relative resolution of the X and Y jet masses."""
-    mass_extra: float = 0.065
-    """Scale (TeV, exponential) of radiation caught in the jet: m = sqrt(m_res^2 + e^2)."""
-    lost_energy: float = 0.15
-    """Relative mjj loss per unit of jet-mass fraction lost with a prong."""
-    lost_fraction: tuple[float, float] = (0.12, 0.02)
-    """Fraction of X and Y jets that lose a decay product (mass reduced, QCD-like tau21):
-    the wider X -> qq (dR ~ 2 m / pT) escapes the R = 1.0 jet more often."""
-    tau_x: tuple[float, float] = (-1.65, 0.8)
-    """(offset, sigma) of the logistic tau21 of the X jet (see ``BackgroundModel``)."""
-    tau_y: tuple[float, float] = (-0.71, 0.72)
+    decay_cos2: float = -0.5
+    """Angular distribution of the decay in the W' rest frame, 1 + decay_cos2 cos^2(theta*)
+    (0 isotropic; -1 a transversely polarised spin-1 W' into two spin-0 or longitudinal states)."""
+    isr_pt: tuple[float, float] = (0.046, 0.9)
+    """(median TeV, sigma of ln) of the W' pT (recoil against initial-state radiation)."""
+    response_sigma: float = 0.045
+    """Relative Gaussian jet response (four-momentum scale)."""
+    out_of_cone: float = 0.005
+    """Mean (exponential) fraction of a jet's four-momentum radiated outside the R = 1.0 cone:
+    lowers pT, mass and mjj together (the low mjj tail)."""
+    captured: float = 0.38
+    """Probability that a jet catches a hard extra emission (gluon radiation, underlying event) in
+    its cone; it adds u pT^2 to m^2 with u log-uniform in ``captured_u`` (the soft and
+    collinear dx / x dtheta^2 / theta^2 spectrum) and u / theta^2 (theta uniform in
+    ``captured_angle``) to the jet's momentum."""
+    captured_u: tuple[float, float] = (0.0001, 0.06)
+    captured_angle: tuple[float, float] = (0.5, 1.0)
+    soft_mass: float = 0.045
+    """Mass (TeV) added in quadrature to every resonance jet by soft radiation and the underlying
+    event in the R = 1.0 cone: shifts the light Y jet's peak (to ~108 GeV), not the X's."""
+    mass_resolution: float = 0.04
+    """Relative Gaussian resolution of the X and Y jet masses (angles of the constituents)."""
+    lost_fraction: tuple[float, float] = (0.125, 0.02)
+    """Fraction of X and Y jets whose softer prong falls outside the R = 1.0 jet (the wider
+    X -> qq, dR ~ 2 m / pT, more often): the jet keeps the hard quark, 1 - z of the momentum
+    with z uniform in (0, ``lost_z``), a QCD quark-jet mass and a QCD-like tau21."""
+    lost_z: float = 0.19
+    tau_x: tuple[float, float] = (-1.72, 0.8)
+    """(offset, sigma) of the logistic tau21 of the two-prong X jet (see ``BackgroundModel``)."""
+    tau_y: tuple[float, float] = (-0.87, 0.72)
+    tau_captured: float = 1.4
+    """Rise of tau21's logit per unit of the share of m^2 from captured radiation (a third prong)."""
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
-def _tau21(log_rho: np.ndarray, offset: float, slope: float, sigma: float, rng: np.random.Generator) -> np.ndarray:
-    return 1.15 * _sigmoid(offset + slope * (log_rho - np.log(0.1)) + sigma * rng.standard_normal(log_rho.size))
+def _qcd_tau21(
+    masses: np.ndarray, pts: np.ndarray, mjj: np.ndarray, model: BackgroundModel, rng: np.random.Generator
+) -> np.ndarray:
+    """tau21 of QCD jets of masses and pT (n, 2) in events of dijet mass ``mjj`` (n,), TeV."""
+    w = model.tau_knee_width
+    hinge = w * np.logaddexp(0.0, (np.log(masses / pts) - model.tau_knee) / w)
+    noise = model.tau_sigma * rng.standard_normal(masses.shape)
+    logit = model.tau_offset + model.tau_slope * hinge + model.tau_pt_slope * np.log(pts / 1.3) + noise
+    logit += model.tau_mjj_slope * np.log(mjj / 3.0)[:, None]
+    return 1.15 * _sigmoid(logit)
 
 
-def _dijet_mass(pt1: np.ndarray, pt2: np.ndarray, m1: np.ndarray, m2: np.ndarray, dy: np.ndarray) -> np.ndarray:
-    """Invariant mass of two back-to-back jets (TeV) with rapidity difference ``dy``."""
-    mt1, mt2 = np.sqrt(pt1**2 + m1**2), np.sqrt(pt2**2 + m2**2)
-    return np.sqrt(m1**2 + m2**2 + 2.0 * (mt1 * mt2 * np.cosh(dy) + pt1 * pt2))
+def _log_normal(median_sigma: tuple[float, float], n: int, rng: np.random.Generator) -> np.ndarray:
+    return median_sigma[0] * np.exp(median_sigma[1] * rng.standard_normal(n))
+
+
+def _jet_pair(
+    p_star: np.ndarray,
+    cos_t: np.ndarray,
+    masses: np.ndarray,
+    system_pt: np.ndarray,
+    scale: np.ndarray,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Two jets back to back in the pair's rest frame (momentum ``p_star``, polar angle
+    ``arccos(cos_t)`` to the beam, random azimuth), the pair boosted transversely to pT
+    ``system_pt``, then each jet's four-momentum multiplied by ``scale`` (n, 2) (response,
+    radiation). Returns jet pT (n, 2), jet masses (n, 2) and mjj (n,), TeV. A longitudinal boost
+    of the pair changes none of these, so none is drawn."""
+    n = len(p_star)
+    sin_t = np.sqrt(np.maximum(1.0 - cos_t**2, 0.0))
+    azimuth = rng.uniform(0.0, 2.0 * np.pi, n)
+    sign = np.array([1.0, -1.0])
+    px = (p_star * sin_t * np.cos(azimuth))[:, None] * sign
+    py = (p_star * sin_t * np.sin(azimuth))[:, None] * sign
+    pz = (p_star * cos_t)[:, None] * sign
+    energy = np.sqrt(p_star[:, None] ** 2 + masses**2)
+    m_pair = energy.sum(axis=1)
+    gamma = (np.sqrt(m_pair**2 + system_pt**2) / m_pair)[:, None]
+    gamma_beta = (system_pt / m_pair)[:, None]
+    px, energy = gamma * px + gamma_beta * energy, gamma * energy + gamma_beta * px
+    px, py, pz, energy = px * scale, py * scale, pz * scale, energy * scale
+    mjj2 = energy.sum(axis=1) ** 2 - px.sum(axis=1) ** 2 - py.sum(axis=1) ** 2 - pz.sum(axis=1) ** 2
+    return np.hypot(px, py), masses * scale, np.sqrt(np.maximum(mjj2, 0.0))
 
 
 def _assemble(mjj: np.ndarray, masses: np.ndarray, pts: np.ndarray, taus: np.ndarray, label: int) -> pd.DataFrame:
@@ -129,25 +205,44 @@ def _assemble(mjj: np.ndarray, masses: np.ndarray, pts: np.ndarray, taus: np.nda
     )
 
 
+def _triggered(draw: Callable[[int], tuple[np.ndarray, ...]], n: int) -> tuple[np.ndarray, ...]:
+    """``n`` events of ``draw(batch)`` (arrays whose second is the jets' pT (batch, 2)) with the
+    leading jet above the trigger, by rejection."""
+    parts: list[tuple[np.ndarray, ...]] = []
+    need = n
+    while need > 0:
+        arrays = draw(max(2 * need, 1000))
+        keep = arrays[1].max(axis=1) > TRIGGER_PT
+        parts.append(tuple(a[keep] for a in arrays))
+        need -= int(keep.sum())
+    return tuple(np.concatenate(x)[:n] for x in zip(*parts))
+
+
 def generate_background(n: int, rng: np.random.Generator, model: BackgroundModel = BackgroundModel()) -> pd.DataFrame:
     """``n`` QCD dijet events (all pass the trigger)."""
-    pt_lead = TRIGGER_PT * rng.random(n) ** (-1.0 / (model.pt_power - 1.0))
-    hard = rng.random(n) < model.hard_radiation_fraction
-    imbalance = rng.exponential(1.0, n) * np.where(hard, model.hard_radiation_scale, model.imbalance)
-    pt_sub = pt_lead * np.maximum(1.0 - imbalance, 0.3)
-    dy = np.abs(rng.normal(0.0, model.dy_scale, n))
-    pts = np.stack([pt_lead, pt_sub], axis=1)
-    # Jet masses at the massless mjj, then mjj with the masses.
-    mjj0 = _dijet_mass(pt_lead, pt_sub, 0.0, 0.0, dy)
-    log_rho = (
-        model.log_rho_mean
-        + model.mass_mjj_slope * np.log(mjj0 / 3.0)[:, None]
-        + model.log_rho_sigma * rng.standard_normal((n, 2))
-    )
-    log_rho = np.minimum(log_rho, np.log(0.9))
-    masses = pts * np.exp(log_rho)
-    taus = _tau21(log_rho.ravel(), model.tau_offset, model.tau_slope, model.tau_sigma, rng).reshape(n, 2)
-    mjj = _dijet_mass(pt_lead, pt_sub, masses[:, 0], masses[:, 1], dy)
+
+    def draw(batch: int) -> tuple[np.ndarray, ...]:
+        pt_hat = model.pt_min * rng.random(batch) ** (-1.0 / (model.pt_power - 1.0))
+        x_t = 2.0 * pt_hat / SQRT_S
+        pdf = ((1.0 - np.minimum(x_t, 1.0)) / (1.0 - 2.0 * model.pt_min / SQRT_S)) ** model.pdf_power
+        dy = np.abs(rng.normal(0.0, model.dy_scale, batch))
+        boost = np.abs(rng.normal(0.0, model.boost_sigma, batch))
+        accept = (rng.random(batch) < pdf) & (boost + dy / 2.0 < model.y_max)
+        m_hat = 2.0 * pt_hat * np.cosh(dy / 2.0)
+        log_rho = (
+            model.log_rho_mean
+            + model.mass_mjj_slope * np.log(m_hat / 3.0)[:, None]
+            + model.log_rho_sigma * rng.standard_normal((batch, 2))
+        )
+        log_rho = np.minimum(log_rho, np.log(0.9))
+        masses = pt_hat[:, None] * np.exp(log_rho)
+        scale = 1.0 + model.response_sigma * rng.standard_normal((batch, 2))
+        system_pt = _log_normal(model.isr_pt, batch, rng)
+        pts, masses, mjj = _jet_pair(pt_hat * np.cosh(dy / 2.0), np.tanh(dy / 2.0), masses, system_pt, scale, rng)
+        return mjj, np.where(accept[:, None], pts, 0.0), masses  # rejected: fails the trigger
+
+    mjj, pts, masses = _triggered(draw, n)
+    taus = _qcd_tau21(masses, pts, mjj, model, rng)
     return _assemble(mjj, masses, pts, taus, 0)
 
 
@@ -158,40 +253,48 @@ def generate_signal(
     background: BackgroundModel = BackgroundModel(),
 ) -> pd.DataFrame:
     """``n`` W' -> X Y events that pass the trigger."""
-    parts = []
-    need = n
-    while need > 0:
-        batch = max(2 * need, 1000)
+    resonance = np.array([model.m_x, model.m_y])
+
+    def draw(batch: int) -> tuple[np.ndarray, ...]:
         m_w = model.m_wprime * (1.0 + model.width_wprime / 2.0 * np.tan(np.pi * (rng.random(batch) - 0.5)))
         m_w = np.clip(m_w, model.m_x + model.m_y + 0.05, 2.0 * model.m_wprime)
         arg = (m_w**2 - (model.m_x + model.m_y) ** 2) * (m_w**2 - (model.m_x - model.m_y) ** 2)
         p_star = np.sqrt(arg) / (2.0 * m_w)
         cos_t = rng.uniform(-1.0, 1.0, batch)
-        pt = p_star * np.sqrt(1.0 - cos_t**2)
-        keep = pt > TRIGGER_PT
-        parts.append((m_w[keep], pt[keep]))
-        need -= int(keep.sum())
-    m_w, pt = (np.concatenate(x)[:n] for x in zip(*parts))
-    resonance = np.array([model.m_x, model.m_y])
-    masses = resonance[None, :] * (1.0 + model.mass_resolution * rng.standard_normal((n, 2)))
-    masses = np.sqrt(masses**2 + rng.exponential(model.mass_extra, (n, 2)) ** 2)
-    lost = rng.random((n, 2)) < np.asarray(model.lost_fraction)[None, :]
-    kept = rng.uniform(0.1, 0.8, (n, 2))
-    # Reconstructed mjj: resolution core and a low tail from radiation outside the jets. That
-    # radiation lowers the jet masses with mjj, and a lost prong takes its energy out of mjj
-    # too: both make the signal's jet masses rise with mjj, as in the real R&D signal.
-    tail = np.where(rng.random(n) < model.mjj_tail_fraction, rng.exponential(model.mjj_tail_scale, n), 0.0)
-    tail = np.minimum(tail + model.lost_energy * (lost * (1.0 - kept)).sum(axis=1), 0.9)
-    mjj = m_w * (1.0 + model.mjj_resolution * rng.standard_normal(n)) * (1.0 - tail)
-    masses = np.where(lost, masses * kept, masses) * (1.0 - tail[:, None])
-    recoil = np.maximum(1.0 - rng.exponential(background.imbalance / 2.0, n), 0.5)
-    pts = np.stack([pt, pt * recoil], axis=1)
+        # 1 + a cos^2 by rejection; the rejected events are dropped with the trigger's.
+        accept = rng.random(batch) * (1.0 + max(model.decay_cos2, 0.0)) < 1.0 + model.decay_cos2 * cos_t**2
+        pt_hat = (p_star * np.sqrt(1.0 - cos_t**2))[:, None]
+        masses = resonance[None, :] * (1.0 + model.mass_resolution * rng.standard_normal((batch, 2)))
+        masses = np.sqrt(masses**2 + rng.exponential(model.soft_mass**2, (batch, 2)))
+        # Radiation caught in the cone: more mass and momentum, a third prong (higher tau21).
+        caught = rng.random((batch, 2)) < model.captured
+        u = np.exp(rng.uniform(*np.log(model.captured_u), (batch, 2))) * caught
+        x = u / rng.uniform(*model.captured_angle, (batch, 2)) ** 2
+        extra = u * pt_hat**2
+        share = extra / (masses**2 + extra)
+        masses = np.sqrt(masses**2 + extra)
+        # A lost prong: the jet is the hard quark alone, with a QCD light-quark mass.
+        lost = rng.random((batch, 2)) < np.asarray(model.lost_fraction)[None, :]
+        z = rng.uniform(0.0, model.lost_z, (batch, 2))
+        quark_rho = np.exp(background.log_rho_mean + background.log_rho_sigma * rng.standard_normal((batch, 2)))
+        masses = np.where(lost, np.minimum(pt_hat * (1.0 - z) * quark_rho, masses), masses)
+        scale = (
+            (1.0 + model.response_sigma * rng.standard_normal((batch, 2)))
+            * (1.0 - rng.exponential(model.out_of_cone, (batch, 2)).clip(max=0.5))
+            * (1.0 + x)
+            * np.where(lost, 1.0 - z, 1.0)
+        )
+        system_pt = _log_normal(model.isr_pt, batch, rng)
+        pts, masses, mjj = _jet_pair(p_star, cos_t, masses, system_pt, scale, rng)
+        pts = np.where(accept[:, None], pts, 0.0)  # fails the trigger
+        return mjj, pts, masses, share, lost
+
+    mjj, pts, masses, share, lost = _triggered(draw, n)
     taus = np.empty((n, 2))
     for j, (offset, sigma) in enumerate((model.tau_x, model.tau_y)):
-        taus[:, j] = 1.15 * _sigmoid(offset + sigma * rng.standard_normal(n))
-    log_rho = np.log(masses / pts)
-    qcd_like = _tau21(log_rho.ravel(), background.tau_offset, background.tau_slope, background.tau_sigma, rng)
-    taus = np.where(lost, qcd_like.reshape(n, 2), taus)
+        taus[:, j] = 1.15 * _sigmoid(offset + model.tau_captured * share[:, j] + sigma * rng.standard_normal(n))
+    qcd_like = _qcd_tau21(masses, pts, mjj, background, rng)
+    taus = np.where(lost, qcd_like, taus)
     return _assemble(mjj, masses, pts, taus, 1)
 
 

@@ -4,7 +4,7 @@ A preset fixes the events of each file of a data set (see ``dataset``):
 
 - ``data``: the unlabelled mixture, ``n_background`` QCD events over the full mjj range plus
   ``n_signal`` W' events. ``full`` is the anchor's 1M background with 1,000 signal events,
-  S/B ~ 0.5% in the signal region with this generator (65% of the signal and 12.8% of the
+  S/B ~ 0.6% in the signal region with generator 2.0.0 (75% of the signal and 12.8% of the
   background fall in it; the anchor quotes ~0.6%); the smaller presets keep that ratio.
 - ``background_reference``: independent background (the idealized detector's "perfect
   simulation"), as many events as the data's background.
