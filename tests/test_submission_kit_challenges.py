@@ -128,7 +128,10 @@ def test_calo_reference_showers_score_as_indistinguishable(kit_inputs, tmp_path)
     same = calo.score(tmp_path, organiser_dir).metrics
     np.save(tmp_path / "showers.npy", test.showers * 1.3)
     scaled = calo.score(tmp_path, organiser_dir).metrics
-    assert abs(same["auc_low"] - 0.5) < 0.1 and same["fpd"] < 1e-6 and same["separation_power_mean"] == 0.0
+    # Identical showers cannot be told apart: the AUC stays at or below 0.5. It may fall well below
+    # it on 300 sparse showers, since the anchor's shuffled split puts a shower's two copies on
+    # opposite sides of training and test with opposite labels, and the classifier memorises them.
+    assert same["auc_low"] < 0.6 and same["fpd"] < 1e-6 and same["separation_power_mean"] == 0.0
     # The anchor's high-level inputs (log10 energies, scaled by their largest value for FPD) hide a
     # 30% energy scale from the tiny high-level classifier and from FPD on 300 showers; the voxels
     # and the feature histograms show it.
