@@ -16,6 +16,7 @@ results are the same whichever scheduler ran them; ``map_tasks`` returns them in
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -72,7 +73,15 @@ def dask_client(scheduler: str, n_workers: int | None = None) -> Iterator[Any]:
         # Worker processes are spawned with this environment.
         os.environ.update(threads)
         try:
-            cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0")
+            # A failing task's error reaches the caller as one line; the workers' own log
+            # records of it (tracebacks) are not shown.
+            cluster = LocalCluster(
+                n_workers=n,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=":0",
+                silence_logs=logging.CRITICAL,
+            )
         finally:
             for key, value in saved.items():
                 if value is None:

@@ -144,6 +144,25 @@ class Challenge(abc.ABC):
 
         return require_data_folder(folder, self.is_generated, self.id)
 
+    def data_generator_version(self, folder: Path | None) -> str | None:
+        """The generator version written in the sidecars of the data folder ``folder`` (several,
+        comma-separated, when its files disagree); ``None`` for imported official data or no
+        folder. Baseline records carry it, so a number names the generator of its data and
+        ``--resume`` never mixes versions."""
+        import json
+
+        if folder is None or not Path(folder).is_dir():
+            return None
+        versions = set()
+        for sidecar in Path(folder).glob("*.json"):
+            try:
+                meta = json.loads(sidecar.read_text())
+            except (OSError, ValueError):
+                continue
+            if isinstance(meta, dict) and meta.get("generator_version") is not None:
+                versions.add(str(meta["generator_version"]))
+        return ",".join(sorted(versions)) or None
+
     def import_official(self, official: Path, out: Path, **options: Any) -> dict[str, Any]:
         """Turn official data files into a data folder ``out`` laid out as :meth:`generate` writes
         it (the anchor's split where it defines one); returns the same kind of summary.

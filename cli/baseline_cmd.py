@@ -234,7 +234,7 @@ def compare(
     resume: Annotated[
         bool,
         typer.Option(
-            help="Keep the results already in --json that were run on the same data, plan and size; run only the missing methods."
+            help="Keep the results already in --json made on the same data (seed and generator version), plan, size and floor; run only the missing methods (lhco: the missing method and seed pairs)."
         ),
     ] = False,
     model_seed: Annotated[

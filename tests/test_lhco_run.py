@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from hepbench import challenges, reference_data
 from hepbench.challenges.lhco.dataset import generate_dataset
+from hepbench.challenges.lhco.generator import GENERATOR_VERSION
 from hepbench.challenges.lhco.run import BUMP_HUNT_FRACTIONS, run_detector
 from hepbench.challenges.lhco.schema import LABEL, SIGNAL_REGION
 from hepbench.cli.main import app
@@ -114,6 +115,54 @@ def test_compare_over_seeds_on_local_cluster_writes_table_plot_and_json(tmp_path
     assert {r["metrics"]["min_background"] for r in payload["results"]} == {30.0}
     assert all(r["metrics"]["n_background_at_max_sic"] >= 30 for r in payload["results"])
     assert "| supervised | 2 |" in text and (tmp_path / "results" / "lhco_sic_generated.png").stat().st_size > 1000
+    assert {r["generator_version"] for r in payload["results"]} == {GENERATOR_VERSION}
+
+    # Resumed with a third seed: the four finished (method, seed) pairs are kept, two run.
+    common = ["baseline", "compare", "lhco", "--preset", "tiny", "--size", "tiny", "--data", str(tmp_path / "data")]
+    common += ["--device", "cpu", "--scheduler", "serial", "--no-progress"]
+    seeds = ["--model-seed", "0", "--model-seed", "1", "--model-seed", "2"]
+    result = runner.invoke(
+        app,
+        [
+            *common,
+            "--methods",
+            "supervised,autoencoder",
+            *seeds,
+            "--min-background",
+            "30",
+            "--json",
+            str(out),
+            "--resume",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "kept 4 results" in result.output
+    assert "supervised (seed 0): fitting" not in result.output and "supervised (seed 2): fitting" in result.output
+    resumed = json.loads(out.read_text())["results"]
+    assert [(r["method"], r["model_seed"]) for r in resumed] == [
+        (m, s) for m in ("supervised", "autoencoder") for s in (0, 1, 2)
+    ]
+    before = {(r["method"], r["model_seed"]): r["train_seconds"] for r in payload["results"]}
+    assert all(before[k] == r["train_seconds"] for r in resumed if (k := (r["method"], r["model_seed"])) in before)
+
+    # Another max-SIC floor is another measurement: nothing is kept.
+    result = runner.invoke(
+        app,
+        [
+            *common,
+            "--model-seed",
+            "0",
+            "--methods",
+            "supervised",
+            "--min-background",
+            "40",
+            "--json",
+            str(out),
+            "--resume",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "kept" not in result.output and "supervised (seed 0): fitting" in result.output
 
 
 def test_real_subset_benchmark_injects_the_anchor_s_over_b() -> None:

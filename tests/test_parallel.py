@@ -67,6 +67,20 @@ def test_map_tasks_runs_on_several_worker_processes_in_task_order() -> None:
     assert map_tasks(worker_pid, tasks)[3] == (9, os.getpid())
 
 
+def fails_on_three(value: int) -> int:
+    if value == 3:
+        raise ValueError("inputs.labelled has no particle columns")
+    return value
+
+
+def test_a_failing_task_is_one_line_not_a_worker_traceback(capfd) -> None:
+    with dask_client("local", n_workers=2) as client, pytest.raises(ValueError, match="no particle columns"):
+        map_tasks(fails_on_three, [(k,) for k in range(6)], client=client)
+    out, err = capfd.readouterr()
+    # The workers share this process's stderr: their log records of the failure stay silent.
+    assert "Traceback" not in out + err and "Compute Failed" not in out + err, err
+
+
 def test_scheduler_address_and_file(tmp_path) -> None:
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster:  # noqa: SIM117
         with dask_client(cluster.scheduler_address) as client:

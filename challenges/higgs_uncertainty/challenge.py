@@ -209,7 +209,13 @@ class HiggsUncertainty(Challenge):
             f"then {len(plan)} pseudo-experiments"
         )
         record = run_estimator(method, estimator, data, plan, device=resolved, progress=progress, client=client)
-        record.update(size=size or preset, model_seed=model_seed)
+        record.update(
+            size=size or preset,
+            model_seed=model_seed,
+            generator_version=self.data_generator_version(
+                Path(data_dir) if data_dir is not None else self.data_dir(preset, seed)
+            ),
+        )
         if overrides:
             record["params"] = overrides
         return record

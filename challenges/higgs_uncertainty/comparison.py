@@ -136,20 +136,13 @@ def previous_results(
     pseudo_experiments: int | None,
     plan_seed: int,
     size: str,
+    generator_version: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Records of ``names`` in a comparison JSON that were run on the same data, plan and size."""
-    import json
-    from pathlib import Path
-
+    """Records of ``names`` in a comparison JSON that were run on the same data (seed and
+    generator version), plan and size."""
+    from ..resume import kept_results
     from .presets import get_preset
 
-    path = Path(path)
-    if not path.exists():
-        return []
-    try:
-        results = json.loads(path.read_text())["results"]
-    except (json.JSONDecodeError, KeyError, TypeError) as err:
-        raise ValueError(f"{path}: not a comparison file ({err})") from err
     spec = get_preset(preset)
     wanted = {
         "preset": preset,
@@ -159,14 +152,10 @@ def previous_results(
         "model_seed": seed,
         "n_sets": sets or spec.n_sets,
         "n_pseudo_experiments": pseudo_experiments or spec.n_pseudo_experiments,
+        "generator_version": generator_version,
     }
     # Records written before a field existed carry its default.
-    defaults = {"size": preset, "model_seed": seed}
-    return [
-        r
-        for r in results
-        if r.get("method") in names and all(r.get(k, defaults.get(k)) == v for k, v in wanted.items())
-    ]
+    return kept_results(path, names, wanted, defaults={"size": preset, "model_seed": seed})
 
 
 def compare(
@@ -204,9 +193,13 @@ def compare(
         )
     records: list[dict[str, Any]] = []
     if resume:
-        if json_path is None:
-            raise ValueError("--resume needs --json: the file holding the results to keep")
-        records = previous_results(json_path, names, preset, seed, sets, pseudo_experiments, plan_seed, size or preset)
+        from pathlib import Path
+
+        challenge.ensure_data(preset, seed, data)  # the data's generator version decides what is kept
+        version = challenge.data_generator_version(Path(data) if data is not None else challenge.data_dir(preset, seed))
+        records = previous_results(
+            json_path, names, preset, seed, sets, pseudo_experiments, plan_seed, size or preset, version
+        )
         if records:
             console.print(f"kept {len(records)} results from {json_path}: {', '.join(r['method'] for r in records)}")
     done = {r["method"] for r in records}

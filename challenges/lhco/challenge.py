@@ -117,6 +117,11 @@ class LhcOlympics(Challenge):
         }
 
     # -- baselines ------------------------------------------------------------------------------
+    def comparison_methods(self) -> tuple[str, ...]:
+        from ...baselines.lhco.registry import HIGH_LEVEL
+
+        return HIGH_LEVEL
+
     def run_baseline(
         self,
         method: str,
@@ -170,6 +175,9 @@ class LhcOlympics(Challenge):
             size=size or preset,
             model_seed=model_seed,
             data="real-subset" if real is not None else ("official" if official else "generated"),
+            generator_version=None
+            if real is not None
+            else self.data_generator_version(Path(data_dir) if data_dir is not None else self.data_dir(preset, seed)),
         )
         if overrides:
             record["params"] = overrides
@@ -228,8 +236,10 @@ class LhcOlympics(Challenge):
         progress: bool,
         on_result: Any = None,
         min_background: float = MIN_BACKGROUND,
+        done: frozenset[tuple[str, int]] = frozenset(),
     ) -> list[dict[str, Any]]:
-        """Every (method, training seed) pair on the same data, as tasks on ``scheduler``."""
+        """Every (method, training seed) pair on the same data but those in ``done``, as tasks
+        on ``scheduler``."""
         from ...parallel import dask_client, map_tasks
         from ..base import run_task
 
@@ -244,11 +254,41 @@ class LhcOlympics(Challenge):
             "real": real,
             "min_background": min_background,
         }
-        tasks = [(self.id, m, {**options, "model_seed": s}) for m in methods for s in seeds]
+        tasks = [(self.id, m, {**options, "model_seed": s}) for m in methods for s in seeds if (m, s) not in done]
+        if not tasks:
+            return []
         with dask_client(scheduler if len(tasks) > 1 else "serial", workers) as client:
             return map_tasks(
                 run_task, tasks, client=client, progress=progress, description="trainings", on_result=on_result
             )
+
+    def _kept_results(
+        self,
+        json_path: Path | None,
+        names: list[str],
+        seeds: list[int],
+        *,
+        preset: str,
+        seed: int,
+        data: Path | None,
+        size: str | None,
+        real: Path | None,
+        floor: float,
+    ) -> list[dict[str, Any]]:
+        """The (method, training seed) results of ``json_path`` made on this comparison's data
+        (same data seed, generator version, model size and max-SIC floor), for ``--resume``."""
+        from ..resume import kept_results
+
+        wanted: dict[str, Any] = {"data_seed": seed, "metrics.min_background": floor}
+        if real is not None:
+            wanted.update(data="real-subset", size=size or "small")
+        else:
+            folder = Path(data) if data is not None else self.data_dir(preset, seed)
+            self.ensure_data(preset, seed, data)  # the version is the data's, so make them first
+            wanted.update(preset=preset, size=size or preset, generator_version=self.data_generator_version(folder))
+        kept = [r for r in kept_results(json_path, names, wanted) if r.get("model_seed") in seeds]
+        # One record per (method, seed): the file may hold a pair twice only if edited by hand.
+        return list({(r["method"], r["model_seed"]): r for r in kept}.values())
 
     def compare(
         self,
@@ -279,10 +319,17 @@ class LhcOlympics(Challenge):
         from ..sections import write_section
         from .comparison import comparison_markdown, plot_sic_curves, summarise
 
-        if resume:
-            raise ValueError("--resume is not available for lhco comparisons")
         seeds = model_seeds or [0, 1, 2]
         records: list[dict[str, Any]] = []
+        if resume:
+            records = self._kept_results(
+                json_path, names, seeds, preset=preset, seed=seed, data=data, size=size, real=real, floor=min_background
+            )
+            if records:
+                console.print(
+                    f"kept {len(records)} results from {json_path}: "
+                    + ", ".join(f"{r['method']} (seed {r['model_seed']})" for r in records)
+                )
 
         def keep(_: int, record: dict[str, Any]) -> None:
             records.append(record)
@@ -304,6 +351,7 @@ class LhcOlympics(Challenge):
             progress=progress,
             on_result=keep,
             min_background=min_background,
+            done=frozenset((r["method"], r["model_seed"]) for r in records),
         )
         which = "real" if real is not None else "generated"
         console.print(self.table(f"lhco / {which} data", records))

@@ -1,0 +1,56 @@
+"""Results a comparison already wrote to its ``--json`` file, kept by ``--resume``.
+
+A comparison writes each finished unit of work (a baseline, or a baseline at one training seed)
+to its JSON file as it finishes, so an interrupted run loses only what was still training. On
+``--resume`` the records whose identifying fields all equal the new run's are kept and only the
+missing units run; a record made on other data, another size or another floor is never reused.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+
+def kept_results(
+    path: str | Path | None,
+    methods: list[str],
+    wanted: Mapping[str, Any],
+    *,
+    defaults: Mapping[str, Any] | None = None,
+) -> list[dict[str, Any]]:
+    """Records of ``methods`` in the comparison file ``path`` whose fields equal ``wanted``.
+
+    ``wanted`` maps a field name, or a dotted path into nested dicts (``metrics.min_background``),
+    to the value the new run will have. ``defaults`` gives the value of a field that records
+    written before it existed lack. A missing file keeps nothing; a file that is not a
+    comparison file is an error (resuming must not silently start over).
+    """
+    if path is None:
+        raise ValueError("--resume needs --json: the file holding the results to keep")
+    path = Path(path)
+    if not path.exists():
+        return []
+    try:
+        results = json.loads(path.read_text())["results"]
+        if not isinstance(results, list):
+            raise TypeError("'results' is not a list")
+    except (json.JSONDecodeError, KeyError, TypeError, UnicodeDecodeError) as err:
+        raise ValueError(f"{path}: not a comparison file ({err})") from err
+    defaults = defaults or {}
+
+    def field(record: Mapping[str, Any], name: str) -> Any:
+        value: Any = record
+        for part in name.split("."):
+            if not isinstance(value, Mapping) or part not in value:
+                return defaults.get(name)
+            value = value[part]
+        return value
+
+    return [
+        r
+        for r in results
+        if isinstance(r, Mapping) and r.get("method") in methods and all(field(r, k) == v for k, v in wanted.items())
+    ]

@@ -1,0 +1,51 @@
+"""``--resume``: which records of a comparison file are kept."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from hepbench.challenges.resume import kept_results
+
+
+def write(path, results) -> None:
+    path.write_text(json.dumps({"challenge": "x", "results": results}))
+
+
+def test_only_records_made_the_same_way_are_kept(tmp_path) -> None:
+    path = tmp_path / "c.json"
+    write(
+        path,
+        [
+            {"method": "a", "data_seed": 1, "generator_version": "2.0.0", "metrics": {"min_background": 25.0}},
+            {"method": "a", "data_seed": 1, "generator_version": "1.0.0", "metrics": {"min_background": 25.0}},
+            {"method": "b", "data_seed": 1, "generator_version": "2.0.0", "metrics": {"min_background": 10.0}},
+            {"method": "c", "data_seed": 1, "generator_version": "2.0.0", "metrics": {"min_background": 25.0}},
+            {"method": "a", "data_seed": 2, "generator_version": "2.0.0", "metrics": {"min_background": 25.0}},
+        ],
+    )
+    wanted = {"data_seed": 1, "generator_version": "2.0.0", "metrics.min_background": 25}
+    kept = kept_results(path, ["a", "b"], wanted)
+    assert kept == [json.loads(path.read_text())["results"][0]]
+
+
+def test_a_field_older_records_lack_takes_its_default(tmp_path) -> None:
+    path = tmp_path / "c.json"
+    write(path, [{"method": "a", "data_seed": 1}, {"method": "a", "data_seed": 1, "size": "tiny"}])
+    assert len(kept_results(path, ["a"], {"size": "small"}, defaults={"size": "small"})) == 1
+    # without a default the older record is not kept: a missing field never matches a value
+    assert kept_results(path, ["a"], {"generator_version": "2.0.0"}) == []
+
+
+def test_missing_file_keeps_nothing_and_a_bad_file_is_an_error(tmp_path) -> None:
+    assert kept_results(tmp_path / "absent.json", ["a"], {}) == []
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    with pytest.raises(ValueError, match="bad.json: not a comparison file"):
+        kept_results(bad, ["a"], {})
+    bad.write_text(json.dumps({"results": {"a": 1}}))
+    with pytest.raises(ValueError, match="not a comparison file"):
+        kept_results(bad, ["a"], {})
+    with pytest.raises(ValueError, match="--resume needs --json"):
+        kept_results(None, ["a"], {})
