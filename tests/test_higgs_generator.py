@@ -113,3 +113,22 @@ def test_close_to_real_fair_universe_sample(events: pd.DataFrame, fair_sample: p
         ours = by_process(events, process)[feature]
         distance = wasserstein_distance(real, ours) / real.std()
         assert distance < CLOSE_FEATURES[feature], f"{process} {feature}: W1/std = {distance:.3f}"
+
+
+def test_tau_polarisation_shapes_visible_energy() -> None:
+    """A right-handed tau- throws its pion / rho forward (harder visible energy) and its lepton
+    backward (softer): the asymmetries that carry the taus' spin correlation into the events."""
+    from hepbench.challenges.higgs_uncertainty.generator import M_TAU, _tau_hadronic, _tau_leptonic
+
+    rng = np.random.default_rng(0)
+    tau = np.tile([np.hypot(100.0, M_TAU), 0.0, 0.0, 100.0], (40_000, 1))
+
+    def fraction(decay, pol: float) -> float:
+        return float(decay(tau, rng, pol)[0][:, 0].mean() / tau[0, 0])
+
+    had = {pol: fraction(_tau_hadronic, pol) for pol in (-1.0, 0.0, 1.0)}
+    lep = {pol: fraction(_tau_leptonic, pol) for pol in (-1.0, 0.0, 1.0)}
+    assert had[1.0] > had[0.0] + 0.03 > had[-1.0] + 0.06
+    assert lep[1.0] < lep[0.0] - 0.02 < lep[-1.0] - 0.04
+    # unpolarised: mean visible fractions of the tau energy, 0.35 (Michel) and ~0.65 (hadrons)
+    assert lep[0.0] == pytest.approx(0.35, abs=0.01) and 0.55 < had[0.0] < 0.7
