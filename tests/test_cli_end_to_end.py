@@ -7,6 +7,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
+from hepbench.challenges.higgs_uncertainty.presets import PRESETS
 from hepbench.cli.main import app
 from hepbench.datafiles import read_sidecar
 
@@ -27,7 +28,7 @@ def test_generated_files_carry_metadata(data_dir) -> None:
     meta = read_sidecar(data_dir / "train.parquet")
     assert meta["generator_version"] and meta["preset"] == "tiny" and meta["seed"] == 2
     assert len(meta["sha256"]) == 64
-    assert meta["events_per_process"]["ztautau"] == 100_000
+    assert meta["events_per_process"]["ztautau"] == PRESETS["tiny"].train_events["ztautau"]
     assert (data_dir / "test_plan.json").exists()
 
 

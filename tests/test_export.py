@@ -13,6 +13,7 @@ import yaml
 
 from hepbench import challenges
 from hepbench.challenges.export import export_unbinned, read_unbinned
+from hepbench.challenges.higgs_uncertainty.presets import PRESETS
 from hepbench.datafiles import DataFileError, read_table
 
 
@@ -34,7 +35,7 @@ def test_higgs_variations_round_trip_to_float_precision(tmp_path) -> None:
         sets=["train"],
         progress=False,
     )
-    assert manifest["luminosity_fb"] == 0.3 and manifest["generator_version"]
+    assert manifest["luminosity_fb"] == PRESETS["tiny"].luminosity_fb and manifest["generator_version"]
     export = read_unbinned(tmp_path / "export")
     train = export.sets["train"]
     frame = read_table(data_dir / "train.parquet").reset_index(drop=True)
