@@ -153,7 +153,7 @@ def tune(
     objective = spec.tune_objective
     model_seed = seed if model_seed is None else model_seed
     # Data first, here: workers then only read it.
-    folder = Path(data_dir) if data_dir is not None else spec.data_dir(preset, seed)
+    folder = spec.data_dir(preset, seed, data_dir)
     if not spec.is_generated(folder):
         spec.ensure_data(preset, seed, folder)
     task_options = {

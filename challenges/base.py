@@ -114,8 +114,11 @@ class Challenge(abc.ABC):
     None when the challenge cannot be tuned."""
 
     # -- data ---------------------------------------------------------------------------------
-    def data_dir(self, preset: str, seed: int) -> Path:
-        """Default folder of a generated data set: ``hepbench-data/ID/PRESET-seedSEED``."""
+    def data_dir(self, preset: str, seed: int, given: str | Path | None = None) -> Path:
+        """The data folder of a run: ``given`` (a ``--data`` folder) when set, else the default
+        folder of a generated data set, ``hepbench-data/ID/PRESET-seedSEED``."""
+        if given is not None:
+            return Path(given)
         return DEFAULT_DATA_ROOT / self.id / f"{preset}-seed{seed}"
 
     def check_preset(self, preset: str) -> None:
@@ -186,7 +189,7 @@ class Challenge(abc.ABC):
         from ..output import console
 
         self.check_preset(preset)
-        target = Path(data_dir) if data_dir is not None else self.data_dir(preset, seed)
+        target = self.data_dir(preset, seed, data_dir)
         if not self.holds_data(target):
             with console.status(f"generating {self.id} preset {preset!r} (seed {seed}) into {target}", spinner="dots"):
                 self.generate(preset, seed, target)

@@ -114,7 +114,7 @@ def export_unbinned(
     if replicas < 0:
         raise ValueError(f"--replicas must be >= 0, got {replicas}")
     challenge.check_preset(preset)
-    folder = Path(data_dir) if data_dir is not None else challenge.data_dir(preset, seed)
+    folder = challenge.data_dir(preset, seed, data_dir)
     if not challenge.is_generated(folder):
         challenge.ensure_data(preset, seed, folder)
     out = Path(out)

@@ -94,6 +94,7 @@ BASELINES: dict[str, Baseline] = {
     )
 }
 
-HIGH_LEVEL: tuple[str, ...] = tuple(name for name in BASELINES if name.rsplit("-", 1)[-1] not in _NETWORKS)
+PARTICLE_LEVEL = frozenset(f"{method}-{network}" for method in _METHODS for network in _NETWORKS)
+HIGH_LEVEL: tuple[str, ...] = tuple(name for name in BASELINES if name not in PARTICLE_LEVEL)
 """The baselines on the four high-level features: ``hepbench baseline compare lhco``'s default
 (the particle-level ones need data generated with ``--constituents``; name them to run them)."""

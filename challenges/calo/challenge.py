@@ -119,7 +119,7 @@ class CaloFastSimulation(Challenge):
         from .dataset import generate_dataset, get_calo_preset
 
         get_calo_preset(preset)
-        target = Path(data_dir) if data_dir is not None else self.data_dir(preset, seed)
+        target = self.data_dir(preset, seed, data_dir)
         if not self.holds_data(target):
             with console.status(f"simulating calo preset {preset!r} (seed {seed}) into {target}", spinner="dots"):
                 generate_dataset(preset, seed, target)

@@ -212,9 +212,7 @@ class HiggsUncertainty(Challenge):
         record.update(
             size=size or preset,
             model_seed=model_seed,
-            generator_version=self.data_generator_version(
-                Path(data_dir) if data_dir is not None else self.data_dir(preset, seed)
-            ),
+            generator_version=self.data_generator_version(self.data_dir(preset, seed, data_dir)),
         )
         if overrides:
             record["params"] = overrides
@@ -245,7 +243,7 @@ class HiggsUncertainty(Challenge):
         spec = get_preset(preset)
         baseline = self.baseline(method)
         overrides = baseline.check_params(params)
-        folder = Path(data_dir) if data_dir is not None else self.data_dir(preset, seed)
+        folder = self.data_dir(preset, seed, data_dir)
         if not self.is_generated(folder):
             self.ensure_data(preset, seed, folder)
         estimator = baseline.factory(

@@ -192,11 +192,10 @@ def compare(
             "--model-seed and --real apply to lhco comparisons; for higgs-uncertainty use `baseline run --model-seed`"
         )
     records: list[dict[str, Any]] = []
+    # Once, before the workers read it (and before --resume reads its generator version).
+    challenge.ensure_data(preset, seed, data)
     if resume:
-        from pathlib import Path
-
-        challenge.ensure_data(preset, seed, data)  # the data's generator version decides what is kept
-        version = challenge.data_generator_version(Path(data) if data is not None else challenge.data_dir(preset, seed))
+        version = challenge.data_generator_version(challenge.data_dir(preset, seed, data))
         records = previous_results(
             json_path, names, preset, seed, sets, pseudo_experiments, plan_seed, size or preset, version
         )
@@ -219,7 +218,6 @@ def compare(
         keep(record)
 
     if todo:
-        challenge.ensure_data(preset, seed, data)  # once, before the workers read it
         # Each baseline trains and evaluates in one worker: the unit of work is a whole method.
         options = {
             "preset": preset,

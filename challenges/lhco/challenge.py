@@ -177,7 +177,7 @@ class LhcOlympics(Challenge):
             data="real-subset" if real is not None else ("official" if official else "generated"),
             generator_version=None
             if real is not None
-            else self.data_generator_version(Path(data_dir) if data_dir is not None else self.data_dir(preset, seed)),
+            else self.data_generator_version(self.data_dir(preset, seed, data_dir)),
         )
         if overrides:
             record["params"] = overrides
@@ -207,7 +207,7 @@ class LhcOlympics(Challenge):
         check_options(self, options, ())
         baseline = self.baseline(method)
         overrides = baseline.check_params(params)
-        folder = Path(data_dir) if data_dir is not None else self.data_dir(preset, seed)
+        folder = self.data_dir(preset, seed, data_dir)
         if not self.is_generated(folder):
             self.ensure_data(preset, seed, folder)
         detector = baseline.factory(
@@ -239,12 +239,10 @@ class LhcOlympics(Challenge):
         done: frozenset[tuple[str, int]] = frozenset(),
     ) -> list[dict[str, Any]]:
         """Every (method, training seed) pair on the same data but those in ``done``, as tasks
-        on ``scheduler``."""
+        on ``scheduler``; the data set exists already (made by :meth:`compare`)."""
         from ...parallel import dask_client, map_tasks
         from ..base import run_task
 
-        if real is None:
-            self.ensure_data(preset, seed, data)  # once, before the workers read it
         options = {
             "preset": preset,
             "seed": seed,
@@ -283,9 +281,8 @@ class LhcOlympics(Challenge):
         if real is not None:
             wanted.update(data="real-subset", size=size or "small")
         else:
-            folder = Path(data) if data is not None else self.data_dir(preset, seed)
-            self.ensure_data(preset, seed, data)  # the version is the data's, so make them first
-            wanted.update(preset=preset, size=size or preset, generator_version=self.data_generator_version(folder))
+            version = self.data_generator_version(self.data_dir(preset, seed, data))
+            wanted.update(preset=preset, size=size or preset, generator_version=version)
         kept = [r for r in kept_results(json_path, names, wanted) if r.get("model_seed") in seeds]
         # One record per (method, seed): the file may hold a pair twice only if edited by hand.
         return list({(r["method"], r["model_seed"]): r for r in kept}.values())
@@ -321,6 +318,9 @@ class LhcOlympics(Challenge):
 
         seeds = model_seeds or [0, 1, 2]
         records: list[dict[str, Any]] = []
+        if real is None:
+            # Once, before the workers read it (and before --resume reads its generator version).
+            self.ensure_data(preset, seed, data)
         if resume:
             records = self._kept_results(
                 json_path, names, seeds, preset=preset, seed=seed, data=data, size=size, real=real, floor=min_background
