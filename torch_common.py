@@ -10,8 +10,9 @@ and hooks. Imported only where a network is trained: ``import torch`` costs seco
 
 from __future__ import annotations
 
+import contextlib
 import copy
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -98,6 +99,8 @@ def fit(
     after_step: Callable[..., None] | None = None,
     on_epoch: Callable[[dict[str, float]], None] | None = None,
     stop_at: float | None = None,
+    patience: int | None = None,
+    description: str = "training",
 ) -> Fit:
     """Adam on ``loss(*batch)`` over mini-batches of ``train`` shuffled by a generator seeded
     with ``seed``; the one training loop of hepbench.
@@ -129,9 +132,16 @@ def fit(
     stop_at:
         Stop after the first epoch whose validation value is at most ``stop_at`` (a classifier
         with perfect test accuracy cannot improve).
+    patience:
+        Stop once this many epochs in a row brought no lower validation value (early stopping;
+        needs ``validation`` and ``n_best`` >= 1).
+    description:
+        What is trained, for the bar shown over the epochs on a terminal.
 
     The history records ``epoch``, ``loss`` (mean over events) and ``validation_loss``.
     """
+    if patience is not None and (validation is None or patience < 1 or n_best < 1):
+        raise ValueError("patience needs a validation function, patience >= 1 and n_best >= 1")
     params = list(module.parameters() if parameters is None else parameters)
     optimiser = torch.optim.Adam(params, lr=learning_rate, weight_decay=weight_decay, betas=betas)
     n = len(train[0])
@@ -143,44 +153,77 @@ def fit(
         )
     generator = seeded_generator(seed)
     result = Fit()
-    for epoch in range(epochs):
-        module.train()
-        order = torch.randperm(n, generator=generator).to(train[0].device)
-        total = 0.0
-        for start in range(0, n, batch_size):
-            idx = order[start : start + batch_size]
-            batch = [t[idx] for t in train]
-            batch_loss = loss(*batch)
-            if require_finite and not torch.isfinite(batch_loss):
-                raise FloatingPointError(
-                    f"training loss became {float(batch_loss)} in epoch {epoch}; lower learning_rate"
-                )
-            optimiser.zero_grad()
-            batch_loss.backward()
-            if max_grad_norm is not None:
-                nn.utils.clip_grad_norm_(params, max_grad_norm)
-            optimiser.step()
-            if schedule is not None:
-                schedule.step()
-            if after_step is not None:
-                after_step(*batch)
-            total += float(batch_loss.detach()) * len(idx)
-        record: dict[str, float] = {"epoch": epoch, "loss": total / n}
-        if validation is not None:
-            module.eval()
-            with torch.no_grad():
-                value = float(validation())
-            record["validation_loss"] = value
-            if np.isfinite(value):
-                result.best.append((value, epoch, copy.deepcopy(module.state_dict())))
-                result.best = sorted(result.best, key=lambda k: (k[0], k[1]))[:n_best]
-        if on_epoch is not None:
-            on_epoch(record)
-        result.history.append(record)
-        if stop_at is not None and record.get("validation_loss", np.inf) <= stop_at:
-            break
+    with _epoch_bar(description, epochs) as show:
+        for epoch in range(epochs):
+            module.train()
+            order = torch.randperm(n, generator=generator).to(train[0].device)
+            total = 0.0
+            for start in range(0, n, batch_size):
+                idx = order[start : start + batch_size]
+                batch = [t[idx] for t in train]
+                batch_loss = loss(*batch)
+                if require_finite and not torch.isfinite(batch_loss):
+                    raise FloatingPointError(
+                        f"training loss became {float(batch_loss)} in epoch {epoch}; lower learning_rate"
+                    )
+                optimiser.zero_grad()
+                batch_loss.backward()
+                if max_grad_norm is not None:
+                    nn.utils.clip_grad_norm_(params, max_grad_norm)
+                optimiser.step()
+                if schedule is not None:
+                    schedule.step()
+                if after_step is not None:
+                    after_step(*batch)
+                total += float(batch_loss.detach()) * len(idx)
+            record: dict[str, float] = {"epoch": epoch, "loss": total / n}
+            if validation is not None:
+                module.eval()
+                with torch.no_grad():
+                    value = float(validation())
+                record["validation_loss"] = value
+                if np.isfinite(value):
+                    result.best.append((value, epoch, copy.deepcopy(module.state_dict())))
+                    result.best = sorted(result.best, key=lambda k: (k[0], k[1]))[:n_best]
+            if on_epoch is not None:
+                on_epoch(record)
+            result.history.append(record)
+            show(record)
+            if stop_at is not None and record.get("validation_loss", np.inf) <= stop_at:
+                break
+            # result.best[0] is the epoch with the lowest value so far (the earlier one on ties).
+            if patience is not None and epoch - (result.best[0][1] if result.best else -1) >= patience:
+                break
+
     module.eval()
     return result
+
+
+@contextlib.contextmanager
+def _epoch_bar(description: str, epochs: int) -> Iterator[Callable[[dict[str, float]], None]]:
+    """A bar over the epochs (loss, validation loss, ETA) on a terminal; nothing elsewhere, so
+    logs, worker processes and tests stay quiet."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from .output import console
+
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[loss]}"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as bar:
+        task = bar.add_task(f"{description} (epochs)", total=epochs, loss="")
+
+        def show(record: dict[str, float]) -> None:
+            text = f"loss {record['loss']:.4g}"
+            if "validation_loss" in record:
+                text += f", validation {record['validation_loss']:.4g}"
+            bar.update(task, advance=1, loss=text)
+
+        yield show
 
 
 def binary_loss(logits: torch.Tensor, targets: torch.Tensor, weights: torch.Tensor, focal_gamma: float) -> torch.Tensor:

@@ -61,6 +61,10 @@ def generate(
         int | None,
         typer.Option(min=3, help="lhco: also write the jets' particles, up to N per jet (particle-level networks)."),
     ] = None,
+    geometry: Annotated[
+        str | None,
+        typer.Option(help="calo: only this geometry of the preset (e.g. --preset full --geometry ds1-photons)."),
+    ] = None,
 ) -> None:
     """Generate the train and test splits of a preset, with JSON sidecars (and a challenge's
     default test plan).
@@ -77,7 +81,8 @@ def generate(
         dask_client(scheduler, workers) as client,
         console.status(f"generating {challenge} preset {preset!r} (seed {seed})", spinner="dots"),
     ):
-        options = {} if constituents is None else {"constituents": constituents}
+        given = {"constituents": constituents, "geometry": geometry}
+        options = {k: v for k, v in given.items() if v is not None}
         summary = spec.generate(preset, seed, target, client=client, **options)
     rows = [{"_name": name, **counts} for name, counts in summary.get("files", {}).items()]
     columns = summary.get("file_columns") or [k for k in dict.fromkeys(k for r in rows for k in r) if k != "_name"]

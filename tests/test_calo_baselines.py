@@ -172,3 +172,26 @@ def test_dataset_2_geometry_trains_and_samples(name) -> None:
     if name in ("calo-flow", "calo-inn"):
         assert model.default_sample_batch < 1000
     assert model.sample(energy[:5], seed=0, batch_size=2).shape == (5, 6480)
+
+
+@pytest.mark.parametrize("name", ["calo-flow-matching", "calo-flow"])
+def test_patience_stops_on_the_held_out_loss_and_is_saved(name, geometry, tmp_path) -> None:
+    """The small and full configurations train until the held-out loss stops falling."""
+    from hepbench.baselines.calo.generative import PATIENCE
+
+    spec = challenges.get("calo").baseline(name)
+    assert spec.factory("small", "cpu", 0).patience == PATIENCE == spec.factory("full", "cpu", 0).patience
+    assert spec.factory("tiny", "cpu", 0).patience is None
+    energy, showers = sample_test_showers(geometry, 400, seed=5)
+    # A learning rate this high makes the held-out loss stop falling within a few epochs.
+    model = spec.factory("tiny", "cpu", 0, learning_rate=0.05 if name == "calo-flow-matching" else 0.02)
+    model.epochs, model.patience = 40, 2
+    model.fit(energy, showers, geometry)
+    key = "validation_loss" if name == "calo-flow-matching" else "flow_ii_validation_nll"
+    held_out = [h[key] for h in model.history_ if key in h]
+    best = int(np.argmin(held_out))
+    assert len(held_out) == best + 3 < 40, held_out
+    # The configuration survives a save, and the loaded model is the trained one.
+    loaded = CaloGenerator.load(model.save(tmp_path / "model.pt"))
+    assert loaded.patience == 2
+    np.testing.assert_array_equal(loaded.sample(energy[:20], seed=1), model.sample(energy[:20], seed=1))

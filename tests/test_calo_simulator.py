@@ -134,3 +134,13 @@ def test_voxel_sampling_matches_the_spot_level_model():
     np.testing.assert_allclose(layer[0].sum() / layer[1].sum(), 1.0, atol=0.01)
     np.testing.assert_allclose(layer[0] / layer[0].sum(), layer[1] / layer[1].sum(), atol=0.003)
     assert _occupancy(binned) == pytest.approx(_occupancy(spots), rel=0.05)
+
+
+def test_one_geometry_of_a_preset_is_the_same_file_as_in_the_whole_preset(tmp_path):
+    """``data generate calo --geometry``: e.g. the full preset's data set 1 without data set 3."""
+    whole = generate_dataset("small", 4, tmp_path / "whole")
+    alone = generate_dataset("small", 4, tmp_path / "alone", ["ds2"])
+    assert set(alone) == {"ds2_train.hdf5", "ds2_test.hdf5"}
+    assert all(alone[name]["sha256"] == whole[name]["sha256"] for name in alone)
+    with pytest.raises(ValueError, match="has no \\['ds3'\\] showers"):
+        generate_dataset("small", 4, tmp_path / "none", ["ds3"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import pytest
 import torch
 
 from hepbench.torch_common import fit
@@ -92,3 +93,23 @@ def test_stops_after_the_first_epoch_at_the_stop_value() -> None:
         stop_at=-1.0,
     )
     assert len(result.history) == 3 and result.best[0][:2] == (-1.0, 2)
+
+
+def test_patience_stops_once_the_validation_loss_stops_falling() -> None:
+    model, loss, train, _ = _problem()
+    values = iter([3.0, 2.0, 2.5, 1.9, 2.2, 2.1, 2.0, 1.0, 0.5])
+    result = fit(
+        model,
+        loss,
+        train,
+        epochs=9,
+        batch_size=32,
+        learning_rate=0.05,
+        seed=1,
+        validation=lambda: next(values),
+        patience=3,
+    )
+    # Epoch 3 is the last improvement; epochs 4, 5, 6 bring none, so training stops after epoch 6.
+    assert len(result.history) == 7 and result.best[0][:2] == (1.9, 3)
+    with pytest.raises(ValueError, match="patience needs a validation"):
+        fit(model, loss, train, epochs=2, batch_size=32, learning_rate=0.05, seed=1, patience=3)

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from ...torch_common import mlp
-from .generative import VoxelSpaceGenerator, sinusoidal_embedding, train_generative
+from .generative import PATIENCE, VoxelSpaceGenerator, sinusoidal_embedding, train_generative
 from .preprocessing import DEFAULT_ALPHA
 
 TIME_FEATURES = 16
@@ -32,7 +32,14 @@ class CaloDiffusionGenerator(VoxelSpaceGenerator):
     name = "calo-diffusion"
     PRESETS = {
         "tiny": {"hidden": (256, 256), "n_steps": 50, "epochs": 50, "batch_size": 128, "learning_rate": 2e-3},
-        "small": {"hidden": (512, 512, 512), "n_steps": 200, "epochs": 100, "batch_size": 256, "learning_rate": 1e-3},
+        "small": {
+            "hidden": (512, 512, 512),
+            "n_steps": 200,
+            "epochs": 100,
+            "batch_size": 256,
+            "learning_rate": 1e-3,
+            "patience": PATIENCE,
+        },
         # CaloDiffusion: 400 diffusion steps, long training.
         "full": {
             "hidden": (1024, 1024, 1024, 1024),
@@ -40,6 +47,7 @@ class CaloDiffusionGenerator(VoxelSpaceGenerator):
             "epochs": 500,
             "batch_size": 128,
             "learning_rate": 4e-4,
+            "patience": PATIENCE,
         },
     }
 
@@ -50,6 +58,7 @@ class CaloDiffusionGenerator(VoxelSpaceGenerator):
         epochs: int = 100,
         batch_size: int = 256,
         learning_rate: float = 1e-3,
+        patience: int | None = None,
         clip: float = 6.0,
         alpha: float = DEFAULT_ALPHA,
         device: str = "auto",
@@ -60,6 +69,7 @@ class CaloDiffusionGenerator(VoxelSpaceGenerator):
         self.epochs = epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate
+        self.patience = patience
         self.clip = clip
         self.alpha = alpha
         self.device = device
@@ -93,6 +103,8 @@ class CaloDiffusionGenerator(VoxelSpaceGenerator):
             batch_size=self.batch_size,
             learning_rate=self.learning_rate,
             seed=self.seed,
+            patience=self.patience,
+            description=self.name,
         )
 
     def _sample_latent(self, condition: torch.Tensor) -> torch.Tensor:

@@ -18,7 +18,7 @@ import torch
 import zuko
 from torch import nn
 
-from .generative import CaloGenerator, spline_bytes_per_shower, train_generative
+from .generative import PATIENCE, CaloGenerator, spline_bytes_per_shower, train_generative
 from .preprocessing import DEFAULT_ALPHA, LayerEnergies, LayerShapes, layer_energies
 
 
@@ -46,6 +46,7 @@ class CaloFlowGenerator(CaloGenerator):
             "epochs": 50,
             "batch_size": 256,
             "learning_rate": 1e-3,
+            "patience": PATIENCE,
         },
         # CaloFlow teacher: flow I 6 RQS-MADE blocks, flow II 8 RQS-MADE blocks, 8 bins.
         "full": {
@@ -57,6 +58,7 @@ class CaloFlowGenerator(CaloGenerator):
             "epochs": 200,
             "batch_size": 200,
             "learning_rate": 1e-4,
+            "patience": PATIENCE,
         },
     }
 
@@ -71,6 +73,7 @@ class CaloFlowGenerator(CaloGenerator):
         epochs: int = 50,
         batch_size: int = 256,
         learning_rate: float = 1e-3,
+        patience: int | None = None,
         alpha: float = DEFAULT_ALPHA,
         device: str = "auto",
         seed: int = 0,
@@ -84,6 +87,7 @@ class CaloFlowGenerator(CaloGenerator):
         self.epochs = epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate
+        self.patience = patience
         self.alpha = alpha
         self.device = device
         self.seed = seed
@@ -130,9 +134,19 @@ class CaloFlowGenerator(CaloGenerator):
     def _train(self, tensors: list[torch.Tensor]) -> list[dict[str, float]]:
         x, u, condition = tensors
         flow_i, flow_ii = self.networks_["flow_i"], self.networks_["flow_ii"]
-        options = {"epochs": self.epochs, "batch_size": self.batch_size, "learning_rate": self.learning_rate}
+        options = {
+            "epochs": self.epochs,
+            "batch_size": self.batch_size,
+            "learning_rate": self.learning_rate,
+            "patience": self.patience,
+        }
         history_i = train_generative(
-            lambda ub, cb: -flow_i(cb).log_prob(ub).mean(), flow_i, [u, condition], seed=self.seed, **options
+            lambda ub, cb: -flow_i(cb).log_prob(ub).mean(),
+            flow_i,
+            [u, condition],
+            seed=self.seed,
+            description=f"{self.name}: flow I",
+            **options,
         )
         # Flow II sees the true layer energies in training (teacher forcing), flow I's in sampling.
         history_ii = train_generative(
@@ -140,11 +154,14 @@ class CaloFlowGenerator(CaloGenerator):
             flow_ii,
             [x, u, condition],
             seed=self.seed + 1,
+            description=f"{self.name}: flow II",
             **options,
         )
+        # With early stopping the two flows may stop at different epochs: one record per epoch of
+        # the longer training, each flow's values while it trained.
         return [
-            {"epoch": a["epoch"], "flow_i_nll": a["loss"], "flow_ii_nll": b["loss"]}
-            for a, b in zip(history_i, history_ii)
+            {"epoch": epoch, **_prefixed("flow_i", history_i, epoch), **_prefixed("flow_ii", history_ii, epoch)}
+            for epoch in range(max(len(history_i), len(history_ii)))
         ]
 
     def _generate(self, energy: torch.Tensor, condition: torch.Tensor) -> torch.Tensor:
@@ -152,3 +169,14 @@ class CaloFlowGenerator(CaloGenerator):
         u = self.networks_["flow_i"](condition).sample().clamp(-6.0, 6.0)
         x = self.networks_["flow_ii"](torch.cat([condition, u], 1)).sample().clamp(-6.0, 6.0)
         return self.shapes_.inverse(self.layers_.inverse(energy, u), x)
+
+
+def _prefixed(flow: str, history: list[dict[str, float]], epoch: int) -> dict[str, float]:
+    """``{flow}_nll`` (and ``{flow}_validation_nll``) of one epoch, empty past the flow's last epoch."""
+    if epoch >= len(history):
+        return {}
+    record = history[epoch]
+    out = {f"{flow}_nll": record["loss"]}
+    if "validation_loss" in record:
+        out[f"{flow}_validation_nll"] = record["validation_loss"]
+    return out

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from ...torch_common import mlp
-from .generative import VoxelSpaceGenerator, sinusoidal_embedding, train_generative
+from .generative import PATIENCE, VoxelSpaceGenerator, sinusoidal_embedding, train_generative
 from .preprocessing import DEFAULT_ALPHA
 
 TIME_FEATURES = 16
@@ -23,7 +23,14 @@ class CaloFlowMatchingGenerator(VoxelSpaceGenerator):
     name = "calo-flow-matching"
     PRESETS = {
         "tiny": {"hidden": (256, 256), "n_steps": 10, "epochs": 40, "batch_size": 128, "learning_rate": 2e-3},
-        "small": {"hidden": (512, 512, 512), "n_steps": 20, "epochs": 100, "batch_size": 256, "learning_rate": 1e-3},
+        "small": {
+            "hidden": (512, 512, 512),
+            "n_steps": 20,
+            "epochs": 100,
+            "batch_size": 256,
+            "learning_rate": 1e-3,
+            "patience": PATIENCE,
+        },
         # CaloDREAM-scale velocity network; fixed-step RK4 as its fast sampling setting.
         "full": {
             "hidden": (1024, 1024, 1024, 1024),
@@ -32,6 +39,7 @@ class CaloFlowMatchingGenerator(VoxelSpaceGenerator):
             "epochs": 500,
             "batch_size": 256,
             "learning_rate": 5e-4,
+            "patience": PATIENCE,
         },
     }
 
@@ -43,6 +51,7 @@ class CaloFlowMatchingGenerator(VoxelSpaceGenerator):
         epochs: int = 100,
         batch_size: int = 256,
         learning_rate: float = 1e-3,
+        patience: int | None = None,
         alpha: float = DEFAULT_ALPHA,
         device: str = "auto",
         seed: int = 0,
@@ -55,6 +64,7 @@ class CaloFlowMatchingGenerator(VoxelSpaceGenerator):
         self.epochs = epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate
+        self.patience = patience
         self.alpha = alpha
         self.device = device
         self.seed = seed
@@ -81,6 +91,8 @@ class CaloFlowMatchingGenerator(VoxelSpaceGenerator):
             batch_size=self.batch_size,
             learning_rate=self.learning_rate,
             seed=self.seed,
+            patience=self.patience,
+            description=self.name,
         )
 
     def _sample_latent(self, condition: torch.Tensor) -> torch.Tensor:

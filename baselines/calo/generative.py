@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 from ...challenges.calo.geometry import Geometry, geometry_from_dict, geometry_to_dict
-from ...torch_common import fit, resolve_device
+from ...torch_common import fit, resolve_device, seeded_generator
 from ..base import with_overrides
 from .preprocessing import EnergyCondition, VoxelFractions, check_incident_energy, check_showers
 
@@ -37,6 +37,11 @@ SIZES: tuple[str, ...] = ("tiny", "small", "full")
 # Working memory one sampling pass may take. A spline flow over the 6,480 voxels of data set 2
 # needs several MB per shower, so a batch of 10,000 would not fit in a 24 GiB machine.
 SAMPLE_MEMORY_BYTES = 2 * 1024**3
+VALIDATION_FRACTION = 0.1
+"""Share of the training showers held out to stop a generator's training (``patience``)."""
+PATIENCE = 10
+"""Epochs without a lower held-out loss after which the ``small`` and ``full`` configurations stop
+training (``tiny`` trains its fixed epochs)."""
 GC_BYTES = 64 * 1024**2
 """Sampling passes that may hold more than this are followed by a garbage collection."""
 
@@ -61,15 +66,34 @@ def train_generative(
     learning_rate: float,
     seed: int,
     max_grad_norm: float | None = 10.0,
+    patience: int | None = None,
+    validation_fraction: float = VALIDATION_FRACTION,
+    description: str = "training",
 ) -> list[dict[str, float]]:
     """Minimise ``loss_fn(*batch)`` over ``module``'s parameters with the shared loop (Adam, a
-    cosine learning-rate decay, gradient clipping, a stop on a non-finite loss); returns the mean
-    loss per epoch.
+    cosine learning-rate decay, gradient clipping, a stop on a non-finite loss); returns one
+    record per epoch (mean loss, and ``validation_loss`` with ``patience``).
 
     ``tensors`` share their first dimension (the showers) and already live on the training
     device; the mini-batch order comes from a generator seeded with ``seed``.
+
+    With ``patience``, ``validation_fraction`` of the showers (a seeded draw) are held out and
+    training stops once ``patience`` epochs in a row did not lower their loss (at most
+    ``epochs``); the module ends with the weights of the best epoch. The held-out loss is
+    evaluated with the same random draws (noise, diffusion times) after every epoch, so that
+    epochs are compared on equal terms.
     """
-    return fit(
+    validation = None
+    if patience is not None:
+        n = len(tensors[0])
+        n_validation = int(round(validation_fraction * n))
+        if not 0 < n_validation < n:
+            raise ValueError(f"validation_fraction {validation_fraction} leaves no training or validation showers")
+        order = torch.randperm(n, generator=seeded_generator(seed + 0x7661)).to(tensors[0].device)
+        held_out = [t[order[:n_validation]] for t in tensors]
+        tensors = [t[order[n_validation:]] for t in tensors]
+        validation = _held_out_loss(loss_fn, held_out, batch_size, seed)
+    result = fit(
         module,
         loss_fn,
         tensors,
@@ -80,7 +104,33 @@ def train_generative(
         cosine_decay=True,
         max_grad_norm=max_grad_norm,
         require_finite=True,
-    ).history
+        validation=validation,
+        patience=patience,
+        description=description,
+    )
+    if result.best:
+        module.load_state_dict(result.best[0][2])
+    return result.history
+
+
+def _held_out_loss(
+    loss_fn: Callable[..., torch.Tensor], held_out: Sequence[torch.Tensor], batch_size: int, seed: int
+) -> Callable[[], float]:
+    """The mean loss over the held-out showers, with the random draws fixed by ``seed``."""
+    device = held_out[0].device
+    devices = [device.index or 0] if device.type == "cuda" else []
+    n = len(held_out[0])
+
+    def value() -> float:
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(seed + 0x7661)
+            total = 0.0
+            for start in range(0, n, batch_size):
+                batch = [t[start : start + batch_size] for t in held_out]
+                total += float(loss_fn(*batch)) * len(batch[0])
+        return total / n
+
+    return value
 
 
 def sinusoidal_embedding(t: torch.Tensor, dim: int = 16) -> torch.Tensor:

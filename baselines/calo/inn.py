@@ -12,7 +12,7 @@ import torch
 import zuko
 from torch import nn
 
-from .generative import VoxelSpaceGenerator, spline_bytes_per_shower, train_generative
+from .generative import PATIENCE, VoxelSpaceGenerator, spline_bytes_per_shower, train_generative
 from .preprocessing import DEFAULT_ALPHA
 
 
@@ -27,6 +27,7 @@ class CaloINNGenerator(VoxelSpaceGenerator):
             "epochs": 50,
             "batch_size": 256,
             "learning_rate": 1e-3,
+            "patience": PATIENCE,
         },
         # CaloINN: a dozen RQS coupling blocks with 2-layer subnetworks, trained for hundreds of epochs.
         "full": {
@@ -36,6 +37,7 @@ class CaloINNGenerator(VoxelSpaceGenerator):
             "epochs": 300,
             "batch_size": 512,
             "learning_rate": 5e-4,
+            "patience": PATIENCE,
         },
     }
 
@@ -47,6 +49,7 @@ class CaloINNGenerator(VoxelSpaceGenerator):
         epochs: int = 50,
         batch_size: int = 256,
         learning_rate: float = 1e-3,
+        patience: int | None = None,
         alpha: float = DEFAULT_ALPHA,
         device: str = "auto",
         seed: int = 0,
@@ -57,6 +60,7 @@ class CaloINNGenerator(VoxelSpaceGenerator):
         self.epochs = epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate
+        self.patience = patience
         self.alpha = alpha
         self.device = device
         self.seed = seed
@@ -90,6 +94,8 @@ class CaloINNGenerator(VoxelSpaceGenerator):
             batch_size=self.batch_size,
             learning_rate=self.learning_rate,
             seed=self.seed,
+            patience=self.patience,
+            description=self.name,
         )
 
     def _sample_latent(self, condition: torch.Tensor) -> torch.Tensor:

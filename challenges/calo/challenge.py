@@ -83,13 +83,16 @@ class CaloFastSimulation(Challenge):
 
     # -- data -----------------------------------------------------------------------------------
     def generate(self, preset: str, seed: int, out: Path, *, client: Any = None, **options: Any) -> dict[str, Any]:
-        check_options(self, options, ())
+        """Simulate the preset's showers; option ``geometry`` (a name or a list) keeps only those
+        geometries."""
+        check_options(self, options, ("geometry",))
         import time
 
         from .dataset import generate_dataset
 
         start = time.perf_counter()
-        written = generate_dataset(preset, seed, out)
+        geometry = options.get("geometry")
+        written = generate_dataset(preset, seed, out, [geometry] if isinstance(geometry, str) else geometry)
         return {
             "files": written,
             "file_columns": ["geometry", "n_showers", "n_voxels"],

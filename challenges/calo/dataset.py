@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,16 +44,26 @@ def file_name(geometry: str, split: str) -> str:
     return f"{geometry}_{split}.hdf5"
 
 
-def generate_dataset(preset: str, seed: int, out: str | Path) -> dict[str, dict[str, Any]]:
-    """Write ``GEOMETRY_SPLIT.hdf5`` (+ JSON sidecar) for every geometry and split of the preset.
+def generate_dataset(
+    preset: str, seed: int, out: str | Path, geometries: Sequence[str] | None = None
+) -> dict[str, dict[str, Any]]:
+    """Write ``GEOMETRY_SPLIT.hdf5`` (+ JSON sidecar) for every geometry and split of the preset,
+    or only for ``geometries`` (e.g. the ``full`` preset's data set 1 without data set 3's
+    4 GB per file).
 
-    Each (geometry, split) has its own seed stream, so a file does not depend on the others.
+    Each (geometry, split) has its own seed stream, so a file does not depend on the others: a
+    geometry generated alone is byte-identical to the same geometry of the whole preset.
     Returns the sidecar content per file name.
     """
     spec = get_calo_preset(preset)
+    unknown = sorted(set(geometries or ()) - set(spec.showers))
+    if unknown:
+        raise ValueError(f"preset {preset!r} has no {unknown} showers; it has {list(spec.showers)}")
     out = Path(out)
     written = {}
     for g_index, (geometry, n) in enumerate(spec.showers.items()):
+        if geometries is not None and geometry not in geometries:
+            continue
         model = detector_model(geometry)
         for s_index, split in enumerate(SPLITS):
             stream = seed * 1000 + 10 * g_index + s_index
