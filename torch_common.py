@@ -199,10 +199,17 @@ def fit(
     return result
 
 
+LOG_EVERY_SECONDS = 30.0
+"""Away from a terminal (a log file), a training prints a progress line at most this often."""
+
+
 @contextlib.contextmanager
 def _epoch_bar(description: str, epochs: int) -> Iterator[Callable[[dict[str, float]], None]]:
-    """A bar over the epochs (loss, validation loss, ETA) on a terminal; nothing elsewhere, so
-    logs, worker processes and tests stay quiet."""
+    """Progress over the epochs (loss, validation loss, ETA): a bar on a terminal; elsewhere (a
+    log file) a line at most every ``LOG_EVERY_SECONDS``, so that short trainings (tests, worker
+    processes) stay quiet and long ones can be followed."""
+    import time
+
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from .output import console
@@ -214,14 +221,21 @@ def _epoch_bar(description: str, epochs: int) -> Iterator[Callable[[dict[str, fl
         TextColumn("{task.fields[loss]}"),
         TimeRemainingColumn(),
     )
+    started = last = time.monotonic()
     with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as bar:
         task = bar.add_task(f"{description} (epochs)", total=epochs, loss="")
 
         def show(record: dict[str, float]) -> None:
+            nonlocal last
             text = f"loss {record['loss']:.4g}"
             if "validation_loss" in record:
                 text += f", validation {record['validation_loss']:.4g}"
             bar.update(task, advance=1, loss=text)
+            now, done = time.monotonic(), int(record["epoch"]) + 1
+            if not console.is_terminal and now - last >= LOG_EVERY_SECONDS:
+                last = now
+                eta = (now - started) / done * (epochs - done)
+                console.print(f"{description}: epoch {done}/{epochs}, {text}, at most {eta / 60:.0f} min left")
 
         yield show
 
