@@ -110,11 +110,11 @@ def test_compare_over_seeds_on_local_cluster_writes_table_plot_and_json(tmp_path
     )
     assert summary["supervised"]["auc_median"] > summary["autoencoder"]["auc_median"]
     text = markdown.read_text()
-    assert "hand-written text" in text and "<!-- comparison:lhco:generated:begin -->" in text
+    assert "hand-written text" in text and "<!-- comparison:lhco:generated-tiny:begin -->" in text
     assert "max SIC over cuts keeping at least 30 background events of the test set" in text
     assert {r["metrics"]["min_background"] for r in payload["results"]} == {30.0}
     assert all(r["metrics"]["n_background_at_max_sic"] >= 30 for r in payload["results"])
-    assert "| supervised | 2 |" in text and (tmp_path / "results" / "lhco_sic_generated.png").stat().st_size > 1000
+    assert "| supervised | 2 |" in text and (tmp_path / "results" / "lhco_sic_generated-tiny.png").stat().st_size > 1000
     assert {r["generator_version"] for r in payload["results"]} == {GENERATOR_VERSION}
 
     # Resumed with a third seed: the four finished (method, seed) pairs are kept, two run.

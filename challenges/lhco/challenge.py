@@ -353,7 +353,8 @@ class LhcOlympics(Challenge):
             min_background=min_background,
             done=frozenset((r["method"], r["model_seed"]) for r in records),
         )
-        which = "real" if real is not None else "generated"
+        # One section (and plot) per data set, so that a full-size run does not replace the small one.
+        which = "real" if real is not None else f"generated-{preset}"
         console.print(self.table(f"lhco / {which} data", records))
         summary = summarise(records)
         for row in summary:

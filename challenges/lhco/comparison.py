@@ -75,7 +75,7 @@ def comparison_markdown(
     date: str,
     plot: str | None = None,
 ) -> str:
-    """The marked section ``name`` (e.g. ``comparison:lhco:generated``) with the summary table."""
+    """The marked section ``name`` (e.g. ``comparison:lhco:generated-small``) with the summary table."""
     begin, end = section_markers(name)
     first = records[0]
     lines = [
