@@ -65,6 +65,10 @@ def generate(
         str | None,
         typer.Option(help="calo: only this geometry of the preset (e.g. --preset full --geometry ds1-photons)."),
     ] = None,
+    correlated: Annotated[
+        bool,
+        typer.Option(help="lhco: the correlated-feature variant (m_j1 -> m_j1 + 0.1 m_jj in every file)."),
+    ] = False,
 ) -> None:
     """Generate the train and test splits of a preset, with JSON sidecars (and a challenge's
     default test plan).
@@ -81,7 +85,7 @@ def generate(
         dask_client(scheduler, workers) as client,
         console.status(f"generating {challenge} preset {preset!r} (seed {seed})", spinner="dots"),
     ):
-        given = {"constituents": constituents, "geometry": geometry}
+        given = {"constituents": constituents, "geometry": geometry, "correlated": correlated or None}
         options = {k: v for k, v in given.items() if v is not None}
         summary = spec.generate(preset, seed, target, client=client, **options)
     rows = [{"_name": name, **counts} for name, counts in summary.get("files", {}).items()]

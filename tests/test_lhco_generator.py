@@ -140,3 +140,11 @@ def test_jets_recoil_and_respond_like_the_real_ones() -> None:
     signal = events[events[LABEL] == 1]
     assert signal["mjj"].corr(signal["pt_j2"], method="spearman") > 0.25
     assert signal["mjj"].corr(signal["mj2"], method="spearman") > 0.3
+
+
+def test_the_bump_hunt_sample_of_the_correlated_variant_is_correlated() -> None:
+    from hepbench.challenges.lhco.dataset import data_sample
+
+    nominal, correlated = data_sample("tiny", 11), data_sample("tiny", 11, correlated=True)
+    np.testing.assert_allclose(correlated["mj1"], nominal["mj1"] + 0.1 * nominal["mjj"], rtol=1e-6)
+    np.testing.assert_array_equal(correlated["mjj"], nominal["mjj"])

@@ -164,6 +164,38 @@ def test_compare_over_seeds_on_local_cluster_writes_table_plot_and_json(tmp_path
     assert result.exit_code == 0, result.output
     assert "kept" not in result.output and "supervised (seed 0): fitting" in result.output
 
+    # The correlated-feature variant: its own section and plot, and never resumed from nominal data.
+    correlated = tmp_path / "correlated"
+    made = runner.invoke(
+        app,
+        [
+            "data",
+            "generate",
+            "lhco",
+            "--preset",
+            "tiny",
+            "--correlated",
+            "--out",
+            str(correlated),
+            "--scheduler",
+            "serial",
+        ],
+    )
+    assert made.exit_code == 0, made.output
+    common[common.index("--data") + 1] = str(correlated)
+    result = runner.invoke(
+        app,
+        [*common, "--model-seed", "0", "--methods", "supervised", "--min-background", "30", "--json", str(out)]
+        + ["--resume", "--markdown", str(markdown)],
+    )
+    assert result.exit_code == 0, result.output
+    assert "kept" not in result.output
+    assert json.loads(out.read_text())["results"][0]["correlated"] is True
+    text = markdown.read_text()
+    assert "<!-- comparison:lhco:generated-tiny-correlated:begin -->" in text and "correlated-feature variant" in text
+    assert "<!-- comparison:lhco:generated-tiny:begin -->" in text  # the nominal section stays
+    assert (tmp_path / "results" / "lhco_sic_generated-tiny-correlated.png").exists()
+
 
 def test_real_subset_benchmark_injects_the_anchor_s_over_b() -> None:
     from hepbench.challenges.lhco.real_benchmark import real_subset_dataset

@@ -56,10 +56,11 @@ class LhcOlympics(Challenge):
 
     # -- data -----------------------------------------------------------------------------------
     def generate(self, preset: str, seed: int, out: Path, *, client: Any = None, **options: Any) -> dict[str, Any]:
-        """``constituents=N`` adds the particle level: up to N particles per jet."""
+        """``constituents=N`` adds the particle level: up to N particles per jet; ``correlated=True``
+        the correlated-feature variant (m_j1 -> m_j1 + 0.1 m_jj in every file)."""
         from .dataset import generate_with_summary
 
-        check_options(self, options, ("constituents",))
+        check_options(self, options, ("constituents", "correlated"))
         return generate_with_summary(preset, seed, out, client=client, **options)
 
     def load(self, folder: Path) -> Any:
@@ -146,7 +147,7 @@ class LhcOlympics(Challenge):
         background events."""
         from ...output import console
         from ...torch_common import resolve_device
-        from .dataset import data_sample
+        from .dataset import data_sample, is_correlated
         from .run import bump_sample_seed, run_detector
         from .schema import n_particles
 
@@ -164,9 +165,10 @@ class LhcOlympics(Challenge):
         # made once per data folder: its particles cost minutes.
         per_jet = n_particles(dataset.inputs.data.columns) // 2 or None
         bump = None
+        correlated = real is None and is_correlated(self.data_dir(preset, seed, data_dir))
         if real is None and not official:
             cache = None if per_jet is None or data_dir is None else Path(data_dir) / "bump_hunt_sample.parquet"
-            bump = data_sample(preset, bump_sample_seed(seed), constituents=per_jet, cache=cache)
+            bump = data_sample(preset, bump_sample_seed(seed), constituents=per_jet, correlated=correlated, cache=cache)
         console.print(
             f"[bold]{method}[/bold] (seed {model_seed}): fitting on {len(dataset.inputs.data):,} events ({resolved})"
         )
@@ -178,6 +180,7 @@ class LhcOlympics(Challenge):
             generator_version=None
             if real is not None
             else self.data_generator_version(self.data_dir(preset, seed, data_dir)),
+            correlated=correlated,
         )
         if overrides:
             record["params"] = overrides
@@ -276,14 +279,23 @@ class LhcOlympics(Challenge):
         """The (method, training seed) results of ``json_path`` made on this comparison's data
         (same data seed, generator version, model size and max-SIC floor), for ``--resume``."""
         from ..resume import kept_results
+        from .dataset import is_correlated
 
         wanted: dict[str, Any] = {"data_seed": seed, "metrics.min_background": floor}
         if real is not None:
             wanted.update(data="real-subset", size=size or "small")
         else:
-            version = self.data_generator_version(self.data_dir(preset, seed, data))
-            wanted.update(preset=preset, size=size or preset, generator_version=version)
-        kept = [r for r in kept_results(json_path, names, wanted) if r.get("model_seed") in seeds]
+            folder = self.data_dir(preset, seed, data)
+            version = self.data_generator_version(folder)
+            wanted.update(
+                preset=preset, size=size or preset, generator_version=version, correlated=is_correlated(folder)
+            )
+        # Records written before the correlated-feature variant could be compared were nominal.
+        kept = [
+            r
+            for r in kept_results(json_path, names, wanted, defaults={"correlated": False})
+            if r.get("model_seed") in seeds
+        ]
         # One record per (method, seed): the file may hold a pair twice only if edited by hand.
         return list({(r["method"], r["model_seed"]): r for r in kept}.values())
 
@@ -315,6 +327,7 @@ class LhcOlympics(Challenge):
         from ...output import console, write_json
         from ..sections import write_section
         from .comparison import comparison_markdown, plot_sic_curves, summarise
+        from .dataset import is_correlated
 
         seeds = model_seeds or [0, 1, 2]
         records: list[dict[str, Any]] = []
@@ -354,7 +367,8 @@ class LhcOlympics(Challenge):
             done=frozenset((r["method"], r["model_seed"]) for r in records),
         )
         # One section (and plot) per data set, so that a full-size run does not replace the small one.
-        which = "real" if real is not None else f"generated-{preset}"
+        variant = "-correlated" if real is None and is_correlated(self.data_dir(preset, seed, data)) else ""
+        which = "real" if real is not None else f"generated-{preset}{variant}"
         console.print(self.table(f"lhco / {which} data", records))
         summary = summarise(records)
         for row in summary:
@@ -372,7 +386,7 @@ class LhcOlympics(Challenge):
             title = (
                 "Real R&D events (public high-level subset)"
                 if real is not None
-                else f"Generated R&D-like events (preset {preset})"
+                else f"Generated R&D-like events (preset {preset}{', correlated-feature variant' if variant else ''})"
             )
             section = comparison_markdown(
                 records,

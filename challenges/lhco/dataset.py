@@ -122,6 +122,16 @@ def signal_region_sample(
     )
 
 
+def is_correlated(data_dir: str | Path) -> bool:
+    """Whether the data folder holds the correlated-feature variant (its ``data.json`` sidecar)."""
+    import json
+
+    try:
+        return bool(json.loads((Path(data_dir) / "data.json").read_text()).get("correlated", False))
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
 def validation_sample(data_dir: str | Path) -> pd.DataFrame:
     """An independent labelled signal-region sample for tuning (``hepbench baseline tune``): the
     test set's sizes, signal model and systematic shift, from the split seed ``validation``, so
@@ -156,19 +166,29 @@ def _with_particles(frame: pd.DataFrame, seed: int, split: str, constituents: in
 
 
 def data_sample(
-    preset: str, seed: int, *, constituents: int | None = None, cache: str | Path | None = None
+    preset: str,
+    seed: int,
+    *,
+    constituents: int | None = None,
+    correlated: bool = False,
+    cache: str | Path | None = None,
 ) -> pd.DataFrame:
-    """The ``data`` table of ``generate_dataset(preset, seed, constituents=...)`` (nominal, no
-    truth columns) without generating the other splits; kept in ``cache`` (a parquet file
-    with sidecar) when given, so repeated runs (the bump hunt's independent sample) make it once."""
+    """The ``data`` table of ``generate_dataset(preset, seed, constituents=..., correlated=...)``
+    (no systematic shift, no truth columns) without generating the other splits; kept in
+    ``cache`` (a parquet file with sidecar) when given, so repeated runs (the bump hunt's
+    independent sample) make it once."""
     if cache is not None and Path(cache).exists():
         return read_table(cache)
     spec = get_preset(preset)
     frame = generate_events(spec.n_background, spec.n_signal, split_seed(seed, "data"))
+    if correlated:
+        frame = apply_systematics(frame, Systematics(mass_mjj_correlation=0.1))
     frame = _with_particles(_shuffled(frame, split_seed(seed, "data")), seed, "data", constituents)
     columns = [*COLUMNS, *([] if constituents is None else particle_columns(2 * constituents))]
     if cache is not None:
-        meta = _metadata(spec, seed, "data", frame[columns], {"particles_per_jet": constituents})
+        meta = _metadata(
+            spec, seed, "data", frame[columns], {"particles_per_jet": constituents, "correlated": correlated}
+        )
         write_table(frame[columns], cache, meta)
     return frame[columns]
 
@@ -307,10 +327,16 @@ def load_dataset(data_dir: str | Path, truth_dir: str | Path | None = None) -> L
 
 
 def generate_with_summary(
-    preset: str, seed: int, out_dir: str | Path, *, client: Any = None, constituents: int | None = None
+    preset: str,
+    seed: int,
+    out_dir: str | Path,
+    *,
+    client: Any = None,
+    constituents: int | None = None,
+    correlated: bool = False,
 ) -> dict[str, Any]:
     """:func:`generate_dataset` into ``out_dir``; returns the background / signal count of each file."""
-    made = generate_dataset(preset, seed, out_dir, client=client, constituents=constituents)
+    made = generate_dataset(preset, seed, out_dir, client=client, constituents=constituents, correlated=correlated)
     files = {
         "data": made.data_truth,
         "background_reference": pd.Series(np.zeros(len(made.inputs.background_reference), dtype=np.int8)),
