@@ -6,10 +6,13 @@ writes atomically. ``console`` is where long work shows its progress (rich spinn
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import re
 import sys
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +22,42 @@ from rich.console import Console
 # Tables stay readable when the output is a file or a pipe (rich would fall back to 80 columns).
 console = Console(width=None if sys.stdout.isatty() else 120)
 err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 120)
+
+LOG_EVERY_SECONDS = 30.0
+"""Away from a terminal (a log file), long work prints a progress line at most this often."""
+
+
+@contextlib.contextmanager
+def progress(description: str, total: int, *, enabled: bool = True) -> Iterator[Callable[..., None]]:
+    """Progress of ``total`` steps: a bar (with ETA) on a terminal; elsewhere (a log file) a line
+    at most every :data:`LOG_EVERY_SECONDS`, so that short work (tests, worker processes) stays
+    quiet and long work can be followed. Yields ``advance(steps=1, note="")``; ``note`` (e.g.
+    the loss) is shown beside the count."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[note]}"),
+        TimeRemainingColumn(),
+    )
+    started = last = time.monotonic()
+    done = 0
+    with Progress(*columns, console=console, transient=True, disable=not (enabled and console.is_terminal)) as bar:
+        task = bar.add_task(description, total=total, note="")
+
+        def advance(steps: int = 1, note: str = "") -> None:
+            nonlocal done, last
+            done += steps
+            bar.update(task, advance=steps, note=note)
+            now = time.monotonic()
+            if enabled and not console.is_terminal and now - last >= LOG_EVERY_SECONDS:
+                last = now
+                left = (now - started) / done * (total - done)
+                console.print(f"{description}: {done}/{total}{', ' + note if note else ''}, {left / 60:.0f} min left")
+
+        yield advance
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")

@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from rich.progress import Progress
+from .output import progress as output_progress
 
 SERIAL = "serial"
 LOCAL = "local"
@@ -125,14 +125,13 @@ def map_tasks(
     """
     shared = shared or {}
     results: list[Any] = [None] * len(tasks)
-    with Progress(disable=not progress, transient=True) as bar:
-        job = bar.add_task(description, total=len(tasks))
+    with output_progress(description, len(tasks), enabled=progress) as advance:
         if client is None:
             for index, task in enumerate(tasks):
                 results[index] = function(*task, **shared)
                 if on_result is not None:
                     on_result(index, results[index])
-                bar.advance(job)
+                advance()
             return results
         from distributed import as_completed
 
@@ -145,7 +144,7 @@ def map_tasks(
                 results[index] = future.result()
                 if on_result is not None:
                     on_result(index, results[index])
-                bar.advance(job)
+                advance()
         finally:
             client.cancel(futures)
     return results

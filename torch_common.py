@@ -10,9 +10,8 @@ and hooks. Imported only where a network is trained: ``import torch`` costs seco
 
 from __future__ import annotations
 
-import contextlib
 import copy
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -153,7 +152,9 @@ def fit(
         )
     generator = seeded_generator(seed)
     result = Fit()
-    with _epoch_bar(description, epochs) as show:
+    from .output import progress
+
+    with progress(f"{description} (epochs)", epochs) as advance:
         for epoch in range(epochs):
             module.train()
             order = torch.randperm(n, generator=generator).to(train[0].device)
@@ -188,7 +189,10 @@ def fit(
             if on_epoch is not None:
                 on_epoch(record)
             result.history.append(record)
-            show(record)
+            note = f"loss {record['loss']:.4g}"
+            if "validation_loss" in record:
+                note += f", validation {record['validation_loss']:.4g}"
+            advance(note=note)
             if stop_at is not None and record.get("validation_loss", np.inf) <= stop_at:
                 break
             # result.best[0] is the epoch with the lowest value so far (the earlier one on ties).
@@ -197,47 +201,6 @@ def fit(
 
     module.eval()
     return result
-
-
-LOG_EVERY_SECONDS = 30.0
-"""Away from a terminal (a log file), a training prints a progress line at most this often."""
-
-
-@contextlib.contextmanager
-def _epoch_bar(description: str, epochs: int) -> Iterator[Callable[[dict[str, float]], None]]:
-    """Progress over the epochs (loss, validation loss, ETA): a bar on a terminal; elsewhere (a
-    log file) a line at most every ``LOG_EVERY_SECONDS``, so that short trainings (tests, worker
-    processes) stay quiet and long ones can be followed."""
-    import time
-
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    from .output import console
-
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[loss]}"),
-        TimeRemainingColumn(),
-    )
-    started = last = time.monotonic()
-    with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as bar:
-        task = bar.add_task(f"{description} (epochs)", total=epochs, loss="")
-
-        def show(record: dict[str, float]) -> None:
-            nonlocal last
-            text = f"loss {record['loss']:.4g}"
-            if "validation_loss" in record:
-                text += f", validation {record['validation_loss']:.4g}"
-            bar.update(task, advance=1, loss=text)
-            now, done = time.monotonic(), int(record["epoch"]) + 1
-            if not console.is_terminal and now - last >= LOG_EVERY_SECONDS:
-                last = now
-                eta = (now - started) / done * (epochs - done)
-                console.print(f"{description}: epoch {done}/{epochs}, {text}, at most {eta / 60:.0f} min left")
-
-        yield show
 
 
 def binary_loss(logits: torch.Tensor, targets: torch.Tensor, weights: torch.Tensor, focal_gamma: float) -> torch.Tensor:

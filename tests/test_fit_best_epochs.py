@@ -117,13 +117,13 @@ def test_patience_stops_once_the_validation_loss_stops_falling() -> None:
 
 def test_a_training_away_from_a_terminal_logs_its_epochs(monkeypatch, capsys) -> None:
     """Long trainings in a log file print epoch, loss and time left; quick ones print nothing."""
-    import hepbench.torch_common as torch_common
+    import hepbench.output as output
 
     model, loss, train, valid = _problem()
     options = {"epochs": 3, "batch_size": 64, "learning_rate": 0.05, "seed": 1, "description": "toy"}
     fit(model, loss, train, **options)
     assert "toy" not in capsys.readouterr().out
-    monkeypatch.setattr(torch_common, "LOG_EVERY_SECONDS", 0.0)
+    monkeypatch.setattr(output, "LOG_EVERY_SECONDS", 0.0)
     fit(model, loss, train, validation=lambda: loss(*valid), **options)
     lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("toy")]
-    assert len(lines) == 3 and lines[-1].startswith("toy: epoch 3/3, loss ") and "validation" in lines[-1]
+    assert len(lines) == 3 and lines[-1].startswith("toy (epochs): 3/3, loss ") and "validation" in lines[-1]
