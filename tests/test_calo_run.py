@@ -59,9 +59,9 @@ def test_compare_two_generators_writes_metrics_multiclass_and_markdown(tmp_path)
     assert all(v <= 0 for v in multiclass["log_posterior"].values()) and len(multiclass["matrix"]) == 2
     for r in records:
         assert r["metrics"]["multiclass_log_posterior"] == multiclass["log_posterior"][r["method"]]
-    assert (tmp_path / "results" / "calo_multiclass_ds1-photons.png").stat().st_size > 1000
+    assert (tmp_path / "results" / "calo_multiclass_tiny_ds1-photons.png").stat().st_size > 1000
     text = markdown.read_text()
-    assert "<!-- comparison:calo:ds1-photons:begin -->" in text and "| calo-diffusion |" in text
+    assert "<!-- comparison:calo:tiny:ds1-photons:begin -->" in text and "| calo-diffusion |" in text
 
 
 def test_run_writes_generated_showers_in_the_official_format(tmp_path) -> None:

@@ -5,12 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hepbench.challenges.higgs_uncertainty.comparison import (
-    SECTION_BEGIN,
-    SECTION_END,
-    comparison_markdown,
-    write_section,
-)
+from hepbench.challenges.higgs_uncertainty.comparison import comparison_markdown, section_name, write_section
+from hepbench.challenges.sections import section_markers
 
 
 def record(method: str, coverage: float, width: float) -> dict:
@@ -66,7 +62,9 @@ def test_write_section_replaces_only_its_section(tmp_path, section) -> None:
     write_section(path, section)
     write_section(path, section.replace("0.750", "0.751"))
     text = path.read_text()
-    assert text.count(SECTION_BEGIN) == 1 and text.count(SECTION_END) == 1
+    begin, end = section_markers(section_name("small"))
+    assert begin == "<!-- comparison:higgs-uncertainty:small:begin -->"
+    assert text.count(begin) == 1 and text.count(end) == 1
     assert "before" in text and "0.751" in text and "0.750" not in text
 
 

@@ -390,7 +390,7 @@ class CaloFastSimulation(Challenge):
                     )
                 multiclass_by_geometry[geo] = multiclass.to_dict()
                 if figures is not None:
-                    heatmap_path = figures / f"calo_multiclass_{geo}.png"
+                    heatmap_path = figures / f"calo_multiclass_{preset}_{geo}.png"
                     heatmap_path.parent.mkdir(parents=True, exist_ok=True)
                     heatmap_path.write_bytes(multiclass_heatmap(multiclass, f"calo {geo}: multiclass, preset {preset}"))
                     heatmap = (

@@ -179,9 +179,10 @@ def calo_markdown(
     date: str,
     heatmap: str | None = None,
 ) -> str:
-    """The marked section ``comparison:calo:GEOMETRY`` of docs/results.md."""
-    begin, end = section_markers(f"comparison:calo:{geometry}")
+    """The marked section ``comparison:calo:PRESET:GEOMETRY`` of docs/results.md (one per preset,
+    so that a `full` run does not replace the `small` table)."""
     first = records[0]
+    begin, end = section_markers(f"comparison:calo:{first['preset']}:{geometry}")
     lines = [
         begin,
         f"### {geometry}",

@@ -9,7 +9,12 @@ import numpy as np
 from ...scoring.intervals import CONFIDENCE_LEVEL, sigma68
 from ..sections import section_markers, write_section  # noqa: F401  (write_section: re-exported)
 
-SECTION_BEGIN, SECTION_END = section_markers("comparison:higgs-uncertainty")
+
+def section_name(preset: str) -> str:
+    """The marked section of a comparison on ``preset``: one per preset, so that a `full` run
+    does not replace the `small` table."""
+    return f"comparison:higgs-uncertainty:{preset}"
+
 
 # Systematics-aware classifiers and the nominally trained one each is compared with.
 SYSTEMATICS_AWARE: dict[str, str] = {
@@ -48,8 +53,9 @@ def comparison_markdown(records: list[dict[str, Any]], *, command: str, machine:
         raise ValueError("no results to tabulate")
     n = records[0]["n_sets"] * records[0]["n_pseudo_experiments"]
     s = sigma68(n)
+    begin, end = section_markers(section_name(records[0]["preset"]))
     lines = [
-        SECTION_BEGIN,
+        begin,
         f"### Every baseline on one test plan: {records[0]['preset']} preset, "
         f"{records[0]['n_sets']} sets x {records[0]['n_pseudo_experiments']} pseudo-experiments",
         "",
@@ -97,7 +103,7 @@ def comparison_markdown(records: list[dict[str, Any]], *, command: str, machine:
     lines += [
         "",
         "Outside the coverage band: " + (", ".join(not_covering) if not_covering else "none") + ".",
-        SECTION_END,
+        end,
     ]
     return "\n".join(lines) + "\n"
 
