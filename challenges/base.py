@@ -294,7 +294,13 @@ class Challenge(abc.ABC):
             options.get("data_dir"),
             **{k: v for k, v in options.items() if k == "real"},
         )
-        tasks = [(self.id, method, {**options, "model_seed": s, "progress": False}) for s in seeds]
+
+        def seed_options(s: int) -> dict[str, Any]:
+            # Each training keeps its own checkpoint (a subfolder per seed).
+            own = {"checkpoint": Path(options["checkpoint"]) / f"model-seed-{s}"} if options.get("checkpoint") else {}
+            return {**options, **own, "model_seed": s, "progress": False}
+
+        tasks = [(self.id, method, seed_options(s)) for s in seeds]
         with dask_client(scheduler, workers) as client:
             records = map_tasks(run_task, tasks, client=client, progress=progress, description="trainings")
         for record in records:

@@ -131,6 +131,15 @@ def run(
     config: ConfigOption = None,
     scheduler: SchedulerOption = "local",
     workers: WorkersOption = None,
+    checkpoint: Annotated[
+        Path | None,
+        typer.Option(
+            help="higgs-uncertainty: folder keeping the trained model and each pseudo-experiment's answer as it arrives."
+        ),
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option(help="higgs-uncertainty: continue the stopped run held in --checkpoint (same options).")
+    ] = False,
     progress: ProgressOption = True,
     json_path: JsonOption = None,
 ) -> None:
@@ -161,6 +170,8 @@ def run(
         geometry=geometry,
         classifier=classifier,
         plan_seed=plan_seed,
+        checkpoint=checkpoint,
+        resume=resume or None,
     )
     if config is not None:
         from ..baselines.tuning import read_config

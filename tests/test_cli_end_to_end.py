@@ -67,6 +67,8 @@ def test_baseline_run_then_rescore(data_dir, tmp_path) -> None:
             "3",
             "--device",
             "cpu",
+            "--checkpoint",
+            str(tmp_path / "checkpoint"),
             "--no-progress",
             "--json",
             str(out),
@@ -75,6 +77,7 @@ def test_baseline_run_then_rescore(data_dir, tmp_path) -> None:
     assert result.exit_code == 0, result.output
     record = json.loads(out.read_text())
     assert record["device"] == "cpu" and len(record["pseudo_experiments"]) == 6
+    assert not (tmp_path / "checkpoint").exists()  # removed once the record is complete
     metrics = record["metrics"]
     assert 0.5 < metrics["auc"] <= 1.0 and metrics["ams"] > 0
     assert metrics["n_failed"] == 0 and metrics["width"] > 0

@@ -161,11 +161,17 @@ class HiggsUncertainty(Challenge):
         n_pseudo_experiments: int | None = None,
         plan_seed: int = 0,
         params: Mapping[str, Any] | None = None,
+        checkpoint: Path | None = None,
+        resume: bool = False,
         **options: Any,
     ) -> dict[str, Any]:
         """Train ``method`` (hyperparameter overrides ``params``, e.g. a tuned configuration) on the
         preset's data and score it on a test plan (seed ``plan_seed``); the pseudo-experiments are
-        spread over ``scheduler`` (or ``client``; training stays here)."""
+        spread over ``scheduler`` (or ``client``; training stays here).
+
+        ``checkpoint`` is a folder keeping the trained model and each answer as it arrives;
+        ``resume`` continues the stopped run it holds (same options), and the folder is
+        removed once the record is complete."""
         if client is None and scheduler != "serial":
             from ...parallel import dask_client
 
@@ -185,13 +191,15 @@ class HiggsUncertainty(Challenge):
                     n_pseudo_experiments=n_pseudo_experiments,
                     plan_seed=plan_seed,
                     params=params,
+                    checkpoint=checkpoint,
+                    resume=resume,
                     **options,
                 )
         from ...output import console
         from ...torch_common import resolve_device
         from .presets import get_preset
         from .pseudo_experiments import make_test_plan
-        from .run import run_estimator
+        from .run import RunCheckpoint, run_estimator
 
         check_options(self, options, ())
         spec = get_preset(preset)
@@ -204,18 +212,37 @@ class HiggsUncertainty(Challenge):
         )
         model_seed = seed if model_seed is None else model_seed
         estimator = baseline.factory(size or preset, resolved, model_seed, **overrides)
+        generator_version = self.data_generator_version(self.data_dir(preset, seed, data_dir))
+        kept = None
+        if checkpoint is not None:
+            identity = {
+                "method": method,
+                "preset": preset,
+                "data_seed": seed,
+                "generator_version": generator_version,
+                "size": size or preset,
+                "model_seed": model_seed,
+                "params": dict(overrides),
+                "device": resolved,
+                "plan_seed": plan.initial_seed,
+                "n_sets": plan.n_sets,
+                "n_pseudo_experiments": plan.n_pseudo_experiments,
+            }
+            kept = RunCheckpoint(checkpoint, identity, resume=resume)
+        elif resume:
+            raise ValueError("--resume needs --checkpoint: the folder holding the stopped run")
         console.print(
             f"[bold]{method}[/bold]: training on {len(data.train):,} events ({resolved}), "
             f"then {len(plan)} pseudo-experiments"
         )
-        record = run_estimator(method, estimator, data, plan, device=resolved, progress=progress, client=client)
-        record.update(
-            size=size or preset,
-            model_seed=model_seed,
-            generator_version=self.data_generator_version(self.data_dir(preset, seed, data_dir)),
+        record = run_estimator(
+            method, estimator, data, plan, device=resolved, progress=progress, client=client, checkpoint=kept
         )
+        record.update(size=size or preset, model_seed=model_seed, generator_version=generator_version)
         if overrides:
             record["params"] = overrides
+        if kept is not None:
+            kept.remove()
         return record
 
     def validation_objective(

@@ -11,7 +11,7 @@ never cheaper than answering.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 import numpy as np
@@ -82,6 +82,8 @@ def evaluate_plan(
     on_result: Callable[[dict[str, Any]], None] | None = None,
     client: Any = None,
     chunks_per_worker: int = 4,
+    max_chunk: int = 16,
+    done: Sequence[Mapping[str, Any]] = (),
 ) -> pd.DataFrame:
     """Evaluate ``estimator`` on every pseudo-experiment of ``plan``.
 
@@ -91,16 +93,23 @@ def evaluate_plan(
     ``predict``, measured by the harness).
 
     ``client`` (a ``distributed.Client``, see ``hepbench.parallel.dask_client``) spreads the
-    pseudo-experiments over its workers in ``chunks_per_worker`` chunks per worker; each
+    pseudo-experiments over its workers in ``chunks_per_worker`` chunks per worker, each of at
+    most ``max_chunk`` (so that ``on_result`` hears of answers while a long plan runs); each
     pseudo-experiment is drawn from its own seed, so the answers are those of the serial run.
     ``on_result`` is called with each row as soon as it exists (to persist progress).
+    ``done`` holds rows of this plan already evaluated (a resumed run): they are kept, not redone.
     """
-    pairs = [(int(s), int(p)) for s, p in zip(plan.table["set_index"], plan.table["pe_index"])]
+    kept = {(int(r["set_index"]), int(r["pe_index"])): dict(r) for r in done}
+    order = [(int(s), int(p)) for s, p in zip(plan.table["set_index"], plan.table["pe_index"])]
+    unknown = sorted(set(kept) - set(order))
+    if unknown:
+        raise ValueError(f"rows to keep are not in the test plan: (set, pseudo-experiment) {unknown[:3]}")
+    pairs = [pair for pair in order if pair not in kept]
     if client is None:
         tasks = [((pair,),) for pair in pairs]
     else:
         n_chunks = max(1, min(len(pairs), chunks_per_worker * max(1, len(client.scheduler_info()["workers"]))))
-        size = -(-len(pairs) // n_chunks)
+        size = min(max_chunk, -(-len(pairs) // n_chunks)) if pairs else 1
         tasks = [(tuple(pairs[i : i + size]),) for i in range(0, len(pairs), size)]
 
     def report(_: int, rows: list[dict[str, Any]]) -> None:
@@ -117,7 +126,9 @@ def evaluate_plan(
         shared={"estimator": estimator, "sampler": PseudoExperimentSampler(test_set), "plan": plan},
         on_result=report,
     )
-    return pd.DataFrame([row for chunk in chunks for row in chunk])
+    for chunk in chunks:
+        kept.update({(row["set_index"], row["pe_index"]): row for row in chunk})
+    return pd.DataFrame([kept[pair] for pair in order])
 
 
 def scored_answers(results: pd.DataFrame) -> pd.DataFrame:

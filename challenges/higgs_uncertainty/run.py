@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import os
+import pickle
+import shutil
 import time
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from ...records import RECORD_VERSION
@@ -34,6 +40,96 @@ def classification_metrics(estimator: Any, test_set: Any) -> dict[str, float]:
     }
 
 
+class RunCheckpoint:
+    """A folder keeping a run's trained estimator and each pseudo-experiment's answer as it
+    arrives, so that a stopped run loses at most the pseudo-experiments in flight.
+
+    ``identity`` (method, data seed and generator version, size, model seed, plan...) is written
+    beside them: a later run continues from the folder only with ``resume`` and the same
+    identity; without ``resume`` a folder holding a stopped run is refused, never overwritten.
+    The estimator is a pickle of the organiser's own training, read back only from this folder.
+    Files: ``identity.json``, ``estimator.pkl`` (with ``training.json``), ``answers.jsonl``.
+    """
+
+    def __init__(self, folder: str | Path, identity: Mapping[str, Any], *, resume: bool = False) -> None:
+        self.folder = Path(folder)
+        self.identity = json.loads(json.dumps(dict(identity)))
+        stored = self.folder / "identity.json"
+        if stored.exists():
+            if not resume:
+                raise ValueError(
+                    f"{self.folder}: holds a stopped run; pass --resume to continue it, or remove the folder"
+                )
+            try:
+                previous = json.loads(stored.read_text())
+            except (json.JSONDecodeError, UnicodeDecodeError) as err:
+                raise ValueError(f"{stored}: not a run checkpoint ({err})") from err
+            differs = sorted(k for k in set(previous) | set(self.identity) if previous.get(k) != self.identity.get(k))
+            if differs:
+                field = differs[0]
+                raise ValueError(
+                    f"{stored}: field {field!r} is {previous.get(field)!r} there but {self.identity.get(field)!r} "
+                    "in this run; resume with the same options or remove the folder"
+                )
+        else:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            _write_atomic(stored, json.dumps(self.identity, indent=1, sort_keys=True))
+
+    def estimator(self) -> tuple[Any, float] | None:
+        """The trained estimator and its training seconds, if this folder holds them."""
+        path = self.folder / "estimator.pkl"
+        if not path.exists():
+            return None
+        with path.open("rb") as handle:
+            estimator = pickle.load(handle)
+        return estimator, float(json.loads((self.folder / "training.json").read_text())["train_seconds"])
+
+    def keep_estimator(self, estimator: Any, train_seconds: float) -> None:
+        _write_atomic(self.folder / "training.json", json.dumps({"train_seconds": train_seconds}))
+        tmp = self.folder / "estimator.pkl.part"
+        with tmp.open("wb") as handle:
+            pickle.dump(estimator, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, self.folder / "estimator.pkl")
+
+    def answers(self) -> list[dict[str, Any]]:
+        """The rows kept so far; a line cut short by a stop is dropped from the file too."""
+        path = self.folder / "answers.jsonl"
+        if not path.exists():
+            return []
+        text = path.read_text()
+        rows, lines = [], text.splitlines()
+        for line in lines:
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+        if len(rows) != len(lines) or (text and not text.endswith("\n")):
+            _write_atomic(path, "".join(json.dumps(row) + "\n" for row in rows))
+        return rows
+
+    def keep_answer(self, row: Mapping[str, Any]) -> None:
+        line = json.dumps({k: _plain(v) for k, v in row.items()})
+        with (self.folder / "answers.jsonl").open("a") as handle:
+            handle.write(line + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+
+    def remove(self) -> None:
+        """Called once the run's record is complete."""
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _plain(value: Any) -> Any:
+    """A row's field as a JSON value: numpy scalars become Python ones (NaN stays NaN)."""
+    return value.item() if hasattr(value, "item") else value
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".part")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
 def run_estimator(
     name: str,
     estimator: Any,
@@ -44,18 +140,34 @@ def run_estimator(
     progress: bool = True,
     n_bootstrap: int = 1000,
     client: Any = None,
+    checkpoint: RunCheckpoint | None = None,
 ) -> dict[str, Any]:
     """Fit ``estimator`` on ``dataset.train`` and score it on ``plan`` drawn from ``dataset.test``.
 
     Returns a JSON-ready record: method, preset, seed, plan size, metrics (with bootstrap),
     train seconds, mean / median predict seconds per pseudo-experiment, device, and the
     per-pseudo-experiment rows. ``client`` spreads the pseudo-experiments over a Dask
-    cluster (``hepbench.parallel.dask_client``).
+    cluster (``hepbench.parallel.dask_client``). ``checkpoint`` keeps the trained estimator
+    and every answer as it arrives, and supplies those of a stopped run.
     """
-    start = time.perf_counter()
-    estimator.fit(dataset.train)
-    train_seconds = time.perf_counter() - start
-    results = evaluate_plan(estimator, dataset.test, plan, progress=progress, client=client)
+    trained = checkpoint.estimator() if checkpoint is not None else None
+    if trained is None:
+        start = time.perf_counter()
+        estimator.fit(dataset.train)
+        train_seconds = time.perf_counter() - start
+        if checkpoint is not None:
+            checkpoint.keep_estimator(estimator, train_seconds)
+    else:
+        estimator, train_seconds = trained
+    results = evaluate_plan(
+        estimator,
+        dataset.test,
+        plan,
+        progress=progress,
+        client=client,
+        done=checkpoint.answers() if checkpoint is not None else (),
+        on_result=checkpoint.keep_answer if checkpoint is not None else None,
+    )
     metrics = score_results(results, n_bootstrap=n_bootstrap)
     metrics.update(classification_metrics(estimator, dataset.test))
     return {
