@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 
@@ -33,6 +35,21 @@ from hepbench.scoring.intervals import CONFIDENCE_LEVEL, sigma68
 @pytest.fixture(scope="module")
 def nominal_test(higgs_tiny):
     return systematics(higgs_tiny.test, seed=0)
+
+
+@pytest.fixture(scope="module")
+def fitted_on_tiny(higgs_tiny):
+    """A baseline's tiny configuration trained on the tiny preset, once per module; a copy each call."""
+    trained: dict[str, object] = {}
+
+    def fitted(method: str):
+        if method not in trained:
+            trained[method] = (
+                challenges.get("higgs-uncertainty").baseline(method).factory("tiny", "cpu", 0).fit(higgs_tiny.train)
+            )
+        return copy.deepcopy(trained[method])
+
+    return fitted
 
 
 def test_registry_pairs_every_classifier_with_every_inference() -> None:
@@ -112,8 +129,8 @@ def test_parameterised_network_responds_to_its_nuisance_inputs(higgs_tiny, nomin
     "method", ["bdt-counting", "nn-deep-all-template-fit", "nn-adversarial-counting", "bdt-likelihood-ratio"]
 )
 @pytest.mark.slow
-def test_baseline_covers_on_the_tiny_preset(method, higgs_tiny) -> None:
-    estimator = challenges.get("higgs-uncertainty").baseline(method).factory("tiny", "cpu", 0).fit(higgs_tiny.train)
+def test_baseline_covers_on_the_tiny_preset(method, higgs_tiny, fitted_on_tiny) -> None:
+    estimator = fitted_on_tiny(method)
     plan = make_test_plan(10, 10, initial_seed=3)
     results = evaluate_plan(estimator, higgs_tiny.test, plan, progress=False)
     metrics = score_results(results, n_bootstrap=0)
@@ -124,10 +141,8 @@ def test_baseline_covers_on_the_tiny_preset(method, higgs_tiny) -> None:
     assert ((results["p16"] <= results["mu_hat"]) & (results["mu_hat"] <= results["p84"])).all()
 
 
-def test_counting_cut_keeps_a_pure_signal_region(higgs_tiny) -> None:
-    estimator = (
-        challenges.get("higgs-uncertainty").baseline("bdt-counting").factory("tiny", "cpu", 0).fit(higgs_tiny.train)
-    )
+def test_counting_cut_keeps_a_pure_signal_region(higgs_tiny, fitted_on_tiny) -> None:
+    estimator = fitted_on_tiny("bdt-counting")
     counting = estimator.inference
     assert isinstance(counting, CountingExperiment)
     assert 0.0 < counting.threshold_ < 1.0
@@ -142,15 +157,10 @@ def test_counting_cut_keeps_a_pure_signal_region(higgs_tiny) -> None:
 
 
 @pytest.mark.slow
-def test_likelihood_ratio_is_unbiased_where_its_ratio_is_exact(higgs_tiny) -> None:
+def test_likelihood_ratio_is_unbiased_where_its_ratio_is_exact(higgs_tiny, fitted_on_tiny) -> None:
     """Pseudo-experiments drawn from the events the ratio was estimated on: the unbinned
     likelihood itself must then be unbiased and cover (no shape systematics active)."""
-    estimator = (
-        challenges.get("higgs-uncertainty")
-        .baseline("bdt-likelihood-ratio")
-        .factory("tiny", "cpu", 0)
-        .fit(higgs_tiny.train)
-    )
+    estimator = fitted_on_tiny("bdt-likelihood-ratio")
     assert isinstance(estimator.inference, LikelihoodRatioFit)
     ratios = estimator.inference.log_ratio(np.array([0.01, 0.5, 0.99]))
     assert ratios[0] < ratios[1] < ratios[2]  # calibration keeps the score's order

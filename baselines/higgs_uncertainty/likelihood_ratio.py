@@ -110,9 +110,12 @@ class LikelihoodRatioFit(BinnedTemplateFit):
         """ln(p_s / p_b) per event from raw classifier scores (n_events,)."""
         return _log_odds(self.calibration_.predict(scores))
 
-    def negative_log_likelihood_events(self, params: Sequence[float], ratio: np.ndarray, bins: np.ndarray) -> float:
-        """-ln L (up to a constant) for per-event density ratios ``ratio`` (n_events,) of events
-        in score bins ``bins`` (n_events,)."""
+    def negative_log_likelihood_events(
+        self, params: Sequence[float], ratio: np.ndarray, bins: np.ndarray, counts: np.ndarray | None = None
+    ) -> float:
+        """-ln L (up to a constant) for per-event density ratios ``ratio`` (n,) of events in score
+        bins ``bins`` (n,); ``counts`` (n,) is the number of events sharing each (ratio, bin) pair
+        when the events come grouped (default: one each)."""
         expected = self.expected_by_process(params)
         signal, background = np.maximum(expected[0], 0.0), np.maximum(expected[1:].sum(axis=0), 1e-12)
         nu_s, nu_b = signal.sum(), background.sum()
@@ -120,7 +123,9 @@ class LikelihoodRatioFit(BinnedTemplateFit):
         g_s = (signal / max(nu_s, 1e-12)) / self.signal_fraction_
         g_b = (background / nu_b) / self.background_fraction_
         density = nu_s * ratio * g_s[bins] + nu_b * g_b[bins]
-        return float(nu_s + nu_b - np.log(np.maximum(density, 1e-300)).sum()) + self.constraint_nll(params)
+        log_density = np.log(np.maximum(density, 1e-300))
+        total = log_density.sum() if counts is None else log_density @ counts
+        return float(nu_s + nu_b - total) + self.constraint_nll(params)
 
     def predict(self, data: pd.DataFrame) -> dict[str, float]:
         """Fit one pseudo-experiment's events; returns mu_hat, delta_mu_hat, p16, p84."""
@@ -129,7 +134,11 @@ class LikelihoodRatioFit(BinnedTemplateFit):
         scores = self.score_(data)
         ratio = np.exp(np.minimum(self.log_ratio(scores), 30.0))
         bins = np.clip(np.searchsorted(self.edges_, self._bounded(scores), side="right") - 1, 0, len(self.edges_) - 2)
-        answer = profile_interval(lambda p: self.negative_log_likelihood_events(p, ratio, bins))
+        # The calibration is a step function, so the events take a few hundred (ratio, bin) pairs:
+        # the likelihood is summed over those, with their counts (the same sum, ~500x fewer terms).
+        pairs, counts = np.unique(np.column_stack([ratio, bins]), axis=0, return_counts=True)
+        ratio, bins, counts = pairs[:, 0], pairs[:, 1].astype(np.intp), counts.astype(np.float64)
+        answer = profile_interval(lambda p: self.negative_log_likelihood_events(p, ratio, bins, counts))
         lower = np.hypot(answer["mu_hat"] - answer["p16"], self.spurious_mu_)
         upper = np.hypot(answer["p84"] - answer["mu_hat"], self.spurious_mu_)
         return {

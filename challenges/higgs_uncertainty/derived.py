@@ -6,6 +6,9 @@ here, from massless four-vectors (E = pT cosh eta), exactly as SPEC 1 defines th
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -29,21 +32,30 @@ def derived_features(primary: pd.DataFrame) -> pd.DataFrame:
     -------
     Frame with the ``DER_*`` columns (float32, same index), -25 where undefined.
     """
-    f8 = np.float64
-    lep_pt, lep_eta, lep_phi = (primary[c].to_numpy(f8) for c in ("PRI_lep_pt", "PRI_lep_eta", "PRI_lep_phi"))
-    had_pt, had_eta, had_phi = (primary[c].to_numpy(f8) for c in ("PRI_had_pt", "PRI_had_eta", "PRI_had_phi"))
-    met, met_phi = primary["PRI_met"].to_numpy(f8), primary["PRI_met_phi"].to_numpy(f8)
-    n_jets = primary["PRI_n_jets"].to_numpy(f8)
-    jet_all_pt = primary["PRI_jet_all_pt"].to_numpy(f8)
+    return pd.DataFrame(derived_arrays(primary), index=primary.index)
+
+
+def derived_arrays(primary: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """The 12 ``DER_*`` columns (float32 arrays) from the ``PRI_*`` columns of ``primary`` (a
+    frame or a mapping of column name to array, n_events each)."""
+
+    def col(name: str) -> np.ndarray:
+        return np.asarray(primary[name], dtype=np.float64)
+
+    lep_pt, lep_eta, lep_phi = (col(c) for c in ("PRI_lep_pt", "PRI_lep_eta", "PRI_lep_phi"))
+    had_pt, had_eta, had_phi = (col(c) for c in ("PRI_had_pt", "PRI_had_eta", "PRI_had_phi"))
+    met, met_phi = col("PRI_met"), col("PRI_met_phi")
+    n_jets = col("PRI_n_jets")
+    jet_all_pt = col("PRI_jet_all_pt")
     # A jet removed by the post-shift selection has -25 features but may leave n_jets >= 2
     # (the anchor only decrements the count), so presence also requires a defined pT.
-    has_j1 = (n_jets >= 1) & (primary["PRI_jet_leading_pt"].to_numpy(f8) >= 0)
-    has_j2 = (n_jets >= 2) & (primary["PRI_jet_subleading_pt"].to_numpy(f8) >= 0)
+    has_j1 = (n_jets >= 1) & (col("PRI_jet_leading_pt") >= 0)
+    has_j2 = (n_jets >= 2) & (col("PRI_jet_subleading_pt") >= 0)
 
     def jet(prefix: str, present: np.ndarray) -> tuple[np.ndarray, ...]:
-        pt = np.where(present, primary[f"PRI_jet_{prefix}_pt"].to_numpy(f8), 0.0)
-        eta = np.where(present, primary[f"PRI_jet_{prefix}_eta"].to_numpy(f8), 0.0)
-        phi = np.where(present, primary[f"PRI_jet_{prefix}_phi"].to_numpy(f8), 0.0)
+        pt = np.where(present, col(f"PRI_jet_{prefix}_pt"), 0.0)
+        eta = np.where(present, col(f"PRI_jet_{prefix}_eta"), 0.0)
+        phi = np.where(present, col(f"PRI_jet_{prefix}_phi"), 0.0)
         return pt * np.cos(phi), pt * np.sin(phi), pt * np.sinh(eta), pt * np.cosh(eta), eta
 
     lep_px, lep_py = lep_pt * np.cos(lep_phi), lep_pt * np.sin(lep_phi)
@@ -83,7 +95,7 @@ def derived_features(primary: pd.DataFrame) -> pd.DataFrame:
     centrality = np.exp(-4.0 * (lep_eta - 0.5 * (j1eta + j2eta)) ** 2 / np.where(safe, deta2, 1.0))
     out["DER_lep_eta_centrality"] = np.where(safe, centrality, np.where(has_j2, 0.0, UNDEFINED))
 
-    return pd.DataFrame({k: out[k].astype(np.float32) for k in DERIVED_FEATURES}, index=primary.index)
+    return {k: out[k].astype(np.float32) for k in DERIVED_FEATURES}
 
 
 def with_derived_features(primary: pd.DataFrame) -> pd.DataFrame:

@@ -9,11 +9,12 @@ again and every derived feature is recomputed.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .derived import derived_features
+from .derived import derived_arrays
 from .schema import DERIVED_FEATURES, HAD_PT_MIN, JET_PT_MIN, LEP_PT_MIN, UNDEFINED
 
 
@@ -121,42 +122,61 @@ _ROUNDED = (
 )
 
 
-def _shift_kinematics(
-    data: pd.DataFrame, tes: float, jes: float, soft_met: float, rng: np.random.Generator
-) -> pd.DataFrame:
-    """Apply the energy-scale shifts and the soft term; recompute PRI_met and PRI_met_phi."""
-    out = data.copy()
+Columns = dict[str, np.ndarray]
+
+
+def _shift_kinematics(data: pd.DataFrame, tes: float, jes: float, soft_met: float, rng: np.random.Generator) -> Columns:
+    """The energy-scale shifts and the soft term applied to ``data``'s primary features;
+    PRI_met and PRI_met_phi recomputed. Returns the 16 primary columns as new arrays (float64,
+    ``PRI_n_jets`` in its own dtype)."""
     f8 = np.float64
-    met, met_phi = out["PRI_met"].to_numpy(f8), out["PRI_met_phi"].to_numpy(f8)
+    out: Columns = {c: data[c].to_numpy(f8) for c in _ROUNDED}
+    out["PRI_n_jets"] = data["PRI_n_jets"].to_numpy(copy=True)
+    met, met_phi = out["PRI_met"], out["PRI_met_phi"]
     met_x, met_y = met * np.cos(met_phi), met * np.sin(met_phi)
 
     if tes != 1.0:
-        had_pt, had_phi = out["PRI_had_pt"].to_numpy(f8), out["PRI_had_phi"].to_numpy(f8)
+        had_pt, had_phi = out["PRI_had_pt"], out["PRI_had_phi"]
         # Energy the tau gains (loses) is taken from (returned to) the missing momentum.
         met_x += (1.0 - tes) * had_pt * np.cos(had_phi)
         met_y += (1.0 - tes) * had_pt * np.sin(had_phi)
         out["PRI_had_pt"] = had_pt * tes
 
     if jes != 1.0:
-        n_jets = out["PRI_n_jets"].to_numpy(f8)
+        n_jets = out["PRI_n_jets"].astype(f8)
         for name, present in (("leading", n_jets >= 1), ("subleading", n_jets >= 2)):
-            pt = out[f"PRI_jet_{name}_pt"].to_numpy(f8)
-            phi = out[f"PRI_jet_{name}_phi"].to_numpy(f8)
+            pt, phi = out[f"PRI_jet_{name}_pt"], out[f"PRI_jet_{name}_phi"]
             met_x += np.where(present, (1.0 - jes) * pt * np.cos(phi), 0.0)
             met_y += np.where(present, (1.0 - jes) * pt * np.sin(phi), 0.0)
             out[f"PRI_jet_{name}_pt"] = np.where(present, pt * jes, pt)
-        out["PRI_jet_all_pt"] = out["PRI_jet_all_pt"].to_numpy(f8) * jes
+        out["PRI_jet_all_pt"] = out["PRI_jet_all_pt"] * jes
 
     if soft_met > 0.0:
-        met_x += rng.normal(0.0, soft_met, size=len(out))
-        met_y += rng.normal(0.0, soft_met, size=len(out))
+        met_x += rng.normal(0.0, soft_met, size=len(data))
+        met_y += rng.normal(0.0, soft_met, size=len(data))
 
     out["PRI_met"] = np.hypot(met_x, met_y)
     out["PRI_met_phi"] = np.arctan2(met_y, met_x)
-    # The anchor stores primary quantities to 1 MeV / 1e-3 rad; keep the same precision.
+    # The anchor stores primary quantities to 1 MeV / 1e-3 rad; keep the same precision
+    # (new arrays: the selection then changes them in place, never the caller's frame).
     for column in _ROUNDED:
-        out[column] = out[column].to_numpy(f8).round(3)
+        out[column] = out[column].round(3)
     return out
+
+
+def _select(primary: Columns) -> np.ndarray:
+    """The analysis selection on shifted primary columns (changed in place, see
+    ``apply_selection``); returns the mask of events kept."""
+    kept = primary["PRI_had_pt"] >= HAD_PT_MIN
+    for name in ("subleading", "leading"):
+        pt = primary[f"PRI_jet_{name}_pt"]
+        soft = kept & (pt >= 0.0) & (pt <= JET_PT_MIN)
+        if soft.any():
+            primary["PRI_jet_all_pt"][soft] = primary["PRI_jet_all_pt"][soft] - pt[soft]
+            for var in ("pt", "eta", "phi"):
+                primary[f"PRI_jet_{name}_{var}"][soft] = UNDEFINED
+            primary["PRI_n_jets"][soft] = primary["PRI_n_jets"][soft] - 1
+    return kept & (primary["PRI_lep_pt"] >= LEP_PT_MIN)
 
 
 def apply_selection(data: pd.DataFrame) -> pd.DataFrame:
@@ -166,16 +186,13 @@ def apply_selection(data: pd.DataFrame) -> pd.DataFrame:
     0 <= pT <= 26 GeV (its pT leaves PRI_jet_all_pt, its features become -25, PRI_n_jets
     decreases); drops events with PRI_lep_pt < 20 GeV.
     """
-    out = data.loc[data["PRI_had_pt"].to_numpy() >= HAD_PT_MIN].copy()
-    for name in ("subleading", "leading"):
-        pt = out[f"PRI_jet_{name}_pt"].to_numpy(np.float64)
-        soft = (pt >= 0.0) & (pt <= JET_PT_MIN)
-        if soft.any():
-            out.loc[soft, "PRI_jet_all_pt"] = out.loc[soft, "PRI_jet_all_pt"].to_numpy() - pt[soft]
-            for var in ("pt", "eta", "phi"):
-                out.loc[soft, f"PRI_jet_{name}_{var}"] = UNDEFINED
-            out.loc[soft, "PRI_n_jets"] = out.loc[soft, "PRI_n_jets"].to_numpy() - 1
-    return out.loc[out["PRI_lep_pt"].to_numpy() >= LEP_PT_MIN]
+    primary = {c: data[c].to_numpy(np.float64, copy=True) for c in _ROUNDED}
+    primary["PRI_n_jets"] = data["PRI_n_jets"].to_numpy(copy=True)
+    kept = _select(primary)
+    out = data.loc[kept].copy()
+    for column, values in primary.items():
+        out[column] = values[kept]
+    return out
 
 
 def systematics(
@@ -203,22 +220,32 @@ def systematics(
 
     Returns
     -------
-    A new frame: shifted primary features, the selection re-applied (rows may be dropped;
-    the index of surviving rows is kept), derived features recomputed, other columns carried.
+    A new frame: shifted primary features (float32), the selection re-applied (rows may be
+    dropped; the index of surviving rows is kept), derived features recomputed, other columns
+    carried.
     """
     missing = [c for c in ("PRI_had_pt", "PRI_met", "PRI_n_jets") if c not in data.columns]
     if missing:
         raise ValueError(f"systematics: input lacks primary feature column(s) {missing}")
     rng = np.random.default_rng(seed)
-    shifted = _shift_kinematics(data, nuisances.tes, nuisances.jes, nuisances.soft_met, rng)
-    if "weights" in shifted.columns and "detailed_labels" in shifted.columns:
-        norms = nuisances.process_norms(mu=1.0)
-        factor = shifted["detailed_labels"].map(norms).to_numpy(np.float64)
-        shifted["weights"] = shifted["weights"].to_numpy(np.float64) * factor
-    selected = apply_selection(shifted) if select else shifted
-    derived = derived_features(selected)
-    for column in DERIVED_FEATURES:
-        selected[column] = derived[column]
-    primary_float = [c for c in selected.columns if c.startswith("PRI_")]
-    selected[primary_float] = selected[primary_float].astype(np.float32)
-    return selected
+    # Column arrays, one frame built at the end: pandas column-by-column updates cost more
+    # than the physics on a million events.
+    primary = _shift_kinematics(data, nuisances.tes, nuisances.jes, nuisances.soft_met, rng)
+    kept = _select(primary) if select else np.ones(len(data), dtype=bool)
+    rows = np.flatnonzero(kept)
+    primary = {c: v[rows] for c, v in primary.items()}
+    derived = derived_arrays(primary)
+    scale_weights = "weights" in data.columns and "detailed_labels" in data.columns
+    columns: dict[str, Any] = {}
+    for column in [*data.columns, *(c for c in DERIVED_FEATURES if c not in data.columns)]:
+        if column in derived:
+            columns[column] = derived[column]
+        elif column.startswith("PRI_"):
+            source = primary[column] if column in primary else data[column].to_numpy()[rows]
+            columns[column] = source.astype(np.float32)
+        elif column == "weights" and scale_weights:
+            factor = data["detailed_labels"].iloc[rows].map(nuisances.process_norms(mu=1.0)).to_numpy(np.float64)
+            columns[column] = data["weights"].to_numpy(np.float64)[rows] * factor
+        else:
+            columns[column] = data[column].array.take(rows)
+    return pd.DataFrame(columns, index=data.index[rows])
