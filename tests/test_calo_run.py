@@ -84,3 +84,5 @@ def test_run_writes_generated_showers_in_the_official_format(tmp_path) -> None:
     assert written.showers.shape == generated.shape == (record["n_test"], 368)
     np.testing.assert_allclose(written.showers, generated, rtol=1e-6)
     assert record["metrics"]["auc_low"] > 0.5 and record["train_seconds"] > 0
+    assert [h["epoch"] for h in record["history"]] == list(range(len(record["history"])))
+    json.dumps(record)  # the history is part of the JSON record

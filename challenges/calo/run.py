@@ -92,6 +92,9 @@ def run_generator(
         "n_test": len(test),
         "n_parameters": int(generator.n_parameters),
         "train_seconds": train_seconds,
+        # Per-epoch losses (with the held-out ones where the generator keeps some): the
+        # evidence that training stopped where the validation loss stopped improving.
+        "history": list(getattr(generator, "history_", [])),
         "timing": {str(k): v for k, v in timing.items()},
         "metrics": metrics,
     }
