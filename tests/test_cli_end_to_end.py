@@ -215,6 +215,21 @@ def test_baseline_compare_in_parallel_writes_table_and_json(data_dir, tmp_path) 
     assert "kept 2 results" in result.output and "training on" not in result.output
     kept = json.loads(out.read_text())["results"]
     assert [(r["method"], r["train_seconds"]) for r in kept] == [(r["method"], r["train_seconds"]) for r in records]
+    # each method's checkpoint (model and answers, beside the JSON) is gone once its record is written
+    assert list((tmp_path / "compare.checkpoints").iterdir()) == []
+
+    # a method stopped mid-plan left its checkpoint: a new comparison does not overwrite it
+    stopped = tmp_path / "compare.checkpoints" / "bdt-counting"
+    stopped.mkdir()
+    (stopped / "identity.json").write_text("{}")
+    result = runner.invoke(
+        app,
+        ["baseline", "compare", "higgs-uncertainty", "--methods", "bdt-counting", "--preset", "tiny", "--seed", "2"]
+        + ["--data", str(data_dir), "--sets", "2", "--pseudo-experiments", "3", "--no-progress", "--json", str(out)],
+    )
+    assert result.exit_code == 1
+    assert "holds a stopped run; pass --resume" in " ".join(result.output.split())
+    assert (stopped / "identity.json").exists()
 
 
 def test_baseline_compare_rejects_unknown_method(data_dir) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -224,7 +225,6 @@ def compare(
         keep(record)
 
     if todo:
-        # Each baseline trains and evaluates in one worker: the unit of work is a whole method.
         options = {
             "preset": preset,
             "seed": seed,
@@ -236,9 +236,32 @@ def compare(
             "device": device,
             "progress": False,
         }
-        tasks = [(challenge.id, name, options) for name in todo]
-        with dask_client(scheduler if len(todo) > 1 else "serial", workers) as client:
-            map_tasks(run_task, tasks, client=client, progress=progress, description="baselines", on_result=finished)
+
+        def method_options(name: str) -> dict[str, Any]:
+            # Beside the JSON, each method keeps its model and answers as they arrive, so an
+            # interrupted comparison resumes inside a method, not only between methods.
+            if json_path is None:
+                return options
+            folder = Path(json_path).with_name(Path(json_path).stem + ".checkpoints") / name
+            return {**options, "checkpoint": folder, "resume": resume}
+
+        if len(todo) == 1:
+            # One method left: it trains here and spreads its pseudo-experiments over the workers.
+            finished(
+                0,
+                run_task(
+                    challenge.id,
+                    todo[0],
+                    {**method_options(todo[0]), "progress": progress, "scheduler": scheduler, "workers": workers},
+                ),
+            )
+        else:
+            # Each baseline trains and evaluates in one worker: the unit of work is a whole method.
+            tasks = [(challenge.id, name, method_options(name)) for name in todo]
+            with dask_client(scheduler, workers) as client:
+                map_tasks(
+                    run_task, tasks, client=client, progress=progress, description="baselines", on_result=finished
+                )
     records.sort(key=lambda r: names.index(r["method"]))
     console.print(
         metrics_table(
