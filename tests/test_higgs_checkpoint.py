@@ -53,15 +53,9 @@ def _answers(record: dict) -> list[dict]:
 
 def test_a_stopped_run_resumes_without_retraining_or_redoing(dataset, tmp_path) -> None:
     plan = make_test_plan(2, 3, initial_seed=4)
-    CountingEstimator.fits = CountingEstimator.predictions = 0
-    CountingEstimator.stop_after = None
-    whole = run_estimator("counting", CountingEstimator(), dataset, plan, device="cpu", progress=False, n_bootstrap=0)
 
-    CountingEstimator.fits = CountingEstimator.predictions = 0
-    CountingEstimator.stop_after = 4
-    folder = tmp_path / "run"
-    with pytest.raises(Stop):
-        run_estimator(
+    def run(checkpoint: RunCheckpoint | None = None) -> dict:
+        return run_estimator(
             "counting",
             CountingEstimator(),
             dataset,
@@ -69,8 +63,18 @@ def test_a_stopped_run_resumes_without_retraining_or_redoing(dataset, tmp_path) 
             device="cpu",
             progress=False,
             n_bootstrap=0,
-            checkpoint=RunCheckpoint(folder, IDENTITY),
+            checkpoint=checkpoint,
         )
+
+    CountingEstimator.fits = CountingEstimator.predictions = 0
+    CountingEstimator.stop_after = None
+    whole = run()
+
+    CountingEstimator.fits = CountingEstimator.predictions = 0
+    CountingEstimator.stop_after = 4
+    folder = tmp_path / "run"
+    with pytest.raises(Stop):
+        run(RunCheckpoint(folder, IDENTITY))
     assert CountingEstimator.fits == 1
     assert len((folder / "answers.jsonl").read_text().splitlines()) == 4
 
@@ -80,16 +84,7 @@ def test_a_stopped_run_resumes_without_retraining_or_redoing(dataset, tmp_path) 
         RunCheckpoint(folder, {**IDENTITY, "plan_seed": 5}, resume=True)
 
     CountingEstimator.stop_after = None
-    resumed = run_estimator(
-        "counting",
-        CountingEstimator(),
-        dataset,
-        plan,
-        device="cpu",
-        progress=False,
-        n_bootstrap=0,
-        checkpoint=RunCheckpoint(folder, IDENTITY, resume=True),
-    )
+    resumed = run(RunCheckpoint(folder, IDENTITY, resume=True))
     assert CountingEstimator.fits == 1  # the kept model, not a new training
     assert CountingEstimator.predictions == 6  # 4 before the stop, 2 after
     assert _answers(resumed) == _answers(whole)

@@ -231,10 +231,13 @@ class HiggsUncertainty(Challenge):
             kept = RunCheckpoint(checkpoint, identity, resume=resume)
         elif resume:
             raise ValueError("--resume needs --checkpoint: the folder holding the stopped run")
-        console.print(
-            f"[bold]{method}[/bold]: training on {len(data.train):,} events ({resolved}), "
-            f"then {len(plan)} pseudo-experiments"
-        )
+        if kept is not None and (kept.folder / "estimator.pkl").exists():
+            console.print(f"[bold]{method}[/bold]: continuing the stopped run in {kept.folder} (no retraining)")
+        else:
+            console.print(
+                f"[bold]{method}[/bold]: training on {len(data.train):,} events ({resolved}), "
+                f"then {len(plan)} pseudo-experiments"
+            )
         record = run_estimator(
             method, estimator, data, plan, device=resolved, progress=progress, client=client, checkpoint=kept
         )
