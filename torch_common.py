@@ -11,13 +11,18 @@ and hooks. Imported only where a network is trained: ``import torch`` costs seco
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterable, Sequence
+import os
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 import torch
 from torch import nn
+
+from .checkpoints import current as current_checkpoints
 
 DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda")
 
@@ -69,6 +74,64 @@ Epoch = tuple[float, int, dict[str, Any]]
 """(validation value, epoch, state_dict) of a kept epoch."""
 
 
+class Stateful(Protocol):
+    """What a training checkpoint can save and restore: a module, an optimiser, a counter."""
+
+    def state_dict(self) -> Any: ...
+
+    def load_state_dict(self, state: Any) -> Any: ...
+
+
+class Counters(dict[str, Any]):
+    """Numbers a hook keeps across epochs (a step count), saved with a training checkpoint."""
+
+    def state_dict(self) -> dict[str, Any]:
+        return dict(self)
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self.clear()
+        self.update(state)
+
+
+def _rng_states() -> dict[str, Any]:
+    states: dict[str, Any] = {"torch": torch.get_rng_state()}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        states["cuda"] = torch.cuda.get_rng_state_all()
+    return states
+
+
+def _set_rng_states(states: Mapping[str, Any]) -> None:
+    torch.set_rng_state(states["torch"])
+    if "cuda" in states and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(states["cuda"])
+
+
+def _save_atomically(state: dict[str, Any], path: Path) -> None:
+    """Write to a temporary file, flush it to disk, then rename: a stop mid-write keeps the
+    previous epoch's checkpoint whole."""
+    partial = path.with_name(path.name + ".partial")
+    with open(partial, "wb") as handle:
+        torch.save(state, handle)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(partial, path)
+
+
+def _load_checkpoint(path: Path, identity: Mapping[str, Any]) -> dict[str, Any]:
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # a truncated or foreign file: say which, never a traceback
+        raise ValueError(f"{path}: not a readable training checkpoint ({type(error).__name__}); remove it") from None
+    kept = state.get("identity", {}) if isinstance(state, dict) else {}
+    for key, value in identity.items():
+        if kept.get(key) != value:
+            raise ValueError(
+                f"{path}: the checkpoint was made with {key} = {kept.get(key)!r}, this training has "
+                f"{value!r}; remove the folder or rerun with the options of the stopped run"
+            )
+    return state
+
+
 @dataclass
 class Fit:
     """What :func:`fit` returns: the kept epochs (lowest validation value first; empty without
@@ -100,6 +163,7 @@ def fit(
     stop_at: float | None = None,
     patience: int | None = None,
     description: str = "training",
+    extra_state: Mapping[str, Stateful] | None = None,
 ) -> Fit:
     """Adam on ``loss(*batch)`` over mini-batches of ``train`` shuffled by a generator seeded
     with ``seed``; the one training loop of hepbench.
@@ -135,7 +199,16 @@ def fit(
         Stop once this many epochs in a row brought no lower validation value (early stopping;
         needs ``validation`` and ``n_best`` >= 1).
     description:
-        What is trained, for the bar shown over the epochs on a terminal.
+        What is trained, for the bar shown over the epochs on a terminal (and the name of its
+        checkpoint file).
+    extra_state:
+        What else a checkpoint must hold for the training to continue exactly where it stopped:
+        networks and optimisers that the hooks update (a GAN's generator, an adversary), counters.
+
+    Inside :func:`hepbench.checkpoints.training_checkpoints`, the state (weights, optimiser, learning-rate schedule,
+    batch order, random generators, kept epochs, history, ``extra_state``) is saved after every
+    epoch, and a training that finds its checkpoint continues at the next epoch: the result
+    equals that of an uninterrupted training (on the same device).
 
     The history records ``epoch``, ``loss`` (mean over events) and ``validation_loss``.
     """
@@ -152,10 +225,69 @@ def fit(
         )
     generator = seeded_generator(seed)
     result = Fit()
+    extra = dict(extra_state or {})
+    store = current_checkpoints()
+    path = store.next_path(description) if store is not None else None
+    identity = {
+        "description": description,
+        "events": n,
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "learning_rate": learning_rate,
+        "seed": seed,
+        "n_best": n_best,
+        "patience": patience,
+        "parameters": [list(p.shape) for p in params],
+    }
+    first_epoch = 0
+    seconds_before = 0.0
+    if path is not None and path.exists():
+        state = _load_checkpoint(path, identity)
+        seconds_before = float(state["seconds"])
+        assert store is not None
+        store.resumed_seconds += seconds_before
+        module.load_state_dict(state["module"])
+        for name, thing in extra.items():
+            thing.load_state_dict(state["extra"][name])
+        result = Fit(best=state["best"], history=state["history"])
+        _set_rng_states(state["rng"])
+        if state["finished"]:
+            module.eval()
+            return result
+        optimiser.load_state_dict(state["optimiser"])
+        if schedule is not None:
+            schedule.load_state_dict(state["schedule"])
+        generator.set_state(state["batch_order"])
+        first_epoch = len(result.history)
+
+    started = time.perf_counter()
+
+    def save(finished: bool) -> None:
+        if path is None:
+            return
+        _save_atomically(
+            {
+                "identity": identity,
+                "finished": finished,
+                "seconds": seconds_before + time.perf_counter() - started,
+                "module": module.state_dict(),
+                "optimiser": optimiser.state_dict(),
+                "schedule": schedule.state_dict() if schedule is not None else None,
+                "batch_order": generator.get_state(),
+                "rng": _rng_states(),
+                "best": result.best,
+                "history": result.history,
+                "extra": {name: thing.state_dict() for name, thing in extra.items()},
+            },
+            path,
+        )
+
     from .output import progress
 
     with progress(f"{description} (epochs)", epochs) as advance:
-        for epoch in range(epochs):
+        if first_epoch:
+            advance(first_epoch, note="resumed from its checkpoint")
+        for epoch in range(first_epoch, epochs):
             module.train()
             order = torch.randperm(n, generator=generator).to(train[0].device)
             total = 0.0
@@ -198,8 +330,10 @@ def fit(
             # result.best[0] is the epoch with the lowest value so far (the earlier one on ties).
             if patience is not None and epoch - (result.best[0][1] if result.best else -1) >= patience:
                 break
+            save(finished=False)
 
     module.eval()
+    save(finished=True)
     return result
 
 
@@ -318,6 +452,7 @@ def train_classifier(
         weight_decay=config.weight_decay,
         seed=seed,
         on_epoch=on_epoch,
+        extra_state={"adversary": adversary, "adversary_optimiser": adversary_optimiser} if use_adversary else None,
     ).history
 
 

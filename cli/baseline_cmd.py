@@ -134,12 +134,11 @@ def run(
     checkpoint: Annotated[
         Path | None,
         typer.Option(
-            help="higgs-uncertainty: folder keeping the trained model and each pseudo-experiment's answer as it arrives."
+            help="Folder where every network training keeps its state after each epoch (higgs-uncertainty: "
+            "also the trained model and each pseudo-experiment's answer); removed when the run ends."
         ),
     ] = None,
-    resume: Annotated[
-        bool, typer.Option(help="higgs-uncertainty: continue the stopped run held in --checkpoint (same options).")
-    ] = False,
+    resume: Annotated[bool, typer.Option(help="Continue the stopped run held in --checkpoint (same options).")] = False,
     progress: ProgressOption = True,
     json_path: JsonOption = None,
 ) -> None:

@@ -37,6 +37,31 @@ def higgs_tiny():
     return generate_dataset("tiny", seed=5)
 
 
+class TrainingStopped(BaseException):
+    """Stands for a training process being killed (not an error a run would record)."""
+
+
+@pytest.fixture()
+def stop_training_after(monkeypatch):
+    """``stop_training_after(k)``: the run is killed right after its k-th per-epoch checkpoint
+    was written (``stop_training_after.error`` is what is raised)."""
+    from hepbench import torch_common
+
+    def arm(k: int) -> None:
+        original, count = torch_common._save_atomically, [0]
+
+        def save_then_maybe_stop(state, path):
+            original(state, path)
+            count[0] += 1
+            if count[0] == k:
+                raise TrainingStopped
+
+        monkeypatch.setattr(torch_common, "_save_atomically", save_then_maybe_stop)
+
+    arm.error = TrainingStopped
+    return arm
+
+
 # Leaderboard fixtures: `store` (SQLite and PostgreSQL), `postgres_server`, `chromium_path`.
 # Sandbox fixtures (real bwrap and dockerd): `bwrap_backend`, `docker_backend`, `any_backend`, `sandbox_runs`,
 # `submission_runtime`, `runtime_backends` (both backends on the submission runtime).

@@ -103,3 +103,30 @@ def test_a_line_cut_short_by_a_stop_is_redone(tmp_path) -> None:
     resumed.keep_answer({"set_index": 0, "pe_index": 1, "mu_hat": 1.5})
     assert [r["pe_index"] for r in resumed.answers()] == [0, 1]
     assert json.loads((folder / "identity.json").read_text()) == IDENTITY
+
+
+def test_a_network_stopped_inside_its_training_continues_at_its_next_epoch(
+    dataset, tmp_path, stop_training_after
+) -> None:
+    from hepbench import challenges
+
+    plan = make_test_plan(1, 2, initial_seed=4)
+    nn = challenges.get("higgs-uncertainty").baseline("nn-focal-template-fit")
+
+    def run(checkpoint: RunCheckpoint | None = None) -> dict:
+        estimator = nn.factory("tiny", "cpu", 3)
+        return run_estimator(
+            "nn", estimator, dataset, plan, device="cpu", progress=False, n_bootstrap=0, checkpoint=checkpoint
+        )
+
+    whole = run()
+    folder = tmp_path / "run"
+    stop_training_after(1)  # after the first of the tiny network's 3 epochs
+    with pytest.raises(stop_training_after.error):
+        run(RunCheckpoint(folder, IDENTITY))
+    assert [p.name for p in (folder / "training").iterdir()] == ["01-training.pt"]
+    assert not (folder / "estimator.pkl").exists()
+    resumed = run(RunCheckpoint(folder, IDENTITY, resume=True))
+    assert _answers(resumed) == _answers(whole)
+    assert resumed["metrics"] == whole["metrics"]
+    assert resumed["train_seconds"] > 0

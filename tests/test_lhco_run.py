@@ -116,6 +116,8 @@ def test_compare_over_seeds_on_local_cluster_writes_table_plot_and_json(tmp_path
     assert all(r["metrics"]["n_background_at_max_sic"] >= 30 for r in payload["results"])
     assert "| supervised | 2 |" in text and (tmp_path / "results" / "lhco_sic_generated-tiny.png").stat().st_size > 1000
     assert {r["generator_version"] for r in payload["results"]} == {GENERATOR_VERSION}
+    # each (method, seed) kept its trainings' per-epoch state beside the JSON until its record was written
+    assert not (tmp_path / "lhco.checkpoints").exists()
 
     # Resumed with a third seed: the four finished (method, seed) pairs are kept, two run.
     common = ["baseline", "compare", "lhco", "--preset", "tiny", "--size", "tiny", "--data", str(tmp_path / "data")]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ...torch_common import fit, mlp
+from ...torch_common import Counters, fit, mlp
 from .generative import VoxelSpaceGenerator
 from .preprocessing import DEFAULT_ALPHA
 
@@ -103,7 +103,7 @@ class CaloGANGenerator(VoxelSpaceGenerator):
     def _train(self, tensors: list[torch.Tensor]) -> list[dict[str, float]]:
         generator, critic = self.networks_["generator"], self.networks_["critic"]
         opt_g = torch.optim.Adam(generator.parameters(), lr=self.learning_rate, betas=(0.5, 0.9))
-        counts = {"step": 0, "generator": 0.0, "generator_steps": 0}
+        counts = Counters(step=0, generator=0.0, generator_steps=0)
 
         def critic_loss(real: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
             fake = self._fake(c).detach()
@@ -138,6 +138,7 @@ class CaloGANGenerator(VoxelSpaceGenerator):
             seed=self.seed,
             after_step=generator_step,
             on_epoch=on_epoch,
+            extra_state={"generator": generator, "generator_optimiser": opt_g, "counts": counts},
         ).history
 
     def _sample_latent(self, condition: torch.Tensor) -> torch.Tensor:

@@ -175,10 +175,14 @@ class CaloFastSimulation(Challenge):
         classifier: str = "small",
         out: Path | None = None,
         params: Mapping[str, Any] | None = None,
+        checkpoint: Path | None = None,
+        resume: bool = False,
         **options: Any,
     ) -> dict[str, Any]:
         """Train ``method`` on one geometry of the preset (default its first) and evaluate it; the
-        record (``generated_showers`` kept out of it: see :meth:`run_generator`)."""
+        record (``generated_showers`` kept out of it: see :meth:`run_generator`). ``checkpoint``:
+        a folder where each training (the generator, the evaluation classifiers) keeps its state
+        after every epoch; ``resume`` continues the stopped run it holds (same options)."""
         check_options(self, options, ())
         record, _ = self.run_generator(
             method,
@@ -192,6 +196,8 @@ class CaloFastSimulation(Challenge):
             model_seed=model_seed,
             out=out,
             params=params,
+            checkpoint=checkpoint,
+            resume=resume,
         )
         return record
 
@@ -253,9 +259,12 @@ class CaloFastSimulation(Challenge):
         model_seed: int | None = None,
         out: Path | None = None,
         params: Mapping[str, Any] | None = None,
+        checkpoint: Path | None = None,
+        resume: bool = False,
     ) -> tuple[dict[str, Any], np.ndarray]:
         """(record, generated showers) of ``method`` (hyperparameter overrides ``params``)
-        trained on one geometry of the preset."""
+        trained on one geometry of the preset; ``checkpoint`` / ``resume`` as in :meth:`run_baseline`."""
+        from ...checkpoints import resumable_run
         from ...output import console
         from ...torch_common import resolve_device
         from .dataset import get_calo_preset, has_split_files
@@ -272,16 +281,29 @@ class CaloFastSimulation(Challenge):
             )
         model_seed = seed if model_seed is None else model_seed
         console.print(f"[bold]{method}[/bold] on {geometry}: training ({resolved})")
-        record, generated = run_generator(
-            method,
-            baseline.factory(size or preset, resolved, model_seed, **overrides),
-            folder,
-            geometry,
-            classifier=classifier,
-            device=resolved,
-            seed=model_seed,
-            out=out,
-        )
+        identity = {
+            "method": method,
+            "preset": preset,
+            "data_seed": seed,
+            "generator_version": self.data_generator_version(folder),
+            "size": size or preset,
+            "model_seed": model_seed,
+            "params": dict(overrides),
+            "device": resolved,
+            "geometry": geometry,
+            "classifier": classifier,
+        }
+        with resumable_run(checkpoint, identity, resume=resume):
+            record, generated = run_generator(
+                method,
+                baseline.factory(size or preset, resolved, model_seed, **overrides),
+                folder,
+                geometry,
+                classifier=classifier,
+                device=resolved,
+                seed=model_seed,
+                out=out,
+            )
         record["size"] = size or preset
         if overrides:
             record["params"] = overrides

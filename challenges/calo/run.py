@@ -5,12 +5,12 @@ and time the generation. ``multiclass_table`` adds the score of several generato
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ...checkpoints import training_clock
 from ...records import RECORD_VERSION
 from ...scoring.calo import (
     Multiclass,
@@ -50,9 +50,9 @@ def run_generator(
     """
     model = detector_model(geometry)
     train, test = load_split(data_dir, geometry, "train"), load_split(data_dir, geometry, "test")
-    start = time.perf_counter()
+    clock = training_clock()
     generator.fit(train.incident_energy, train.showers, model.geometry)
-    train_seconds = time.perf_counter() - start
+    train_seconds = clock()
     generated = generator.sample(test.incident_energy, seed=seed)
     scores = evaluate(
         model.geometry,

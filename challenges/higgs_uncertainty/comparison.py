@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -190,6 +189,7 @@ def compare(
 ) -> list[dict[str, Any]]:
     """Every baseline of ``names`` on the same data and test plan, one baseline per worker;
     results are written to ``json_path`` as they finish (``resume`` keeps those already there)."""
+    from ...checkpoints import beside, remove_empty_folders
     from ...output import console, write_json
     from ...parallel import dask_client, map_tasks
     from ..base import run_task
@@ -240,10 +240,8 @@ def compare(
         def method_options(name: str) -> dict[str, Any]:
             # Beside the JSON, each method keeps its model and answers as they arrive, so an
             # interrupted comparison resumes inside a method, not only between methods.
-            if json_path is None:
-                return options
-            folder = Path(json_path).with_name(Path(json_path).stem + ".checkpoints") / name
-            return {**options, "checkpoint": folder, "resume": resume}
+            folder = beside(json_path)
+            return options if folder is None else {**options, "checkpoint": folder / name, "resume": resume}
 
         if len(todo) == 1:
             # One method left: it trains here and spreads its pseudo-experiments over the workers.
@@ -262,6 +260,7 @@ def compare(
                 map_tasks(
                     run_task, tasks, client=client, progress=progress, description="baselines", on_result=finished
                 )
+    remove_empty_folders(beside(json_path))
     records.sort(key=lambda r: names.index(r["method"]))
     console.print(
         metrics_table(

@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 import os
 import pickle
-import shutil
-import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ...checkpoints import claim_folder, remove_folder, training_checkpoints, training_clock, write_atomic
 from ...records import RECORD_VERSION
 from ...scoring.anomaly import roc_auc
 from ...scoring.classification import best_ams
@@ -48,32 +47,18 @@ class RunCheckpoint:
     beside them: a later run continues from the folder only with ``resume`` and the same
     identity; without ``resume`` a folder holding a stopped run is refused, never overwritten.
     The estimator is a pickle of the organiser's own training, read back only from this folder.
-    Files: ``identity.json``, ``estimator.pkl`` (with ``training.json``), ``answers.jsonl``.
+    Files: ``identity.json``, ``training/`` (per-epoch state of a network while it trains),
+    ``estimator.pkl`` (with ``training.json``), ``answers.jsonl``.
     """
 
     def __init__(self, folder: str | Path, identity: Mapping[str, Any], *, resume: bool = False) -> None:
         self.folder = Path(folder)
-        self.identity = json.loads(json.dumps(dict(identity)))
-        stored = self.folder / "identity.json"
-        if stored.exists():
-            if not resume:
-                raise ValueError(
-                    f"{self.folder}: holds a stopped run; pass --resume to continue it, or remove the folder"
-                )
-            try:
-                previous = json.loads(stored.read_text())
-            except (json.JSONDecodeError, UnicodeDecodeError) as err:
-                raise ValueError(f"{stored}: not a run checkpoint ({err})") from err
-            differs = sorted(k for k in set(previous) | set(self.identity) if previous.get(k) != self.identity.get(k))
-            if differs:
-                field = differs[0]
-                raise ValueError(
-                    f"{stored}: field {field!r} is {previous.get(field)!r} there but {self.identity.get(field)!r} "
-                    "in this run; resume with the same options or remove the folder"
-                )
-        else:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            _write_atomic(stored, json.dumps(self.identity, indent=1, sort_keys=True))
+        claim_folder(self.folder, identity, resume=resume)
+
+    @property
+    def training(self) -> Path:
+        """Where the training keeps its per-epoch state until the estimator is kept."""
+        return self.folder / "training"
 
     def estimator(self) -> tuple[Any, float] | None:
         """The trained estimator and its training seconds, if this folder holds them."""
@@ -85,11 +70,12 @@ class RunCheckpoint:
         return estimator, float(json.loads((self.folder / "training.json").read_text())["train_seconds"])
 
     def keep_estimator(self, estimator: Any, train_seconds: float) -> None:
-        _write_atomic(self.folder / "training.json", json.dumps({"train_seconds": train_seconds}))
+        write_atomic(self.folder / "training.json", json.dumps({"train_seconds": train_seconds}))
         tmp = self.folder / "estimator.pkl.part"
         with tmp.open("wb") as handle:
             pickle.dump(estimator, handle, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, self.folder / "estimator.pkl")
+        remove_folder(self.training)
 
     def answers(self) -> list[dict[str, Any]]:
         """The rows kept so far; a line cut short by a stop is dropped from the file too."""
@@ -104,7 +90,7 @@ class RunCheckpoint:
             except json.JSONDecodeError:
                 continue
         if len(rows) != len(lines) or (text and not text.endswith("\n")):
-            _write_atomic(path, "".join(json.dumps(row) + "\n" for row in rows))
+            write_atomic(path, "".join(json.dumps(row) + "\n" for row in rows))
         return rows
 
     def keep_answer(self, row: Mapping[str, Any]) -> None:
@@ -116,18 +102,12 @@ class RunCheckpoint:
 
     def remove(self) -> None:
         """Called once the run's record is complete."""
-        shutil.rmtree(self.folder, ignore_errors=True)
+        remove_folder(self.folder)
 
 
 def _plain(value: Any) -> Any:
     """A row's field as a JSON value: numpy scalars become Python ones (NaN stays NaN)."""
     return value.item() if hasattr(value, "item") else value
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 def run_estimator(
@@ -152,9 +132,11 @@ def run_estimator(
     """
     trained = checkpoint.estimator() if checkpoint is not None else None
     if trained is None:
-        start = time.perf_counter()
-        estimator.fit(dataset.train)
-        train_seconds = time.perf_counter() - start
+        # A network training also keeps its state after every epoch (a stop loses one epoch).
+        with training_checkpoints(checkpoint.training if checkpoint is not None else None):
+            clock = training_clock()
+            estimator.fit(dataset.train)
+            train_seconds = clock()
         if checkpoint is not None:
             checkpoint.keep_estimator(estimator, train_seconds)
     else:

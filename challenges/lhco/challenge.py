@@ -139,12 +139,16 @@ class LhcOlympics(Challenge):
         real: Path | None = None,
         min_background: float = MIN_BACKGROUND,
         params: Mapping[str, Any] | None = None,
+        checkpoint: Path | None = None,
+        resume: bool = False,
         **options: Any,
     ) -> dict[str, Any]:
         """Fit ``method`` (hyperparameter overrides ``params``) and score it (without the per-event
         scores). The bump hunt runs on an independent generated sample of the preset; real events
         have none, so no bump hunt there. ``min_background``: the max-SIC floor in test-set
-        background events."""
+        background events. ``checkpoint``: a folder where each training keeps its state after
+        every epoch; ``resume`` continues the stopped run it holds (same options)."""
+        from ...checkpoints import resumable_run
         from ...output import console
         from ...torch_common import resolve_device
         from .dataset import data_sample, is_correlated
@@ -172,16 +176,27 @@ class LhcOlympics(Challenge):
         console.print(
             f"[bold]{method}[/bold] (seed {model_seed}): fitting on {len(dataset.inputs.data):,} events ({resolved})"
         )
-        record = run_detector(method, detector, dataset, device=resolved, bump_data=bump, min_background=min_background)
-        record.update(
-            size=size or preset,
-            model_seed=model_seed,
-            data="real-subset" if real is not None else ("official" if official else "generated"),
-            generator_version=None
+        provenance = {
+            "size": size or preset,
+            "model_seed": model_seed,
+            "data": "real-subset" if real is not None else ("official" if official else "generated"),
+            "generator_version": None
             if real is not None
             else self.data_generator_version(self.data_dir(preset, seed, data_dir)),
-            correlated=correlated,
-        )
+            "correlated": correlated,
+        }
+        identity = {
+            "method": method,
+            "preset": preset,
+            "data_seed": seed,
+            "params": dict(overrides),
+            "device": resolved,
+        }
+        with resumable_run(checkpoint, {**identity, **provenance}, resume=resume):
+            record = run_detector(
+                method, detector, dataset, device=resolved, bump_data=bump, min_background=min_background
+            )
+        record.update(provenance)
         if overrides:
             record["params"] = overrides
         return record
@@ -240,9 +255,13 @@ class LhcOlympics(Challenge):
         on_result: Any = None,
         min_background: float = MIN_BACKGROUND,
         done: frozenset[tuple[str, int]] = frozenset(),
+        checkpoints: Path | None = None,
+        resume: bool = False,
     ) -> list[dict[str, Any]]:
         """Every (method, training seed) pair on the same data but those in ``done``, as tasks
-        on ``scheduler``; the data set exists already (made by :meth:`compare`)."""
+        on ``scheduler``; the data set exists already (made by :meth:`compare`). With
+        ``checkpoints``, each pair's trainings keep per-epoch state in ``METHOD/seed-S`` there
+        (``resume`` continues a stopped pair inside its training)."""
         from ...parallel import dask_client, map_tasks
         from ..base import run_task
 
@@ -255,7 +274,13 @@ class LhcOlympics(Challenge):
             "real": real,
             "min_background": min_background,
         }
-        tasks = [(self.id, m, {**options, "model_seed": s}) for m in methods for s in seeds if (m, s) not in done]
+
+        def pair(m: str, s: int) -> dict[str, Any]:
+            if checkpoints is None:
+                return {**options, "model_seed": s}
+            return {**options, "model_seed": s, "checkpoint": checkpoints / m / f"seed-{s}", "resume": resume}
+
+        tasks = [(self.id, m, pair(m, s)) for m in methods for s in seeds if (m, s) not in done]
         if not tasks:
             return []
         with dask_client(scheduler if len(tasks) > 1 else "serial", workers) as client:
@@ -324,6 +349,7 @@ class LhcOlympics(Challenge):
     ) -> list[dict[str, Any]]:
         """Every detector over training seeds on one data set; table, SIC plot, Markdown section.
         ``min_background``: the max-SIC floor in test-set background events."""
+        from ...checkpoints import beside, remove_empty_folders
         from ...output import console, write_json
         from ..sections import write_section
         from .comparison import comparison_markdown, plot_sic_curves, summarise
@@ -365,7 +391,11 @@ class LhcOlympics(Challenge):
             on_result=keep,
             min_background=min_background,
             done=frozenset((r["method"], r["model_seed"]) for r in records),
+            # Beside the JSON, each (method, seed) keeps its trainings' per-epoch state.
+            checkpoints=beside(json_path),
+            resume=resume,
         )
+        remove_empty_folders(beside(json_path))
         # One section (and plot) per data set, so that a full-size run does not replace the small one.
         variant = "-correlated" if real is None and is_correlated(self.data_dir(preset, seed, data)) else ""
         which = "real" if real is not None else f"generated-{preset}{variant}"
