@@ -148,6 +148,24 @@ def test_density_is_normalised_in_original_units_and_samples_follow_it() -> None
     assert abs(samples.mean() - 0.7) < 0.01 and abs(samples.std() - 0.05) < 0.01
 
 
+def test_the_full_flow_stops_once_its_validation_loss_stops_improving() -> None:
+    """The anchor's 100 epochs, with early stopping: a density whose validation loss no longer
+    falls stops, and keeps its best epochs (at most n_best) from those it trained."""
+    assert ConditionalDensity.for_size("full").patience == 20
+    rng = np.random.default_rng(1)
+    m = rng.uniform(2.8, 4.2, 2_000)
+    x = rng.normal(0.2 * m, 0.05)[:, None]
+    density = ConditionalDensity(transforms=2, hidden=16, epochs=60, batch_size=256, learning_rate=3e-2)
+    density.n_best, density.patience = 3, 2
+    density.fit(x, m)
+    trained = len(density.history_)
+    assert trained < 60
+    losses = [h["validation_loss"] for h in density.history_]
+    best = int(np.argmin(losses))
+    assert trained == best + 3  # stopped after two epochs without a new best
+    assert sorted(density.best_epochs_) == sorted(np.argsort(losses, kind="stable")[:3].tolist())
+
+
 def test_cathode_masses_follow_the_signal_region_and_stay_inside() -> None:
     rng = np.random.default_rng(0)
     mass = 3.3 + 0.4 * rng.beta(2.0, 3.0, 5_000)
