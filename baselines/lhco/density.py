@@ -47,9 +47,7 @@ FLOW_SIZES: dict[str, FlowSize] = {
     # training stops once 20 epochs in a row brought no lower validation loss (on two CPU cores an
     # epoch of the 870,000 sideband events takes about a minute), and the ensemble is then the 10
     # best epochs seen.
-    "full": FlowSize(
-        transforms=15, hidden=128, epochs=100, batch_size=256, learning_rate=1e-4, n_best=10, patience=20
-    ),
+    "full": FlowSize(transforms=15, hidden=128, epochs=100, batch_size=256, learning_rate=1e-4, n_best=10, patience=20),
 }
 
 
