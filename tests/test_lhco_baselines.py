@@ -166,6 +166,25 @@ def test_the_full_flow_stops_once_its_validation_loss_stops_improving() -> None:
     assert sorted(density.best_epochs_) == sorted(np.argsort(losses, kind="stable")[:3].tolist())
 
 
+def test_a_deep_flow_starting_at_the_identity_is_the_standard_normal_of_the_features() -> None:
+    """The full recipe's 15 blocks start at the identity: before training, log p(x | m) is the
+    standard normal log density of the standardised logits plus the map's Jacobian, however far
+    out an event lies (randomly initialised, such a flow gives -1e28 in the tails)."""
+    rng = np.random.default_rng(2)
+    m = rng.uniform(2.8, 4.2, 4_000)
+    x = np.column_stack([rng.lognormal(-2.0, 0.8, 4_000), rng.uniform(0.05, 1.0, 4_000)])
+    density = ConditionalDensity.for_size("full", "cpu", 0)
+    assert density.identity_start and density.transforms == 15
+    density.epochs, density.n_best = 1, 1
+    density.fit(x, m)  # sets the preprocessing (logit map, standardisation)
+    flow = density._flow(2)  # a new flow, before any training
+    z, context, log_jacobian = density._to_latent(x, m)
+    with torch.no_grad():
+        log_p = flow(torch.as_tensor(context, dtype=torch.float32)).log_prob(torch.as_tensor(z, dtype=torch.float32))
+    assert np.allclose(log_p.numpy(), norm.logpdf(z).sum(axis=1), atol=1e-4)
+    assert np.isfinite(log_jacobian).all()
+
+
 def test_cathode_masses_follow_the_signal_region_and_stay_inside() -> None:
     rng = np.random.default_rng(0)
     mass = 3.3 + 0.4 * rng.beta(2.0, 3.0, 5_000)
