@@ -11,6 +11,7 @@ and hooks. Imported only where a network is trained: ``import torch`` costs seco
 from __future__ import annotations
 
 import copy
+import json
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -276,7 +277,9 @@ def fit(
                 "batch_order": generator.get_state(),
                 "rng": _rng_states(),
                 "best": result.best,
-                "history": result.history,
+                # Plain numbers only (a hook may add numpy scalars): the file is read back with
+                # torch's weights-only loader, which unpickles nothing else.
+                "history": json.loads(json.dumps(result.history, default=float)),
                 "extra": {name: thing.state_dict() for name, thing in extra.items()},
             },
             path,

@@ -26,6 +26,10 @@ def _regression(epochs_seen: list[int], *, learning_rate: float = 1e-2):
     def loss(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         return ((net(a) - b) ** 2).mean()
 
+    def on_epoch(record: dict) -> None:
+        epochs_seen.append(int(record["epoch"]))
+        record["root_loss"] = np.sqrt(np.float64(record["loss"]))  # a hook may add numpy scalars
+
     result = fit(
         net,
         loss,
@@ -37,7 +41,7 @@ def _regression(epochs_seen: list[int], *, learning_rate: float = 1e-2):
         cosine_decay=True,
         validation=lambda: loss(x, y),
         n_best=2,
-        on_epoch=lambda record: epochs_seen.append(int(record["epoch"])),
+        on_epoch=on_epoch,
     )
     return net, result, torch.rand(3)
 
