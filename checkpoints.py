@@ -139,11 +139,16 @@ def training_checkpoints(
 
 @contextlib.contextmanager
 def resumable_run(
-    folder: Path | None, identity: Mapping[str, Any], *, resume: bool
+    folder: Path | None, identity: Mapping[str, Any], *, resume: bool, keep: bool = False
 ) -> Iterator[TrainingCheckpoints | None]:
     """One run (a training and its evaluation) whose trainings keep per-epoch checkpoints in
     ``folder`` (claimed for ``identity``; ``resume`` continues a stopped run there); the folder
-    is removed when the block ends without an error, and kept when it raises or is stopped."""
+    is removed when the block ends without an error, and kept when it raises or is stopped.
+
+    ``keep``: leave the folder even after success; a comparison whose later steps need this
+    run's output again (the calorimeter's multiclass score needs every generator's showers)
+    removes it when the whole comparison is written, and a resumed comparison gets every
+    finished training back at once."""
     if folder is None:
         if resume:
             raise ValueError("--resume needs --checkpoint: the folder holding the stopped run")
@@ -151,7 +156,8 @@ def resumable_run(
         return
     with training_checkpoints(folder, identity, resume=resume) as store:
         yield store
-    remove_folder(folder)
+    if not keep:
+        remove_folder(folder)
 
 
 def beside(json_path: Path | str | None) -> Path | None:

@@ -244,7 +244,7 @@ def compare(
     resume: Annotated[
         bool,
         typer.Option(
-            help="Keep the results already in --json made on the same data (seed and generator version), plan, size and floor; run only the missing methods (lhco: the missing method and seed pairs)."
+            help="Keep the results already in --json made on the same data (seed and generator version), plan, size and floor; run only the missing methods (lhco: the missing method and seed pairs), and continue a stopped one inside its training (calo: every generator reruns, its finished trainings come back at once)."
         ),
     ] = False,
     model_seed: Annotated[

@@ -44,10 +44,11 @@ class TrainingStopped(BaseException):
 @pytest.fixture()
 def stop_training_after(monkeypatch):
     """``stop_training_after(k)``: the run is killed right after its k-th per-epoch checkpoint
-    was written (``stop_training_after.error`` is what is raised)."""
+    was written (``stop_training_after.error`` is what is raised); returns a one-element list
+    counting the checkpoints written since (``k=None``: count only)."""
     from hepbench import torch_common
 
-    def arm(k: int) -> None:
+    def arm(k: int | None) -> list[int]:
         original, count = torch_common._save_atomically, [0]
 
         def save_then_maybe_stop(state, path):
@@ -57,6 +58,7 @@ def stop_training_after(monkeypatch):
                 raise TrainingStopped
 
         monkeypatch.setattr(torch_common, "_save_atomically", save_then_maybe_stop)
+        return count
 
     arm.error = TrainingStopped
     return arm

@@ -86,3 +86,39 @@ def test_run_writes_generated_showers_in_the_official_format(tmp_path) -> None:
     assert record["metrics"]["auc_low"] > 0.5 and record["train_seconds"] > 0
     assert [h["epoch"] for h in record["history"]] == list(range(len(record["history"])))
     json.dumps(record)  # the history is part of the JSON record
+
+
+@pytest.mark.slow
+def test_a_stopped_comparison_resumes_inside_its_trainings(tmp_path, stop_training_after) -> None:
+    """A calorimeter comparison stopped inside a training continues there with --resume; its
+    records equal the uninterrupted comparison's, and no checkpoint is left behind."""
+    common = ["baseline", "compare", "calo", "--methods", "calo-gan", "--preset", "tiny", "--size", "tiny"]
+    common += ["--classifier", "tiny", "--data", str(tmp_path / "data"), "--scheduler", "serial"]
+    common += ["--device", "cpu", "--no-progress"]
+
+    def metrics(path) -> list[dict]:
+        return [
+            {k: v for k, v in r["metrics"].items() if k not in ("ms_per_shower", "generation_seconds")}
+            for r in json.loads(path.read_text())["results"]
+        ]
+
+    saves = stop_training_after(None)
+    whole = runner.invoke(app, [*common, "--json", str(tmp_path / "whole.json")])
+    assert whole.exit_code == 0, whole.output
+    epochs_in_all = saves[0]  # one checkpoint per epoch and one per finished training
+    assert not (tmp_path / "whole.checkpoints").exists()
+
+    stop_training_after(3)  # inside the generator's training
+    with pytest.raises(stop_training_after.error):
+        runner.invoke(app, [*common, "--json", str(tmp_path / "cut.json")], catch_exceptions=False)
+    kept = tmp_path / "cut.checkpoints" / "ds1-photons" / "calo-gan"
+    assert (kept / "identity.json").exists() and list(kept.glob("*.pt"))
+
+    refused = runner.invoke(app, [*common, "--json", str(tmp_path / "cut.json")])
+    assert refused.exit_code == 1 and "pass --resume" in " ".join(refused.output.split())
+    saves = stop_training_after(None)
+    resumed = runner.invoke(app, [*common, "--json", str(tmp_path / "cut.json"), "--resume"])
+    assert resumed.exit_code == 0, resumed.output
+    assert saves[0] == epochs_in_all - 3  # continued after the three epochs kept, not from the start
+    assert metrics(tmp_path / "cut.json") == metrics(tmp_path / "whole.json")
+    assert not (tmp_path / "cut.checkpoints").exists()

@@ -261,9 +261,11 @@ class CaloFastSimulation(Challenge):
         params: Mapping[str, Any] | None = None,
         checkpoint: Path | None = None,
         resume: bool = False,
+        keep_checkpoint: bool = False,
     ) -> tuple[dict[str, Any], np.ndarray]:
         """(record, generated showers) of ``method`` (hyperparameter overrides ``params``)
-        trained on one geometry of the preset; ``checkpoint`` / ``resume`` as in :meth:`run_baseline`."""
+        trained on one geometry of the preset; ``checkpoint`` / ``resume`` as in :meth:`run_baseline`
+        (``keep_checkpoint``: the folder stays after success, see ``checkpoints.resumable_run``)."""
         from ...checkpoints import resumable_run
         from ...output import console
         from ...torch_common import resolve_device
@@ -293,7 +295,7 @@ class CaloFastSimulation(Challenge):
             "geometry": geometry,
             "classifier": classifier,
         }
-        with resumable_run(checkpoint, identity, resume=resume):
+        with resumable_run(checkpoint, identity, resume=resume, keep=keep_checkpoint):
             record, generated = run_generator(
                 method,
                 baseline.factory(size or preset, resolved, model_seed, **overrides),
@@ -376,6 +378,7 @@ class CaloFastSimulation(Challenge):
         **options: Any,
     ) -> list[dict[str, Any]]:
         """Every generator on each geometry of the preset: metrics, multiclass scores, Markdown."""
+        from ...checkpoints import beside, remove_folder
         from ...output import console, write_json
         from ...parallel import dask_client, map_tasks
         from ...torch_common import resolve_device
@@ -384,9 +387,12 @@ class CaloFastSimulation(Challenge):
         from .evaluation import multiclass_heatmap
         from .run import calo_markdown, multiclass_table
 
-        if resume:
-            raise ValueError("--resume is not available for calo comparisons")
+        if resume and json_path is None:
+            raise ValueError("--resume needs --json: its checkpoints are kept beside the JSON file")
         folder = self.ensure_data(preset, seed, data)
+        # Each generator's trainings (and its evaluation classifiers') keep per-epoch state beside
+        # the JSON until the whole comparison is written: --resume gets finished ones back at once.
+        checkpoints = beside(json_path)
         present = [g for g in OFFICIAL_FILES if has_split_files(folder, g)]
         geometries = [geometry] if geometry else present
         records: list[dict[str, Any]] = []
@@ -395,7 +401,10 @@ class CaloFastSimulation(Challenge):
         if figures is None and json_path is not None:
             figures = Path(json_path).parent
         for geo in geometries:
-            tasks = [(m, preset, seed, folder, size, device, geo, classifier) for m in names]
+            tasks = [
+                (m, preset, seed, folder, size, device, geo, classifier, checkpoints and checkpoints / geo / m, resume)
+                for m in names
+            ]
             with dask_client(scheduler if len(tasks) > 1 else "serial", workers) as client:
                 done = map_tasks(_run_one, tasks, client=client, progress=progress, description=f"{geo} generators")
             geo_records = [r for r, _ in done]
@@ -436,6 +445,7 @@ class CaloFastSimulation(Challenge):
                     heatmap=heatmap,
                 )
                 console.print(f"wrote the calo {geo} section of {write_section(markdown, section)}")
+        remove_folder(checkpoints)
         return records
 
     # -- submissions ----------------------------------------------------------------------------
@@ -540,6 +550,8 @@ def _run_one(
     device: str,
     geometry: str,
     classifier: str,
+    checkpoint: Path | None = None,
+    resume: bool = False,
 ) -> tuple[dict[str, Any], np.ndarray]:
     """One generator as a task of a Dask map (a plain function, so it pickles)."""
     return CHALLENGE.run_generator(
@@ -551,6 +563,9 @@ def _run_one(
         device=device,
         geometry=geometry,
         classifier=classifier,
+        checkpoint=checkpoint,
+        resume=resume,
+        keep_checkpoint=True,
     )
 
 
