@@ -286,6 +286,7 @@ class Challenge(abc.ABC):
         of ``scheduler``; the records (named ``METHOD (seed S)``) with their mean and spread."""
         import numpy as np
 
+        from ..checkpoints import remove_empty_folders
         from ..parallel import dask_client, map_tasks
 
         self.ensure_data(
@@ -303,6 +304,7 @@ class Challenge(abc.ABC):
         tasks = [(self.id, method, seed_options(s)) for s in seeds]
         with dask_client(scheduler, workers) as client:
             records = map_tasks(run_task, tasks, client=client, progress=progress, description="trainings")
+        remove_empty_folders(options.get("checkpoint"))  # each seed's subfolder went with its record
         for record in records:
             record["method"] = f"{method} (seed {record['model_seed']})"
         summary = {}

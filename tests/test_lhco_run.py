@@ -212,3 +212,25 @@ def test_real_subset_benchmark_injects_the_anchor_s_over_b() -> None:
     assert set(dataset.test[LABEL]) == {0, 1} and set(dataset.inputs.labelled[LABEL]) == {0, 1}
     assert LABEL not in dataset.inputs.data and LABEL not in dataset.inputs.background_reference
     assert real_subset_dataset(subset, seed=0, s_over_b=0.3).inputs.data.equals(dataset.inputs.data)
+
+
+def test_run_over_seeds_with_a_checkpoint_leaves_no_folder(tmp_path) -> None:
+    """Each training seed keeps its trainings' per-epoch state in its own subfolder until its
+    record is made; nothing is left once every seed finished."""
+    result = runner.invoke(
+        app,
+        ["baseline", "run", "lhco", "supervised", "--preset", "tiny", "--size", "tiny"]
+        + ["--data", str(tmp_path / "data"), "--model-seed", "0", "--model-seed", "1", "--scheduler", "serial"]
+        + [
+            "--device",
+            "cpu",
+            "--no-progress",
+            "--checkpoint",
+            str(tmp_path / "ckpt"),
+            "--json",
+            str(tmp_path / "r.json"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert [r["model_seed"] for r in json.loads((tmp_path / "r.json").read_text())["results"]] == [0, 1]
+    assert not (tmp_path / "ckpt").exists()
