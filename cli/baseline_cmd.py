@@ -123,7 +123,7 @@ def run(
             help="Seed of the training (default: --seed); repeat the option to train once per seed, in parallel on --scheduler."
         ),
     ] = None,
-    out: Annotated[Path, typer.Option(help="Folder for a study's rankings and plot.")] = Path("feature-ranking"),
+    out: Annotated[Path | None, typer.Option(help="Folder for a study's results (default: the study's name).")] = None,
     real: RealSubsetOption = None,
     min_background: MinBackgroundOption = None,
     geometry: GeometryOption = None,
@@ -153,7 +153,13 @@ def run(
         write_json(
             json_path,
             spec.run_study(
-                method, preset=preset, seed=seed, data_dir=data, size=size or preset, out=out, progress=progress
+                method,
+                preset=preset,
+                seed=seed,
+                data_dir=data,
+                size=size or preset,
+                out=out or Path(method),
+                progress=progress,
             ),
         )
         return

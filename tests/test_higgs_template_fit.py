@@ -70,3 +70,33 @@ def test_coverage_on_tiny_preset(fitted, tiny) -> None:
     # the interval is informative: narrower than the prior range of mu
     assert metrics["width"] < 2.9
     assert ((results["p16"] <= results["mu_hat"]) & (results["mu_hat"] <= results["p84"])).all()
+
+
+def test_fixed_sample_offset_is_within_the_samples_spread(fitted, tiny) -> None:
+    """On Asimov counts of the test set, mu_hat - 1 is the offset every pseudo-experiment shares;
+    it is of the size the two samples' simulation errors predict."""
+    from hepbench.baselines.higgs_uncertainty.fixed_sample import fixed_sample_offsets
+
+    result = fixed_sample_offsets(fitted.inference, tiny.test, n_draws=2, n_replicas=20, seed=1)
+    spread = result["spread"]
+    assert 0 < spread["test"] < spread["both"] and 0 < spread["templates"] < spread["both"], spread
+    assert abs(result["nominal"]) < 4 * spread["both"], result
+    assert len(result["draws"]) == 2 and all(np.isfinite(d["offset"]) for d in result["draws"])
+    assert len(result["bins"]["pull"]) == fitted.inference.n_bins
+
+
+def test_a_background_excess_in_the_signal_like_bin_raises_the_offset(fitted, tiny) -> None:
+    from hepbench.baselines.higgs_uncertainty.fixed_sample import asimov_mu, expected_counts
+    from hepbench.challenges.higgs_uncertainty.systematics import NOMINAL
+
+    fit = fitted.inference
+    excess = tiny.test.copy()
+    signal_like = (excess["labels"].to_numpy() == 0) & (fit.score_(excess) > fit.edges_[-2])
+    excess.loc[signal_like, "weights"] *= 1.05
+    offsets = [
+        asimov_mu(fit, expected_counts(fit, frame, NOMINAL, seed=0)[0].sum(axis=0)) for frame in (tiny.test, excess)
+    ]
+    signal_top_bin = expected_counts(fit, tiny.test, NOMINAL, seed=0)[0][0, -1]
+    added = 0.05 * excess.loc[signal_like, "weights"].sum() / 1.05
+    # the added background is read as signal, at most as much as it is of the signal's top bin
+    assert 0.2 * added / signal_top_bin < offsets[1] - offsets[0] <= 1.05 * added / signal_top_bin, (offsets, added)

@@ -299,13 +299,13 @@ class HiggsUncertainty(Challenge):
     def run_study(
         self, name: str, *, preset: str, seed: int, data_dir: Path | None, size: str, out: Path, progress: bool
     ) -> dict[str, Any]:
-        from .studies import run_feature_ranking
+        from .studies import STUDY_RUNNERS
 
-        if name != "feature-ranking":
+        if name not in STUDY_RUNNERS:
             return super().run_study(
                 name, preset=preset, seed=seed, data_dir=data_dir, size=size, out=out, progress=progress
             )
-        return run_feature_ranking(self.ensure_data(preset, seed, data_dir), preset, seed, size, out, progress)
+        return STUDY_RUNNERS[name](self.ensure_data(preset, seed, data_dir), preset, seed, size, out, progress)
 
     def compare(self, names: list[str], **options: Any) -> list[dict[str, Any]]:
         from .comparison import compare
