@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -279,6 +280,24 @@ def test_feature_ranking_study_writes_rankings_and_plot(data_dir, tmp_path) -> N
     assert len(record["methods"]) == 7
     assert (out / "auc_vs_n_features.png").stat().st_size > 10_000
     assert "iterative-addition" in (out / "rankings.md").read_text()
+
+
+def test_a_study_writes_into_a_folder_named_after_it(data_dir, tmp_path, monkeypatch) -> None:
+    from hepbench.challenges.higgs_uncertainty import studies
+
+    calls = []
+
+    def fake(data, preset, seed, size, out, progress):
+        calls.append((len(data.test), preset, seed, size, out, progress))
+        return {"study": "ran"}
+
+    monkeypatch.setitem(studies.STUDY_RUNNERS, "fixed-sample-offset", fake)
+    monkeypatch.chdir(tmp_path)
+    args = ["baseline", "run", "higgs-uncertainty", "fixed-sample-offset", "--preset", "tiny", "--seed", "2"]
+    result = runner.invoke(app, [*args, "--data", str(data_dir), "--no-progress", "--json", "study.json"])
+    assert result.exit_code == 0, result.output
+    assert calls == [(calls[0][0], "tiny", 2, "tiny", Path("fixed-sample-offset"), False)] and calls[0][0] > 0
+    assert json.loads((tmp_path / "study.json").read_text()) == {"study": "ran"}
 
 
 @pytest.mark.slow

@@ -71,7 +71,7 @@ def test_registry_pairs_every_classifier_with_every_inference() -> None:
         for inference in ("template-fit", "counting", "likelihood-ratio"):
             assert f"{family}-{inference}" in names
     assert set(COMPARISON_TABLE) <= names
-    assert "feature-ranking" in STUDIES
+    assert {"feature-ranking", "fixed-sample-offset"} <= set(STUDIES)
     estimator = challenges.get("higgs-uncertainty").baseline("nn-parameterised-counting").factory("tiny", "cpu", 0)
     assert isinstance(estimator.inference, CountingExperiment)
     assert estimator.classifier.nuisance_inputs and estimator.augmentation.n_draws > 0
