@@ -84,7 +84,6 @@ def run_fixed_sample_offset(data: Any, preset: str, seed: int, size: str, out: P
     table.add_row("  from the test set's simulation errors", "", f"{spread['test']:.3f}")
     table.add_row("  from the templates' simulation errors", "", f"{spread['templates']:.3f}")
     console.print(table)
-    console.print(f"wrote {out / 'fixed_sample.json'}")
     return result
 
 
