@@ -93,10 +93,10 @@ def test_a_background_excess_in_the_signal_like_bin_raises_the_offset(fitted, ti
     excess = tiny.test.copy()
     signal_like = (excess["labels"].to_numpy() == 0) & (fit.score_(excess) > fit.edges_[-2])
     excess.loc[signal_like, "weights"] *= 1.05
-    offsets = [
-        asimov_mu(fit, expected_counts(fit, frame, NOMINAL, seed=0)[0].sum(axis=0)) for frame in (tiny.test, excess)
-    ]
-    signal_top_bin = expected_counts(fit, tiny.test, NOMINAL, seed=0)[0][0, -1]
+    nominal = expected_counts(fit, tiny.test, NOMINAL, seed=0)[0]
+    shifted = expected_counts(fit, excess, NOMINAL, seed=0)[0]
+    offsets = [asimov_mu(fit, counts.sum(axis=0)) for counts in (nominal, shifted)]
+    signal_top_bin = nominal[0, -1]
     added = 0.05 * excess.loc[signal_like, "weights"].sum() / 1.05
     # the added background is read as signal, at most as much as it is of the signal's top bin
     assert 0.2 * added / signal_top_bin < offsets[1] - offsets[0] <= 1.05 * added / signal_top_bin, (offsets, added)

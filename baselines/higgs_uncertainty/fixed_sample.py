@@ -27,7 +27,6 @@ import numpy as np
 import pandas as pd
 
 from ...challenges.higgs_uncertainty.pseudo_experiments import MU_RANGE
-from ...challenges.higgs_uncertainty.schema import PROCESSES
 from ...challenges.higgs_uncertainty.systematics import NuisanceParameters, systematics
 from .template_fit import BinnedTemplateFit, profile_interval
 
@@ -39,17 +38,11 @@ def expected_counts(
     simulation variance (sum of squared weights); each of shape (n_processes, n_bins).
 
     The kinematic nuisances shift the events (soft-MET smearing seeded by ``seed``); scale by
-    :func:`process_norms` for mu and the normalisation nuisances.
+    ``NuisanceParameters.process_norm_array`` for mu and the normalisation nuisances.
     """
     shifted = systematics(test_set, nuisances, seed=seed)
     scores = fit.score_(shifted)
     return fit._histograms(scores, shifted), fit._histograms(scores, shifted, power=2)
-
-
-def process_norms(nuisances: NuisanceParameters, mu: float) -> np.ndarray:
-    """Normalisation factor of each process in ``PROCESSES`` order (n_processes,)."""
-    norms = nuisances.process_norms(mu)
-    return np.array([norms[p] for p in PROCESSES])
 
 
 def asimov_mu(fit: BinnedTemplateFit, counts: np.ndarray) -> float:
@@ -96,7 +89,7 @@ def fixed_sample_offsets(
         nuisances = NuisanceParameters.sample(rng)
         mu = float(rng.uniform(*MU_RANGE))
         drawn, _ = expected_counts(fit, test_set, nuisances, seed + 1 + k)
-        offset = asimov_mu(fit, process_norms(nuisances, mu) @ drawn) - mu
+        offset = asimov_mu(fit, nuisances.process_norm_array(mu) @ drawn) - mu
         draws.append({"mu_true": mu, **nuisances.as_dict(), "offset": offset})
         if progress:
             progress(f"draw {k + 1}/{n_draws}: offset {draws[-1]['offset']:+.3f}")

@@ -57,8 +57,7 @@ class PseudoExperimentSampler:
         ``labels`` for diagnostics (never for a submission).
         """
         rng = np.random.default_rng(seed)
-        norms = nuisances.process_norms(mu)
-        means = self._weights * np.array([norms[p] for p in PROCESSES])[self._codes]
+        means = self._weights * nuisances.process_norm_array(mu)[self._codes]
         rows = np.repeat(np.arange(len(means)), rng.poisson(means))
         rng.shuffle(rows)
         keep = list(FEATURES) + ([c for c in ("detailed_labels", "labels") if c in self._events] if with_truth else [])

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .derived import derived_arrays
-from .schema import DERIVED_FEATURES, HAD_PT_MIN, JET_PT_MIN, LEP_PT_MIN, UNDEFINED
+from .schema import DERIVED_FEATURES, HAD_PT_MIN, JET_PT_MIN, LEP_PT_MIN, PROCESSES, UNDEFINED
 
 
 @dataclass(frozen=True)
@@ -99,6 +99,11 @@ class NuisanceParameters:
             "ttbar": self.ttbar_scale * self.bkg_norm,
             "diboson": self.diboson_scale * self.bkg_norm,
         }
+
+    def process_norm_array(self, mu: float) -> np.ndarray:
+        """:meth:`process_norms` as an array in ``PROCESSES`` order, shape (n_processes,)."""
+        norms = self.process_norms(mu)
+        return np.array([norms[p] for p in PROCESSES])
 
 
 NOMINAL = NuisanceParameters()
