@@ -37,6 +37,15 @@ def higgs_tiny():
     return generate_dataset("tiny", seed=5)
 
 
+@pytest.fixture(scope="session")
+def higgs_tiny_dir(higgs_tiny, tmp_path_factory):
+    """``higgs_tiny`` written as ``hepbench data generate`` writes it (parquet with sidecars), for
+    tests that need a data folder but not a data set of their own (generating one takes a minute)."""
+    from hepbench.challenges.higgs_uncertainty.dataset import write_dataset
+
+    return write_dataset(higgs_tiny, tmp_path_factory.mktemp("higgs-tiny-seed5"))
+
+
 class TrainingStopped(BaseException):
     """Stands for a training process being killed (not an error a run would record)."""
 

@@ -18,17 +18,15 @@ from hepbench.datafiles import DataFileError, read_table
 
 
 @pytest.mark.slow
-def test_higgs_variations_round_trip_to_float_precision(tmp_path) -> None:
-    from hepbench.challenges.higgs_uncertainty.dataset import generate_dataset
+def test_higgs_variations_round_trip_to_float_precision(tmp_path, higgs_tiny_dir) -> None:
     from hepbench.challenges.higgs_uncertainty.systematics import NuisanceParameters, systematics
     from hepbench.challenges.higgs_uncertainty.unbinned import SOFT_MET_SEED
 
-    data_dir = tmp_path / "data"
-    generate_dataset("tiny", 3, data_dir)
+    data_dir = higgs_tiny_dir
     manifest = export_unbinned(
         challenges.get("higgs-uncertainty"),
         preset="tiny",
-        seed=3,
+        seed=5,
         data_dir=data_dir,
         out=tmp_path / "export",
         replicas=4,

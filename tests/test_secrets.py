@@ -65,9 +65,10 @@ def test_lhco_test_labels_cannot_be_replayed_from_public_seeds(tmp_path) -> None
     assert roc_auc(public_labels, _lhco_replay(np.load(public_in / "test.npy"), seeds=(0,))) > 0.99
 
 
-def test_higgs_true_signal_strengths_cannot_be_replayed_from_public_seeds(tmp_path) -> None:
+def test_higgs_true_signal_strengths_cannot_be_replayed_from_public_seeds(tmp_path, higgs_tiny_dir) -> None:
     higgs = challenges.get("higgs-uncertainty")
-    options = {"preset": "tiny", "n_sets": 4, "n_pseudo_experiments": 2, "train_events": 2_000}
+    # The true mu values come from the plan seed alone, so one data folder serves both phases.
+    options = {"n_sets": 4, "n_pseudo_experiments": 2, "train_events": 2_000, "data_dir": higgs_tiny_dir}
 
     def replay_score(organiser) -> float:
         plan = TestPlan.from_json(organiser / "plan.json")

@@ -25,13 +25,9 @@ ANSWER = {"mu_hat": 1.0, "delta_mu_hat": 0.2, "p16": 0.8, "p84": 1.2}
 
 
 @pytest.fixture(scope="module")
-def higgs_data(sandbox_runs) -> Path:
-    """The tiny preset written once (parquet + sidecars), for every run of this module."""
-    from hepbench.challenges.higgs_uncertainty.dataset import generate_dataset
-
-    folder = make_run_root(sandbox_runs, prefix="data-")
-    generate_dataset("tiny", 0, out_dir=folder)
-    return folder
+def higgs_data(higgs_tiny_dir) -> Path:
+    """The tiny preset's data folder (parquet + sidecars), for every run of this module."""
+    return higgs_tiny_dir
 
 
 @pytest.fixture(scope="module")

@@ -83,10 +83,18 @@ def generate_dataset(preset: str, seed: int, out_dir: str | Path | None = None, 
     """
     spec = get_preset(preset)
     frames = {split: generate_split(spec, split, seed, client=client) for split in SPLITS}
+    dataset = Dataset(frames["train"], frames["test"], spec.name, seed)
     if out_dir is not None:
-        for split, frame in frames.items():
-            write_table(frame, Path(out_dir) / f"{split}.parquet", split_metadata(frame, spec, split, seed))
-    return Dataset(frames["train"], frames["test"], spec.name, seed)
+        write_dataset(dataset, out_dir)
+    return dataset
+
+
+def write_dataset(dataset: Dataset, out_dir: str | Path) -> Path:
+    """Write both splits of a generated ``dataset`` (parquet with sidecars) into ``out_dir``."""
+    spec = get_preset(dataset.preset)
+    for split, frame in (("train", dataset.train), ("test", dataset.test)):
+        write_table(frame, Path(out_dir) / f"{split}.parquet", split_metadata(frame, spec, split, dataset.seed))
+    return Path(out_dir)
 
 
 def load_dataset(data_dir: str | Path) -> Dataset:
