@@ -175,14 +175,16 @@ def test_a_code_submission_using_the_runtime_libraries_is_scored_on_both_backend
 
 
 @pytest.fixture(scope="module")
-def higgs_validate_inputs(sandbox_runs):
+def higgs_validate_inputs(sandbox_runs, higgs_tiny_dir):
     """The inputs of ``hepbench submission validate`` (20k training events, two pseudo-experiments)."""
     from hepbench import challenges
     from hepbench.submission_kit.runner import prepare_inputs
 
     root = make_run_root(sandbox_runs, prefix="inputs-")
     options = dict(challenges.get("higgs-uncertainty").validate_options)
-    input_dir, organiser_dir, _ = prepare_inputs("higgs-uncertainty", root, **options, seed=0, plan_seed=0)
+    input_dir, organiser_dir, _ = prepare_inputs(
+        "higgs-uncertainty", root, **options, data_dir=higgs_tiny_dir, plan_seed=0
+    )
     return input_dir, organiser_dir
 
 
