@@ -55,13 +55,15 @@ def get_json(url: str) -> dict:
 
 
 @pytest.fixture(scope="module")
-def phase_folders(sandbox_runs) -> dict[str, Path]:
+def phase_folders(sandbox_runs, higgs_tiny_dir) -> dict[str, Path]:
     """Each challenge's secret phase data (validate-sized, seeds from OS entropy), where the
-    sandbox user can read the inputs; shared by both stores."""
+    sandbox user can read the inputs; shared by both stores. HiggsML draws its secret test plan
+    from the session's tiny data folder (generating secret data takes a minute)."""
     out = {}
     for challenge in CHALLENGES:
         root = make_run_root(sandbox_runs, prefix=f"loop-{challenge}-")
-        _, organiser_dir, _ = prepare_inputs(challenge, root, **challenges.get(challenge).validate_options)
+        data = {"data_dir": higgs_tiny_dir} if challenge == "higgs-uncertainty" else {}
+        _, organiser_dir, _ = prepare_inputs(challenge, root, **challenges.get(challenge).validate_options, **data)
         out[challenge] = organiser_dir
     return out
 
