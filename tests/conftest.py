@@ -46,6 +46,13 @@ def higgs_tiny_dir(higgs_tiny, tmp_path_factory):
     return write_dataset(higgs_tiny, tmp_path_factory.mktemp("higgs-tiny-seed5"))
 
 
+@pytest.fixture(scope="session")
+def input_data(higgs_tiny_dir):
+    """Per challenge id, the ``write_inputs`` options that point it at a data folder the session
+    already holds (challenges not listed generate their small data, in seconds)."""
+    return {"higgs-uncertainty": {"data_dir": higgs_tiny_dir}}
+
+
 class TrainingStopped(BaseException):
     """Stands for a training process being killed (not an error a run would record)."""
 

@@ -56,12 +56,10 @@ def test_challenge_lists_its_baselines_without_importing_them(challenge: Challen
 
 
 @pytest.mark.parametrize("challenge", CHALLENGES, ids=lambda c: c.id)
-def test_missing_outputs_are_refused_with_the_file_named(challenge: Challenge, tmp_path, higgs_tiny_dir) -> None:
+def test_missing_outputs_are_refused_with_the_file_named(challenge: Challenge, tmp_path, input_data) -> None:
     input_dir, organiser_dir, output_dir = tmp_path / "input", tmp_path / "organiser", tmp_path / "output"
     output_dir.mkdir()
-    # HiggsML reads the session's tiny data folder rather than generating its own (a minute).
-    data = {"data_dir": higgs_tiny_dir} if challenge.id == "higgs-uncertainty" else {}
-    challenge.write_inputs(input_dir, organiser_dir, **challenge.validate_options, **data)
+    challenge.write_inputs(input_dir, organiser_dir, **challenge.validate_options, **input_data.get(challenge.id, {}))
     assert (input_dir / "metadata.json").is_file()
     with pytest.raises(OutputError, match=r"\w+\.(npy|json)"):
         challenge.read_outputs(output_dir, organiser_dir)

@@ -1,8 +1,8 @@
 """The participant loop end to end, as an organiser and two participants would run it.
 
 A real ``hepbench leaderboard serve`` (uvicorn) and ``hepbench leaderboard work`` run as their
-own processes: the whole loop on PostgreSQL, the README walk-through on SQLite. For each challenge one participant sends the kit's
-template folder (bundled by ``hepbench submit``, run under bubblewrap) and the other an image
+own processes: the whole loop on PostgreSQL, the README walk-through on SQLite. For each
+challenge one participant sends the kit's template folder (bundled by ``hepbench submit``, run under bubblewrap) and the other an image
 tar (``docker save`` of the template built ``FROM hepbench/submission-base:bookworm``, run in
 docker); the one scorer scores both and chromium sees them ranked on the phase's page. Refused
 requests (no token, a revoked token, over the limit under a respelled name) store nothing.
@@ -55,15 +55,15 @@ def get_json(url: str) -> dict:
 
 
 @pytest.fixture(scope="module")
-def phase_folders(sandbox_runs, higgs_tiny_dir) -> dict[str, Path]:
+def phase_folders(sandbox_runs, input_data) -> dict[str, Path]:
     """Each challenge's secret phase data (validate-sized, seeds from OS entropy), where the
     sandbox user can read the inputs; shared by both stores. HiggsML draws its secret test plan
     from the session's tiny data folder (generating secret data takes a minute)."""
     out = {}
     for challenge in CHALLENGES:
         root = make_run_root(sandbox_runs, prefix=f"loop-{challenge}-")
-        data = {"data_dir": higgs_tiny_dir} if challenge == "higgs-uncertainty" else {}
-        _, organiser_dir, _ = prepare_inputs(challenge, root, **challenges.get(challenge).validate_options, **data)
+        options = {**challenges.get(challenge).validate_options, **input_data.get(challenge, {})}
+        _, organiser_dir, _ = prepare_inputs(challenge, root, **options)
         out[challenge] = organiser_dir
     return out
 

@@ -25,20 +25,14 @@ ANSWER = {"mu_hat": 1.0, "delta_mu_hat": 0.2, "p16": 0.8, "p84": 1.2}
 
 
 @pytest.fixture(scope="module")
-def higgs_data(higgs_tiny_dir) -> Path:
-    """The tiny preset's data folder (parquet + sidecars), for every run of this module."""
-    return higgs_tiny_dir
-
-
-@pytest.fixture(scope="module")
-def higgs_inputs(sandbox_runs, higgs_data):
+def higgs_inputs(sandbox_runs, higgs_tiny_dir):
     """Validate-size inputs (20k training events, two pseudo-experiments), written once."""
     root = make_run_root(sandbox_runs, prefix="inputs-")
     input_dir, organiser_dir, _ = prepare_inputs(
         "higgs-uncertainty",
         root,
         **VALIDATE_OPTIONS,
-        data_dir=higgs_data,
+        data_dir=higgs_tiny_dir,
         plan_seed=0,  # fixed: reproducible tests
     )
     return input_dir, organiser_dir
@@ -208,7 +202,7 @@ def test_the_template_gives_the_same_answers_on_both_backends(
     assert answers[0] == answers[1]
 
 
-def test_record_is_on_disk_before_the_run(docker_host, sandbox_runs, higgs_data, tmp_path) -> None:
+def test_record_is_on_disk_before_the_run(docker_host, sandbox_runs, higgs_tiny_dir, tmp_path) -> None:
     """A run whose sandbox fails (here: an image the daemon does not have) ends in a recorded
     state with the reason, the payload's checksum and what was staged; nothing stays running."""
     code_dir = tmp_path / "code"
@@ -222,7 +216,7 @@ def test_record_is_on_disk_before_the_run(docker_host, sandbox_runs, higgs_data,
         Payload("code", code_dir=code_dir),
         run_dir=run_dir,
         limits=KIT_LIMITS,
-        input_options={**VALIDATE_OPTIONS, "data_dir": higgs_data, "plan_seed": 0},
+        input_options={**VALIDATE_OPTIONS, "data_dir": higgs_tiny_dir, "plan_seed": 0},
     )
     record = json.loads((run_dir / RECORD_FILE).read_text())
     assert record == json.loads(json.dumps(returned, default=str))
@@ -238,7 +232,7 @@ def _cli(args: list[str]) -> dict:
     return json.loads(Path(args[args.index("--json") + 1]).read_text()) if "--json" in args else {}
 
 
-def test_round_trip_code_submission_on_bubblewrap(bwrap_backend, sandbox_runs, higgs_data, tmp_path) -> None:
+def test_round_trip_code_submission_on_bubblewrap(bwrap_backend, sandbox_runs, higgs_tiny_dir, tmp_path) -> None:
     dest = tmp_path / "higgs"
     _cli(["submission", "init", "higgs-uncertainty", str(dest)])
     checked = _cli(
@@ -250,7 +244,7 @@ def test_round_trip_code_submission_on_bubblewrap(bwrap_backend, sandbox_runs, h
             "--runs-dir",
             str(sandbox_runs),
             "--data",
-            str(higgs_data),
+            str(higgs_tiny_dir),
             "--json",
             str(tmp_path / "validate.json"),
         ]
@@ -273,7 +267,7 @@ def test_round_trip_code_submission_on_bubblewrap(bwrap_backend, sandbox_runs, h
             "--runs-dir",
             str(sandbox_runs),
             "--data",
-            str(higgs_data),
+            str(higgs_tiny_dir),
             "--json",
             str(tmp_path / "run.json"),
         ]
@@ -286,7 +280,7 @@ def test_round_trip_code_submission_on_bubblewrap(bwrap_backend, sandbox_runs, h
     assert scored["outcome"]["peak_memory_bytes"] > 0 and scored["outcome"]["wall_seconds"] > 0
 
 
-def test_round_trip_container_submission(docker_host, sandbox_runs, higgs_data, tmp_path) -> None:
+def test_round_trip_container_submission(docker_host, sandbox_runs, higgs_tiny_dir, tmp_path) -> None:
     dest = tmp_path / "higgs"
     _cli(["submission", "init", "higgs-uncertainty", str(dest)])
     checked = _cli(
@@ -300,7 +294,7 @@ def test_round_trip_container_submission(docker_host, sandbox_runs, higgs_data, 
             "--runs-dir",
             str(sandbox_runs),
             "--data",
-            str(higgs_data),
+            str(higgs_tiny_dir),
             "--json",
             str(tmp_path / "validate.json"),
         ]
@@ -329,7 +323,7 @@ def test_round_trip_container_submission(docker_host, sandbox_runs, higgs_data, 
             "--runs-dir",
             str(sandbox_runs),
             "--data",
-            str(higgs_data),
+            str(higgs_tiny_dir),
             "--json",
             str(tmp_path / "run.json"),
         ]
@@ -341,7 +335,9 @@ def test_round_trip_container_submission(docker_host, sandbox_runs, higgs_data, 
 
 
 @pytest.mark.parametrize("backend", ["bubblewrap", "docker"])
-def test_cli_reports_a_failing_submission_with_its_reason(request, backend, sandbox_runs, higgs_data, tmp_path) -> None:
+def test_cli_reports_a_failing_submission_with_its_reason(
+    request, backend, sandbox_runs, higgs_tiny_dir, tmp_path
+) -> None:
     """The reason and the log's tail are printed, but none of the terminal escapes in the log
     (window title, clipboard write, screen clear) nor a forged line that looks like the CLI's own."""
     request.getfixturevalue("bwrap_backend" if backend == "bubblewrap" else "docker_backend")
@@ -361,7 +357,7 @@ def test_cli_reports_a_failing_submission_with_its_reason(request, backend, sand
             "--backend",
             backend,
             "--data",
-            str(higgs_data),
+            str(higgs_tiny_dir),
             "--runs-dir",
             str(sandbox_runs),
             "--json",

@@ -22,16 +22,14 @@ CHALLENGES = ("lhco", "calo")
 
 
 @pytest.fixture(scope="module")
-def kit_inputs(sandbox_runs, higgs_tiny_dir) -> dict[str, tuple[Path, Path]]:
+def kit_inputs(sandbox_runs) -> dict[str, tuple[Path, Path]]:
     """The validate-size inputs of each challenge, written once where the sandbox user can read them."""
     out = {}
     for challenge in CHALLENGES:
         root = make_run_root(sandbox_runs, prefix=f"inputs-{challenge}-")
-        # Fixed seeds: reproducible tests; HiggsML reads the session's tiny data folder.
-        data = {"data_dir": higgs_tiny_dir} if challenge == "higgs-uncertainty" else {"seed": 0}
         input_dir, organiser_dir, _ = prepare_inputs(
-            challenge, root, **challenges.get(challenge).validate_options, **data
-        )
+            challenge, root, **challenges.get(challenge).validate_options, seed=0
+        )  # fixed: reproducible tests
         out[challenge] = (input_dir, organiser_dir)
     return out
 
