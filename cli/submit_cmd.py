@@ -36,14 +36,21 @@ def submit(
     """Submit to a leaderboard: over HTTP with --server (progress bar), else to a local home."""
     if not token:
         raise ValueError("a token is needed: --token or $HEPBENCH_TOKEN (the organiser gives it to you)")
-    if path.is_dir():
-        import tempfile
+    from ..submission_kit.bundles import payload_file
 
-        from ..submission_kit.bundles import bundle_folder
+    with payload_file(path) as payload:
+        if payload != path:
+            console.print(f"[dim]bundled the folder into {payload.name} ({payload.stat().st_size:,} bytes)[/dim]")
+        answer = _send(challenge, phase, payload, method, description, token, server, home)
+    state = "queued" if answer.get("created") else "already received (same payload)"
+    console.print(f"submission {answer['submission']} {state}")
+    write_json(json_path, answer)
 
-        bundled = Path(tempfile.mkdtemp(prefix="hepbench-submit-")) / f"{path.resolve().name or 'submission'}.tar.gz"
-        path = bundle_folder(path, bundled)
-        console.print(f"[dim]bundled the folder into {path} ({path.stat().st_size:,} bytes)[/dim]")
+
+def _send(
+    challenge: str, phase: str, payload: Path, method: str, description: str, token: str, server: str | None, home: Path
+) -> dict:
+    """Upload ``payload`` to ``server`` (progress bar), else submit it to the local home."""
     if server is not None:
         from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
@@ -57,28 +64,22 @@ def submit(
             console=console,
             transient=True,
         ) as bar:
-            task = bar.add_task(f"uploading {path.name}", total=path.stat().st_size if path.is_file() else None)
-            answer = upload(
+            task = bar.add_task(f"uploading {payload.name}", total=payload.stat().st_size)
+            return upload(
                 server,
                 challenge,
                 phase,
-                path,
+                payload,
                 method=method,
                 token=token,
                 description=description,
                 on_bytes=lambda n: bar.advance(task, n),
             )
-    else:
-        from ..leaderboard.db import open_store
-        from ..leaderboard.submissions import submit as submit_local
+    from ..leaderboard.db import open_store
+    from ..leaderboard.submissions import submit as submit_local
 
-        result = submit_local(
-            open_store(home), challenge, phase, "", method, path, description=description, token=token
-        )
-        answer = {"submission": result.submission_id, "created": result.created}
-    state = "queued" if answer.get("created") else "already received (same payload)"
-    console.print(f"submission {answer['submission']} {state}")
-    write_json(json_path, answer)
+    result = submit_local(open_store(home), challenge, phase, "", method, payload, description=description, token=token)
+    return {"submission": result.submission_id, "created": result.created}
 
 
 @app.command("status")

@@ -8,8 +8,11 @@ archive's index, checked before anything is written).
 
 from __future__ import annotations
 
+import contextlib
 import tarfile
+import tempfile
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
 from .runner import MAX_CODE_BYTES, code_files
@@ -38,6 +41,18 @@ def bundle_folder(folder: str | Path, out: str | Path) -> Path:
         for path in code_files(folder):
             tar.add(path, arcname=str(path.relative_to(folder)), recursive=False)
     return out
+
+
+@contextlib.contextmanager
+def payload_file(path: str | Path) -> Iterator[Path]:
+    """The file to send for ``path``: itself, or for a folder its code bundled into a temporary
+    ``.tar.gz`` that is removed on exit (a participant's temporary folder does not fill up)."""
+    path = Path(path)
+    if not path.is_dir():
+        yield path
+        return
+    with tempfile.TemporaryDirectory(prefix="hepbench-submit-") as tmp:
+        yield bundle_folder(path, Path(tmp) / f"{path.resolve().name or 'submission'}.tar.gz")
 
 
 def _entries(path: Path) -> list[tuple[str, int, bool]]:
@@ -102,4 +117,12 @@ def unpack_bundle(path: str | Path, dest: str | Path) -> Path:
     return dest
 
 
-__all__ = ["BUNDLE_SUFFIXES", "bundle_folder", "check_bundle", "is_bundle", "is_image_tar", "unpack_bundle"]
+__all__ = [
+    "BUNDLE_SUFFIXES",
+    "bundle_folder",
+    "check_bundle",
+    "is_bundle",
+    "is_image_tar",
+    "payload_file",
+    "unpack_bundle",
+]

@@ -67,6 +67,24 @@ def test_init_writes_the_template_and_keeps_existing_files(tmp_path: Path) -> No
     assert (dest / "model.py").read_text() == "# mine\n"
 
 
+def test_a_submitted_folder_is_bundled_into_a_file_removed_afterwards(tmp_path: Path) -> None:
+    import tarfile
+
+    from hepbench.submission_kit.bundles import payload_file
+    from hepbench.submission_kit.runner import template_dir
+
+    with payload_file(template_dir("lhco")) as bundle:
+        assert bundle.name.endswith(".tar.gz")
+        with tarfile.open(bundle) as tar:
+            assert "model.py" in tar.getnames()
+    assert not bundle.exists() and not bundle.parent.exists()
+    answers = tmp_path / "answers.csv"
+    answers.write_text("id,score\n")
+    with payload_file(answers) as same:
+        assert same == answers
+    assert answers.exists()
+
+
 def test_init_names_the_challenges_that_take_submissions(tmp_path: Path) -> None:
     result = runner.invoke(app, ["submission", "init", "cms-open-data", str(tmp_path / "x")])
     assert result.exit_code == 1
