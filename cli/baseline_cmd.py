@@ -66,6 +66,15 @@ MinBackgroundOption = Annotated[
     ),
 ]
 
+ShowersOption = Annotated[
+    int | None,
+    typer.Option(
+        "--showers",
+        min=1,
+        help="calo: train and evaluate on the first N showers of each split (default: all of the preset's).",
+    ),
+]
+
 
 @baseline_app.command("list")
 @handles_errors
@@ -128,6 +137,7 @@ def run(
     min_background: MinBackgroundOption = None,
     geometry: GeometryOption = None,
     classifier: ClassifierOption = None,
+    showers: ShowersOption = None,
     config: ConfigOption = None,
     scheduler: SchedulerOption = "local",
     workers: WorkersOption = None,
@@ -174,6 +184,7 @@ def run(
         min_background=min_background,
         geometry=geometry,
         classifier=classifier,
+        showers=showers,
         plan_seed=plan_seed,
         checkpoint=checkpoint,
         resume=resume or None,

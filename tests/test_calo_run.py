@@ -88,6 +88,21 @@ def test_run_writes_generated_showers_in_the_official_format(tmp_path) -> None:
     json.dumps(record)  # the history is part of the JSON record
 
 
+def test_run_on_the_first_showers_of_each_split(tmp_path) -> None:
+    from hepbench.challenges.calo.dataset import generate_dataset
+
+    generate_dataset("tiny", 3, tmp_path / "data")
+    args = ["baseline", "run", "calo", "calo-gan", "--preset", "tiny", "--data", str(tmp_path / "data")]
+    args += ["--size", "tiny", "--classifier", "tiny", "--no-progress", "--showers"]
+    result = CliRunner().invoke(app, [*args, "200", "--json", str(tmp_path / "run.json")])
+    assert result.exit_code == 0, result.output
+    record = json.loads((tmp_path / "run.json").read_text())
+    assert (record["n_train"], record["n_test"]) == (200, 200)
+    too_many = CliRunner().invoke(app, [*args, "301"])
+    assert too_many.exit_code != 0 and "301 showers asked for, the split holds 300" in too_many.output
+    assert "Traceback" not in too_many.output
+
+
 @pytest.mark.slow
 def test_a_stopped_comparison_resumes_inside_its_trainings(tmp_path, stop_training_after) -> None:
     """A calorimeter comparison stopped inside a training continues there with --resume; its

@@ -177,12 +177,14 @@ class CaloFastSimulation(Challenge):
         params: Mapping[str, Any] | None = None,
         checkpoint: Path | None = None,
         resume: bool = False,
+        showers: int | None = None,
         **options: Any,
     ) -> dict[str, Any]:
         """Train ``method`` on one geometry of the preset (default its first) and evaluate it; the
         record (``generated_showers`` kept out of it: see :meth:`run_generator`). ``checkpoint``:
         a folder where each training (the generator, the evaluation classifiers) keeps its state
-        after every epoch; ``resume`` continues the stopped run it holds (same options)."""
+        after every epoch; ``resume`` continues the stopped run it holds (same options).
+        ``showers``: train and evaluate on the first that many showers of each split (default all)."""
         check_options(self, options, ())
         record, _ = self.run_generator(
             method,
@@ -198,6 +200,7 @@ class CaloFastSimulation(Challenge):
             params=params,
             checkpoint=checkpoint,
             resume=resume,
+            showers=showers,
         )
         return record
 
@@ -262,6 +265,7 @@ class CaloFastSimulation(Challenge):
         checkpoint: Path | None = None,
         resume: bool = False,
         keep_checkpoint: bool = False,
+        showers: int | None = None,
     ) -> tuple[dict[str, Any], np.ndarray]:
         """(record, generated showers) of ``method`` (hyperparameter overrides ``params``)
         trained on one geometry of the preset; ``checkpoint`` / ``resume`` as in :meth:`run_baseline`
@@ -294,6 +298,7 @@ class CaloFastSimulation(Challenge):
             "device": resolved,
             "geometry": geometry,
             "classifier": classifier,
+            "showers": showers,
         }
         with resumable_run(checkpoint, identity, resume=resume, keep=keep_checkpoint):
             record, generated = run_generator(
@@ -305,6 +310,7 @@ class CaloFastSimulation(Challenge):
                 device=resolved,
                 seed=model_seed,
                 out=out,
+                showers=showers,
             )
         record["size"] = size or preset
         if overrides:

@@ -42,14 +42,17 @@ def run_generator(
     timing_batches: tuple[int, ...] = TIMING_BATCHES,
     timing_repeats: int = 3,
     out: str | Path | None = None,
+    showers: int | None = None,
 ) -> tuple[dict[str, Any], np.ndarray]:
-    """Train ``generator`` on ``GEOMETRY_train.hdf5`` and evaluate it on ``GEOMETRY_test.hdf5``.
+    """Train ``generator`` on ``GEOMETRY_train.hdf5`` and evaluate it on ``GEOMETRY_test.hdf5``
+    (with ``showers``: the first that many of each split).
 
     Returns the JSON-ready record and the generated showers (n_test, n_voxels) in MeV; with
     ``out`` the showers are also written in the official format as ``out/NAME_GEOMETRY.hdf5``.
     """
     model = detector_model(geometry)
-    train, test = load_split(data_dir, geometry, "train"), load_split(data_dir, geometry, "test")
+    train = load_split(data_dir, geometry, "train").head(showers)
+    test = load_split(data_dir, geometry, "test").head(showers)
     clock = training_clock()
     generator.fit(train.incident_energy, train.showers, model.geometry)
     train_seconds = clock()

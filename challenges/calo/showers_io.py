@@ -35,6 +35,17 @@ class Showers:
     def __len__(self) -> int:
         return len(self.incident_energy)
 
+    def head(self, n: int | None) -> Showers:
+        """The first ``n`` showers (all with ``None``); the files hold them in random order of
+        incident energy, so the first ``n`` are a random subset."""
+        if n is None:
+            return self
+        if n < 1:
+            raise ValueError(f"the number of showers must be positive, got {n}")
+        if n > len(self):
+            raise ValueError(f"{n:,} showers asked for, the split holds {len(self):,}")
+        return Showers(self.incident_energy[:n], self.showers[:n], self.metadata)
+
 
 def write_showers(
     path: str | Path,
