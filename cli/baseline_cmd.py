@@ -132,7 +132,13 @@ def run(
             help="Seed of the training (default: --seed); repeat the option to train once per seed, in parallel on --scheduler."
         ),
     ] = None,
-    out: Annotated[Path | None, typer.Option(help="Folder for a study's results (default: the study's name).")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder for a study's results (default: the study's name); calo: where a run also writes its "
+            "generated showers (official HDF5)."
+        ),
+    ] = None,
     real: RealSubsetOption = None,
     min_background: MinBackgroundOption = None,
     geometry: GeometryOption = None,
@@ -177,6 +183,8 @@ def run(
     seeds = model_seed or [seed]
     if len(set(seeds)) != len(seeds):
         raise ValueError(f"--model-seed values repeat: {seeds}")
+    if out is not None and len(seeds) > 1:
+        raise ValueError("--out takes one --model-seed: the runs of several seeds would write the same files")
     options = _options(
         n_sets=sets,
         n_pseudo_experiments=pseudo_experiments,
@@ -185,6 +193,7 @@ def run(
         geometry=geometry,
         classifier=classifier,
         showers=showers,
+        out=out,
         plan_seed=plan_seed,
         checkpoint=checkpoint,
         resume=resume or None,

@@ -94,10 +94,13 @@ def test_run_on_the_first_showers_of_each_split(tmp_path) -> None:
     generate_dataset("tiny", 3, tmp_path / "data")
     args = ["baseline", "run", "calo", "calo-gan", "--preset", "tiny", "--data", str(tmp_path / "data")]
     args += ["--size", "tiny", "--classifier", "tiny", "--no-progress", "--showers"]
-    result = CliRunner().invoke(app, [*args, "200", "--json", str(tmp_path / "run.json")])
+    result = CliRunner().invoke(
+        app, [*args, "200", "--json", str(tmp_path / "run.json"), "--out", str(tmp_path / "gen")]
+    )
     assert result.exit_code == 0, result.output
     record = json.loads((tmp_path / "run.json").read_text())
     assert (record["n_train"], record["n_test"]) == (200, 200)
+    assert read_showers(tmp_path / "gen" / "calo-gan_ds1-photons.hdf5").showers.shape == (200, 368)
     too_many = CliRunner().invoke(app, [*args, "301"])
     assert too_many.exit_code != 0 and "301 showers asked for, the split holds 300" in too_many.output
     assert "Traceback" not in too_many.output
