@@ -4,8 +4,9 @@ A real ``hepbench leaderboard serve`` (uvicorn) and ``hepbench leaderboard work`
 own processes: the whole loop on PostgreSQL, the README walk-through on SQLite. For each
 challenge one participant sends the kit's template folder (bundled by ``hepbench submit``, run
 under bubblewrap) and the other an image tar (``docker save`` of the template built
-``FROM hepbench/submission-base:bookworm``, run in docker); the one scorer scores both and chromium sees them ranked on the phase's page. Refused
-requests (no token, a revoked token, over the limit under a respelled name) store nothing.
+``FROM hepbench/submission-base:bookworm``, run in docker); the one scorer scores both and
+chromium sees them ranked on the phase's page. Refused requests (no token, a revoked token, over
+the limit under a respelled name) store nothing.
 ``submission_kit/README.md``'s participant walk-through is run as written.
 """
 
