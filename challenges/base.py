@@ -183,6 +183,10 @@ class Challenge(abc.ABC):
     import_options: ClassVar[tuple[str, ...]] = ()
     """Names of the keyword options :meth:`import_official` accepts."""
 
+    data_options: ClassVar[tuple[str, ...]] = ()
+    """Names of the run options :meth:`ensure_data` also takes (lhco: ``real``; calo: ``geometry``,
+    the one geometry a run needs)."""
+
     def ensure_data(self, preset: str, seed: int, data_dir: Path | None = None, **options: Any) -> Any:
         """The data set in ``data_dir`` (default :meth:`data_dir`), generated there when absent
         (``options``: a challenge's other sources of data, e.g. lhco's ``real``)."""
@@ -293,7 +297,7 @@ class Challenge(abc.ABC):
             options.get("preset", "small"),
             options.get("seed", 0),
             options.get("data_dir"),
-            **{k: v for k, v in options.items() if k == "real"},
+            **{k: v for k, v in options.items() if k in self.data_options},
         )
 
         def seed_options(s: int) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from hepbench.challenges.calo.dataset import generate_dataset, load_split
+from hepbench import challenges
+from hepbench.challenges.calo.dataset import generate_dataset, generated_preset, load_split
 from hepbench.challenges.calo.physics import energy_resolution, lateral_containment, occupancy, shower_maximum
 from hepbench.challenges.calo.simulator import (
     DS1_ENERGIES_MEV,
@@ -10,6 +11,7 @@ from hepbench.challenges.calo.simulator import (
     detector_model,
     vary,
 )
+from hepbench.datafiles import sha256_file
 
 
 def _layer_centroid(model, showers):
@@ -138,9 +140,25 @@ def test_voxel_sampling_matches_the_spot_level_model():
 
 def test_one_geometry_of_a_preset_is_the_same_file_as_in_the_whole_preset(tmp_path):
     """``data generate calo --geometry``: e.g. the full preset's data set 1 without data set 3."""
-    whole = generate_dataset("small", 4, tmp_path / "whole")
+    whole = generate_dataset("small", 4, tmp_path / "whole", ["ds1-photons", "ds2"])
     alone = generate_dataset("small", 4, tmp_path / "alone", ["ds2"])
     assert set(alone) == {"ds2_train.hdf5", "ds2_test.hdf5"}
     assert all(alone[name]["sha256"] == whole[name]["sha256"] for name in alone)
-    with pytest.raises(ValueError, match="has no \\['ds3'\\] showers"):
-        generate_dataset("small", 4, tmp_path / "none", ["ds3"])
+    with pytest.raises(ValueError, match="has no \\['ds1-pions'\\] showers"):
+        generate_dataset("small", 4, tmp_path / "none", ["ds1-pions"])
+
+
+def test_a_run_simulates_only_the_geometry_it_needs_and_adds_others_later(tmp_path):
+    """A DS2 run does not write data set 3's 40,500-voxel showers; a later DS1 run in the same
+    folder adds DS1's files, the same bytes as the whole preset's; other showers stay as they are."""
+    spec = challenges.get("calo")
+    folder = spec.ensure_data("small", 4, tmp_path / "data", "ds2")
+    assert sorted(p.name for p in folder.glob("*.hdf5")) == ["ds2_test.hdf5", "ds2_train.hdf5"]
+    spec.ensure_data("small", 4, folder, "ds1-photons")
+    reference = generate_dataset("small", 4, tmp_path / "reference", ["ds1-photons"])
+    for name, meta in reference.items():
+        assert sha256_file(folder / name) == meta["sha256"]
+    assert generated_preset(folder) == ("small", 4)
+    # Showers of another seed are used as they are: nothing is simulated over them.
+    assert spec.ensure_data("small", 5, folder, "ds3") == folder
+    assert not (folder / "ds3_train.hdf5").exists()

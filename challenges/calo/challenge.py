@@ -114,20 +114,33 @@ class CaloFastSimulation(Challenge):
         )
         return generated or bool(geometries_present(folder))
 
-    def ensure_data(self, preset: str, seed: int, data_dir: Path | None = None, **options: Any) -> Path:
-        """The data folder: simulated when absent or empty; a folder that holds showers is used
-        as it is (a geometry it lacks is an error where it is needed, never regenerated over
-        the files there), and any other folder is refused."""
+    def ensure_data(
+        self, preset: str, seed: int, data_dir: Path | None = None, geometry: str | None = None, **options: Any
+    ) -> Path:
+        """The data folder, its showers simulated on first need: every geometry of the preset, or
+        only ``geometry`` (a later run on another geometry adds that one: each geometry has its
+        own seed stream, so the files are the same either way). A folder of other showers
+        (another preset or seed, or official files) is used as it is: a geometry it lacks is an
+        error where it is needed. Any other folder is refused."""
         from ...output import console
-        from .dataset import generate_dataset, get_calo_preset
+        from .dataset import generate_dataset, generated_preset, get_calo_preset, has_split_files
 
-        get_calo_preset(preset)
+        spec = get_calo_preset(preset)
         target = self.data_dir(preset, seed, data_dir)
-        if not self.holds_data(target):
-            with console.status(f"simulating calo preset {preset!r} (seed {seed}) into {target}", spinner="dots"):
-                generate_dataset(preset, seed, target)
+        if self.holds_data(target) and generated_preset(target) != (preset, seed):
+            return target
+        # A geometry outside the preset is reported where it is read, with the preset's list.
+        wanted = list(spec.showers) if geometry is None else [g for g in (geometry,) if g in spec.showers]
+        missing = [g for g in wanted if not has_split_files(target, g)]
+        if missing:
+            names = ", ".join(missing)
+            with console.status(
+                f"simulating calo preset {preset!r} (seed {seed}, {names}) into {target}", spinner="dots"
+            ):
+                generate_dataset(preset, seed, target, missing)
         return target
 
+    data_options = ("geometry",)
     import_options = ("geometry",)
 
     official_importer = "hepbench.challenges.calo.official:import_calo"
@@ -228,12 +241,13 @@ class CaloFastSimulation(Challenge):
         baseline = self.baseline(method)
         overrides = baseline.check_params(params)
         resolved = resolve_device(device)
-        folder = self.ensure_data(preset, seed, data_dir)
+        geometry = self._geometry(preset, geometry or "ds1-photons")
+        folder = self.ensure_data(preset, seed, data_dir, geometry)
         model_seed = seed if model_seed is None else model_seed
         return validation_metrics(
             baseline.factory(size or preset, resolved, model_seed, **overrides),
             folder,
-            self._geometry(preset, geometry or "ds1-photons"),
+            geometry,
             classifier=classifier,
             seed=model_seed,
             device=resolved,
@@ -279,7 +293,7 @@ class CaloFastSimulation(Challenge):
         baseline = self.baseline(method)
         overrides = baseline.check_params(params or {})
         resolved = resolve_device(device)
-        folder = self.ensure_data(preset, seed, data_dir)
+        folder = self.ensure_data(preset, seed, data_dir, geometry)
         if not has_split_files(folder, geometry):
             raise ValueError(
                 f"{folder}: no {geometry!r} showers (train and test); preset {preset!r} has "
@@ -346,7 +360,7 @@ class CaloFastSimulation(Challenge):
         ]
         if len(done) > 1:
             multiclass = multiclass_table(
-                self.ensure_data(preset, seed, data_dir),
+                self.ensure_data(preset, seed, data_dir, geometry),
                 geometry,
                 {r["method"]: g for r, g in done},
                 classifier=classifier,
@@ -395,7 +409,7 @@ class CaloFastSimulation(Challenge):
 
         if resume and json_path is None:
             raise ValueError("--resume needs --json: its checkpoints are kept beside the JSON file")
-        folder = self.ensure_data(preset, seed, data)
+        folder = self.ensure_data(preset, seed, data, geometry)
         # Each generator's trainings (and its evaluation classifiers') keep per-epoch state beside
         # the JSON until the whole comparison is written: --resume gets finished ones back at once.
         checkpoints = beside(json_path)

@@ -86,6 +86,7 @@ class LhcOlympics(Challenge):
             raise ValueError(f"{data_dir} holds preset {data.preset!r} seed {data.seed}, not {preset!r} seed {seed}")
         return data
 
+    data_options = ("real",)
     import_options = ("seed", "signal_over_background", "extra_qcd", "client")
 
     official_importer = "hepbench.challenges.lhco.official:import_lhco"
