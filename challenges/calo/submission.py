@@ -86,11 +86,11 @@ def write_inputs(
     organiser_dir.mkdir(parents=True, exist_ok=True)
     organiser_dir.chmod(0o700)
     seed = seed_or_secret(seed)
+    geometry = geometry or next(iter(get_calo_preset(preset).showers))
     if data_dir is None:
         record_secrets(organiser_dir, data_seed=seed)
         data_dir = organiser_dir / "data"
-        generate_dataset(preset, seed, data_dir)
-    geometry = geometry or next(iter(get_calo_preset(preset).showers))
+        generate_dataset(preset, seed, data_dir, [geometry])
     model = detector_model(geometry)
     train, test = load_split(data_dir, geometry, "train"), load_split(data_dir, geometry, "test")
     (input_dir / "train").mkdir(parents=True, exist_ok=True)
