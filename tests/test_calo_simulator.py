@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from hepbench import challenges
-from hepbench.challenges.calo.dataset import generate_dataset, generated_preset, load_split
+from hepbench.challenges.calo.dataset import generate_dataset, load_split, simulated_as
 from hepbench.challenges.calo.physics import energy_resolution, lateral_containment, occupancy, shower_maximum
 from hepbench.challenges.calo.simulator import (
     DS1_ENERGIES_MEV,
@@ -158,7 +158,14 @@ def test_a_run_simulates_only_the_geometry_it_needs_and_adds_others_later(tmp_pa
     reference = generate_dataset("small", 4, tmp_path / "reference", ["ds1-photons"])
     for name, meta in reference.items():
         assert sha256_file(folder / name) == meta["sha256"]
-    assert generated_preset(folder) == ("small", 4)
+    assert simulated_as(folder) == ("small", 4, SIMULATOR_VERSION)
     # Showers of another seed are used as they are: nothing is simulated over them.
     assert spec.ensure_data("small", 5, folder, "ds3") == folder
+    assert not (folder / "ds3_train.hdf5").exists()
+    # Nor over showers of another simulator version, which would mix versions in one folder.
+    sidecar = folder / "ds2_train.json"
+    sidecar.write_text(
+        sidecar.read_text().replace(f'"generator_version": "{SIMULATOR_VERSION}"', '"generator_version": "1.0"')
+    )
+    assert spec.ensure_data("small", 4, folder, "ds3") == folder
     assert not (folder / "ds3_train.hdf5").exists()

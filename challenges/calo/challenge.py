@@ -120,14 +120,16 @@ class CaloFastSimulation(Challenge):
         """The data folder, its showers simulated on first need: every geometry of the preset, or
         only ``geometry`` (a later run on another geometry adds that one: each geometry has its
         own seed stream, so the files are the same either way). A folder of other showers
-        (another preset or seed, or official files) is used as it is: a geometry it lacks is an
+        (another preset, seed or simulator version, or official files) is used as it is: a geometry it lacks is an
         error where it is needed. Any other folder is refused."""
         from ...output import console
-        from .dataset import generate_dataset, generated_preset, get_calo_preset, has_split_files
+        from .dataset import generate_dataset, get_calo_preset, has_split_files, simulated_as
+        from .simulator import SIMULATOR_VERSION
 
         spec = get_calo_preset(preset)
         target = self.data_dir(preset, seed, data_dir)
-        if self.holds_data(target) and generated_preset(target) != (preset, seed):
+        # Only a folder of this preset, seed and simulator version is topped up: never mix files.
+        if self.holds_data(target) and simulated_as(target) != (preset, seed, SIMULATOR_VERSION):
             return target
         # A geometry outside the preset is reported where it is read, with the preset's list.
         wanted = list(spec.showers) if geometry is None else [g for g in (geometry,) if g in spec.showers]

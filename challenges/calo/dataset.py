@@ -112,9 +112,9 @@ def split_files(data_dir: str | Path, geometry: str, split: str) -> list[Path]:
     raise FileNotFoundError(f"{folder}: no {generated.name} nor the official {split} file(s) of {geometry} ({names})")
 
 
-def generated_preset(folder: str | Path) -> tuple[str, int] | None:
-    """``(preset, seed)`` of the simulated showers in ``folder``, from their sidecars; ``None``
-    when it holds none, or showers of several presets or seeds."""
+def simulated_as(folder: str | Path) -> tuple[str, int, str] | None:
+    """``(preset, seed, simulator version)`` of the simulated showers in ``folder``, from their
+    sidecars; ``None`` when it holds none, or showers of several presets, seeds or versions."""
     found = set()
     for path in Path(folder).glob("*.hdf5"):
         try:
@@ -122,7 +122,7 @@ def generated_preset(folder: str | Path) -> tuple[str, int] | None:
         except DataFileError:
             continue
         if meta.get("generator") == GENERATOR:
-            found.add((meta.get("preset"), meta.get("seed")))
+            found.add((meta.get("preset"), meta.get("seed"), meta.get("generator_version")))
     return found.pop() if len(found) == 1 else None
 
 
