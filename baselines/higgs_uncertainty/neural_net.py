@@ -154,7 +154,9 @@ class NeuralNetClassifier:
         if not hasattr(self, "network_"):
             raise RuntimeError("NeuralNetClassifier.decision_score called before fit")
         logits = predict_logits(self.network_, self._inputs(data), self.device_)
-        return 1.0 / (1.0 + np.exp(-logits))
+        # exp overflows to inf for logits below -709, where the score is 0 as it should be.
+        with np.errstate(over="ignore"):
+            return 1.0 / (1.0 + np.exp(-logits))
 
     @property
     def n_parameters(self) -> int:
