@@ -100,3 +100,43 @@ def test_a_background_excess_in_the_signal_like_bin_raises_the_offset(fitted, ti
     added = 0.05 * excess.loc[signal_like, "weights"].sum() / 1.05
     # the added background is read as signal, at most as much as it is of the signal's top bin
     assert 0.2 * added / signal_top_bin < offsets[1] - offsets[0] <= 1.05 * added / signal_top_bin, (offsets, added)
+
+
+def test_minos_sets_the_interval_at_high_luminosity(fitted) -> None:
+    """With a million events per bin (-ln L near -1e7) the interval is still MINOS's: asymmetric,
+    each end where the profile likelihood is 0.5 above its minimum (not a HESSE fallback)."""
+    import copy
+
+    from iminuit import Minuit
+
+    from hepbench.baselines.higgs_uncertainty.template_fit import (
+        NOMINAL_PARAMETERS,
+        PARAMETER_LIMITS,
+        PARAMETERS,
+        profile_interval,
+    )
+
+    fit = copy.copy(fitted.inference)
+    fit.nominal_ = fit.nominal_ * (1e6 / fit.nominal_.sum(axis=0).min())
+    asimov = fit.expected(NOMINAL_PARAMETERS)
+    minimum = fit.negative_log_likelihood(NOMINAL_PARAMETERS, asimov)
+    assert minimum < -1e6
+
+    def profile(mu: float) -> float:
+        """-ln L minimised over the nuisances at fixed mu."""
+        m = Minuit(
+            lambda *p: fit.negative_log_likelihood(p, asimov) - minimum, mu, *NOMINAL_PARAMETERS[1:], name=PARAMETERS
+        )
+        m.errordef = Minuit.LIKELIHOOD
+        for name, limits in PARAMETER_LIMITS.items():
+            m.limits[name] = limits
+        m.fixed["mu"] = True
+        m.migrad()
+        return m.fval
+
+    answer = profile_interval(lambda p: fit.negative_log_likelihood(p, asimov))
+    assert answer["mu_hat"] == pytest.approx(1.0, abs=1e-3)
+    lower, upper = 1.0 - answer["p16"], answer["p84"] - 1.0
+    assert abs(upper - lower) > 1e-3 * (upper + lower), answer  # a HESSE interval is symmetric
+    for end in (answer["p16"], answer["p84"]):
+        assert profile(end) == pytest.approx(0.5, abs=0.02), end
