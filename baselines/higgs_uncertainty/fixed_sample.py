@@ -15,7 +15,9 @@ redrawn, from their per-bin simulation errors (sum of squared weights):
 - ``spread``: the standard deviation of the nominal offset when the expected counts move by
   Gaussian noise of the test set's, the templates' or both simulation errors (replicas);
 - ``bins``: per score bin, S / B, and the test set's background over the templates' minus one,
-  also in units of the two samples' combined simulation error (``pull``).
+  also in units of the two samples' combined simulation error (``pull``);
+- ``asimov_widths``: the interval's width on the templates' own Asimov data set with each group
+  of nuisances profiled alone (:func:`template_fit.asimov_widths`), what each one costs.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import pandas as pd
 
 from ...challenges.higgs_uncertainty.pseudo_experiments import MU_RANGE
 from ...challenges.higgs_uncertainty.systematics import NuisanceParameters, systematics
-from .template_fit import BinnedTemplateFit, profile_interval
+from .template_fit import BinnedTemplateFit, asimov_widths, profile_interval
 
 
 def expected_counts(
@@ -111,4 +113,5 @@ def fixed_sample_offsets(
             "test_over_template_background": excess.tolist(),
             "pull": (excess / combined_error).tolist(),
         },
+        "asimov_widths": asimov_widths(fit),
     }

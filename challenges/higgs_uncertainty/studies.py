@@ -84,6 +84,12 @@ def run_fixed_sample_offset(data: Any, preset: str, seed: int, size: str, out: P
     table.add_row("  from the test set's simulation errors", "", f"{spread['test']:.3f}")
     table.add_row("  from the templates' simulation errors", "", f"{spread['templates']:.3f}")
     console.print(table)
+    widths = Table(title="width of the interval on the templates' Asimov data set (mu = 1)")
+    widths.add_column("nuisances profiled")
+    widths.add_column("width")
+    for group, width in result["asimov_widths"].items():
+        widths.add_row(group, f"{width:.3f}")
+    console.print(widths)
     return result
 
 
