@@ -203,10 +203,12 @@ def profile_interval(nll: Callable[[Sequence[float]], float], fixed: Collection[
     """Minimise ``nll`` over ``PARAMETERS`` (MIGRAD) and return mu_hat with its 68.27% profile
     likelihood interval (MINOS; the HESSE error when MINOS fails). The parameters named in
     ``fixed`` stay at their nominal values (``NOMINAL_PARAMETERS``)."""
-    # MINUIT judges convergence against a precision relative to |nll|. At 10 fb^-1 a binned
-    # Poisson -ln L is about -1e7, which leaves no room for the 0.5 step MINOS looks for: MINOS
-    # failed on every pseudo-experiment and the noisy HESSE fallback set the interval. Minimising
-    # nll - nll(start), a constant shift, keeps the function of order its changes.
+    # MINUIT judges convergence against a precision relative to |nll|; a -ln L of about -1e7
+    # (10 fb^-1) leaves no room for the 0.5 step MINOS looks for, and MINOS fails. Minimising
+    # nll - nll(start), a constant shift, keeps the function small for any caller (the unbinned
+    # likelihood ratio too). It cannot restore digits that a large nll already lost to
+    # cancellation; the binned fit avoids that by computing its terms relative to the saturated
+    # model (negative_log_likelihood).
     offset = float(nll(NOMINAL_PARAMETERS))
     if not np.isfinite(offset):
         offset = 0.0
