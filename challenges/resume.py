@@ -4,6 +4,8 @@ A comparison writes each finished unit of work (a baseline, or a baseline at one
 to its JSON file as it finishes, so an interrupted run loses only what was still training. On
 ``--resume`` the records whose identifying fields all equal the new run's are kept and only the
 missing units run; a record made on other data, another size or another floor is never reused.
+Records of the same data that the new run does not name (other methods, other training seeds)
+stay in the file, so a comparison can be built in pieces, one method at a time.
 """
 
 from __future__ import annotations
@@ -16,12 +18,13 @@ from typing import Any
 
 def kept_results(
     path: str | Path | None,
-    methods: list[str],
+    methods: list[str] | None,
     wanted: Mapping[str, Any],
     *,
     defaults: Mapping[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
-    """Records of ``methods`` in the comparison file ``path`` whose fields equal ``wanted``.
+    """Records of ``methods`` (``None``: any method) in the comparison file ``path`` whose fields
+    equal ``wanted``.
 
     ``wanted`` maps a field name, or a dotted path into nested dicts (``metrics.min_background``),
     to the value the new run will have. ``defaults`` gives the value of a field that records
@@ -52,5 +55,7 @@ def kept_results(
     return [
         r
         for r in results
-        if isinstance(r, Mapping) and r.get("method") in methods and all(field(r, k) == v for k, v in wanted.items())
+        if isinstance(r, Mapping)
+        and (methods is None or r.get("method") in methods)
+        and all(field(r, k) == v for k, v in wanted.items())
     ]

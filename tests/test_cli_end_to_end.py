@@ -219,6 +219,17 @@ def test_baseline_compare_in_parallel_writes_table_and_json(data_dir, tmp_path) 
     # each method's checkpoint (model and answers, beside the JSON) is gone once its record is written
     assert not (tmp_path / "compare.checkpoints").exists()
 
+    # resumed for one method: the other method's result on the same data and plan stays in the file
+    result = runner.invoke(
+        app,
+        ["baseline", "compare", "higgs-uncertainty", "--methods", "bdt-counting", "--preset", "tiny", "--seed", "2"]
+        + ["--data", str(data_dir), "--sets", "2", "--pseudo-experiments", "3", "--no-progress", "--json", str(out)]
+        + ["--resume"],
+    )
+    assert result.exit_code == 0, result.output
+    assert "carried over 1 results" in result.output and "training on" not in result.output
+    assert [r["method"] for r in json.loads(out.read_text())["results"]] == methods.split(",")
+
     # a method stopped mid-plan left its checkpoint: a new comparison does not overwrite it
     stopped = tmp_path / "compare.checkpoints" / "bdt-counting"
     stopped.mkdir(parents=True)

@@ -147,6 +147,18 @@ def test_compare_over_seeds_on_local_cluster_writes_table_plot_and_json(tmp_path
     before = {(r["method"], r["model_seed"]): r["train_seconds"] for r in payload["results"]}
     assert all(before[k] == r["train_seconds"] for r in resumed if (k := (r["method"], r["model_seed"])) in before)
 
+    # Resumed for one method: the other method's results on the same data stay in the file and table.
+    result = runner.invoke(
+        app,
+        [*common, "--methods", "supervised", *seeds, "--min-background", "30", "--json", str(out), "--resume"]
+        + ["--markdown", str(markdown)],
+    )
+    assert result.exit_code == 0, result.output
+    assert "kept 3 results" in result.output and "carried over 3 results" in result.output
+    assert "fitting" not in result.output
+    assert json.loads(out.read_text())["results"] == resumed
+    assert "| autoencoder | 3 |" in markdown.read_text()
+
     # Another max-SIC floor is another measurement: nothing is kept.
     result = runner.invoke(
         app,

@@ -27,7 +27,10 @@ def test_only_records_made_the_same_way_are_kept(tmp_path) -> None:
     )
     wanted = {"data_seed": 1, "generator_version": "2.0.0", "metrics.min_background": 25}
     kept = kept_results(path, ["a", "b"], wanted)
-    assert kept == [json.loads(path.read_text())["results"][0]]
+    records = json.loads(path.read_text())["results"]
+    assert kept == [records[0]]
+    # None: every method made the same way (a resumed run carries the ones it does not name)
+    assert kept_results(path, None, wanted) == [records[0], records[3]]
 
 
 def test_a_field_older_records_lack_takes_its_default(tmp_path) -> None:

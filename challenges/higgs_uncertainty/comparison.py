@@ -135,7 +135,7 @@ def metrics_table(title: str, records: list[dict[str, Any]]) -> Any:
 
 def previous_results(
     path: Any,
-    names: list[str],
+    names: list[str] | None,
     preset: str,
     seed: int,
     sets: int | None,
@@ -144,8 +144,8 @@ def previous_results(
     size: str,
     generator_version: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Records of ``names`` in a comparison JSON that were run on the same data (seed and
-    generator version), plan and size."""
+    """Records of ``names`` (``None``: every method) in a comparison JSON that were run on the
+    same data (seed and generator version), plan and size."""
     from ..resume import kept_results
     from .presets import get_preset
 
@@ -199,24 +199,31 @@ def compare(
             "--model-seed and --real apply to lhco comparisons; for higgs-uncertainty use `baseline run --model-seed`"
         )
     records: list[dict[str, Any]] = []
+    # Results on the same data and plan of methods this run does not name stay in the file and table.
+    carried: list[dict[str, Any]] = []
+    methods = list(names)
     # Once, before the workers read it (and before --resume reads its generator version).
     challenge.ensure_data(preset, seed, data)
     if resume:
         version = challenge.data_generator_version(challenge.data_dir(preset, seed, data))
-        records = previous_results(
-            json_path, names, preset, seed, sets, pseudo_experiments, plan_seed, size or preset, version
+        same_data = previous_results(
+            json_path, None, preset, seed, sets, pseudo_experiments, plan_seed, size or preset, version
         )
-        if records:
-            console.print(f"kept {len(records)} results from {json_path}: {', '.join(r['method'] for r in records)}")
+        for r in same_data:
+            (records if r["method"] in names else carried).append(r)
+        # The file's order first (a resumed file keeps its rows in place), then this run's.
+        methods = list(dict.fromkeys([r["method"] for r in same_data] + names))
+        for verb, kept in (("kept", records), ("carried over", carried)):
+            if kept:
+                console.print(f"{verb} {len(kept)} results from {json_path}: {', '.join(r['method'] for r in kept)}")
     done = {r["method"] for r in records}
     todo = [name for name in names if name not in done]
 
     def keep(record: dict[str, Any]) -> None:
         records.append(record)
         # Results so far are kept even if a later method fails or the run is interrupted.
-        write_json(
-            json_path, {"challenge": challenge.id, "results": sorted(records, key=lambda r: names.index(r["method"]))}
-        )
+        ordered = sorted(carried + records, key=lambda r: methods.index(r["method"]))
+        write_json(json_path, {"challenge": challenge.id, "results": ordered})
 
     def finished(_: int, record: dict[str, Any]) -> None:
         console.print(
@@ -261,7 +268,7 @@ def compare(
                     run_task, tasks, client=client, progress=progress, description="baselines", on_result=finished
                 )
     remove_empty_folders(beside(json_path))
-    records.sort(key=lambda r: names.index(r["method"]))
+    records = sorted(carried + records, key=lambda r: methods.index(r["method"]))
     console.print(
         metrics_table(
             f"{challenge.id} / {preset}: {records[0]['n_sets']} sets x {records[0]['n_pseudo_experiments']} PE", records

@@ -292,8 +292,8 @@ class LhcOlympics(Challenge):
     def _kept_results(
         self,
         json_path: Path | None,
-        names: list[str],
-        seeds: list[int],
+        names: list[str] | None,
+        seeds: list[int] | None,
         *,
         preset: str,
         seed: int,
@@ -303,7 +303,8 @@ class LhcOlympics(Challenge):
         floor: float,
     ) -> list[dict[str, Any]]:
         """The (method, training seed) results of ``json_path`` made on this comparison's data
-        (same data seed, generator version, model size and max-SIC floor), for ``--resume``."""
+        (same data seed, generator version, model size and max-SIC floor), for ``--resume``;
+        ``None`` for ``names`` or ``seeds``: every method or training seed."""
         from ..resume import kept_results
         from .dataset import is_correlated
 
@@ -320,7 +321,7 @@ class LhcOlympics(Challenge):
         kept = [
             r
             for r in kept_results(json_path, names, wanted, defaults={"correlated": False})
-            if r.get("model_seed") in seeds
+            if seeds is None or r.get("model_seed") in seeds
         ]
         # One record per (method, seed): the file may hold a pair twice only if edited by hand.
         return list({(r["method"], r["model_seed"]): r for r in kept}.values())
@@ -358,24 +359,37 @@ class LhcOlympics(Challenge):
 
         seeds = model_seeds or [0, 1, 2]
         records: list[dict[str, Any]] = []
+        # Results on the same data that this run does not name stay in the file and the table.
+        carried: list[dict[str, Any]] = []
+        same_data: list[dict[str, Any]] = []
         if real is None:
             # Once, before the workers read it (and before --resume reads its generator version).
             self.ensure_data(preset, seed, data)
         if resume:
-            records = self._kept_results(
-                json_path, names, seeds, preset=preset, seed=seed, data=data, size=size, real=real, floor=min_background
+            same_data = self._kept_results(
+                json_path, None, None, preset=preset, seed=seed, data=data, size=size, real=real, floor=min_background
             )
-            if records:
-                console.print(
-                    f"kept {len(records)} results from {json_path}: "
-                    + ", ".join(f"{r['method']} (seed {r['model_seed']})" for r in records)
-                )
+            for r in same_data:
+                (records if r["method"] in names and r["model_seed"] in seeds else carried).append(r)
+            for verb, kept in (("kept", records), ("carried over", carried)):
+                if kept:
+                    console.print(
+                        f"{verb} {len(kept)} results from {json_path}: "
+                        + ", ".join(f"{r['method']} (seed {r['model_seed']})" for r in kept)
+                    )
+
+        # The file's order first (a resumed file keeps its rows in place), then this run's.
+        methods = list(dict.fromkeys([r["method"] for r in same_data] + names))
+        model_seeds = list(dict.fromkeys([r["model_seed"] for r in same_data] + seeds))
+
+        def ordered() -> list[dict[str, Any]]:
+            return sorted(
+                carried + records, key=lambda r: (methods.index(r["method"]), model_seeds.index(r["model_seed"]))
+            )
 
         def keep(_: int, record: dict[str, Any]) -> None:
             records.append(record)
-            order = {(m, s): i for i, (m, s) in enumerate((m, s) for m in names for s in seeds)}
-            records.sort(key=lambda r: order[(r["method"], r["model_seed"])])
-            write_json(json_path, {"challenge": "lhco", "results": records})
+            write_json(json_path, {"challenge": "lhco", "results": ordered()})
 
         self.run_seeds(
             names,
@@ -397,6 +411,7 @@ class LhcOlympics(Challenge):
             resume=resume,
         )
         remove_empty_folders(beside(json_path))
+        records = ordered()
         # One section (and plot) per data set, so that a full-size run does not replace the small one.
         variant = "-correlated" if real is None and is_correlated(self.data_dir(preset, seed, data)) else ""
         which = "real" if real is not None else f"generated-{preset}{variant}"
@@ -412,7 +427,7 @@ class LhcOlympics(Challenge):
             plot = plot_sic_curves(
                 records,
                 Path(markdown).parent / "results" / f"lhco_sic_{which}.png",
-                f"LHCO, {which} data: median SIC over {len(seeds)} seeds",
+                f"LHCO, {which} data: median SIC over training seeds",
             )
             title = (
                 "Real R&D events (public high-level subset)"
