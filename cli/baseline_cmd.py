@@ -270,7 +270,7 @@ def compare(
     resume: Annotated[
         bool,
         typer.Option(
-            help="Keep the results already in --json made on the same data (seed and generator version), plan, size and floor; run only the missing methods (lhco: the missing method and seed pairs), and continue a stopped one inside its training (calo: every generator reruns, its finished trainings come back at once)."
+            help="Keep the results already in --json made on the same data (seed and generator version), plan, size and floor; run only the missing methods (lhco: the missing method and seed pairs) and keep in the file and table those of other methods, and continue a stopped one inside its training (calo: every generator reruns, its finished trainings come back at once)."
         ),
     ] = False,
     model_seed: Annotated[
