@@ -148,6 +148,20 @@ def test_density_is_normalised_in_original_units_and_samples_follow_it() -> None
     assert abs(samples.mean() - 0.7) < 0.01 and abs(samples.std() - 0.05) < 0.01
 
 
+def test_a_tail_event_far_beyond_float32_keeps_a_finite_log_density() -> None:
+    """A deep flow can stretch a tail event's latent value past 1e19, where the Gaussian term
+    overflows float32: log_prob is evaluated in float64 and stays finite (ANODE subtracts two)."""
+    rng = np.random.default_rng(3)
+    m = rng.uniform(2.8, 4.2, 2_000)
+    x = rng.normal(0.2 * m, 0.05)[:, None]
+    density = ConditionalDensity(transforms=2, hidden=16, epochs=1, batch_size=256, n_best=1).fit(x, m)
+    with torch.no_grad():
+        for block in density.flows_[0].transform.transforms:
+            block.hyper[-1].bias += 1e30  # every shift 1e30 (the scale is bounded by zuko)
+    log_p = density.log_prob(x[:50], m[:50])
+    assert np.isfinite(log_p).all() and (log_p < -1e50).all()
+
+
 def test_the_full_flow_stops_once_its_validation_loss_stops_improving() -> None:
     """The anchor's 100 epochs, with early stopping: a density whose validation loss no longer
     falls stops, and keeps its best epochs (at most n_best) from those it trained."""

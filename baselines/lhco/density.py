@@ -13,6 +13,7 @@ with the lowest validation loss (anchor: 10), and samples are drawn from every m
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import numpy as np
@@ -250,9 +251,12 @@ class ConditionalDensity:
         if x.shape[1] != self.n_features_:
             raise ValueError(f"x has {x.shape[1]} features, the density was fitted on {self.n_features_}")
         z, context, log_jacobian = self._to_latent(x, _as_1d(mjj, len(x), "mjj"))
-        zt = torch.as_tensor(z, dtype=torch.float32, device=self.device_)
-        ct = torch.as_tensor(context, dtype=torch.float32, device=self.device_)
-        members = torch.stack([self._batched_log_prob(flow, zt, ct) for flow in self.flows_]).double()
+        # Evaluated in float64: each block may scale by up to 1e3, so a deep flow can carry a
+        # tail event to |z| > 1e19, whose Gaussian term overflows float32 (log p = -inf; ANODE's
+        # difference of two such densities is then not a number). Training stays in float32.
+        zt = torch.as_tensor(z, dtype=torch.float64, device=self.device_)
+        ct = torch.as_tensor(context, dtype=torch.float64, device=self.device_)
+        members = torch.stack([self._batched_log_prob(copy.deepcopy(flow).double(), zt, ct) for flow in self.flows_])
         mixture = torch.logsumexp(members, dim=0) - np.log(len(self.flows_))
         return mixture.cpu().numpy() + log_jacobian
 
