@@ -11,20 +11,18 @@ stay in the file, so a comparison can be built in pieces, one method at a time.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 
 def kept_results(
     path: str | Path | None,
-    methods: list[str] | None,
     wanted: Mapping[str, Any],
     *,
     defaults: Mapping[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
-    """Records of ``methods`` (``None``: any method) in the comparison file ``path`` whose fields
-    equal ``wanted``.
+    """Records in the comparison file ``path`` whose fields equal ``wanted`` (any method).
 
     ``wanted`` maps a field name, or a dotted path into nested dicts (``metrics.min_background``),
     to the value the new run will have. ``defaults`` gives the value of a field that records
@@ -52,10 +50,19 @@ def kept_results(
             value = value[part]
         return value
 
-    return [
-        r
-        for r in results
-        if isinstance(r, Mapping)
-        and (methods is None or r.get("method") in methods)
-        and all(field(r, k) == v for k, v in wanted.items())
-    ]
+    return [r for r in results if isinstance(r, Mapping) and all(field(r, k) == v for k, v in wanted.items())]
+
+
+def split_resumed(
+    records: list[dict[str, Any]], in_run: Callable[[Mapping[str, Any]], bool], path: Any, label: Callable[[Any], str]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Split the records :func:`kept_results` found into those this run names (kept, not run
+    again) and the others (carried: left in the file and table as they are); says which."""
+    from ..output import console
+
+    kept = [r for r in records if in_run(r)]
+    carried = [r for r in records if not in_run(r)]
+    for verb, group in (("kept", kept), ("carried over", carried)):
+        if group:
+            console.print(f"{verb} {len(group)} results from {path}: " + ", ".join(label(r) for r in group))
+    return kept, carried

@@ -135,7 +135,6 @@ def metrics_table(title: str, records: list[dict[str, Any]]) -> Any:
 
 def previous_results(
     path: Any,
-    names: list[str] | None,
     preset: str,
     seed: int,
     sets: int | None,
@@ -144,8 +143,8 @@ def previous_results(
     size: str,
     generator_version: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Records of ``names`` (``None``: every method) in a comparison JSON that were run on the
-    same data (seed and generator version), plan and size."""
+    """Records (any method) in a comparison JSON that were run on the same data (seed and
+    generator version), plan and size."""
     from ..resume import kept_results
     from .presets import get_preset
 
@@ -161,7 +160,7 @@ def previous_results(
         "generator_version": generator_version,
     }
     # Records written before a field existed carry its default.
-    return kept_results(path, names, wanted, defaults={"size": preset, "model_seed": seed})
+    return kept_results(path, wanted, defaults={"size": preset, "model_seed": seed})
 
 
 def compare(
@@ -193,6 +192,7 @@ def compare(
     from ...output import console, write_json
     from ...parallel import dask_client, map_tasks
     from ..base import run_task
+    from ..resume import split_resumed
 
     if options.get("model_seeds") or options.get("real"):
         raise ValueError(
@@ -207,15 +207,11 @@ def compare(
     if resume:
         version = challenge.data_generator_version(challenge.data_dir(preset, seed, data))
         same_data = previous_results(
-            json_path, None, preset, seed, sets, pseudo_experiments, plan_seed, size or preset, version
+            json_path, preset, seed, sets, pseudo_experiments, plan_seed, size or preset, version
         )
-        for r in same_data:
-            (records if r["method"] in names else carried).append(r)
+        records, carried = split_resumed(same_data, lambda r: r["method"] in names, json_path, lambda r: r["method"])
         # The file's order first (a resumed file keeps its rows in place), then this run's.
         methods = list(dict.fromkeys([r["method"] for r in same_data] + names))
-        for verb, kept in (("kept", records), ("carried over", carried)):
-            if kept:
-                console.print(f"{verb} {len(kept)} results from {json_path}: {', '.join(r['method'] for r in kept)}")
     done = {r["method"] for r in records}
     todo = [name for name in names if name not in done]
 

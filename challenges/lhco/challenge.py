@@ -292,8 +292,6 @@ class LhcOlympics(Challenge):
     def _kept_results(
         self,
         json_path: Path | None,
-        names: list[str] | None,
-        seeds: list[int] | None,
         *,
         preset: str,
         seed: int,
@@ -303,8 +301,7 @@ class LhcOlympics(Challenge):
         floor: float,
     ) -> list[dict[str, Any]]:
         """The (method, training seed) results of ``json_path`` made on this comparison's data
-        (same data seed, generator version, model size and max-SIC floor), for ``--resume``;
-        ``None`` for ``names`` or ``seeds``: every method or training seed."""
+        (same data seed, generator version, model size and max-SIC floor), for ``--resume``."""
         from ..resume import kept_results
         from .dataset import is_correlated
 
@@ -318,11 +315,7 @@ class LhcOlympics(Challenge):
                 preset=preset, size=size or preset, generator_version=version, correlated=is_correlated(folder)
             )
         # Records written before the correlated-feature variant could be compared were nominal.
-        kept = [
-            r
-            for r in kept_results(json_path, names, wanted, defaults={"correlated": False})
-            if seeds is None or r.get("model_seed") in seeds
-        ]
+        kept = kept_results(json_path, wanted, defaults={"correlated": False})
         # One record per (method, seed): the file may hold a pair twice only if edited by hand.
         return list({(r["method"], r["model_seed"]): r for r in kept}.values())
 
@@ -353,6 +346,7 @@ class LhcOlympics(Challenge):
         ``min_background``: the max-SIC floor in test-set background events."""
         from ...checkpoints import beside, remove_empty_folders
         from ...output import console, write_json
+        from ..resume import split_resumed
         from ..sections import write_section
         from .comparison import comparison_markdown, plot_sic_curves, summarise
         from .dataset import is_correlated
@@ -367,16 +361,14 @@ class LhcOlympics(Challenge):
             self.ensure_data(preset, seed, data)
         if resume:
             same_data = self._kept_results(
-                json_path, None, None, preset=preset, seed=seed, data=data, size=size, real=real, floor=min_background
+                json_path, preset=preset, seed=seed, data=data, size=size, real=real, floor=min_background
             )
-            for r in same_data:
-                (records if r["method"] in names and r["model_seed"] in seeds else carried).append(r)
-            for verb, kept in (("kept", records), ("carried over", carried)):
-                if kept:
-                    console.print(
-                        f"{verb} {len(kept)} results from {json_path}: "
-                        + ", ".join(f"{r['method']} (seed {r['model_seed']})" for r in kept)
-                    )
+            records, carried = split_resumed(
+                same_data,
+                lambda r: r["method"] in names and r["model_seed"] in seeds,
+                json_path,
+                lambda r: f"{r['method']} (seed {r['model_seed']})",
+            )
 
         # The file's order first (a resumed file keeps its rows in place), then this run's.
         methods = list(dict.fromkeys([r["method"] for r in same_data] + names))
