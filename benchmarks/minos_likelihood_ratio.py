@@ -1,7 +1,8 @@
 """How often MINOS sets the likelihood-ratio fit's interval (HESSE the rest).
 
 Trains a HiggsML baseline at its ``tiny`` size on the tiny preset and answers pseudo-experiments
-drawn at the preset's luminosity, counting the valid MINOS intervals on mu::
+drawn at the preset's luminosity, counting the valid MINOS intervals on mu and those that run
+to a limit of mu (a flat likelihood there)::
 
     python benchmarks/minos_likelihood_ratio.py --method bdt-likelihood-ratio --data-seed 5 \
         --plan-seed 123 --sets 2 --pseudo-experiments 15
@@ -26,7 +27,7 @@ def main() -> None:
     parser.add_argument("--pseudo-experiments", type=int, default=15)
     args = parser.parse_args()
 
-    counts = {"minos": 0, "hesse": 0}
+    counts = {"minos": 0, "hesse": 0, "at the limit of mu": 0}
     minos = template_fit.Minuit.minos
 
     def counted_minos(self, *a, **k):  # type: ignore[no-untyped-def]
@@ -35,7 +36,9 @@ def main() -> None:
         except RuntimeError:
             counts["hesse"] += 1
             raise
-        counts["minos" if self.merrors["mu"].is_valid else "hesse"] += 1
+        error = self.merrors["mu"]
+        counts["minos" if error.is_valid else "hesse"] += 1
+        counts["at the limit of mu"] += bool(error.at_lower_limit or error.at_upper_limit)
         return result
 
     template_fit.Minuit.minos = counted_minos  # profile_interval falls back to HESSE after this
@@ -46,7 +49,10 @@ def main() -> None:
     for s in range(args.sets):
         for p in range(args.pseudo_experiments):
             estimator.predict(plan.draw(sampler, s, p))
-    print(f"{args.method}: MINOS set {counts['minos']} intervals, HESSE {counts['hesse']}")
+    print(
+        f"{args.method}: MINOS set {counts['minos']} intervals, HESSE {counts['hesse']}; "
+        f"{counts['at the limit of mu']} MINOS interval(s) reach a limit of mu {template_fit.PARAMETER_LIMITS['mu']}"
+    )
 
 
 if __name__ == "__main__":

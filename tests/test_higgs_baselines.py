@@ -18,6 +18,7 @@ from hepbench.baselines.higgs_uncertainty.likelihood_ratio import LikelihoodRati
 from hepbench.baselines.higgs_uncertainty.neural_net import NeuralNetClassifier
 from hepbench.baselines.higgs_uncertainty.registry import CLASSIFIERS, COMPARISON_TABLE, INFERENCES, STUDIES
 from hepbench.baselines.higgs_uncertainty.signal_strength import split_by_process
+from hepbench.baselines.higgs_uncertainty.template_fit import NOMINAL_PARAMETERS
 from hepbench.challenges.higgs_uncertainty.harness import evaluate_plan, score_results
 from hepbench.challenges.higgs_uncertainty.pseudo_experiments import (
     MU_RANGE,
@@ -154,6 +155,21 @@ def test_counting_cut_keeps_a_pure_signal_region(higgs_tiny, fitted_on_tiny) -> 
     purity_before = w[signal].sum() / w.sum()
     assert purity_after > 5 * purity_before
     assert w[selected & signal].sum() >= 0.05 * w[signal].sum()
+
+
+def test_likelihood_ratio_follows_mu_below_zero(fitted_on_tiny) -> None:
+    """mu < 0 is inside the fit's limits: -ln L must keep changing with mu there (a signal yield
+    clipped at zero left it flat, and MIGRAD wandered; the interval then fell back to HESSE or
+    ran to the limit)."""
+    fit = fitted_on_tiny("bdt-likelihood-ratio").inference
+    rng = np.random.default_rng(0)
+    # Background-like events: small density ratios, spread over the score bins.
+    ratio = np.exp(rng.normal(-3.0, 1.0, 5000))
+    bins = rng.integers(0, len(fit.edges_) - 1, 5000)
+    mus = np.linspace(-0.6, 0.6, 7)
+    nll = np.array([fit.negative_log_likelihood_events((mu, *NOMINAL_PARAMETERS[1:]), ratio, bins) for mu in mus])
+    assert np.all(np.diff(nll[mus <= 0]) != 0), nll
+    assert np.all(np.diff(nll, 2) > 0), nll  # convex in mu through zero
 
 
 @pytest.mark.slow

@@ -117,12 +117,13 @@ class LikelihoodRatioFit(BinnedTemplateFit):
         bins ``bins`` (n,); ``counts`` (n,) is the number of events sharing each (ratio, bin) pair
         when the events come grouped (default: one each)."""
         expected = self.expected_by_process(params)
-        signal, background = np.maximum(expected[0], 0.0), np.maximum(expected[1:].sum(axis=0), 1e-12)
+        signal, background = expected[0], np.maximum(expected[1:].sum(axis=0), 1e-12)
+        # nu_p g_p(k) with g_p the density correction of bin k (normalised bin content relative to
+        # the nominal one) is the expected count of bin k over its nominal fraction. The signal
+        # keeps its sign: mu < 0 is allowed (as in the binned fit) while every event's density
+        # stays positive, and a clip at zero would leave -ln L flat in mu there.
+        density = ratio * (signal / self.signal_fraction_)[bins] + (background / self.background_fraction_)[bins]
         nu_s, nu_b = signal.sum(), background.sum()
-        # Density corrections g_p per bin, relative to the nominal normalised bin contents.
-        g_s = (signal / max(nu_s, 1e-12)) / self.signal_fraction_
-        g_b = (background / nu_b) / self.background_fraction_
-        density = nu_s * ratio * g_s[bins] + nu_b * g_b[bins]
         log_density = np.log(np.maximum(density, 1e-300))
         total = log_density.sum() if counts is None else log_density @ counts
         return float(nu_s + nu_b - total) + self.constraint_nll(params)
