@@ -82,6 +82,12 @@ def test_dataset_generation_round_trip(tmp_path):
     assert not np.array_equal(train.showers, test.showers)
     again = generate_dataset("tiny", 3, tmp_path / "again")
     assert again["ds1-photons_train.hdf5"]["sha256"] == written["ds1-photons_train.hdf5"]["sha256"]
+    # Reading only the first showers gives the same rows as reading all (a run with --showers).
+    first = load_split(tmp_path, "ds1-photons", "train", max_showers=120)
+    np.testing.assert_array_equal(first.showers, train.showers[:120])
+    np.testing.assert_array_equal(first.incident_energy, train.incident_energy[:120])
+    with pytest.raises(ValueError, match="must be positive"):
+        load_split(tmp_path, "ds1-photons", "train", max_showers=0)
 
 
 def _occupancy(showers):

@@ -134,11 +134,20 @@ def has_split_files(data_dir: str | Path, geometry: str) -> bool:
         return False
 
 
-def load_split(data_dir: str | Path, geometry: str, split: str) -> Showers:
+def load_split(data_dir: str | Path, geometry: str, split: str, max_showers: int | None = None) -> Showers:
     """Read one split (official data set 3: its two files concatenated), checking checksums
-    against the sidecars and the voxel count."""
+    against the sidecars and the voxel count; with ``max_showers`` only its first that many
+    (a DS2 split of the `full` preset is 5.2 GB as float64, so reading all to keep a part
+    does not fit beside a model)."""
+    if max_showers is not None and max_showers < 1:
+        raise ValueError(f"the number of showers must be positive, got {max_showers}")
     n_voxels = builtin_geometry(geometry).n_voxels
-    parts = [read_showers(path, n_voxels=n_voxels) for path in split_files(data_dir, geometry, split)]
+    parts: list[Showers] = []
+    for path in split_files(data_dir, geometry, split):
+        left = None if max_showers is None else max_showers - sum(len(p) for p in parts)
+        if left is not None and left <= 0 and parts:
+            break
+        parts.append(read_showers(path, n_voxels=n_voxels, max_showers=left))
     if len(parts) == 1:
         return parts[0]
     return Showers(
