@@ -228,12 +228,16 @@ ANCHOR_SPLIT_SIZES: dict[str, tuple[int, int]] = {
 validation split is the rest: 21,000, 20,800, 20,000, 20,000)."""
 
 
-def low_level_inputs(incident_energy: np.ndarray, showers: np.ndarray) -> np.ndarray:
+def low_level_inputs(
+    incident_energy: np.ndarray, showers: np.ndarray, dtype: type[np.floating] = np.float64
+) -> np.ndarray:
     """(N, 1 + n_voxels): [log10(E_inc / MeV), voxel energies / E_inc], as the anchor's
-    ``prepare_low_data_for_classifier`` (the evaluation threshold is applied to ``showers`` before)."""
+    ``prepare_low_data_for_classifier`` (the evaluation threshold is applied to ``showers`` before).
+    Computed in float64 and stored as ``dtype`` (float32 for a float32 classifier: the same
+    values it would cast them to, in half the memory)."""
     energy = np.asarray(incident_energy, dtype=np.float64).reshape(-1, 1)
     showers = np.asarray(showers)
-    out = np.empty((len(energy), 1 + showers.shape[1]), dtype=np.float64)  # one copy, not two
+    out = np.empty((len(energy), 1 + showers.shape[1]), dtype=dtype)  # one copy, not two
     out[:, :1] = np.log10(energy)
     np.divide(showers, energy, out=out[:, 1:])
     return out
@@ -581,7 +585,9 @@ def evaluate(
     # The anchor's classifier inputs, and its FPD / KPD inputs (the high-level classifier inputs,
     # scaled by the reference's largest |value| as jetnet does).
     high_ref, high_gen = high_level_inputs(geometry, e_ref, s_ref), high_level_inputs(geometry, e_gen, s_gen)
-    low_ref, low_gen = low_level_inputs(e_ref, s_ref), low_level_inputs(e_gen, s_gen)
+    config = CLASSIFIER_SIZES[classifier] if isinstance(classifier, str) else classifier
+    dtype = np.float64 if config.float64 else np.float32
+    low_ref, low_gen = low_level_inputs(e_ref, s_ref, dtype), low_level_inputs(e_gen, s_gen, dtype)
     del s_ref, s_gen  # 2.6 GB each for 50,000 DS2 showers; only the classifier inputs are needed now
     hl_ref, hl_gen = scale_by_reference(high_ref, high_gen)
     fpd_value, fpd_err = fpd(hl_ref, hl_gen, seed=seed)

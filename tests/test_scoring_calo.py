@@ -91,6 +91,9 @@ def test_low_and_high_level_inputs_hand_worked():
     assert low.shape == (2, 369)
     assert low[:, 0] == pytest.approx([3.0, np.log10(2000)]) and low[0, 1 + 1] == pytest.approx(0.02)
     assert low[1, 1 + 366] == pytest.approx(0.025)
+    # Stored as float32 for a float32 classifier: the float64 values rounded once, as torch would.
+    low32 = calo.low_level_inputs(energy, showers, np.float32)
+    assert low32.dtype == np.float32 and np.array_equal(low32, low.astype(np.float32))
 
     x = calo.high_level_inputs(geometry, energy, showers)
     assert x.shape == (2, 1 + 5 + 4 * 2 + 1 + 5 + 5 + 5)
