@@ -228,6 +228,11 @@ ANCHOR_SPLIT_SIZES: dict[str, tuple[int, int]] = {
 validation split is the rest: 21,000, 20,800, 20,000, 20,000)."""
 
 
+def classifier_config(config: ClassifierConfig | str) -> ClassifierConfig:
+    """A :class:`ClassifierConfig`, or the one :data:`CLASSIFIER_SIZES` names."""
+    return CLASSIFIER_SIZES[config] if isinstance(config, str) else config
+
+
 def low_level_inputs(
     incident_energy: np.ndarray, showers: np.ndarray, dtype: type[np.floating] = np.float64
 ) -> np.ndarray:
@@ -419,7 +424,7 @@ def classifier_test(
     """
     from ..torch_common import resolve_device
 
-    config = CLASSIFIER_SIZES[config] if isinstance(config, str) else config
+    config = classifier_config(config)
     device = resolve_device(device)
     n = min(len(reference), len(generated))
     rng = np.random.default_rng(seed)
@@ -484,7 +489,7 @@ def multiclass_scores(
     test accuracy kept), then evaluated on the (M, d) ``reference`` inputs, none of which it saw."""
     from ..torch_common import resolve_device
 
-    config = CLASSIFIER_SIZES[config] if isinstance(config, str) else config
+    config = classifier_config(config)
     device = resolve_device(device)
     names = list(models)
     if len(names) < 2:
@@ -585,8 +590,7 @@ def evaluate(
     # The anchor's classifier inputs, and its FPD / KPD inputs (the high-level classifier inputs,
     # scaled by the reference's largest |value| as jetnet does).
     high_ref, high_gen = high_level_inputs(geometry, e_ref, s_ref), high_level_inputs(geometry, e_gen, s_gen)
-    config = CLASSIFIER_SIZES[classifier] if isinstance(classifier, str) else classifier
-    dtype = np.float64 if config.float64 else np.float32
+    dtype = np.float64 if classifier_config(classifier).float64 else np.float32
     low_ref, low_gen = low_level_inputs(e_ref, s_ref, dtype), low_level_inputs(e_gen, s_gen, dtype)
     del s_ref, s_gen  # 2.6 GB each for 50,000 DS2 showers; only the classifier inputs are needed now
     hl_ref, hl_gen = scale_by_reference(high_ref, high_gen)

@@ -145,7 +145,7 @@ def load_split(data_dir: str | Path, geometry: str, split: str, max_showers: int
     parts: list[Showers] = []
     for path in split_files(data_dir, geometry, split):
         left = None if max_showers is None else max_showers - sum(len(p) for p in parts)
-        if left is not None and left <= 0 and parts:
+        if left is not None and left <= 0:
             break
         parts.append(read_showers(path, n_voxels=n_voxels, max_showers=left))
     if len(parts) == 1:
