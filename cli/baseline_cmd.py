@@ -75,6 +75,15 @@ ShowersOption = Annotated[
     ),
 ]
 
+EpochsOption = Annotated[
+    int | None,
+    typer.Option(
+        "--epochs",
+        min=1,
+        help="calo: cap on the generator's training epochs (default: its size's); early stopping may end it sooner.",
+    ),
+]
+
 
 @baseline_app.command("list")
 @handles_errors
@@ -144,6 +153,7 @@ def run(
     geometry: GeometryOption = None,
     classifier: ClassifierOption = None,
     showers: ShowersOption = None,
+    epochs: EpochsOption = None,
     config: ConfigOption = None,
     scheduler: SchedulerOption = "local",
     workers: WorkersOption = None,
@@ -193,6 +203,7 @@ def run(
         geometry=geometry,
         classifier=classifier,
         showers=showers,
+        epochs=epochs,
         out=out,
         plan_seed=plan_seed,
         checkpoint=checkpoint,

@@ -106,6 +106,22 @@ def test_run_on_the_first_showers_of_each_split(tmp_path) -> None:
     assert "Traceback" not in too_many.output
 
 
+def test_epochs_caps_the_generators_training(tmp_path) -> None:
+    from hepbench.challenges.calo.dataset import generate_dataset
+
+    generate_dataset("tiny", 4, tmp_path / "data")
+    args = ["baseline", "run", "calo", "calo-diffusion", "--preset", "tiny", "--data", str(tmp_path / "data")]
+    args += ["--size", "tiny", "--classifier", "tiny", "--showers", "200", "--no-progress"]
+    result = CliRunner().invoke(app, [*args, "--epochs", "2", "--json", str(tmp_path / "run.json")])
+    assert result.exit_code == 0, result.output
+    record = json.loads((tmp_path / "run.json").read_text())
+    assert record["max_epochs"] == 2 and len(record["history"]) == 2
+    zero = CliRunner().invoke(app, [*args, "--epochs", "0"])
+    assert zero.exit_code != 0 and "--epochs" in zero.output and "Traceback" not in zero.output
+    other = CliRunner().invoke(app, ["baseline", "run", "lhco", "cwola-hunting", "--preset", "tiny", "--epochs", "2"])
+    assert other.exit_code != 0 and "unknown option(s) ['epochs']" in other.output
+
+
 @pytest.mark.slow
 def test_a_stopped_comparison_resumes_inside_its_trainings(tmp_path, stop_training_after) -> None:
     """A calorimeter comparison stopped inside a training continues there with --resume; its

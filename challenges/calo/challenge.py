@@ -193,13 +193,15 @@ class CaloFastSimulation(Challenge):
         checkpoint: Path | None = None,
         resume: bool = False,
         showers: int | None = None,
+        epochs: int | None = None,
         **options: Any,
     ) -> dict[str, Any]:
         """Train ``method`` on one geometry of the preset (default its first) and evaluate it; the
         record (``generated_showers`` kept out of it: see :meth:`run_generator`). ``checkpoint``:
         a folder where each training (the generator, the evaluation classifiers) keeps its state
         after every epoch; ``resume`` continues the stopped run it holds (same options).
-        ``showers``: train and evaluate on the first that many showers of each split (default all)."""
+        ``showers``: train and evaluate on the first that many showers of each split (default all).
+        ``epochs``: cap on the generator's training epochs (default its size's)."""
         check_options(self, options, ())
         record, _ = self.run_generator(
             method,
@@ -216,6 +218,7 @@ class CaloFastSimulation(Challenge):
             checkpoint=checkpoint,
             resume=resume,
             showers=showers,
+            epochs=epochs,
         )
         return record
 
@@ -282,10 +285,12 @@ class CaloFastSimulation(Challenge):
         resume: bool = False,
         keep_checkpoint: bool = False,
         showers: int | None = None,
+        epochs: int | None = None,
     ) -> tuple[dict[str, Any], np.ndarray]:
         """(record, generated showers) of ``method`` (hyperparameter overrides ``params``)
         trained on one geometry of the preset; ``checkpoint`` / ``resume`` as in :meth:`run_baseline`
-        (``keep_checkpoint``: the folder stays after success, see ``checkpoints.resumable_run``)."""
+        (``keep_checkpoint``: the folder stays after success, see ``checkpoints.resumable_run``);
+        ``epochs`` caps the generator's training epochs (default its size's)."""
         from ...checkpoints import resumable_run
         from ...output import console
         from ...torch_common import resolve_device
@@ -294,6 +299,11 @@ class CaloFastSimulation(Challenge):
 
         baseline = self.baseline(method)
         overrides = baseline.check_params(params or {})
+        if epochs is not None and epochs < 1:
+            raise ValueError(f"epochs must be at least 1, got {epochs}")
+        # Not a tuned hyperparameter (a search would only learn that more epochs help): a cap the
+        # user sets, e.g. to fit a training into the time a machine has.
+        capped = {**overrides, "epochs": epochs} if epochs is not None else overrides
         resolved = resolve_device(device)
         folder = self.ensure_data(preset, seed, data_dir, geometry)
         if not has_split_files(folder, geometry):
@@ -316,10 +326,12 @@ class CaloFastSimulation(Challenge):
             "classifier": classifier,
             "showers": showers,
         }
+        if epochs is not None:  # only when given, so that checkpoints of earlier runs still resume
+            identity["epochs"] = epochs
         with resumable_run(checkpoint, identity, resume=resume, keep=keep_checkpoint):
             record, generated = run_generator(
                 method,
-                baseline.factory(size or preset, resolved, model_seed, **overrides),
+                baseline.factory(size or preset, resolved, model_seed, **capped),
                 folder,
                 geometry,
                 classifier=classifier,

@@ -96,6 +96,7 @@ def run_generator(
         "n_train": n_train,
         "n_test": len(test),
         "n_parameters": int(generator.n_parameters),
+        "max_epochs": getattr(generator, "epochs", None),
         "train_seconds": train_seconds,
         # Per-epoch losses (with the held-out ones where the generator keeps some): the
         # evidence that training stopped where the validation loss stopped improving.
