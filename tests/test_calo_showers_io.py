@@ -53,3 +53,19 @@ def test_errors_name_file_and_dataset(tmp_path):
         read_showers(tmp_path / "junk.hdf5")
     with pytest.raises(DataFileError, match="must be"):
         write_showers(tmp_path / "x.hdf5", energy, showers[:3])
+
+
+def test_showers_written_block_by_block_are_the_array_written_at_once(tmp_path):
+    energy, showers = _sample(n=100, v=50)
+    whole = write_showers(tmp_path / "whole.hdf5", energy, showers)
+    blocks = write_showers(tmp_path / "blocks.hdf5", energy, (showers[i : i + 17] for i in range(0, 100, 17)))
+    assert blocks["n_showers"] == whole["n_showers"] == 100 and blocks["n_voxels"] == 50
+    np.testing.assert_array_equal(read_showers(tmp_path / "blocks.hdf5").showers, showers.astype(np.float32))
+    for wrong, message in (
+        ((showers[i : i + 30] for i in range(0, 90, 30)), "90 showers for 100"),  # too few rows
+        (iter([showers, showers[:1]]), r"block of shape \(1, 50\) after 100 rows"),  # too many
+        (iter([showers[:50], showers[50:, :40]]), r"block of shape \(50, 40\)"),  # another width
+    ):
+        with pytest.raises(DataFileError, match=f"bad.hdf5: .*{message}"):
+            write_showers(tmp_path / "bad.hdf5", energy, wrong)
+        assert not list(tmp_path.glob("bad.*"))  # no partial file left behind

@@ -33,6 +33,11 @@ def test_shapes_energies_and_seeding():
     e_ds2, s_ds2 = GFlashSimulator("ds2", seed=0).generate(30)
     assert s_ds2.shape == (30, 6480) and e_ds2.min() >= 1e3 and e_ds2.max() <= 1e6
     assert GFlashSimulator("ds3", seed=0).sample(np.array([5e4, 2e5])).shape == (2, 40500)
+    # The blocks a large data set is written from are the same showers, batch by batch.
+    blocks = list(GFlashSimulator("ds1-photons", seed=4, showers_per_batch=15).sample_blocks(energy))
+    assert [len(b) for b in blocks] == [15, 15, 10]
+    whole = GFlashSimulator("ds1-photons", seed=4, showers_per_batch=15).sample(energy)
+    np.testing.assert_array_equal(np.concatenate(blocks), whole)
     with pytest.raises(ValueError, match="positive"):
         sim.sample(np.array([-1.0]))
     with pytest.raises(ValueError, match="pions"):

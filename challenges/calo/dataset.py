@@ -71,7 +71,7 @@ def generate_dataset(
         for s_index, split in enumerate(SPLITS):
             stream = seed * 1000 + 10 * g_index + s_index
             simulator = GFlashSimulator(model, seed=stream)
-            energy, showers = simulator.generate(n)
+            energy = simulator.sample_energies(n)
             meta = {
                 "generator": GENERATOR,
                 "generator_version": SIMULATOR_VERSION,
@@ -84,7 +84,9 @@ def generate_dataset(
                 "material": model.material.name,
                 "units": "MeV",
             }
-            written[file_name(geometry, split)] = write_showers(out / file_name(geometry, split), energy, showers, meta)
+            written[file_name(geometry, split)] = write_showers(
+                out / file_name(geometry, split), energy, simulator.sample_blocks(energy), meta
+            )
     return written
 
 

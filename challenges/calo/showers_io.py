@@ -9,8 +9,9 @@ Files from elsewhere (the official Geant4 samples, a submission) need no sidecar
 
 from __future__ import annotations
 
+import itertools
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,38 +51,70 @@ class Showers:
 def write_showers(
     path: str | Path,
     incident_energy: np.ndarray,
-    showers: np.ndarray,
+    showers: np.ndarray | Iterable[np.ndarray],
     metadata: dict[str, Any] | None = None,
     *,
     sidecar: bool = True,
 ) -> dict[str, Any]:
     """Write an official-format file (float32, gzip) and, with ``sidecar``, its JSON sidecar.
 
-    ``incident_energy`` is (N,) or (N, 1) MeV, ``showers`` (N, n_voxels) MeV. Returns the metadata
-    as written (with ``n_showers``, ``n_voxels`` and, with a sidecar, ``sha256``).
+    ``incident_energy`` is (N,) or (N, 1) MeV, ``showers`` (N, n_voxels) MeV, or consecutive
+    blocks of its rows (each (B, n_voxels)), written as they come so that the whole array never
+    needs to be in memory; either gives the same file. Returns the metadata as written (with
+    ``n_showers``, ``n_voxels`` and, with a sidecar, ``sha256``).
     """
     path = Path(path)
     energy = np.asarray(incident_energy, dtype=np.float32).reshape(-1, 1)
-    voxels = np.asarray(showers, dtype=np.float32)
-    if voxels.ndim != 2 or len(voxels) != len(energy):
-        raise DataFileError(
-            f"{path}: showers must be (N, n_voxels) with N = {len(energy)} incident energies, got shape {voxels.shape}"
-        )
-    meta = {**(metadata or {}), "n_showers": int(len(energy)), "n_voxels": int(voxels.shape[1])}
+    if isinstance(showers, np.ndarray):
+        if showers.ndim != 2 or len(showers) != len(energy):
+            raise DataFileError(
+                f"{path}: showers must be (N, n_voxels) with N = {len(energy)} incident energies, "
+                f"got shape {showers.shape}"
+            )
+        blocks: Iterator[np.ndarray] = iter([showers])
+    else:
+        blocks = iter(showers)
+    first = np.asarray(next(blocks, np.empty((0, 0))), dtype=np.float32)
+    if first.ndim != 2:
+        raise DataFileError(f"{path}: each block of showers must be (B, n_voxels), got shape {first.shape}")
+    n_voxels = first.shape[1]
+    meta = {**(metadata or {}), "n_showers": int(len(energy)), "n_voxels": int(n_voxels)}
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".partial")
-    with h5py.File(tmp, "w") as handle:
-        handle.create_dataset(ENERGY_KEY, data=energy, compression="gzip", compression_opts=4)
-        chunk_rows = max(1, min(len(voxels), (1 << 20) // max(1, 4 * voxels.shape[1])))
-        handle.create_dataset(
-            SHOWER_KEY,
-            data=voxels,
-            compression="gzip",
-            compression_opts=4,
-            chunks=(chunk_rows, voxels.shape[1]) if len(voxels) else None,
-        )
-        for key, value in meta.items():
-            handle.attrs[key] = json.dumps(value)
+    try:
+        with h5py.File(tmp, "w") as handle:
+            handle.create_dataset(ENERGY_KEY, data=energy, compression="gzip", compression_opts=4)
+            chunk_rows = max(1, min(len(energy), (1 << 20) // max(1, 4 * n_voxels)))
+            voxels = handle.create_dataset(
+                SHOWER_KEY,
+                shape=(len(energy), n_voxels),
+                dtype=np.float32,
+                compression="gzip",
+                compression_opts=4,
+                chunks=(chunk_rows, n_voxels) if len(energy) else None,
+            )
+            # Whole chunks only, each written once and in order: the file is byte for byte the one
+            # a single write of the whole array gives (a chunk written in parts is stored anew).
+            row, pending = 0, np.empty((0, n_voxels), dtype=np.float32)
+            for block in itertools.chain([first], blocks):
+                block = np.asarray(block, dtype=np.float32)
+                if block.ndim != 2 or block.shape[1] != n_voxels or row + len(pending) + len(block) > len(energy):
+                    raise DataFileError(
+                        f"{path}: showers must be (N, n_voxels) with N = {len(energy)} incident energies, "
+                        f"got a block of shape {block.shape} after {row + len(pending)} rows"
+                    )
+                pending = np.concatenate([pending, block]) if len(pending) else block
+                whole = len(pending) if row + len(pending) == len(energy) else len(pending) // chunk_rows * chunk_rows
+                if whole:
+                    voxels[row : row + whole] = pending[:whole]
+                    row, pending = row + whole, pending[whole:]
+            if row != len(energy):
+                raise DataFileError(f"{path}: {row + len(pending)} showers for {len(energy)} incident energies")
+            for key, value in meta.items():
+                handle.attrs[key] = json.dumps(value)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # no partial file is left behind
+        raise
     if sidecar:
         meta["sha256"] = sha256_file(tmp)
     tmp.replace(path)
