@@ -60,7 +60,7 @@ def write_showers(
 
     ``incident_energy`` is (N,) or (N, 1) MeV, ``showers`` (N, n_voxels) MeV, or consecutive
     blocks of its rows (each (B, n_voxels)), written as they come so that the whole array never
-    needs to be in memory; either gives the same file. Returns the metadata as written (with
+    needs to be in memory; either gives the same values. Returns the metadata as written (with
     ``n_showers``, ``n_voxels`` and, with a sidecar, ``sha256``).
     """
     path = Path(path)
@@ -93,8 +93,8 @@ def write_showers(
                 compression_opts=4,
                 chunks=(chunk_rows, n_voxels) if len(energy) else None,
             )
-            # Whole chunks only, each written once and in order: the file is byte for byte the one
-            # a single write of the whole array gives (a chunk written in parts is stored anew).
+            # Whole chunks only, each compressed and stored once, in order: a chunk written in
+            # parts (when larger than HDF5's 1 MB chunk cache) would be compressed and stored twice.
             row, pending = 0, np.empty((0, n_voxels), dtype=np.float32)
             for block in itertools.chain([first], blocks):
                 block = np.asarray(block, dtype=np.float32)
