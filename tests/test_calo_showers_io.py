@@ -51,7 +51,7 @@ def test_errors_name_file_and_dataset(tmp_path):
     (tmp_path / "junk.hdf5").write_bytes(b"not hdf5")
     with pytest.raises(DataFileError, match="junk.hdf5"):
         read_showers(tmp_path / "junk.hdf5")
-    with pytest.raises(DataFileError, match="must be"):
+    with pytest.raises(DataFileError, match="x.hdf5: showers must be .* got 3 rows"):
         write_showers(tmp_path / "x.hdf5", energy, showers[:3])
 
 
@@ -62,7 +62,7 @@ def test_showers_written_block_by_block_are_the_array_written_at_once(tmp_path):
     assert blocks["n_showers"] == whole["n_showers"] == 100 and blocks["n_voxels"] == 50
     np.testing.assert_array_equal(read_showers(tmp_path / "blocks.hdf5").showers, showers.astype(np.float32))
     for wrong, message in (
-        ((showers[i : i + 30] for i in range(0, 90, 30)), "90 showers for 100"),  # too few rows
+        ((showers[i : i + 30] for i in range(0, 90, 30)), "N = 100 incident energies, got 90 rows"),  # too few rows
         (iter([showers, showers[:1]]), r"block of shape \(1, 50\) after 100 rows"),  # too many
         (iter([showers[:50], showers[50:, :40]]), r"block of shape \(50, 40\)"),  # another width
     ):

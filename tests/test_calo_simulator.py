@@ -40,6 +40,8 @@ def test_shapes_energies_and_seeding():
     np.testing.assert_array_equal(np.concatenate(blocks), whole)
     with pytest.raises(ValueError, match="positive"):
         sim.sample(np.array([-1.0]))
+    with pytest.raises(ValueError, match="positive"):
+        sim.sample_blocks(np.array([-1.0]))  # at the call, before any block
     with pytest.raises(ValueError, match="pions"):
         detector_model("ds1-pions")
 

@@ -65,15 +65,7 @@ def write_showers(
     """
     path = Path(path)
     energy = np.asarray(incident_energy, dtype=np.float32).reshape(-1, 1)
-    if isinstance(showers, np.ndarray):
-        if showers.ndim != 2 or len(showers) != len(energy):
-            raise DataFileError(
-                f"{path}: showers must be (N, n_voxels) with N = {len(energy)} incident energies, "
-                f"got shape {showers.shape}"
-            )
-        blocks: Iterator[np.ndarray] = iter([showers])
-    else:
-        blocks = iter(showers)
+    blocks: Iterator[np.ndarray] = iter([showers] if isinstance(showers, np.ndarray) else showers)
     first = np.asarray(next(blocks, np.empty((0, 0))), dtype=np.float32)
     if first.ndim != 2:
         raise DataFileError(f"{path}: each block of showers must be (B, n_voxels), got shape {first.shape}")
@@ -109,7 +101,10 @@ def write_showers(
                     voxels[row : row + whole] = pending[:whole]
                     row, pending = row + whole, pending[whole:]
             if row != len(energy):
-                raise DataFileError(f"{path}: {row + len(pending)} showers for {len(energy)} incident energies")
+                raise DataFileError(
+                    f"{path}: showers must be (N, n_voxels) with N = {len(energy)} incident energies, "
+                    f"got {row + len(pending)} rows"
+                )
             for key, value in meta.items():
                 handle.attrs[key] = json.dumps(value)
     except BaseException:

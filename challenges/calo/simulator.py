@@ -453,7 +453,7 @@ class GFlashSimulator:
         energy = self._checked_energy(incident_energy)
         out = np.empty((len(energy), self.model.geometry.n_voxels), dtype=np.float32)
         row = 0
-        for block in self.sample_blocks(energy):
+        for block in self._blocks(energy):
             out[row : row + len(block)] = block
             row += len(block)
         return out
@@ -462,7 +462,9 @@ class GFlashSimulator:
         """The showers of :meth:`sample`, the same values, as consecutive blocks of rows
         (B, n_voxels) float32 MeV: a data set larger than memory (data set 3's 100,000 showers
         are 16 GB) is written block by block as it is simulated."""
-        energy = self._checked_energy(incident_energy)
+        return self._blocks(self._checked_energy(incident_energy))  # checked now, not at first block
+
+    def _blocks(self, energy: np.ndarray) -> Iterator[np.ndarray]:
         batch = self.showers_per_batch or max(1, 2_000_000 // self.model.geometry.n_voxels)
         for start in range(0, len(energy), batch):
             yield self._sample_batch(energy[start : start + batch]).astype(np.float32)
