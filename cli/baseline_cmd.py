@@ -145,7 +145,7 @@ def run(
         Path | None,
         typer.Option(
             help="Folder for a study's results (default: the study's name); calo: where a run also writes its "
-            "generated showers (official HDF5)."
+            "generated showers (official HDF5) and the trained generator (.pt)."
         ),
     ] = None,
     real: RealSubsetOption = None,

@@ -83,6 +83,11 @@ def test_run_writes_generated_showers_in_the_official_format(tmp_path) -> None:
     written = read_showers(tmp_path / "gen" / "calo-gan_ds1-photons.hdf5")
     assert written.showers.shape == generated.shape == (record["n_test"], 368)
     np.testing.assert_allclose(written.showers, generated, rtol=1e-6)
+    # The trained generator is kept beside its showers and samples them again.
+    from hepbench.baselines.calo.generative import CaloGenerator
+
+    saved = CaloGenerator.load(tmp_path / "gen" / "calo-gan_ds1-photons.pt")
+    np.testing.assert_array_equal(saved.sample(written.incident_energy, seed=0), generated)
     assert record["metrics"]["auc_low"] > 0.5 and record["train_seconds"] > 0
     assert [h["epoch"] for h in record["history"]] == list(range(len(record["history"])))
     json.dumps(record)  # the history is part of the JSON record

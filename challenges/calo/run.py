@@ -48,7 +48,8 @@ def run_generator(
     (with ``showers``: the first that many of each split).
 
     Returns the JSON-ready record and the generated showers (n_test, n_voxels) in MeV; with
-    ``out`` the showers are also written in the official format as ``out/NAME_GEOMETRY.hdf5``.
+    ``out`` the showers are also written in the official format as ``out/NAME_GEOMETRY.hdf5``,
+    and the trained generator as ``out/NAME_GEOMETRY.pt`` (read it with ``CaloGenerator.load``).
     """
     model = detector_model(geometry)
     train = load_split(data_dir, geometry, "train", showers).head(showers)
@@ -66,6 +67,9 @@ def run_generator(
             generated,
             {"generator": name, "geometry": geometry, "seed": seed, "units": "MeV"},
         )
+        # The trained generator too: sampling it again (more showers, a finer ODE solver) or
+        # scoring its showers with another classifier needs no new training.
+        generator.save(Path(out) / f"{name}_{geometry}.pt")
     scores = evaluate(
         model.geometry,
         (test.incident_energy, test.showers),
