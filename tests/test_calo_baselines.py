@@ -6,6 +6,8 @@ official binning XML shipped in ``hepbench.reference_data``.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -187,7 +189,7 @@ def test_patience_stops_on_the_held_out_loss_and_is_saved(name, geometry, tmp_pa
     model = spec.factory("tiny", "cpu", 0, learning_rate=0.05 if name == "calo-flow-matching" else 0.02)
     model.epochs, model.patience = 40, 2
     model.fit(energy, showers, geometry)
-    key = "validation_loss" if name == "calo-flow-matching" else "flow_ii_validation_nll"
+    key = "shape_validation_loss" if name == "calo-flow-matching" else "flow_ii_validation_nll"
     held_out = [h[key] for h in model.history_ if key in h]
     best = int(np.argmin(held_out))
     assert len(held_out) == best + 3 < 40, held_out
@@ -195,3 +197,47 @@ def test_patience_stops_on_the_held_out_loss_and_is_saved(name, geometry, tmp_pa
     loaded = CaloGenerator.load(model.save(tmp_path / "model.pt"))
     assert loaded.patience == 2
     np.testing.assert_array_equal(loaded.sample(energy[:20], seed=1), model.sample(energy[:20], seed=1))
+
+
+@pytest.mark.parametrize("name", ["calo-diffusion", "calo-flow-matching"])
+def test_layer_representation_gives_each_layer_the_drawn_energy(name, geometry) -> None:
+    """The shape network only distributes a layer's energy: the layer sums are the energy network's."""
+    energy, showers = sample_test_showers(geometry, 400, seed=6)
+    model = challenges.get("calo").baseline(name).factory("tiny", "cpu", 0, epochs=2)
+    assert model.representation == "layers"
+    model.fit(energy, showers, geometry)
+    assert set(model.networks_) == {"energy", "shape"}
+    drawn = []
+    draw = model._draw
+
+    def recording(network, context, n_features):
+        drawn.append(draw(network, context, n_features))
+        return drawn[-1]
+
+    model._draw = recording
+    generated = model.sample(energy[:100], seed=2)
+    u, x = drawn
+    assert u.shape == (100, len(geometry.active_layers)) and x.shape == (100, geometry.n_voxels)
+    expected = model.layers_.inverse(torch.as_tensor(energy[:100], dtype=torch.float64), u).numpy()
+    got = layer_energies(generated, geometry)
+    filled = got > 0  # a layer whose every drawn fraction fell below alpha stays empty
+    assert filled.mean() > 0.95
+    np.testing.assert_allclose(got[filled], expected[filled], rtol=1e-4)
+    assert np.all(generated.sum(1) <= float(model.layers_.total_scale) * energy[:100] * (1 + 1e-5))
+
+
+def test_files_written_before_the_layer_representation_load_as_voxels(geometry, tmp_path) -> None:
+    energy, showers = sample_test_showers(geometry, 300, seed=7)
+    model = challenges.get("calo").baseline("calo-diffusion").factory("tiny", "cpu", 0, epochs=1)
+    model.representation = "voxels"
+    model.fit(energy, showers, geometry)
+    assert set(model.networks_) == {"denoiser"}
+    payload = torch.load(model.save(tmp_path / "new.pt"), weights_only=True)
+    config = json.loads(payload["config"])
+    del config["representation"]  # as written by the code before the option existed
+    torch.save({**payload, "config": json.dumps(config)}, tmp_path / "old.pt")
+    loaded = CaloGenerator.load(tmp_path / "old.pt")
+    assert loaded.representation == "voxels"
+    np.testing.assert_array_equal(loaded.sample(energy[:20], seed=1), model.sample(energy[:20], seed=1))
+    with pytest.raises(ValueError, match="representation must be one of"):
+        challenges.get("calo").baseline("calo-diffusion").factory("tiny", "cpu", 0, representation="pixels")

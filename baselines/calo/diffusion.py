@@ -1,12 +1,17 @@
 """CaloDiffusion-like generator: a denoising diffusion probabilistic model (Ho et al. 2020).
 
-The forward process noises the standardised voxel logits ``x_0`` over ``n_steps`` with the
-linear schedule of Ho et al.: ``x_t = sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps``.
-A fully connected denoiser, given ``x_t``, the standardised ``log(E_inc)`` and a sinusoidal
-embedding of ``t``, predicts ``v = sqrt(abar_t) eps - sqrt(1 - abar_t) x_0`` (mean squared error;
-the v-parameterisation of Salimans & Ho 2022 stays well conditioned at both ends of the chain). Sampling is ancestral: ``n_steps``
-network passes from pure noise, with the predicted ``x_0`` clipped to the training range.
-(CaloDiffusion uses a convolutional U-Net on the cylindrical geometry; this is the MLP variant.)
+The forward process noises standardised variables ``x_0`` over ``n_steps`` with the linear
+schedule of Ho et al.: ``x_t = sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps``. A fully connected
+denoiser, given ``x_t``, its context and a sinusoidal embedding of ``t``, predicts
+``v = sqrt(abar_t) eps - sqrt(1 - abar_t) x_0`` (mean squared error; the v-parameterisation of
+Salimans & Ho 2022 stays well conditioned at both ends of the chain). Sampling is ancestral:
+``n_steps`` network passes from pure noise, with the predicted ``x_0`` clipped to ``clip``.
+
+With ``representation="layers"`` (the presets) one denoiser draws the layer energies given
+``E_inc`` and a second the voxels normalised per layer given both, as CaloScore v2 does; with
+``"voxels"``, one denoiser draws all voxels as fractions of ``E_inc`` (see
+:class:`~.generative.TimeConditionedGenerator`). CaloDiffusion uses a convolutional U-Net on the
+cylindrical geometry; these are fully connected.
 """
 
 from __future__ import annotations
@@ -14,11 +19,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ...torch_common import mlp
-from .generative import PATIENCE, VoxelSpaceGenerator, sinusoidal_embedding, train_generative
+from .generative import PATIENCE, TimeConditionedGenerator
 from .preprocessing import DEFAULT_ALPHA
-
-TIME_FEATURES = 16
 
 
 def linear_schedule(n_steps: int) -> torch.Tensor:
@@ -28,8 +30,9 @@ def linear_schedule(n_steps: int) -> torch.Tensor:
     return torch.linspace(1e-4 * scale, min(0.02 * scale, 0.999), n_steps, dtype=torch.float64)
 
 
-class CaloDiffusionGenerator(VoxelSpaceGenerator):
+class CaloDiffusionGenerator(TimeConditionedGenerator):
     name = "calo-diffusion"
+    NETWORK = "denoiser"
     PRESETS = {
         "tiny": {"hidden": (256, 256), "n_steps": 50, "epochs": 50, "batch_size": 128, "learning_rate": 2e-3},
         "small": {
@@ -59,61 +62,50 @@ class CaloDiffusionGenerator(VoxelSpaceGenerator):
         batch_size: int = 256,
         learning_rate: float = 1e-3,
         patience: int | None = None,
+        representation: str = "layers",
         clip: float = 6.0,
         alpha: float = DEFAULT_ALPHA,
         device: str = "auto",
         seed: int = 0,
     ) -> None:
+        self._check_representation(representation)
         self.hidden = tuple(hidden)
         self.n_steps = n_steps
         self.epochs = epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate
         self.patience = patience
+        self.representation = representation
         self.clip = clip
         self.alpha = alpha
         self.device = device
         self.seed = seed
 
     def _build(self) -> None:
-        n = self.geometry_.n_voxels
-        self.networks_ = nn.ModuleDict({"denoiser": mlp(n + 1 + TIME_FEATURES, self.hidden, n, activation=nn.SiLU)})
+        super()._build()
         betas = linear_schedule(self.n_steps)
         self._betas = betas.float().to(self.device_)
         self._abar = torch.cumprod(1 - betas, 0).float().to(self.device_)
 
-    def _v(self, x: torch.Tensor, condition: torch.Tensor, step: torch.Tensor) -> torch.Tensor:
-        time = sinusoidal_embedding(step.float() / self.n_steps, TIME_FEATURES)
-        return self.networks_["denoiser"](torch.cat([x, condition, time], 1))
+    def _v(self, network: nn.Module, x: torch.Tensor, context: torch.Tensor, step: torch.Tensor) -> torch.Tensor:
+        return self._forward(network, x, step.float() / self.n_steps, context)
 
-    def _train(self, tensors: list[torch.Tensor]) -> list[dict[str, float]]:
-        def loss(x0: torch.Tensor, condition: torch.Tensor) -> torch.Tensor:
-            step = torch.randint(0, self.n_steps, (len(x0),), device=x0.device)
-            noise = torch.randn_like(x0)
-            abar = self._abar[step][:, None]
-            xt = abar.sqrt() * x0 + (1 - abar).sqrt() * noise
-            target = abar.sqrt() * noise - (1 - abar).sqrt() * x0
-            return ((self._v(xt, condition, step) - target) ** 2).mean()
+    def _loss(self, network: nn.Module, x0: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+        step = torch.randint(0, self.n_steps, (len(x0),), device=x0.device)
+        noise = torch.randn_like(x0)
+        abar = self._abar[step][:, None]
+        xt = abar.sqrt() * x0 + (1 - abar).sqrt() * noise
+        target = abar.sqrt() * noise - (1 - abar).sqrt() * x0
+        return ((self._v(network, xt, context, step) - target) ** 2).mean()
 
-        return train_generative(
-            loss,
-            self.networks_,
-            tensors,
-            epochs=self.epochs,
-            batch_size=self.batch_size,
-            learning_rate=self.learning_rate,
-            seed=self.seed,
-            patience=self.patience,
-            description=self.name,
-        )
-
-    def _sample_latent(self, condition: torch.Tensor) -> torch.Tensor:
-        x = torch.randn(len(condition), self.geometry_.n_voxels, device=condition.device)
+    def _draw(self, network: nn.Module, context: torch.Tensor, n_features: int) -> torch.Tensor:
+        x = torch.randn(len(context), n_features, device=context.device)
         for t in range(self.n_steps - 1, -1, -1):
             step = torch.full((len(x),), t, device=x.device, dtype=torch.long)
             abar, beta = self._abar[t], self._betas[t]
             abar_prev = self._abar[t - 1] if t > 0 else torch.ones_like(abar)
-            x0 = (abar.sqrt() * x - (1 - abar).sqrt() * self._v(x, condition, step)).clamp(-self.clip, self.clip)
+            v = self._v(network, x, context, step)
+            x0 = (abar.sqrt() * x - (1 - abar).sqrt() * v).clamp(-self.clip, self.clip)
             # Posterior q(x_{t-1} | x_t, x_0) mean and variance.
             mean = (abar_prev.sqrt() * beta * x0 + (1 - beta).sqrt() * (1 - abar_prev) * x) / (1 - abar)
             if t > 0:

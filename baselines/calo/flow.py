@@ -18,7 +18,7 @@ import torch
 import zuko
 from torch import nn
 
-from .generative import PATIENCE, CaloGenerator, spline_bytes_per_shower, train_generative
+from .generative import PATIENCE, CaloGenerator, merge_histories, spline_bytes_per_shower, train_generative
 from .preprocessing import DEFAULT_ALPHA, LayerEnergies, LayerShapes, layer_energies
 
 
@@ -157,26 +157,10 @@ class CaloFlowGenerator(CaloGenerator):
             description=f"{self.name}: flow II",
             **options,
         )
-        # With early stopping the two flows may stop at different epochs: one record per epoch of
-        # the longer training, each flow's values while it trained.
-        return [
-            {"epoch": epoch, **_prefixed("flow_i", history_i, epoch), **_prefixed("flow_ii", history_ii, epoch)}
-            for epoch in range(max(len(history_i), len(history_ii)))
-        ]
+        return merge_histories({"flow_i": history_i, "flow_ii": history_ii}, "nll")
 
     def _generate(self, energy: torch.Tensor, condition: torch.Tensor) -> torch.Tensor:
         # Splines act on [-5, 5]; clamping keeps rare tail draws from decoding to extreme energies.
         u = self.networks_["flow_i"](condition).sample().clamp(-6.0, 6.0)
         x = self.networks_["flow_ii"](torch.cat([condition, u], 1)).sample().clamp(-6.0, 6.0)
         return self.shapes_.inverse(self.layers_.inverse(energy, u), x)
-
-
-def _prefixed(flow: str, history: list[dict[str, float]], epoch: int) -> dict[str, float]:
-    """``{flow}_nll`` (and ``{flow}_validation_nll``) of one epoch, empty past the flow's last epoch."""
-    if epoch >= len(history):
-        return {}
-    record = history[epoch]
-    out = {f"{flow}_nll": record["loss"]}
-    if "validation_loss" in record:
-        out[f"{flow}_validation_nll"] = record["validation_loss"]
-    return out

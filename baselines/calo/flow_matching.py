@@ -1,9 +1,15 @@
 """CaloDREAM-like generator: conditional flow matching (Lipman et al. 2023) with a fixed-step ODE solver.
 
-A network ``v(x_t, t, c)`` learns the velocity of the straight path ``x_t = (1 - t) x_0 + t x_1``
-from Gaussian noise ``x_0`` to the standardised voxel logits ``x_1`` (target ``x_1 - x_0``, mean
-squared error), conditioned on the standardised ``log(E_inc)``. Sampling integrates
-``dx/dt = v`` from t = 0 to 1 with ``n_steps`` fixed steps of Euler, midpoint or RK4.
+A network ``v(x_t, t, context)`` learns the velocity of the straight path
+``x_t = (1 - t) x_0 + t x_1`` from Gaussian noise ``x_0`` to standardised variables ``x_1``
+(target ``x_1 - x_0``, mean squared error). Sampling integrates ``dx/dt = v`` from t = 0 to 1
+with ``n_steps`` fixed steps of Euler, midpoint or RK4.
+
+With ``representation="layers"`` (the presets, as CaloDREAM) an energy network draws the layer
+energies given ``E_inc`` and a shape network the voxels normalised per layer given both; with
+``"voxels"``, one network draws all voxels as fractions of ``E_inc`` (see
+:class:`~.generative.TimeConditionedGenerator`). CaloDREAM's networks are transformers; these are
+fully connected.
 """
 
 from __future__ import annotations
@@ -11,16 +17,15 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ...torch_common import mlp
-from .generative import PATIENCE, VoxelSpaceGenerator, sinusoidal_embedding, train_generative
+from .generative import PATIENCE, TimeConditionedGenerator
 from .preprocessing import DEFAULT_ALPHA
 
-TIME_FEATURES = 16
 SOLVERS: tuple[str, ...] = ("euler", "midpoint", "rk4")
 
 
-class CaloFlowMatchingGenerator(VoxelSpaceGenerator):
+class CaloFlowMatchingGenerator(TimeConditionedGenerator):
     name = "calo-flow-matching"
+    NETWORK = "velocity"
     PRESETS = {
         "tiny": {"hidden": (256, 256), "n_steps": 10, "epochs": 40, "batch_size": 128, "learning_rate": 2e-3},
         "small": {
@@ -52,12 +57,14 @@ class CaloFlowMatchingGenerator(VoxelSpaceGenerator):
         batch_size: int = 256,
         learning_rate: float = 1e-3,
         patience: int | None = None,
+        representation: str = "layers",
         alpha: float = DEFAULT_ALPHA,
         device: str = "auto",
         seed: int = 0,
     ) -> None:
         if solver not in SOLVERS:
             raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
+        self._check_representation(representation)
         self.hidden = tuple(hidden)
         self.n_steps = n_steps
         self.solver = solver
@@ -65,49 +72,33 @@ class CaloFlowMatchingGenerator(VoxelSpaceGenerator):
         self.batch_size = batch_size
         self.learning_rate = learning_rate
         self.patience = patience
+        self.representation = representation
         self.alpha = alpha
         self.device = device
         self.seed = seed
 
-    def _build(self) -> None:
-        n = self.geometry_.n_voxels
-        self.networks_ = nn.ModuleDict({"velocity": mlp(n + 1 + TIME_FEATURES, self.hidden, n, activation=nn.SiLU)})
+    def _loss(self, network: nn.Module, x1: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+        x0 = torch.randn_like(x1)
+        t = torch.rand(len(x1), device=x1.device)
+        xt = (1 - t[:, None]) * x0 + t[:, None] * x1
+        return ((self._forward(network, xt, t, context) - (x1 - x0)) ** 2).mean()
 
-    def _velocity(self, x: torch.Tensor, t: torch.Tensor, condition: torch.Tensor) -> torch.Tensor:
-        return self.networks_["velocity"](torch.cat([x, condition, sinusoidal_embedding(t, TIME_FEATURES)], 1))
+    def _draw(self, network: nn.Module, context: torch.Tensor, n_features: int) -> torch.Tensor:
+        def velocity(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+            return self._forward(network, x, t, context)
 
-    def _train(self, tensors: list[torch.Tensor]) -> list[dict[str, float]]:
-        def loss(x1: torch.Tensor, condition: torch.Tensor) -> torch.Tensor:
-            x0 = torch.randn_like(x1)
-            t = torch.rand(len(x1), device=x1.device)
-            xt = (1 - t[:, None]) * x0 + t[:, None] * x1
-            return ((self._velocity(xt, t, condition) - (x1 - x0)) ** 2).mean()
-
-        return train_generative(
-            loss,
-            self.networks_,
-            tensors,
-            epochs=self.epochs,
-            batch_size=self.batch_size,
-            learning_rate=self.learning_rate,
-            seed=self.seed,
-            patience=self.patience,
-            description=self.name,
-        )
-
-    def _sample_latent(self, condition: torch.Tensor) -> torch.Tensor:
-        x = torch.randn(len(condition), self.geometry_.n_voxels, device=condition.device)
+        x = torch.randn(len(context), n_features, device=context.device)
         h = 1.0 / self.n_steps
         for i in range(self.n_steps):
             t = torch.full((len(x),), i * h, device=x.device)
             if self.solver == "euler":
-                x = x + h * self._velocity(x, t, condition)
+                x = x + h * velocity(x, t)
             elif self.solver == "midpoint":
-                x = x + h * self._velocity(x + 0.5 * h * self._velocity(x, t, condition), t + 0.5 * h, condition)
+                x = x + h * velocity(x + 0.5 * h * velocity(x, t), t + 0.5 * h)
             else:
-                k1 = self._velocity(x, t, condition)
-                k2 = self._velocity(x + 0.5 * h * k1, t + 0.5 * h, condition)
-                k3 = self._velocity(x + 0.5 * h * k2, t + 0.5 * h, condition)
-                k4 = self._velocity(x + h * k3, t + h, condition)
+                k1 = velocity(x, t)
+                k2 = velocity(x + 0.5 * h * k1, t + 0.5 * h)
+                k3 = velocity(x + 0.5 * h * k2, t + 0.5 * h)
+                k4 = velocity(x + h * k3, t + h)
                 x = x + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
         return x

@@ -28,9 +28,17 @@ import torch
 from torch import nn
 
 from ...challenges.calo.geometry import Geometry, geometry_from_dict, geometry_to_dict
-from ...torch_common import fit, resolve_device, seeded_generator
+from ...torch_common import fit, mlp, resolve_device, seeded_generator
 from ..base import with_overrides
-from .preprocessing import EnergyCondition, VoxelFractions, check_incident_energy, check_showers
+from .preprocessing import (
+    EnergyCondition,
+    LayerEnergies,
+    LayerShapes,
+    VoxelFractions,
+    check_incident_energy,
+    check_showers,
+    layer_energies,
+)
 
 FILE_FORMAT = "hepbench-calo-generator-1"
 SIZES: tuple[str, ...] = ("tiny", "small", "full")
@@ -44,6 +52,10 @@ PATIENCE = 10
 training (``tiny`` trains its fixed epochs)."""
 GC_BYTES = 64 * 1024**2
 """Sampling passes that may hold more than this are followed by a garbage collection."""
+REPRESENTATIONS: tuple[str, ...] = ("layers", "voxels")
+"""What the diffusion and flow-matching networks model (see :class:`TimeConditionedGenerator`)."""
+TIME_FEATURES = 16
+"""Sinusoidal features of the diffusion time or flow time fed to those networks."""
 
 
 def spline_bytes_per_shower(n_voxels: int, bins: int) -> int:
@@ -133,7 +145,25 @@ def _held_out_loss(
     return value
 
 
-def sinusoidal_embedding(t: torch.Tensor, dim: int = 16) -> torch.Tensor:
+def merge_histories(parts: dict[str, list[dict[str, float]]], quantity: str) -> list[dict[str, float]]:
+    """One record per epoch of the longest of several trainings run one after the other.
+
+    Each record holds ``{part}_{quantity}`` (and ``{part}_validation_{quantity}``) of every part
+    still training at that epoch: with early stopping the parts may stop at different epochs.
+    """
+    records = []
+    for epoch in range(max(len(history) for history in parts.values())):
+        record: dict[str, float] = {"epoch": epoch}
+        for part, history in parts.items():
+            if epoch < len(history):
+                record[f"{part}_{quantity}"] = history[epoch]["loss"]
+                if "validation_loss" in history[epoch]:
+                    record[f"{part}_validation_{quantity}"] = history[epoch]["validation_loss"]
+        records.append(record)
+    return records
+
+
+def sinusoidal_embedding(t: torch.Tensor, dim: int = TIME_FEATURES) -> torch.Tensor:
     """Features (M, dim) of a time ``t`` in [0, 1] (M,) for the diffusion and flow-matching networks."""
     frequencies = torch.exp(torch.linspace(0.0, np.log(1000.0), dim // 2, device=t.device))
     angles = t[:, None] * frequencies[None, :] * np.pi
@@ -272,7 +302,7 @@ class CaloGenerator(abc.ABC):
         target = CaloGenerator._classes.get(payload["generator"])
         if target is None or not issubclass(target, cls):
             raise ValueError(f"{path}: field 'generator' is {payload['generator']!r}, not a {cls.__name__}")
-        config = json.loads(payload["config"])
+        config = target._upgrade_config(json.loads(payload["config"]))
         if device is not None:
             config["device"] = device
         model = target(**config)
@@ -285,6 +315,12 @@ class CaloGenerator(abc.ABC):
         model.networks_.to(model.device_).eval()
         model.history_ = json.loads(payload["history"])
         return model
+
+    @classmethod
+    def _upgrade_config(cls, config: dict[str, Any]) -> dict[str, Any]:
+        """The configuration of a file written before a parameter was added, with that parameter
+        at the value those files were made with."""
+        return config
 
     # -- hooks -------------------------------------------------------------------------------
     @abc.abstractmethod
@@ -327,3 +363,121 @@ class VoxelSpaceGenerator(CaloGenerator):
     def _sample_latent(self, condition: torch.Tensor) -> torch.Tensor:
         """Standardised voxel logits (M, n_voxels) given the condition (M, 1)."""
         ...
+
+
+class TimeConditionedGenerator(CaloGenerator):
+    """Diffusion and flow matching: networks of ``(x_t, t, context)``, in one of two representations.
+
+    - ``voxels``: one network over all voxels as standardised logits of ``E_voxel / E_inc``,
+      conditioned on the standardised ``log(E_inc)``.
+    - ``layers`` (CaloDREAM, CaloScore v2): an energy network over CaloFlow's flow-I variables of
+      the layer energies given ``log(E_inc)``, and a shape network over the voxels normalised to
+      their layer's energy, given ``log(E_inc)`` and those variables (the true ones in training,
+      the energy network's draw in sampling). Every layer of a sampled shower carries the energy
+      the energy network drew for it: errors of the shape network move energy within a layer
+      instead of adding it.
+
+    Subclasses set ``NETWORK`` (the name of the voxel representation's network) and implement
+    :meth:`_loss` and :meth:`_draw`; their ``__init__`` stores ``hidden``, ``representation``,
+    ``epochs``, ``batch_size``, ``learning_rate``, ``patience`` and ``alpha``.
+    """
+
+    NETWORK: ClassVar[str]
+    hidden: tuple[int, ...]
+    representation: str
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    patience: int | None
+    alpha: float
+
+    @classmethod
+    def _upgrade_config(cls, config: dict[str, Any]) -> dict[str, Any]:
+        # Files written before the layer representation modelled the voxels.
+        return {"representation": "voxels", **config}
+
+    @staticmethod
+    def _check_representation(representation: str) -> None:
+        if representation not in REPRESENTATIONS:
+            raise ValueError(f"representation must be one of {REPRESENTATIONS}, got {representation!r}")
+
+    @abc.abstractmethod
+    def _loss(self, network: nn.Module, x: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+        """Training loss of ``network`` on a batch: targets ``x`` (B, F), ``context`` (B, C)."""
+
+    @abc.abstractmethod
+    def _draw(self, network: nn.Module, context: torch.Tensor, n_features: int) -> torch.Tensor:
+        """Samples (M, n_features) of ``network``'s standardised variables given ``context`` (M, C)."""
+
+    def _network(self, n_features: int, n_context: int) -> nn.Module:
+        return mlp(n_features + n_context + TIME_FEATURES, self.hidden, n_features, activation=nn.SiLU)
+
+    def _forward(self, network: nn.Module, x: torch.Tensor, t: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+        """The network's output for ``x`` (M, F) at times ``t`` (M,) in [0, 1] given ``context`` (M, C)."""
+        return network(torch.cat([x, context, sinusoidal_embedding(t)], 1))
+
+    @property
+    def _n_layers(self) -> int:
+        return len(self.geometry_.active_layers)
+
+    def _fit_transforms(self, energy: np.ndarray, voxels: np.ndarray) -> list[torch.Tensor]:
+        condition = self.condition_.transform(energy)
+        if self.representation == "voxels":
+            self.voxels_ = VoxelFractions(self.alpha)
+            return [self.voxels_.fit_transform(energy, voxels, self.seed), condition]
+        self.layers_ = LayerEnergies(self.alpha)
+        self.shapes_ = LayerShapes(self.geometry_, self.alpha)
+        u = self.layers_.fit_transform(energy, layer_energies(voxels, self.geometry_), self.seed)
+        return [self.shapes_.fit_transform(voxels, self.seed + 1), u, condition]
+
+    def _transform_state(self) -> dict[str, torch.Tensor]:
+        if self.representation == "voxels":
+            return self.voxels_.state()
+        return {**self.layers_.state(), **self.shapes_.state()}
+
+    def _load_transforms(self, state: dict[str, torch.Tensor]) -> None:
+        if self.representation == "voxels":
+            self.voxels_ = VoxelFractions(self.alpha).load(state)
+        else:
+            self.layers_ = LayerEnergies(self.alpha).load(state)
+            self.shapes_ = LayerShapes(self.geometry_, self.alpha).load(state)
+
+    def _build(self) -> None:
+        n_voxels = self.geometry_.n_voxels
+        if self.representation == "voxels":
+            self.networks_ = nn.ModuleDict({self.NETWORK: self._network(n_voxels, 1)})
+        else:
+            self.networks_ = nn.ModuleDict(
+                {"energy": self._network(self._n_layers, 1), "shape": self._network(n_voxels, 1 + self._n_layers)}
+            )
+
+    def _train(self, tensors: list[torch.Tensor]) -> list[dict[str, float]]:
+        def train(name: str, part: list[torch.Tensor], seed: int, description: str) -> list[dict[str, float]]:
+            network = self.networks_[name]
+            return train_generative(
+                lambda x, context: self._loss(network, x, context),
+                network,
+                part,
+                epochs=self.epochs,
+                batch_size=self.batch_size,
+                learning_rate=self.learning_rate,
+                seed=seed,
+                patience=self.patience,
+                description=description,
+            )
+
+        if self.representation == "voxels":
+            return train(self.NETWORK, tensors, self.seed, self.name)
+        x, u, condition = tensors
+        energy = train("energy", [u, condition], self.seed, f"{self.name}: energy")
+        # The shape network sees the true layer energies in training, the energy network's in sampling.
+        shape = train("shape", [x, torch.cat([condition, u], 1)], self.seed + 1, f"{self.name}: shape")
+        return merge_histories({"energy": energy, "shape": shape}, "loss")
+
+    def _generate(self, energy: torch.Tensor, condition: torch.Tensor) -> torch.Tensor:
+        if self.representation == "voxels":
+            z = self._draw(self.networks_[self.NETWORK], condition, self.geometry_.n_voxels)
+            return self.voxels_.inverse(energy, z)
+        u = self._draw(self.networks_["energy"], condition, self._n_layers)
+        x = self._draw(self.networks_["shape"], torch.cat([condition, u], 1), self.geometry_.n_voxels)
+        return self.shapes_.inverse(self.layers_.inverse(energy, u), x)
