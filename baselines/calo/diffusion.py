@@ -8,7 +8,7 @@ Salimans & Ho 2022 stays well conditioned at both ends of the chain). Sampling i
 ``n_steps`` network passes from pure noise, with the predicted ``x_0`` clipped to ``clip``.
 
 With ``representation="layers"`` (the presets) one denoiser draws the layer energies given
-``E_inc`` and a second the voxels normalised per layer given both, as CaloScore v2 does; with
+``E_inc`` and a second the voxels normalised per layer given both (CaloDREAM's split); with
 ``"voxels"``, one denoiser draws all voxels as fractions of ``E_inc`` (see
 :class:`~.generative.TimeConditionedGenerator`). CaloDiffusion uses a convolutional U-Net on the
 cylindrical geometry; these are fully connected.

@@ -370,7 +370,7 @@ class TimeConditionedGenerator(CaloGenerator):
 
     - ``voxels``: one network over all voxels as standardised logits of ``E_voxel / E_inc``,
       conditioned on the standardised ``log(E_inc)``.
-    - ``layers`` (CaloDREAM, CaloScore v2): an energy network over CaloFlow's flow-I variables of
+    - ``layers`` (CaloDREAM's split, and CaloFlow's variables): an energy network over CaloFlow's flow-I variables of
       the layer energies given ``log(E_inc)``, and a shape network over the voxels normalised to
       their layer's energy, given ``log(E_inc)`` and those variables (the true ones in training,
       the energy network's draw in sampling). Every layer of a sampled shower carries the energy

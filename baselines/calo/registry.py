@@ -22,12 +22,14 @@ _GENERATORS = (
     (
         "calo-diffusion",
         "diffusion:CaloDiffusionGenerator",
-        "CaloDiffusion-like DDPM (v-prediction, MLP denoiser) over voxels / E_inc",
+        "CaloDiffusion-like DDPM (v-prediction, MLP denoisers): layer energies given E_inc, "
+        "then voxels normalised per layer",
     ),
     (
         "calo-flow-matching",
         "flow_matching:CaloFlowMatchingGenerator",
-        "CaloDREAM-like conditional flow matching, fixed-step ODE sampling",
+        "CaloDREAM-like conditional flow matching (MLP velocity networks, fixed-step ODE): "
+        "layer energies given E_inc, then voxels normalised per layer",
     ),
 )
 
