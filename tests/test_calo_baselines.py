@@ -218,12 +218,12 @@ def test_layer_representation_gives_each_layer_the_drawn_energy(name, geometry) 
     generated = model.sample(energy[:100], seed=2)
     u, x = drawn
     assert u.shape == (100, len(geometry.active_layers)) and x.shape == (100, geometry.n_voxels)
-    expected = model.layers_.inverse(torch.as_tensor(energy[:100], dtype=torch.float64), u).numpy()
+    expected = model.layers_.energies.inverse(torch.as_tensor(energy[:100], dtype=torch.float64), u).numpy()
     got = layer_energies(generated, geometry)
     filled = got > 0  # a layer whose every drawn fraction fell below alpha stays empty
     assert filled.mean() > 0.95
     np.testing.assert_allclose(got[filled], expected[filled], rtol=1e-4)
-    assert np.all(generated.sum(1) <= float(model.layers_.total_scale) * energy[:100] * (1 + 1e-5))
+    assert np.all(generated.sum(1) <= float(model.layers_.energies.total_scale) * energy[:100] * (1 + 1e-5))
 
 
 def test_files_written_before_the_layer_representation_load_as_voxels(geometry, tmp_path) -> None:

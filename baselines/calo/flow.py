@@ -19,7 +19,7 @@ import zuko
 from torch import nn
 
 from .generative import PATIENCE, CaloGenerator, merge_histories, spline_bytes_per_shower, train_generative
-from .preprocessing import DEFAULT_ALPHA, LayerEnergies, LayerShapes, layer_energies
+from .preprocessing import DEFAULT_ALPHA, LayerRepresentation
 
 
 class CaloFlowGenerator(CaloGenerator):
@@ -93,18 +93,15 @@ class CaloFlowGenerator(CaloGenerator):
         self.seed = seed
 
     def _fit_transforms(self, energy: np.ndarray, voxels: np.ndarray) -> list[torch.Tensor]:
-        self.layers_ = LayerEnergies(self.alpha)
-        self.shapes_ = LayerShapes(self.geometry_, self.alpha)
-        u = self.layers_.fit_transform(energy, layer_energies(voxels, self.geometry_), self.seed)
-        x = self.shapes_.fit_transform(voxels, self.seed + 1)
+        self.layers_ = LayerRepresentation(self.geometry_, self.alpha)
+        x, u = self.layers_.fit_transform(energy, voxels, self.seed)
         return [x, u, self.condition_.transform(energy)]
 
     def _transform_state(self) -> dict[str, torch.Tensor]:
-        return {**self.layers_.state(), **self.shapes_.state()}
+        return self.layers_.state()
 
     def _load_transforms(self, state: dict[str, torch.Tensor]) -> None:
-        self.layers_ = LayerEnergies(self.alpha).load(state)
-        self.shapes_ = LayerShapes(self.geometry_, self.alpha).load(state)
+        self.layers_ = LayerRepresentation(self.geometry_, self.alpha).load(state)
 
     def _sample_bytes_per_shower(self) -> int:
         return spline_bytes_per_shower(self.geometry_.n_voxels, self.bins)
@@ -163,4 +160,4 @@ class CaloFlowGenerator(CaloGenerator):
         # Splines act on [-5, 5]; clamping keeps rare tail draws from decoding to extreme energies.
         u = self.networks_["flow_i"](condition).sample().clamp(-6.0, 6.0)
         x = self.networks_["flow_ii"](torch.cat([condition, u], 1)).sample().clamp(-6.0, 6.0)
-        return self.shapes_.inverse(self.layers_.inverse(energy, u), x)
+        return self.layers_.inverse(energy, u, x)

@@ -32,12 +32,10 @@ from ...torch_common import fit, mlp, resolve_device, seeded_generator
 from ..base import with_overrides
 from .preprocessing import (
     EnergyCondition,
-    LayerEnergies,
-    LayerShapes,
+    LayerRepresentation,
     VoxelFractions,
     check_incident_energy,
     check_showers,
-    layer_energies,
 )
 
 FILE_FORMAT = "hepbench-calo-generator-1"
@@ -425,22 +423,18 @@ class TimeConditionedGenerator(CaloGenerator):
         if self.representation == "voxels":
             self.voxels_ = VoxelFractions(self.alpha)
             return [self.voxels_.fit_transform(energy, voxels, self.seed), condition]
-        self.layers_ = LayerEnergies(self.alpha)
-        self.shapes_ = LayerShapes(self.geometry_, self.alpha)
-        u = self.layers_.fit_transform(energy, layer_energies(voxels, self.geometry_), self.seed)
-        return [self.shapes_.fit_transform(voxels, self.seed + 1), u, condition]
+        self.layers_ = LayerRepresentation(self.geometry_, self.alpha)
+        x, u = self.layers_.fit_transform(energy, voxels, self.seed)
+        return [x, u, condition]
 
     def _transform_state(self) -> dict[str, torch.Tensor]:
-        if self.representation == "voxels":
-            return self.voxels_.state()
-        return {**self.layers_.state(), **self.shapes_.state()}
+        return self.voxels_.state() if self.representation == "voxels" else self.layers_.state()
 
     def _load_transforms(self, state: dict[str, torch.Tensor]) -> None:
         if self.representation == "voxels":
             self.voxels_ = VoxelFractions(self.alpha).load(state)
         else:
-            self.layers_ = LayerEnergies(self.alpha).load(state)
-            self.shapes_ = LayerShapes(self.geometry_, self.alpha).load(state)
+            self.layers_ = LayerRepresentation(self.geometry_, self.alpha).load(state)
 
     def _build(self) -> None:
         n_voxels = self.geometry_.n_voxels
@@ -480,4 +474,4 @@ class TimeConditionedGenerator(CaloGenerator):
             return self.voxels_.inverse(energy, z)
         u = self._draw(self.networks_["energy"], condition, self._n_layers)
         x = self._draw(self.networks_["shape"], torch.cat([condition, u], 1), self.geometry_.n_voxels)
-        return self.shapes_.inverse(self.layers_.inverse(energy, u), x)
+        return self.layers_.inverse(energy, u, x)

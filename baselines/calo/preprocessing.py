@@ -269,3 +269,32 @@ class LayerShapes:
     def load(self, state: dict[str, torch.Tensor]) -> LayerShapes:
         self.scaler.load(state, "shapes")
         return self
+
+
+class LayerRepresentation:
+    """CaloFlow's two-stage variables: :class:`LayerEnergies` (flow I, the energy network) and
+    :class:`LayerShapes` (flow II, the shape network), fitted and inverted together."""
+
+    def __init__(self, geometry: Geometry, alpha: float = DEFAULT_ALPHA) -> None:
+        self.geometry = geometry
+        self.energies = LayerEnergies(alpha)
+        self.shapes = LayerShapes(geometry, alpha)
+
+    def fit_transform(
+        self, incident_energy: np.ndarray, showers: np.ndarray, seed: int
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(shape variables (N, n_voxels), layer-energy variables (N, n_layers)), standardised."""
+        u = self.energies.fit_transform(incident_energy, layer_energies(showers, self.geometry), seed)
+        return self.shapes.fit_transform(showers, seed + 1), u
+
+    def inverse(self, incident_energy: torch.Tensor, u: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """Showers (M, n_voxels) in MeV: shapes ``x`` rescaled per layer to the energies of ``u``."""
+        return self.shapes.inverse(self.energies.inverse(incident_energy, u), x)
+
+    def state(self) -> dict[str, torch.Tensor]:
+        return {**self.energies.state(), **self.shapes.state()}
+
+    def load(self, state: dict[str, torch.Tensor]) -> LayerRepresentation:
+        self.energies.load(state)
+        self.shapes.load(state)
+        return self
