@@ -10,13 +10,15 @@ loss, which smooths the epoch-to-epoch noise of a weak-supervision classifier.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
+import pandas as pd
 import torch
 
 from ...torch_common import binary_loss, fit, mlp, resolve_device
 from ..base import balanced_weights, size_config, with_overrides
+from . import anomaly_inputs as checked
 from .networks import get_architecture
 
 
@@ -204,3 +206,36 @@ class AnomalyClassifier:
             probs = torch.stack([torch.sigmoid(net(xb).squeeze(1)) for net in self.networks_])
             out[start : start + batch_size] = probs.double().mean(dim=0).cpu().numpy()
         return out
+
+
+class ClassifierDetector:
+    """A detector that is one :class:`AnomalyClassifier` trained on labelled events it picks from
+    :class:`AnomalyInputs`; subclasses give :meth:`fit`, which calls :meth:`_fit_classifier`.
+
+    ``classifier`` is unfitted (``None``: the default :class:`AnomalyClassifier`).
+    """
+
+    def __init__(self, classifier: AnomalyClassifier | None = None) -> None:
+        self.classifier = classifier
+
+    @classmethod
+    def for_size(cls, size: str, device: str = "auto", seed: int = 0, architecture: str = "mlp", **params: Any) -> Self:
+        """The classifier of ``size``; ``architecture`` names its network (``networks.ARCHITECTURES``),
+        ``params`` override its configuration (``registry.CLASSIFIER_SEARCH_SPACE``)."""
+        return cls(AnomalyClassifier.for_size(size, device, seed, architecture, **params))
+
+    @property
+    def inputs(self) -> str:
+        """The classifier's input representation (``anomaly_inputs.REPRESENTATIONS``; a classifier
+        without one reads the high-level features)."""
+        return str(getattr(self.classifier or AnomalyClassifier(), "inputs", "features"))
+
+    def _fit_classifier(self, x: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None) -> Self:
+        """Train the classifier on inputs ``x`` (n_events, ...) with labels ``y`` (n_events,)."""
+        self.classifier_ = (self.classifier or AnomalyClassifier()).fit(x, y, sample_weight=sample_weight)
+        return self
+
+    def predict(self, events: pd.DataFrame) -> np.ndarray:
+        """The classifier's probability of label 1 (what the subclass's :meth:`fit` labels 1) per
+        event, shape (n_events,)."""
+        return self.classifier_.predict(checked.representation(events, self.inputs, "events"))

@@ -9,20 +9,17 @@ classes are balanced and the two strips count equally whatever their event count
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
-import pandas as pd
 
 from ...challenges.lhco.protocol import AnomalyInputs
 from . import anomaly_inputs as checked
-from .anomaly_classifier import AnomalyClassifier
+from .anomaly_classifier import AnomalyClassifier, ClassifierDetector
 
 SIDEBAND_WIDTH = 0.2
 """Width (TeV) of each sideband strip next to the signal region."""
 
 
-class CWoLaHunting:
+class CWoLaHunting(ClassifierDetector):
     """Signal region (label 1) versus adjacent sideband strips (label 0) classifier.
 
     Parameters
@@ -34,22 +31,8 @@ class CWoLaHunting:
     """
 
     def __init__(self, classifier: AnomalyClassifier | None = None, sideband_width: float = SIDEBAND_WIDTH) -> None:
-        self.classifier = classifier
+        super().__init__(classifier)
         self.sideband_width = sideband_width
-
-    @classmethod
-    def for_size(
-        cls, size: str, device: str = "auto", seed: int = 0, architecture: str = "mlp", **params: Any
-    ) -> CWoLaHunting:
-        """The classifier of ``size``; ``architecture`` names its network (``networks.ARCHITECTURES``),
-        ``params`` override its configuration (``registry.CLASSIFIER_SEARCH_SPACE``)."""
-        return cls(AnomalyClassifier.for_size(size, device, seed, architecture, **params))
-
-    @property
-    def inputs(self) -> str:
-        """The classifier's input representation (``anomaly_inputs.REPRESENTATIONS``; a classifier
-        without one reads the high-level features)."""
-        return str(getattr(self.classifier or AnomalyClassifier(), "inputs", "features"))
 
     def fit(self, inputs: AnomalyInputs) -> CWoLaHunting:
         if not self.sideband_width > 0:
@@ -78,9 +61,4 @@ class CWoLaHunting:
                 np.full(upper.sum(), 0.25 / upper.sum()),
             ]
         )
-        self.classifier_ = (self.classifier or AnomalyClassifier()).fit(x, y, sample_weight=w)
-        return self
-
-    def predict(self, events: pd.DataFrame) -> np.ndarray:
-        """Probability of 'signal region' rather than 'sideband' per event, shape (n_events,)."""
-        return self.classifier_.predict(checked.representation(events, self.inputs, "events"))
+        return self._fit_classifier(x, y, sample_weight=w)

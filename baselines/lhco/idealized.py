@@ -8,35 +8,15 @@ data-versus-background-estimate method (CATHODE, CURTAINs, FETA ...) can do.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
-import pandas as pd
 
 from ...challenges.lhco.protocol import AnomalyInputs
 from . import anomaly_inputs as checked
-from .anomaly_classifier import AnomalyClassifier
+from .anomaly_classifier import ClassifierDetector
 
 
-class IdealizedAnomalyDetector:
+class IdealizedAnomalyDetector(ClassifierDetector):
     """Classifier of signal-region data (label 1) against ``inputs.background_reference`` (label 0)."""
-
-    def __init__(self, classifier: AnomalyClassifier | None = None) -> None:
-        self.classifier = classifier
-
-    @classmethod
-    def for_size(
-        cls, size: str, device: str = "auto", seed: int = 0, architecture: str = "mlp", **params: Any
-    ) -> IdealizedAnomalyDetector:
-        """The classifier of ``size``; ``architecture`` names its network (``networks.ARCHITECTURES``),
-        ``params`` override its configuration (``registry.CLASSIFIER_SEARCH_SPACE``)."""
-        return cls(AnomalyClassifier.for_size(size, device, seed, architecture, **params))
-
-    @property
-    def inputs(self) -> str:
-        """The classifier's input representation (``anomaly_inputs.REPRESENTATIONS``; a classifier
-        without one reads the high-level features)."""
-        return str(getattr(self.classifier or AnomalyClassifier(), "inputs", "features"))
 
     def fit(self, inputs: AnomalyInputs) -> IdealizedAnomalyDetector:
         window = inputs.signal_region
@@ -50,9 +30,4 @@ class IdealizedAnomalyDetector:
         )
         x = np.concatenate([data, reference])
         y = np.concatenate([np.ones(len(data)), np.zeros(len(reference))])
-        self.classifier_ = (self.classifier or AnomalyClassifier()).fit(x, y)
-        return self
-
-    def predict(self, events: pd.DataFrame) -> np.ndarray:
-        """Probability of 'data' rather than 'background' per event, shape (n_events,)."""
-        return self.classifier_.predict(checked.representation(events, self.inputs, "events"))
+        return self._fit_classifier(x, y)
