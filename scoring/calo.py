@@ -51,17 +51,25 @@ def apply_threshold(showers: np.ndarray, threshold_mev: float) -> np.ndarray:
 
 
 # --- high-level features ----------------------------------------------------------------------
-def high_level_features(geometry: Geometry, incident_energy: np.ndarray, showers: np.ndarray) -> dict[str, np.ndarray]:
-    """Per shower (N,) features: ``etot_einc``, then per active layer L ``e_L`` (MeV), energy-weighted
-    centre ``ec_x_L``, ``ec_y_L``, ``ec_r_L`` (mm; x = r cos alpha ~ eta, y = r sin alpha ~ phi),
-    widths ``width_x_L``, ``width_y_L``, ``width_r_L`` (mm) and ``sparsity_L`` (fraction of voxels
-    with energy). Layers without energy get centre and width 0, as the anchor's nan_to_num does."""
+def _checked_showers(
+    geometry: Geometry, incident_energy: np.ndarray, showers: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Incident energies (N,) and showers (N, n_voxels) as float64, or one error naming the shapes."""
     energy = np.asarray(incident_energy, dtype=np.float64).reshape(-1)
     showers = np.asarray(showers, dtype=np.float64)
     if showers.shape != (len(energy), geometry.n_voxels):
         raise ValueError(
             f"showers must be ({len(energy)}, {geometry.n_voxels}) for {geometry.name}, got {showers.shape}"
         )
+    return energy, showers
+
+
+def high_level_features(geometry: Geometry, incident_energy: np.ndarray, showers: np.ndarray) -> dict[str, np.ndarray]:
+    """Per shower (N,) features: ``etot_einc``, then per active layer L ``e_L`` (MeV), energy-weighted
+    centre ``ec_x_L``, ``ec_y_L``, ``ec_r_L`` (mm; x = r cos alpha ~ eta, y = r sin alpha ~ phi),
+    widths ``width_x_L``, ``width_y_L``, ``width_r_L`` (mm) and ``sparsity_L`` (fraction of voxels
+    with energy). Layers without energy get centre and width 0, as the anchor's nan_to_num does."""
+    energy, showers = _checked_showers(geometry, incident_energy, showers)
     _, r, alpha = geometry.voxel_centres()
     x, y = r * np.cos(alpha), r * np.sin(alpha)
     feats = {"etot_einc": showers.sum(axis=1) / energy}
@@ -258,12 +266,7 @@ def high_level_inputs(geometry: Geometry, incident_energy: np.ndarray, showers: 
     of every active layer. Centres and widths divide by (layer energy + 1e-16), so an empty layer
     gives 0. ``showers`` have the evaluation threshold applied already.
     """
-    energy = np.asarray(incident_energy, dtype=np.float64).reshape(-1)
-    showers = np.asarray(showers, dtype=np.float64)
-    if showers.shape != (len(energy), geometry.n_voxels):
-        raise ValueError(
-            f"showers must be ({len(energy)}, {geometry.n_voxels}) for {geometry.name}, got {showers.shape}"
-        )
+    energy, showers = _checked_showers(geometry, incident_energy, showers)
     _, r, alpha = geometry.voxel_centres()
     eta, phi = r * np.cos(alpha), r * np.sin(alpha)
     slices = geometry.layer_slices()
