@@ -26,8 +26,6 @@ import argparse
 import contextlib
 import io
 import json
-import os
-import platform
 import sys
 import tempfile
 import time
@@ -36,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from timing import machine
 
 from hepbench.challenges.calo.simulator import GFlashSimulator, detector_model
 from hepbench.scoring.calo import (
@@ -147,7 +146,7 @@ def main() -> None:
     independent = GFlashSimulator(model, seed=202).sample(energy)
     reference = reference.astype(np.float64)
     result: dict[str, Any] = {
-        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {platform.system()}",
+        "machine": machine(),
         "geometry": args.geometry,
         "showers_per_class": args.showers,
         "config": {"name": args.config, **asdict(config)},

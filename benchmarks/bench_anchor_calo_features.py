@@ -18,13 +18,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import sys
 from pathlib import Path
 
 import numpy as np
-from timing import median_seconds
+from timing import machine, median_seconds
 
 from hepbench.challenges.calo.simulator import GFlashSimulator, detector_model
 from hepbench.scoring.calo import apply_threshold, evaluation_threshold, high_level_features, separation_power
@@ -111,7 +109,7 @@ def main() -> None:
         Path(args.json).write_text(
             json.dumps(
                 {
-                    "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {platform.system()}",
+                    "machine": machine(),
                     "geometry": args.geometry,
                     "n_showers": args.showers,
                     "differences": differences,

@@ -22,12 +22,11 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
-import platform
 import sys
 from pathlib import Path
 
 import numpy as np
-from timing import median_seconds
+from timing import machine, median_seconds
 
 from hepbench.scoring.intervals import interval_metrics, mae, rmse
 
@@ -142,7 +141,7 @@ def main() -> None:
         Path(args.json).write_text(
             json.dumps(
                 {
-                    "machine": f"{platform.processor() or platform.machine()}, {platform.system()}",
+                    "machine": machine(),
                     "n_sets": args.sets,
                     "n_pseudo_experiments": args.pseudo_experiments,
                     "anchor": theirs,

@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import time
 
-from timing import median_seconds
+from timing import machine, median_seconds
 
 from hepbench.challenges.calo.simulator import GFlashSimulator, detector_model, vary
 from hepbench.scoring.calo import evaluate, generation_timing
@@ -42,7 +41,7 @@ def main() -> None:
     parser.add_argument("--speed-only", action="store_true", help="only the generation speed (no evaluations)")
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
-    result: dict = {"machine": platform.processor() or platform.machine(), "args": vars(args)}
+    result: dict = {"machine": machine(), "args": vars(args)}
 
     if not args.skip_speed:
         speed = {}

@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import statistics
 from pathlib import Path
 
 import numpy as np
 import torch
-from timing import repeat_seconds
+from timing import machine, repeat_seconds
 
 from hepbench import reference_data
 from hepbench.baselines.calo.registry import BASELINES as CALO_BASELINES
@@ -92,7 +91,7 @@ def main() -> None:
             "repeats": args.repeats,
             "torch": torch.__version__,
             "threads": torch.get_num_threads(),
-            "machine": platform.processor() or platform.machine(),
+            "machine": machine(),
         }
         with open(args.json, "w") as fh:
             json.dump({"meta": meta, "results": results}, fh, indent=2)

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import resource
 import subprocess
 import sys
 import time
+
+from timing import machine
 
 
 def measure(method: str, geometry: str, n_train: int, n_showers: int, batch: str) -> dict:
@@ -93,7 +94,7 @@ def main() -> None:
         )
     if args.json:
         with open(args.json, "w") as handle:
-            json.dump({"machine": platform.platform(), "rows": rows}, handle, indent=1)
+            json.dump({"machine": machine(), "rows": rows}, handle, indent=1)
 
 
 if __name__ == "__main__":

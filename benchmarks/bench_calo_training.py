@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 from pathlib import Path
 
 import torch
+from timing import machine
 
 from hepbench import reference_data
 from hepbench.baselines.calo.registry import BASELINES as CALO_BASELINES
@@ -79,7 +79,7 @@ def main() -> None:
             "device": device,
             "torch": torch.__version__,
             "threads": torch.get_num_threads(),
-            "machine": platform.processor() or platform.machine(),
+            "machine": machine(),
         }
         with open(args.json, "w") as fh:
             json.dump({"meta": meta, "results": results}, fh, indent=2)

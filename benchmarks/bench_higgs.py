@@ -18,7 +18,7 @@ import platform
 from typing import Any
 
 import numpy as np
-from timing import median_seconds
+from timing import machine, median_seconds
 
 from hepbench.challenges.higgs_uncertainty.generator import generate_events, generate_process
 from hepbench.challenges.higgs_uncertainty.presets import PRESETS
@@ -79,7 +79,7 @@ def main() -> None:
     args = parser.parse_args()
 
     result: dict[str, Any] = {
-        "machine": f"{platform.processor() or platform.machine()}, {platform.system()}",
+        "machine": machine(),
         "python": platform.python_version(),
     }
     if not args.draws_only:

@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import time
 
 import numpy as np
 import torch
 from sklearn.metrics import roc_auc_score
+from timing import machine
 
 from hepbench.baselines.lhco.registry import BASELINES as LHCO_BASELINES
 from hepbench.challenges.lhco.protocol import AnomalyInputs
@@ -136,7 +136,7 @@ def main() -> None:
                 {
                     "args": vars(args),
                     "device": device,
-                    "machine": platform.processor() or platform.machine(),
+                    "machine": machine(),
                     "runs": runs,
                     "median": summary,
                 },

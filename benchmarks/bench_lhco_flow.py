@@ -16,10 +16,10 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import platform
 import time
 
 import torch
+from timing import machine
 
 from hepbench.baselines.lhco.density import FLOW_SIZES, ConditionalDensity
 from hepbench.torch_common import resolve_device
@@ -97,7 +97,7 @@ def main() -> None:
     result = {
         "size": args.size,
         "device": device,
-        "machine": platform.processor() or platform.machine(),
+        "machine": machine(),
         "date": time.strftime("%Y-%m-%d"),
         "parameters": sum(p.numel() for p in density._flow(4).parameters()),
         "training_events": n_train,

@@ -15,12 +15,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 
 import numpy as np
 from sklearn.metrics import roc_auc_score
-from timing import median_seconds
+from timing import machine, median_seconds
 
 from hepbench.challenges.calo.simulator import GFlashSimulator, detector_model
 from hepbench.scoring.anomaly import anomaly_metrics
@@ -46,9 +44,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
-    result: dict = {
-        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {platform.system()}"
-    }
+    result: dict = {"machine": machine()}
 
     rng = np.random.default_rng(0)
     labels = (rng.random(args.scores) < 0.01).astype(np.int8)

@@ -20,7 +20,7 @@ import os
 import platform
 import time
 
-from timing import median_seconds
+from timing import machine, median_seconds
 
 from hepbench import challenges
 from hepbench.challenges.higgs_uncertainty.dataset import generate_dataset, load_dataset
@@ -86,7 +86,7 @@ def main() -> None:
         print(f"{args.method}, {n} PE, {key}: {wall:.1f} s ({walls['serial'] / wall:.2f}x serial)")
     print(f"answers identical to the serial run: {identical}")
     result = {
-        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {platform.system()}",
+        "machine": machine(),
         "python": platform.python_version(),
         "preset": args.preset,
         "n_pseudo_experiments": n,

@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 
 import numpy as np
 import torch
-from timing import median_seconds
+from timing import machine, median_seconds
 
 from hepbench.torch_common import mlp, predict_logits
 
@@ -59,7 +58,7 @@ def main() -> None:
         )
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"machine": platform.processor() or platform.machine(), **vars(args), "rows": rows}, f, indent=1)
+            json.dump({"machine": machine(), **vars(args), "rows": rows}, f, indent=1)
 
 
 if __name__ == "__main__":

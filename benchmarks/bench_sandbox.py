@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import shutil
 import subprocess
 
-from timing import median_seconds
+from timing import machine, median_seconds
 
 from hepbench.submission_kit.sandbox.base_image import BASE_IMAGE_TAG
 from hepbench.submission_kit.sandbox.bubblewrap import BubblewrapBackend
@@ -96,7 +95,7 @@ def main() -> None:
     for name, seconds in timings.items():
         print(f"{name:28s} {seconds:9.3f} {seconds - bare:11.3f}")
     report = {
-        "platform": platform.platform(),
+        "machine": machine(),
         "repeats": args.repeats,
         "median_seconds": timings,
         "overhead_seconds": {k: v - bare for k, v in timings.items() if k != "bare python3"},

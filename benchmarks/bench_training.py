@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 
 import numpy as np
 import torch
-from timing import median_seconds
+from timing import machine, median_seconds
 
 from hepbench.torch_common import TrainingConfig, mlp, resolve_device, train_classifier
 
@@ -80,7 +79,7 @@ def main() -> None:
             "batch_size": args.batch_size,
             "torch": torch.__version__,
             "threads": torch.get_num_threads(),
-            "machine": platform.processor() or platform.machine(),
+            "machine": machine(),
         }
         with open(args.json, "w") as fh:
             json.dump({"meta": meta, "results": results}, fh, indent=2)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import platform
 import statistics
 import time
 from collections.abc import Callable
@@ -23,3 +25,9 @@ def repeat_seconds(func: Callable[[], object], repeats: int, *, warmup: bool = F
 def median_seconds(func: Callable[[], object], repeats: int, *, warmup: bool = False) -> float:
     """Median wall time in seconds of ``repeats`` calls of ``func`` (see :func:`repeat_seconds`)."""
     return statistics.median(repeat_seconds(func, repeats, warmup=warmup))
+
+
+def machine() -> str:
+    """The machine a benchmark ran on, for its JSON: processor, logical cores, operating system
+    and kernel release (the sandbox's costs depend on the kernel)."""
+    return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}"
