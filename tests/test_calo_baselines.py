@@ -14,7 +14,7 @@ import torch
 
 from hepbench import challenges, reference_data
 from hepbench.baselines.calo.generative import SAMPLE_MEMORY_BYTES, CaloGenerator
-from hepbench.baselines.calo.preprocessing import layer_energies
+from hepbench.baselines.calo.preprocessing import LayerShapes, layer_energies
 from hepbench.challenges.calo.geometry import read_binning_xml
 from hepbench.challenges.calo.testing import sample_test_showers
 
@@ -199,11 +199,14 @@ def test_patience_stops_on_the_held_out_loss_and_is_saved(name, geometry, tmp_pa
     np.testing.assert_array_equal(loaded.sample(energy[:20], seed=1), model.sample(energy[:20], seed=1))
 
 
-@pytest.mark.parametrize("name", ["calo-diffusion", "calo-flow-matching"])
-def test_layer_representation_gives_each_layer_the_drawn_energy(name, geometry) -> None:
-    """The shape network only distributes a layer's energy: the layer sums are the energy network's."""
+@pytest.mark.parametrize(
+    ("name", "floor"), [("calo-diffusion", 0.0), ("calo-flow-matching", 0.0), ("calo-flow-matching", 1.5)]
+)
+def test_layer_representation_gives_each_layer_the_drawn_energy(name, floor, geometry, tmp_path) -> None:
+    """The shape network only distributes a layer's energy: the layer sums are the energy network's.
+    With a deposit floor no generated deposit lies below it."""
     energy, showers = sample_test_showers(geometry, 400, seed=6)
-    model = challenges.get("calo").baseline(name).factory("tiny", "cpu", 0, epochs=2)
+    model = challenges.get("calo").baseline(name).factory("tiny", "cpu", 0, epochs=2, deposit_floor_mev=floor)
     assert model.representation == "layers"
     model.fit(energy, showers, geometry)
     assert set(model.networks_) == {"energy", "shape"}
@@ -224,6 +227,55 @@ def test_layer_representation_gives_each_layer_the_drawn_energy(name, geometry) 
     assert filled.mean() > 0.95
     np.testing.assert_allclose(got[filled], expected[filled], rtol=1e-4)
     assert np.all(generated.sum(1) <= float(model.layers_.energies.total_scale) * energy[:100] * (1 + 1e-5))
+    if floor:  # below the floor only the one deposit of a layer drawn with less energy than the floor
+        for layer in geometry.layer_slices().values():
+            hits = generated[:, layer]
+            below = ((hits > 0) & (hits < floor * (1 - 1e-5))).any(1)
+            assert np.all((hits[below] > 0).sum(1) == 1)
+        loaded = CaloGenerator.load(model.save(tmp_path / "floor.pt"))
+        assert loaded.deposit_floor_mev == floor
+        np.testing.assert_array_equal(loaded.sample(energy[:100], seed=2), generated)
+
+
+def per_voxel(layers: np.ndarray, geometry) -> np.ndarray:
+    """Layer quantities (N, n_layers) repeated over each layer's voxels: (N, n_voxels)."""
+    sizes = [s.stop - s.start for s in geometry.layer_slices().values()]
+    return np.repeat(layers, sizes, axis=1)
+
+
+@pytest.mark.parametrize("floor", [0.0, 2.0])
+def test_layer_shapes_round_trip_with_and_without_a_deposit_floor(floor, geometry) -> None:
+    """Showers without deposits below the floor come back from the shape variables as they were
+    (to the dequantisation, 1e-4 of the layer energy); the caller's array is left untouched."""
+    _, showers = sample_test_showers(geometry, 500, seed=3)
+    showers = np.where(showers >= floor + 0.01, showers, 0.0)
+    before = showers.copy()
+    shapes = LayerShapes(geometry, deposit_floor=floor)
+    z = shapes.fit_transform(showers, seed=1)
+    np.testing.assert_array_equal(showers, before)
+    assert torch.isfinite(z).all() and abs(float(z.mean())) < 1e-3
+    layers = layer_energies(showers, geometry)
+    back = shapes.inverse(torch.as_tensor(layers), z.double()).numpy()
+    np.testing.assert_array_less(np.abs(back - showers), 1e-4 * per_voxel(layers, geometry) + 1e-9)
+    np.testing.assert_allclose(layer_energies(back, geometry), layers, rtol=1e-9)
+
+
+def test_deposit_floor_zeroes_the_fog_and_keeps_each_layers_largest_deposit(geometry) -> None:
+    """Drawn deposits below the floor are removed and their energy goes to the rest of the layer;
+    a layer whose every deposit falls below the floor keeps its largest one, with all its energy."""
+    _, showers = sample_test_showers(geometry, 200, seed=4)
+    shapes = LayerShapes(geometry, deposit_floor=0.5)
+    z = shapes.fit_transform(showers, seed=2)
+    drawn = z.double() + 0.3 * torch.randn(z.shape, generator=torch.Generator().manual_seed(5), dtype=torch.float64)
+    layers = torch.as_tensor(layer_energies(showers, geometry))
+    layers[:, 0] = 0.3  # below the floor: every deposit of the first layer is below it
+    out = shapes.inverse(layers, drawn).numpy()
+    assert np.all((out == 0) | (out >= 0.5 * (1 - 1e-5)) | (per_voxel(layers.numpy(), geometry) < 0.5))
+    np.testing.assert_allclose(layer_energies(out, geometry), layers.numpy(), rtol=1e-9)
+    first = out[:, geometry.layer_slices()[geometry.active_layers[0].id]]
+    assert np.all((first > 0).sum(1) == 1) and np.allclose(first.max(1), 0.3)
+    without = LayerShapes(geometry).load(shapes.state()).inverse(layers, drawn).numpy()
+    assert ((without > 0) & (without < 0.5)).sum() > 10 * ((out > 0) & (out < 0.5)).sum()
 
 
 def test_files_written_before_the_layer_representation_load_as_voxels(geometry, tmp_path) -> None:
@@ -241,3 +293,9 @@ def test_files_written_before_the_layer_representation_load_as_voxels(geometry, 
     np.testing.assert_array_equal(loaded.sample(energy[:20], seed=1), model.sample(energy[:20], seed=1))
     with pytest.raises(ValueError, match="representation must be one of"):
         challenges.get("calo").baseline("calo-diffusion").factory("tiny", "cpu", 0, representation="pixels")
+    with pytest.raises(ValueError, match="deposit_floor_mev: must be a finite number of MeV >= 0"):
+        challenges.get("calo").baseline("calo-flow-matching").factory("tiny", "cpu", 0, deposit_floor_mev=-1.0)
+    with pytest.raises(ValueError, match="'layers' representation only"):
+        challenges.get("calo").baseline("calo-diffusion").factory(
+            "tiny", "cpu", 0, representation="voxels", deposit_floor_mev=0.1
+        )

@@ -63,12 +63,13 @@ class CaloDiffusionGenerator(TimeConditionedGenerator):
         learning_rate: float = 1e-3,
         patience: int | None = None,
         representation: str = "layers",
+        deposit_floor_mev: float = 0.0,
         clip: float = 6.0,
         alpha: float = DEFAULT_ALPHA,
         device: str = "auto",
         seed: int = 0,
     ) -> None:
-        self._check_representation(representation)
+        self._check_representation(representation, deposit_floor_mev)
         self.hidden = tuple(hidden)
         self.n_steps = n_steps
         self.epochs = epochs
@@ -76,6 +77,7 @@ class CaloDiffusionGenerator(TimeConditionedGenerator):
         self.learning_rate = learning_rate
         self.patience = patience
         self.representation = representation
+        self.deposit_floor_mev = float(deposit_floor_mev)
         self.clip = clip
         self.alpha = alpha
         self.device = device

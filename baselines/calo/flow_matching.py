@@ -58,13 +58,14 @@ class CaloFlowMatchingGenerator(TimeConditionedGenerator):
         learning_rate: float = 1e-3,
         patience: int | None = None,
         representation: str = "layers",
+        deposit_floor_mev: float = 0.0,
         alpha: float = DEFAULT_ALPHA,
         device: str = "auto",
         seed: int = 0,
     ) -> None:
         if solver not in SOLVERS:
             raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
-        self._check_representation(representation)
+        self._check_representation(representation, deposit_floor_mev)
         self.hidden = tuple(hidden)
         self.n_steps = n_steps
         self.solver = solver
@@ -73,6 +74,7 @@ class CaloFlowMatchingGenerator(TimeConditionedGenerator):
         self.learning_rate = learning_rate
         self.patience = patience
         self.representation = representation
+        self.deposit_floor_mev = float(deposit_floor_mev)
         self.alpha = alpha
         self.device = device
         self.seed = seed

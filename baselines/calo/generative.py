@@ -34,6 +34,7 @@ from .preprocessing import (
     EnergyCondition,
     LayerRepresentation,
     VoxelFractions,
+    check_deposit_floor,
     check_incident_energy,
     check_showers,
 )
@@ -377,7 +378,8 @@ class TimeConditionedGenerator(CaloGenerator):
 
     Subclasses set ``NETWORK`` (the name of the voxel representation's network) and implement
     :meth:`_loss` and :meth:`_draw`; their ``__init__`` stores ``hidden``, ``representation``,
-    ``epochs``, ``batch_size``, ``learning_rate``, ``patience`` and ``alpha``.
+    ``epochs``, ``batch_size``, ``learning_rate``, ``patience``, ``alpha`` and
+    ``deposit_floor_mev`` (the layer representation's :class:`LayerShapes` floor, MeV; 0: none).
     """
 
     NETWORK: ClassVar[str]
@@ -388,16 +390,20 @@ class TimeConditionedGenerator(CaloGenerator):
     learning_rate: float
     patience: int | None
     alpha: float
+    deposit_floor_mev: float
 
     @classmethod
     def _upgrade_config(cls, config: dict[str, Any]) -> dict[str, Any]:
-        # Files written before the layer representation modelled the voxels.
-        return {"representation": "voxels", **config}
+        # Files written before the layer representation modelled the voxels, and before the
+        # shape network had a deposit floor.
+        return {"representation": "voxels", "deposit_floor_mev": 0.0, **config}
 
     @staticmethod
-    def _check_representation(representation: str) -> None:
+    def _check_representation(representation: str, deposit_floor_mev: float = 0.0) -> None:
         if representation not in REPRESENTATIONS:
             raise ValueError(f"representation must be one of {REPRESENTATIONS}, got {representation!r}")
+        if check_deposit_floor(deposit_floor_mev, "deposit_floor_mev") > 0 and representation != "layers":
+            raise ValueError("deposit_floor_mev applies to the 'layers' representation only; set it to 0 for 'voxels'")
 
     @abc.abstractmethod
     def _loss(self, network: nn.Module, x: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
@@ -423,7 +429,7 @@ class TimeConditionedGenerator(CaloGenerator):
         if self.representation == "voxels":
             self.voxels_ = VoxelFractions(self.alpha)
             return [self.voxels_.fit_transform(energy, voxels, self.seed), condition]
-        self.layers_ = LayerRepresentation(self.geometry_, self.alpha)
+        self.layers_ = LayerRepresentation(self.geometry_, self.alpha, self.deposit_floor_mev)
         x, u = self.layers_.fit_transform(energy, voxels, self.seed)
         return [x, u, condition]
 
@@ -434,7 +440,7 @@ class TimeConditionedGenerator(CaloGenerator):
         if self.representation == "voxels":
             self.voxels_ = VoxelFractions(self.alpha).load(state)
         else:
-            self.layers_ = LayerRepresentation(self.geometry_, self.alpha).load(state)
+            self.layers_ = LayerRepresentation(self.geometry_, self.alpha, self.deposit_floor_mev).load(state)
 
     def _build(self) -> None:
         n_voxels = self.geometry_.n_voxels

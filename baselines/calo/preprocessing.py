@@ -8,7 +8,8 @@ learn in a transformed space:
   then standardised per voxel (CaloFlow / CaloDiffusion style);
 - layer energies (CaloFlow flow I): ``u_0 = E_tot / (s E_inc)``, ``u_i = E_i / sum_{j >= i} E_j``,
   each logit-transformed and standardised;
-- layer shapes (CaloFlow flow II): ``E_voxel / E_layer`` per layer, logit-transformed and standardised.
+- layer shapes (CaloFlow flow II): ``E_voxel / E_layer`` per layer, logit-transformed and standardised,
+  optionally with the empty voxels read as deposits below a floor in MeV (:class:`LayerShapes`).
 
 Exact zeros would become a spike at ``logit(alpha)`` that a density estimator cannot model, so
 during fitting a uniform noise in [0, alpha) is added to every fraction (dequantisation); on the
@@ -65,6 +66,14 @@ def check_showers(
     if np.any(voxels < 0):
         raise ValueError(f"showers: voxel energies must be >= 0 MeV (minimum {voxels.min():g})")
     return energy, voxels
+
+
+def check_deposit_floor(value: float, field: str = "deposit_floor") -> float:
+    """A deposit floor (MeV) as a float: finite and >= 0 (0: no floor)."""
+    floor = float(value)
+    if not (np.isfinite(floor) and floor >= 0):
+        raise ValueError(f"{field}: must be a finite number of MeV >= 0, got {value!r}")
+    return floor
 
 
 # -- elementwise transforms --------------------------------------------------------------------
@@ -233,35 +242,72 @@ class LayerEnergies:
 
 
 class LayerShapes:
-    """CaloFlow flow-II variables: voxels as standardised logits of ``E_voxel / E_layer``."""
+    """CaloFlow flow-II variables: voxels as standardised logits of ``E_voxel / E_layer``.
 
-    def __init__(self, geometry: Geometry, alpha: float = DEFAULT_ALPHA) -> None:
+    With a ``deposit_floor`` (MeV, > 0) the empty voxels are read as deposits below that floor:
+    in fitting each gets a uniform deposit in [0, floor) MeV, divided like the hits by the layer's
+    true energy; on the way back deposits below the floor are set to zero and each layer is
+    renormalised to its energy, so that a shower without deposits below the floor comes back as
+    it was. Without it an empty voxel's logit is a spike several units below those of the hits,
+    and a network trained on both puts mass in the gap between them: a fog of deposits far below
+    any readout threshold, and hits drawn too soft (``docs/results.md``). The floor closes that
+    gap from below. A layer with energy keeps at least its largest deposit.
+    """
+
+    def __init__(self, geometry: Geometry, alpha: float = DEFAULT_ALPHA, deposit_floor: float = 0.0) -> None:
         self.alpha = alpha
+        self.deposit_floor = check_deposit_floor(deposit_floor)
+        self.geometry = geometry
         self.slices = list(geometry.layer_slices().values())
         self.scaler = Standardiser()
 
-    def _fractions(self, showers: torch.Tensor) -> torch.Tensor:
-        parts = []
-        for s in self.slices:
-            layer = showers[:, s]
-            total = layer.sum(1, keepdim=True)
-            parts.append(torch.where(total > 0, layer / total.clamp_min(1e-300), 0.0))
-        return torch.cat(parts, 1)
-
     def fit_transform(self, showers: np.ndarray, seed: int) -> torch.Tensor:
-        fraction = self._fractions(torch.as_tensor(showers, dtype=torch.float64))
-        y = logit(dequantise(fraction, self.alpha, seeded_generator(seed), inplace=True), self.alpha, inplace=True)
+        generator = seeded_generator(seed)
+        deposits = torch.as_tensor(showers, dtype=torch.float64)
+        layers = layer_energies(deposits, self.geometry)
+        if self.deposit_floor > 0:
+            deposits = deposits.clone()  # the caller's showers stay as they are
+            empty = deposits == 0
+            noise = torch.rand(int(empty.sum()), generator=generator, dtype=torch.float64)
+            deposits[empty] = noise.mul_(self.deposit_floor)
+            del empty, noise
+        parts = []
+        for i, s in enumerate(self.slices):
+            total = layers[:, i : i + 1]
+            parts.append(torch.where(total > 0, deposits[:, s] / total.clamp_min(1e-300), 0.0).clamp_(0.0, 1.0))
+        del deposits
+        fraction = torch.cat(parts, 1)
+        del parts
+        y = logit(dequantise(fraction, self.alpha, generator, inplace=True), self.alpha, inplace=True)
         return self.scaler.fit(y).transform(y, inplace=True).float()
 
     def inverse(self, layers: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        """Showers (M, n_voxels) in MeV: each layer's fractions renormalised to sum to its energy ``layers``."""
+        """Showers (M, n_voxels) in MeV: each layer's deposits renormalised to sum to its energy ``layers`` (M, n_layers)."""
         fraction = inverse_logit(self.scaler.inverse(z.double()), self.alpha)
         parts = []
         for i, s in enumerate(self.slices):
-            f = fraction[:, s]
-            norm = f.sum(1, keepdim=True)
-            parts.append(torch.where(norm > 0, f / norm.clamp_min(1e-300), 0.0) * layers[:, i : i + 1].double())
+            energy = layers[:, i : i + 1].double()
+            deposits = fraction[:, s] * energy
+            if self.deposit_floor > 0:
+                deposits = self._above_floor(deposits, energy)
+            norm = deposits.sum(1, keepdim=True)
+            parts.append(torch.where(norm > 0, deposits / norm.clamp_min(1e-300), 0.0) * energy)
         return torch.cat(parts, 1)
+
+    def _above_floor(self, deposits: torch.Tensor, energy: torch.Tensor) -> torch.Tensor:
+        """A layer's drawn ``deposits`` (M, n) MeV with only its k largest kept: the most that are
+        each at or above the floor both as drawn and once rescaled to the layer ``energy`` (M, 1);
+        at least one. Both conditions hold for a prefix of the deposits sorted in decreasing order,
+        so k is a count, and no kept deposit falls below the floor in the renormalisation."""
+        top, order = deposits.sort(1, descending=True)
+        # The dequantisation noise of the fractions adds up to alpha * E_layer to a deposit.
+        drawn_above = top >= self.deposit_floor + self.alpha * energy
+        rescaled_above = top * energy >= self.deposit_floor * top.cumsum(1)
+        n_kept = (drawn_above & rescaled_above).sum(1, keepdim=True).clamp_min(1)
+        rank = torch.empty_like(order).scatter_(
+            1, order, torch.arange(order.shape[1], device=order.device).expand_as(order)
+        )
+        return torch.where(rank < n_kept, deposits, 0.0)
 
     def state(self) -> dict[str, torch.Tensor]:
         return self.scaler.state("shapes")
@@ -275,10 +321,10 @@ class LayerRepresentation:
     """CaloFlow's two-stage variables: :class:`LayerEnergies` (flow I, the energy network) and
     :class:`LayerShapes` (flow II, the shape network), fitted and inverted together."""
 
-    def __init__(self, geometry: Geometry, alpha: float = DEFAULT_ALPHA) -> None:
+    def __init__(self, geometry: Geometry, alpha: float = DEFAULT_ALPHA, deposit_floor: float = 0.0) -> None:
         self.geometry = geometry
         self.energies = LayerEnergies(alpha)
-        self.shapes = LayerShapes(geometry, alpha)
+        self.shapes = LayerShapes(geometry, alpha, deposit_floor)
 
     def fit_transform(
         self, incident_energy: np.ndarray, showers: np.ndarray, seed: int

@@ -38,6 +38,9 @@ _MLP_SPACE: dict[str, Param] = {
     "width": Param("int", 64, 1024, log=True),
     "depth": Param("int", 2, 4),
     "batch_size": Param("categorical", choices=(64, 128, 256)),
+    # The shape network's floor: empty voxels read as deposits below it, deposits drawn below it
+    # removed (MeV; 0 = none; LayerShapes). The reference's smallest deposits are near 0.1 MeV.
+    "deposit_floor_mev": Param("categorical", choices=(0.0, 0.1, 0.5)),
 }
 SEARCH_SPACES: dict[str, dict[str, Param]] = {
     # n_steps: ODE steps of the sampler (fewer is faster, more integrates the flow more exactly).
