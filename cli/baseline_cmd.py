@@ -294,6 +294,7 @@ def compare(
     min_background: MinBackgroundOption = None,
     geometry: GeometryOption = None,
     classifier: ClassifierOption = None,
+    epochs: EpochsOption = None,
     progress: ProgressOption = True,
     json_path: JsonOption = None,
 ) -> None:
@@ -313,9 +314,6 @@ def compare(
         preset=preset,
         seed=seed,
         data=data,
-        sets=sets,
-        pseudo_experiments=pseudo_experiments,
-        plan_seed=plan_seed or 0,
         size=size,
         device=device,
         scheduler=scheduler,
@@ -327,8 +325,17 @@ def compare(
         command=command,
         date=datetime.date.today().isoformat(),
         json_path=json_path,
+        # Only the options given: a challenge refuses those that do not apply to it.
         **_options(
-            model_seeds=model_seed, real=real, min_background=min_background, geometry=geometry, classifier=classifier
+            sets=sets,
+            pseudo_experiments=pseudo_experiments,
+            plan_seed=plan_seed,
+            model_seeds=model_seed,
+            real=real,
+            min_background=min_background,
+            geometry=geometry,
+            classifier=classifier,
+            epochs=epochs,
         ),
     )
 

@@ -31,6 +31,8 @@ def test_compare_two_generators_writes_metrics_multiclass_and_markdown(tmp_path)
             "tiny",
             "--classifier",
             "tiny",
+            "--epochs",  # what is checked here is the comparison, not the generators' quality
+            "3",
             "--data",
             str(tmp_path / "data"),
             "--scheduler",

@@ -409,9 +409,11 @@ class CaloFastSimulation(Challenge):
         geometry: str | None = None,
         classifier: str = "small",
         resume: bool = False,
+        epochs: int | None = None,
         **options: Any,
     ) -> list[dict[str, Any]]:
-        """Every generator on each geometry of the preset: metrics, multiclass scores, Markdown."""
+        """Every generator on each geometry of the preset: metrics, multiclass scores, Markdown;
+        ``epochs`` caps every generator's training epochs (default each size's)."""
         from ...checkpoints import beside, remove_folder
         from ...output import console, write_json
         from ...parallel import dask_client, map_tasks
@@ -421,6 +423,7 @@ class CaloFastSimulation(Challenge):
         from .evaluation import multiclass_heatmap
         from .run import calo_markdown, multiclass_table
 
+        check_options(self, options, ())
         if resume and json_path is None:
             raise ValueError("--resume needs --json: its checkpoints are kept beside the JSON file")
         folder = self.ensure_data(preset, seed, data, geometry)
@@ -436,7 +439,19 @@ class CaloFastSimulation(Challenge):
             figures = Path(json_path).parent
         for geo in geometries:
             tasks = [
-                (m, preset, seed, folder, size, device, geo, classifier, checkpoints and checkpoints / geo / m, resume)
+                (
+                    m,
+                    preset,
+                    seed,
+                    folder,
+                    size,
+                    device,
+                    geo,
+                    classifier,
+                    checkpoints and checkpoints / geo / m,
+                    resume,
+                    epochs,
+                )
                 for m in names
             ]
             with dask_client(scheduler if len(tasks) > 1 else "serial", workers) as client:
@@ -586,6 +601,7 @@ def _run_one(
     classifier: str,
     checkpoint: Path | None = None,
     resume: bool = False,
+    epochs: int | None = None,
 ) -> tuple[dict[str, Any], np.ndarray]:
     """One generator as a task of a Dask map (a plain function, so it pickles)."""
     return CHALLENGE.run_generator(
@@ -600,6 +616,7 @@ def _run_one(
         checkpoint=checkpoint,
         resume=resume,
         keep_checkpoint=True,
+        epochs=epochs,
     )
 
 

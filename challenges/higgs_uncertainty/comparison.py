@@ -170,9 +170,6 @@ def compare(
     preset: str,
     seed: int,
     data: Any,
-    sets: int | None,
-    pseudo_experiments: int | None,
-    plan_seed: int,
     size: str | None,
     device: str,
     scheduler: str,
@@ -184,6 +181,9 @@ def compare(
     command: str,
     date: str,
     json_path: Any,
+    sets: int | None = None,
+    pseudo_experiments: int | None = None,
+    plan_seed: int = 0,
     **options: Any,
 ) -> list[dict[str, Any]]:
     """Every baseline of ``names`` on the same data and test plan, one baseline per worker;
@@ -191,13 +191,14 @@ def compare(
     from ...checkpoints import beside, remove_empty_folders
     from ...output import console, write_json
     from ...parallel import dask_client, map_tasks
-    from ..base import run_task
+    from ..base import check_options, run_task
     from ..resume import split_resumed
 
     if options.get("model_seeds") or options.get("real"):
         raise ValueError(
             "--model-seed and --real apply to lhco comparisons; for higgs-uncertainty use `baseline run --model-seed`"
         )
+    check_options(challenge, options, ())
     records: list[dict[str, Any]] = []
     # Results on the same data and plan of methods this run does not name stay in the file and table.
     carried: list[dict[str, Any]] = []

@@ -351,6 +351,7 @@ class LhcOlympics(Challenge):
         from .comparison import comparison_markdown, plot_sic_curves, summarise
         from .dataset import is_correlated
 
+        check_options(self, options, ())
         seeds = model_seeds or [0, 1, 2]
         records: list[dict[str, Any]] = []
         # Results on the same data that this run does not name stay in the file and the table.
