@@ -95,17 +95,3 @@ def test_unknown_scheduler_is_a_clear_error() -> None:
         check_scheduler("threads")
     with pytest.raises(ValueError, match="at least one worker"), dask_client("local", n_workers=-1):
         pass
-
-
-def test_generation_on_local_cluster_is_byte_identical(tmp_path, higgs_tiny_dir) -> None:
-    from hepbench.challenges.higgs_uncertainty.dataset import generate_dataset
-    from hepbench.datafiles import read_sidecar
-
-    serial = higgs_tiny_dir  # the session's serial generation of the tiny preset, seed 5
-    with dask_client("local", n_workers=2) as client:
-        generate_dataset("tiny", 5, tmp_path / "dask", client=client)
-    for split in ("train", "test"):
-        assert (
-            read_sidecar(serial / f"{split}.parquet")["sha256"]
-            == read_sidecar(tmp_path / "dask" / f"{split}.parquet")["sha256"]
-        )
