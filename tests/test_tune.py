@@ -72,17 +72,17 @@ def test_best_so_far_skips_failed_trials() -> None:
 
 
 @pytest.mark.slow
-def test_higgs_objective_reads_no_test_data(tmp_path) -> None:
-    from hepbench.challenges.higgs_uncertainty.dataset import generate_dataset
+def test_higgs_objective_reads_no_test_data(tmp_path, higgs_tiny_dir) -> None:
+    import shutil
 
-    generate_dataset("tiny", 3, tmp_path)
-    (tmp_path / "test.parquet").write_bytes(b"not the test set")  # reading it would fail
+    data = shutil.copytree(higgs_tiny_dir, tmp_path / "data")  # the session's tiny preset, seed 5
+    (data / "test.parquet").write_bytes(b"not the test set")  # reading it would fail
     metrics = challenges.get("higgs-uncertainty").validation_objective(
         "bdt-template-fit",
         {"n_estimators": 50, "n_bins": 6},
         preset="tiny",
-        seed=3,
-        data_dir=tmp_path,
+        seed=5,
+        data_dir=data,
         size="tiny",
         device="cpu",
         n_sets=1,
