@@ -29,7 +29,7 @@ from sqlalchemy import delete, select, update
 
 from .db import Store
 from .models import FAILED, QUEUED, RUNNING, SCORED, ArtefactRow, MetricValueRow, RunRow, SubmissionRow, utcnow
-from .scoring import Scored, score_payload
+from .scoring import PayloadError, RunFailed, Scored, score_payload
 
 DEFAULT_MAX_ATTEMPTS = 3
 log = logging.getLogger(__name__)
@@ -287,7 +287,9 @@ def score_claim(
         score = scorer(challenge, payload, plan, label)  # type: ignore[misc]
     except Exception as err:  # noqa: BLE001 - a bad payload fails its run with the reason, never the worker
         stop.set()
-        return FAILED if fail(store, claim, f"{type(err).__name__}: {err}") else "lost"
+        # Our own failures already read as a reason; anything else keeps its type for the organiser.
+        reason = str(err) if isinstance(err, PayloadError | RunFailed) else f"{type(err).__name__}: {err}"
+        return FAILED if fail(store, claim, reason) else "lost"
     finally:
         stop.set()
         beater.join()

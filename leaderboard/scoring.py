@@ -54,6 +54,11 @@ class PayloadError(ValueError):
     """A payload that cannot be scored (the message names the file and the field)."""
 
 
+class RunFailed(RuntimeError):
+    """The sandboxed run gave nothing to score (timeout, out of memory, crash, invalid outputs);
+    the message is the sandbox's status and reason, shown to the participant as it is."""
+
+
 def read_record(path: Path) -> dict[str, Any]:
     """The single run record in ``path`` (a baseline submission holds exactly one)."""
     try:
@@ -138,7 +143,7 @@ def _sandboxed(
             n_bootstrap=n_bootstrap,
         )
     if record["status"] != "ok":
-        raise RuntimeError(f"{record['status']}: {record.get('reason', '')}")
+        raise RunFailed(f"{record['status']}: {record.get('reason', '')}")
     from .plots import PLOTTERS as PLOTTED
 
     run = record["score"]

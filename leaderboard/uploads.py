@@ -1,7 +1,7 @@
 """Participants' submissions over HTTP: an authenticated, size-capped upload streamed to disk.
 
 ``POST /api/challenges/{challenge}/{phase}/submissions`` with ``Authorization: Bearer TOKEN``
-and the payload as the request body (``?method=NAME&format=csv|json``). The body goes to a file
+and the payload as the request body (``?method=NAME&format=csv|json|tar.gz|zip|tar``). The body goes to a file
 under the leaderboard home while its sha256 is computed, and stops with 413 past the cap; it is
 then submitted as if by ``hepbench leaderboard submit --token``.
 """
