@@ -57,9 +57,12 @@ def read_sidecar(path: str | Path) -> dict[str, Any]:
     if not meta_path.exists():
         raise DataFileError(f"{meta_path}: sidecar missing (expected next to {Path(path).name})")
     try:
-        return json.loads(meta_path.read_text())
-    except json.JSONDecodeError as err:
+        meta = json.loads(meta_path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
         raise DataFileError(f"{meta_path}: not valid JSON ({err})") from err
+    if not isinstance(meta, dict):
+        raise DataFileError(f"{meta_path}: a sidecar holds one JSON object, found {type(meta).__name__}")
+    return meta
 
 
 def read_table(path: str | Path, *, verify: bool = True, columns: list[str] | None = None) -> pd.DataFrame:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import os
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -58,6 +60,15 @@ SizeOption = Annotated[
 ]
 
 
+def _one_line(err: BaseException) -> str:
+    """The error's message on one line: HDF5 libraries put their call stack before the reason,
+    which is the last line."""
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    if len(lines) > 1 and "HDF5 error back trace" in lines[0]:
+        return lines[-1]
+    return " ".join(lines)
+
+
 def handles_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     """Turn expected failures (bad input, corrupt files) into a one-line message and exit 1."""
 
@@ -73,8 +84,14 @@ def handles_errors(func: Callable[..., Any]) -> Callable[..., Any]:
                 raise
             err_console.print(f"[bold red]error:[/bold red] {escape(hint)}")
             raise typer.Exit(code=1) from None
-        except (ValueError, FileNotFoundError, PermissionError, RuntimeError, KeyError) as err:
-            err_console.print(f"[bold red]error:[/bold red] {escape(printable(str(err)))}")
+        except (ValueError, OSError, RuntimeError, KeyError, OverflowError, zipfile.BadZipFile) as err:
+            err_console.print(f"[bold red]error:[/bold red] {escape(printable(_one_line(err)))}")
+            raise typer.Exit(code=1) from None
+        except Exception as err:  # an input no check anticipated, or a bug: still one line
+            if os.environ.get("HEPBENCH_DEBUG"):
+                raise
+            message = f"{type(err).__name__}: {_one_line(err)} (unexpected; HEPBENCH_DEBUG=1 shows where)"
+            err_console.print(f"[bold red]error:[/bold red] {escape(printable(message))}")
             raise typer.Exit(code=1) from None
 
     return wrapper

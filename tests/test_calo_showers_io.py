@@ -55,6 +55,30 @@ def test_errors_name_file_and_dataset(tmp_path):
         write_showers(tmp_path / "x.hdf5", energy, showers[:3])
 
 
+def test_groups_compound_types_and_damaged_chunks_are_named(tmp_path):
+    energy, showers = _sample()
+    with h5py.File(tmp_path / "group.hdf5", "w") as handle:
+        handle["incident_energies"] = energy.reshape(-1, 1)
+        handle.create_group("showers")
+    with pytest.raises(DataFileError, match="group.hdf5: 'showers' must be a numeric dataset, found Group"):
+        read_showers(tmp_path / "group.hdf5")
+    with h5py.File(tmp_path / "compound.hdf5", "w") as handle:
+        handle["incident_energies"] = np.zeros(len(energy), dtype=[("a", "f4"), ("b", "f4")])
+        handle["showers"] = showers
+    with pytest.raises(DataFileError, match="compound.hdf5: 'incident_energies' must be a numeric dataset"):
+        read_showers(tmp_path / "compound.hdf5")
+    damaged = tmp_path / "damaged.hdf5"
+    with h5py.File(damaged, "w") as handle:
+        handle["incident_energies"] = energy.reshape(-1, 1)
+        handle.create_dataset("showers", data=showers, chunks=showers.shape, compression="gzip")
+        offset = handle["showers"].id.get_chunk_info(0).byte_offset
+    with open(damaged, "r+b") as handle:  # inside the compressed chunk: the deflate stream breaks
+        handle.seek(offset + 16)
+        handle.write(bytes(64))
+    with pytest.raises(DataFileError, match="damaged.hdf5: rows 0-.* cannot be read"):
+        read_showers(damaged)
+
+
 def test_showers_written_block_by_block_are_the_array_written_at_once(tmp_path):
     energy, showers = _sample(n=100, v=50)
     whole = write_showers(tmp_path / "whole.hdf5", energy, showers)

@@ -179,3 +179,30 @@ def test_a_newer_record_version_is_refused_with_the_field_named(tmp_path) -> Non
     )
     with pytest.raises(RecordError, match=r"r.json: field record_version is 2"):
         load_records(path)
+
+
+def test_an_unexpected_error_is_one_line_and_hepbench_debug_shows_where(tmp_path, monkeypatch) -> None:
+    from hepbench import challenges
+
+    def broken(self, outputs, truth, **options):
+        raise TypeError("list indices must be integers or slices, not str")
+
+    monkeypatch.setattr(type(challenges.get("lhco")), "score", broken)
+    args = ["score", "lhco", str(tmp_path / "answer.json"), str(tmp_path / "truth")]
+    result = runner.invoke(app, args)
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    assert len(lines) == 1 and "TypeError: list indices" in lines[0] and "HEPBENCH_DEBUG=1" in lines[0]
+    monkeypatch.setenv("HEPBENCH_DEBUG", "1")
+    assert isinstance(runner.invoke(app, args).exception, TypeError)
+
+
+def test_an_hdf5_library_trace_is_reduced_to_its_reason() -> None:
+    from hepbench.cli.apps import _one_line
+
+    trace = OSError(
+        'HDF5 error back trace\n\n  File "H5F.c", line 827, in H5Fopen\n    unable to open file\n\n'
+        "End of HDF5 error back trace\n\nUnable to open/create file 'rand.hdf5'"
+    )
+    assert _one_line(trace) == "Unable to open/create file 'rand.hdf5'"
+    assert _one_line(ValueError("a.csv: column 'mu_hat'\n  missing")) == "a.csv: column 'mu_hat' missing"

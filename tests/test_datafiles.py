@@ -48,6 +48,9 @@ def test_missing_or_broken_sidecar(tmp_path) -> None:
     path.with_suffix(".json").write_text("{not json")
     with pytest.raises(DataFileError, match=r"x\.json: not valid JSON"):
         read_table(path)
+    path.with_suffix(".json").write_text("[1, 2]")
+    with pytest.raises(DataFileError, match=r"x\.json: a sidecar holds one JSON object, found list"):
+        read_table(path)
     path.with_suffix(".json").unlink()
     with pytest.raises(DataFileError, match="sidecar missing"):
         read_table(path)

@@ -113,3 +113,12 @@ def test_cli_generate_and_validate(tmp_path) -> None:
     assert {r["feature"] for r in validation["distances"]} >= {"mjj", "mj1", "delta_m", "tau21_j1", "tau21_j2"}
     assert {r["class"] for r in validation["two_sample"]} == {"background", "signal"}
     assert "two-sample" in result.output
+
+
+def test_validate_refuses_a_real_path_that_does_not_exist(tmp_path) -> None:
+    missing = tmp_path / "no-such-subset"
+    result = CliRunner().invoke(
+        app, ["data", "validate", "lhco", "--real", str(missing), "--events-per-process", "100"]
+    )
+    assert result.exit_code == 1 and "no-such-subset: no such R&D file" in " ".join(result.output.split())
+    assert "Traceback" not in result.output

@@ -135,6 +135,11 @@ def _open(path: Path, verify: bool) -> tuple[h5py.File, dict[str, Any]]:
             if key not in handle:
                 raise DataFileError(f"{path}: dataset {key!r} missing (found {sorted(handle.keys())})")
         energy, voxels = handle[ENERGY_KEY], handle[SHOWER_KEY]
+        for key, dataset in ((ENERGY_KEY, energy), (SHOWER_KEY, voxels)):
+            # A group, a compound or string dtype cannot hold energies in MeV.
+            if not isinstance(dataset, h5py.Dataset) or dataset.dtype.kind not in "fiu":
+                kind = type(dataset).__name__ if not isinstance(dataset, h5py.Dataset) else f"dtype {dataset.dtype}"
+                raise DataFileError(f"{path}: {key!r} must be a numeric dataset, found {kind}")
         if energy.ndim not in (1, 2) or (energy.ndim == 2 and energy.shape[1] != 1):
             raise DataFileError(f"{path}: dataset {ENERGY_KEY!r} must be (N, 1), got {energy.shape}")
         if voxels.ndim != 2 or voxels.shape[0] != energy.shape[0]:
@@ -176,8 +181,13 @@ def iter_showers(
             raise DataFileError(f"{path}: dataset {SHOWER_KEY!r} has {voxels.shape[1]} voxels, the geometry {n_voxels}")
         for start in range(0, voxels.shape[0], chunk_size):
             stop = min(start + chunk_size, voxels.shape[0])
-            energy = np.asarray(handle[ENERGY_KEY][start:stop], dtype=np.float64).reshape(-1)
-            chunk = np.asarray(voxels[start:stop], dtype=np.float64)
+            try:
+                energy = np.asarray(handle[ENERGY_KEY][start:stop], dtype=np.float64).reshape(-1)
+                chunk = np.asarray(voxels[start:stop], dtype=np.float64)
+            except OSError as err:  # damaged compressed chunks
+                raise DataFileError(
+                    f"{path}: rows {start}-{stop - 1} cannot be read ({err}); the file is corrupt"
+                ) from err
             yield Showers(*_checked(path, start, energy, chunk), metadata=meta)
 
 

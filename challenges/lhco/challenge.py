@@ -99,6 +99,8 @@ class LhcOlympics(Challenge):
         from ...reference_data import path as reference_path
         from .validation import validate_generator, validate_particles
 
+        if real is not None and not Path(real).exists():
+            raise FileNotFoundError(f"{real}: no such R&D file or high-level subset folder (--real)")
         if real is not None and Path(real).is_file():
             # An R&D particle file: compare the generator's particles, jet by jet.
             with console.status("generating particle-level events to compare", spinner="dots"):
