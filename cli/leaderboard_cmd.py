@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from .apps import JsonOption, app, handles_errors
-from .output import console, write_json
+from .output import console, shown, write_json
 
 leaderboard_app = typer.Typer(
     help="Durable submissions, the scoring queue, rankings and the leaderboard web site.", no_args_is_help=True
@@ -237,7 +237,7 @@ def participant_add(
     from ..leaderboard.identities import add_identity
 
     identity, token = add_identity(_open(home, db), name, email=email, role="organiser" if organiser else "participant")
-    console.print(f"{identity.role} {identity.name!r} added; token (shown once, give it to them privately):")
+    console.print(f"{identity.role} {shown(repr(identity.name))} added; token (shown once, give it to them privately):")
     print(token)
 
 
@@ -252,7 +252,7 @@ def participant_revoke(
     from ..leaderboard.identities import revoke
 
     identity = revoke(_open(home, db), name)
-    console.print(f"the token of {identity.name!r} is revoked")
+    console.print(f"the token of {shown(repr(identity.name))} is revoked")
 
 
 @participant_app.command("list")
@@ -268,7 +268,7 @@ def participant_list(home: HomeOption = DEFAULT_HOME, db: DbOption = None, json_
     for column in ("name", "role", "email", "created", "revoked"):
         table.add_column(column)
     for row in rows:
-        table.add_row(*(str(row[c] or "") for c in ("name", "role", "email", "created", "revoked")))
+        table.add_row(*(shown(row[c] or "") for c in ("name", "role", "email", "created", "revoked")))
     console.print(table)
     write_json(json_path, rows)
 
@@ -370,10 +370,10 @@ def show(
             cells.append("" if value is None else f"{value:.3f}" + ("" if error is None else f" ± {error:.3f}"))
         table.add_row(
             str(e.rank or ""),
-            e.method + (" (baseline)" if e.is_baseline else ""),
-            e.participant,
+            shown(e.method) + (" (baseline)" if e.is_baseline else ""),
+            shown(e.participant),
             *cells,
-            e.state + (f": {e.reason}" if e.reason and e.state != "scored" else ""),
+            e.state + (f": {shown(e.reason)}" if e.reason and e.state != "scored" else ""),
         )
     console.print(table)
     write_json(json_path, _board_json(b))

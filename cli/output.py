@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+from rich.markup import escape
+
 from ..output import console, err_console, printable, write_json
 
-__all__ = ["console", "err_console", "printable", "write_json"]
+__all__ = ["console", "err_console", "printable", "shown", "write_json"]
+
+
+def shown(text: object) -> str:
+    """``text`` from a participant or a file, safe to print: no terminal escapes, no rich markup."""
+    return escape(printable(str(text)))

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from .apps import ChallengeArg, JsonOption, app, handles_errors
-from .output import console, write_json
+from .output import console, shown, write_json
 
 TokenOption = Annotated[
     str | None, typer.Option(envvar="HEPBENCH_TOKEN", help="Your token (default: $HEPBENCH_TOKEN).", show_default=False)
@@ -106,7 +106,7 @@ def status(
     for r in rows:
         table.add_row(
             *(
-                str(r.get(c) if r.get(c) is not None else "")
+                shown(r.get(c) if r.get(c) is not None else "")
                 for c in ("id", "challenge", "phase", "method", "state", "reason", "rank")
             )
         )

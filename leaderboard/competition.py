@@ -47,7 +47,7 @@ from .. import challenges
 from ..challenges.secrets import SECRETS_FILE
 from .db import Store
 from .models import ChallengeRow, PhaseRow
-from .phase_settings import check_window, dump_limits, parse_limits, parse_when
+from .phase_settings import MAX_SETTING, check_window, dump_limits, parse_limits, parse_when
 from .submissions import get_phase, sync_challenges
 
 TOP_KEYS = frozenset({"challenges"})
@@ -94,8 +94,8 @@ def _date(value: Any, where: str) -> dt.datetime | None:
 def _limit(value: Any, where: str) -> int | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise CompetitionError(f"{where}: a whole number of at least 1, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_SETTING:
+        raise CompetitionError(f"{where}: a whole number from 1 to {MAX_SETTING}, got {value!r}")
     return value
 
 

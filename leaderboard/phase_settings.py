@@ -10,9 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from typing import Any
 
 from ..submission_kit.sandbox.limits import MIB, Limits
+
+MAX_SETTING = 10**12
+"""The largest number a phase setting may hold: far above any real limit, and small enough that
+a count or a size in bytes (MiB x 2^20) fits the database's 64-bit integers."""
 
 LIMIT_FIELDS: dict[str, tuple[str, type, float]] = {
     # key as organisers write it: (Limits field, number type, factor to the field's unit)
@@ -68,12 +73,19 @@ def parse_limits(raw: Any, where: str) -> dict[str, float | int]:
                 number = kind(value)
             except ValueError:
                 raise ValueError(f"{where}.{key}: a {'whole ' if kind is int else ''}number, got {value!r}") from None
-        elif isinstance(value, bool) or not isinstance(value, int | float) or (kind is int and value != int(value)):
+        elif (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+            or (kind is int and value != int(value))
+        ):
             raise ValueError(f"{where}.{key}: a {'whole ' if kind is int else ''}number, got {value!r}")
         else:
             number = kind(value)
         if not number > 0:
             raise ValueError(f"{where}.{key}: must be positive, got {value!r}")
+        if not math.isfinite(number) or number > MAX_SETTING:
+            raise ValueError(f"{where}.{key}: at most {MAX_SETTING}, got {value!r}")
         out[key] = number
     try:
         to_limits(out)

@@ -19,7 +19,7 @@ from .. import challenges
 from .db import Store
 from .identities import AuthenticationError, authenticate, identity_key, registered
 from .models import QUEUED, ChallengeRow, PhaseRow, RunRow, SubmissionRow, utcnow
-from .phase_settings import check_window, dump_limits, load_limits, refuse_outside
+from .phase_settings import MAX_SETTING, check_window, dump_limits, load_limits, refuse_outside
 from .scoring import check_payload
 
 
@@ -133,6 +133,8 @@ def configure_phase(
             if value is not None:
                 if value < 1:
                     raise ValueError(f"{name} must be at least 1, got {value}")
+                if value > MAX_SETTING:
+                    raise ValueError(f"{name} must be at most {MAX_SETTING}, got {value}")
                 setattr(row, name, value)
         if revealed is not None:
             row.revealed = revealed

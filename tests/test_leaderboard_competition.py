@@ -113,6 +113,22 @@ BAD = {
     ),
     "bad seed": ("challenges:\n  - id: lhco\n    phases:\n      - {name: public, seed: 42}\n", "phases[0].seed"),
     "bad limit": ("challenges:\n  - id: lhco\n    phases:\n      - {name: public, max_total: 0}\n", "max_total"),
+    "limit too large for the database": (
+        "challenges:\n  - id: lhco\n    phases:\n      - {name: public, max_total: 99999999999999999999999999}\n",
+        "max_total: a whole number from 1 to",
+    ),
+    "infinite sandbox limit": (
+        "challenges:\n  - id: lhco\n    phases:\n      - {name: public, limits: {memory_mb: .inf}}\n",
+        "phases[0].limits.memory_mb: a whole number",
+    ),
+    "NaN sandbox limit": (
+        "challenges:\n  - id: lhco\n    phases:\n      - {name: public, limits: {wall_seconds: .nan}}\n",
+        "phases[0].limits.wall_seconds: a number",
+    ),
+    "sandbox limit too large": (
+        "challenges:\n  - id: lhco\n    phases:\n      - {name: public, limits: {output_mb: 10000000000000}}\n",
+        "phases[0].limits.output_mb: at most",
+    ),
     "unknown sandbox limit": (
         "challenges:\n  - id: lhco\n    phases:\n      - {name: public, limits: {memory: 512}}\n",
         "phases[0].limits.memory: unknown limit",

@@ -280,3 +280,20 @@ def test_truth_derived_plots_wait_until_the_phase_closes(tmp_path):
         assert {r["mu_true"] for r in rows} == set(t["mu_true"])
     finally:
         store.close()
+
+
+def test_show_prints_a_method_name_without_its_terminal_escapes_or_markup(tmp_path):
+    from typer.testing import CliRunner
+
+    from hepbench.cli.main import app
+
+    record = json.loads(BDT_RECORD.read_text())
+    record["method"] = "evil\x1b]0;TITLE\x07\x1b[2J[red]x"
+    (tmp_path / "evil.json").write_text(json.dumps(record))
+    where = ["--home", str(tmp_path / "lb"), "--db", f"sqlite:///{tmp_path / 'lb.db'}"]
+    runner = CliRunner()
+    assert runner.invoke(app, ["leaderboard", "add-results", str(tmp_path / "evil.json"), *where]).exit_code == 0
+    shown = runner.invoke(app, ["leaderboard", "show", "higgs-uncertainty", *where])
+    assert shown.exit_code == 0, shown.output
+    assert "\x1b" not in shown.output and "\x07" not in shown.output
+    assert "[red]x" in "".join(shown.output.split())  # markup printed as text, not applied

@@ -82,6 +82,12 @@ def test_bad_config_and_answer(tmp_path, box) -> None:
     path.write_text(json.dumps({"seed": "x"}))
     with pytest.raises(ValueError, match="field 'seed' must be int"):
         read_config(path)
+    path.write_text('{"seed": 1, "n_signal": 10, "m_wprime": NaN}')  # Python's json reads NaN
+    with pytest.raises(ValueError, match="c.json: field 'm_wprime' must be finite, got nan"):
+        read_config(path)
+    path.write_bytes(b"\xff\xfe{")
+    with pytest.raises(ValueError, match="c.json: not valid JSON"):
+        read_config(path)
     path.write_text(json.dumps({"n_signal": 10, "preset": "tiny"}))
     # Without a seed the box's data come from a secret one, drawn anew each time.
     assert read_config(path).seed != read_config(path).seed

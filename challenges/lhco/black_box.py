@@ -91,7 +91,7 @@ def read_config(path: str | Path) -> BlackBoxConfig:
         raw = json.loads(path.read_text())
     except FileNotFoundError:
         raise FileNotFoundError(f"{path}: black-box configuration not found") from None
-    except json.JSONDecodeError as err:
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise ValueError(f"{path}: not valid JSON ({err})") from err
     if not isinstance(raw, dict):
         raise ValueError(f"{path}: expected a JSON object")
@@ -106,6 +106,8 @@ def read_config(path: str | Path) -> BlackBoxConfig:
         expected = {"int": int, "float": (int, float), "str": str, "bool": bool}[known[name].type]
         if isinstance(value, bool) and expected is not bool or not isinstance(value, expected):
             raise ValueError(f"{path}: field {name!r} must be {known[name].type}, got {value!r}")
+        if isinstance(value, float) and not np.isfinite(value):  # JSON's NaN / Infinity
+            raise ValueError(f"{path}: field {name!r} must be finite, got {value!r}")
     try:
         return BlackBoxConfig(**raw)
     except ValueError as err:
