@@ -206,3 +206,24 @@ def test_an_hdf5_library_trace_is_reduced_to_its_reason() -> None:
     )
     assert _one_line(trace) == "Unable to open/create file 'rand.hdf5'"
     assert _one_line(ValueError("a.csv: column 'mu_hat'\n  missing")) == "a.csv: column 'mu_hat' missing"
+
+
+def test_bad_score_options_and_plans_are_named_before_any_work(tmp_path, plan_file) -> None:
+    plan, path = plan_file
+    answers = tmp_path / "answers.csv"
+    answers_for(plan).to_csv(answers, index=False)
+    listed = tmp_path / "listed.json"
+    listed.write_text("[]")
+    (tmp_path / "plots").write_text("a file")
+    cases = {
+        ("higgs-uncertainty", str(answers), str(path), "-o", "n_bootstrap=abc"): "option n_bootstrap: a whole number",
+        ("higgs-uncertainty", str(answers), str(path), "-o", "n_bootstrap=-1"): "option n_bootstrap: a whole number",
+        ("higgs-uncertainty", str(answers), str(listed)): "listed.json: not a test plan",
+        ("calo", "gen.hdf5", "ref.hdf5", "-o", "classifier=5"): "option classifier: one of ['full', 'small', 'tiny']",
+        ("calo", "gen.hdf5", "ref.hdf5", "-o", "n_runs=0"): "option n_runs: a whole number of at least 1",
+        ("calo", "gen.hdf5", "ref.hdf5", "-o", f"plots={tmp_path / 'plots'}"): "plots go into a folder",
+    }
+    for args, message in cases.items():
+        result = runner.invoke(app, ["score", *args])
+        assert result.exit_code == 1 and message in " ".join(result.output.split()), (args, result.output)
+        assert "Traceback" not in result.output and "unexpected" not in result.output, result.output

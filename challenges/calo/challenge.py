@@ -538,6 +538,7 @@ class CaloFastSimulation(Challenge):
         as ``ms_per_shower`` (ms per shower, as the baselines report it). Without it (an output
         folder scored outside a sandbox) no generation time is reported."""
         check_options(self, options, ())
+        _check_score_options(classifier, n_runs, plots)
         if truth is None:
             raise ValueError("calo scoring needs the reference showers (an HDF5 file or the organiser folder)")
         outputs, truth = Path(outputs), Path(truth)
@@ -621,3 +622,16 @@ def _run_one(
 
 
 CHALLENGE = CaloFastSimulation()
+
+
+def _check_score_options(classifier: Any, n_runs: Any, plots: Any) -> None:
+    """The scoring options, checked before any work (a bad one found after the classifier
+    trained would lose its result)."""
+    from ...scoring.calo import CLASSIFIER_SIZES
+
+    if not isinstance(classifier, str) or classifier not in CLASSIFIER_SIZES:
+        raise ValueError(f"option classifier: one of {sorted(CLASSIFIER_SIZES)}, got {classifier!r}")
+    if isinstance(n_runs, bool) or not isinstance(n_runs, int) or n_runs < 1:
+        raise ValueError(f"option n_runs: a whole number of at least 1, got {n_runs!r}")
+    if plots is not None and Path(plots).exists() and not Path(plots).is_dir():
+        raise ValueError(f"option plots: {plots} is a file; plots go into a folder")

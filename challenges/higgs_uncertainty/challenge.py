@@ -355,12 +355,15 @@ class HiggsUncertainty(Challenge):
         from .pseudo_experiments import TestPlan
 
         check_options(self, options, self.score_options)
+        if isinstance(n_bootstrap, bool) or not isinstance(n_bootstrap, int) or n_bootstrap < 0:
+            raise ValueError(f"option n_bootstrap: a whole number of at least 0, got {n_bootstrap!r}")
         outputs, truth = Path(outputs), None if truth is None else Path(truth)
         answers_path = outputs / ANSWERS_FILE if outputs.is_dir() else outputs
         if truth is not None:
             plan_path = truth / PLAN_FILE if truth.is_dir() else truth
             if not plan_path.exists():
                 raise FileNotFoundError(f"{plan_path}: test plan not found")
+            self.check_truth(plan_path)  # a broken plan is named with its field, not a traceback
             rows = join_answers(TestPlan.from_json(plan_path), read_answers(answers_path))
         else:
             payload = json.loads(answers_path.read_text()) if answers_path.suffix == ".json" else None
