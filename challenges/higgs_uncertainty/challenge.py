@@ -6,10 +6,13 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...records import Score, finite
 from ..base import Challenge, MetricColumn, RankingMetric, RecordError, check_options
+
+if TYPE_CHECKING:
+    from .pseudo_experiments import TestPlan
 
 PLAN_FILE = "plan.json"
 ANSWERS_FILE = "answers.json"
@@ -320,21 +323,7 @@ class HiggsUncertainty(Challenge):
 
     def check_truth(self, truth: Path) -> None:
         """The test plan JSON (or an organiser folder holding ``plan.json``) must load."""
-        from .pseudo_experiments import TestPlan
-
-        path = truth / "plan.json" if truth.is_dir() else truth
-        try:
-            plan = TestPlan.from_json(path)
-        except OSError as err:
-            raise ValueError(f"{path}: cannot read the test plan ({err.strerror})") from None
-        except json.JSONDecodeError as err:
-            raise ValueError(f"{path}: not JSON ({err.msg} at line {err.lineno})") from None
-        except (KeyError, TypeError, ValueError) as err:
-            raise ValueError(f"{path}: not a test plan (field {err} missing or invalid)") from None
-        if len(plan.table) != plan.n_sets * plan.n_pseudo_experiments or "mu_true" not in plan.table:
-            raise ValueError(
-                f"{path}: pseudo_experiments does not match n_sets x n_pseudo_experiments rows with mu_true"
-            )
+        _read_plan(truth / "plan.json" if truth.is_dir() else truth)
 
     def read_outputs(self, output_dir: Path, organiser_dir: Path) -> Any:
         from .submission import read_and_validate_outputs
@@ -352,7 +341,6 @@ class HiggsUncertainty(Challenge):
 
         from .answers import join_answers, read_answers
         from .harness import score_results
-        from .pseudo_experiments import TestPlan
 
         check_options(self, options, self.score_options)
         if isinstance(n_bootstrap, bool) or not isinstance(n_bootstrap, int) or n_bootstrap < 0:
@@ -363,8 +351,7 @@ class HiggsUncertainty(Challenge):
             plan_path = truth / PLAN_FILE if truth.is_dir() else truth
             if not plan_path.exists():
                 raise FileNotFoundError(f"{plan_path}: test plan not found")
-            self.check_truth(plan_path)  # a broken plan is named with its field, not a traceback
-            rows = join_answers(TestPlan.from_json(plan_path), read_answers(answers_path))
+            rows = join_answers(_read_plan(plan_path), read_answers(answers_path))
         else:
             payload = json.loads(answers_path.read_text()) if answers_path.suffix == ".json" else None
             if not (isinstance(payload, dict) and payload.get("pseudo_experiments")):
@@ -447,3 +434,20 @@ class HiggsUncertainty(Challenge):
 
 
 CHALLENGE = HiggsUncertainty()
+
+
+def _read_plan(path: Path) -> TestPlan:
+    """The :class:`TestPlan` in ``path``; a broken one is named with its field, not a traceback."""
+    from .pseudo_experiments import TestPlan
+
+    try:
+        plan = TestPlan.from_json(path)
+    except OSError as err:
+        raise ValueError(f"{path}: cannot read the test plan ({err.strerror})") from None
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path}: not JSON ({err.msg} at line {err.lineno})") from None
+    except (KeyError, TypeError, ValueError) as err:
+        raise ValueError(f"{path}: not a test plan (field {err} missing or invalid)") from None
+    if len(plan.table) != plan.n_sets * plan.n_pseudo_experiments or "mu_true" not in plan.table:
+        raise ValueError(f"{path}: pseudo_experiments does not match n_sets x n_pseudo_experiments rows with mu_true")
+    return plan
