@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import os
 import re
 import sys
 import time
@@ -87,6 +88,24 @@ def jsonable(value: Any) -> Any:
 def dumps(payload: Any, **options: Any) -> str:
     """``payload`` as JSON text (through :func:`jsonable`)."""
     return json.dumps(jsonable(payload), **options)
+
+
+def check_output_path(path: str | Path, *, folder: bool = False) -> Path:
+    """``path`` if a file (``folder=False``) or a folder can be written there, else an error that
+    names it: checked before long work starts, so that hours of training are not lost to a typo."""
+    path = Path(path)
+    if path.exists() and path.is_dir() != folder:
+        raise ValueError(
+            f"{path}: is {'a file' if folder else 'a folder'}; give {'a folder' if folder else 'a file name'}"
+        )
+    existing = path if path.exists() else path.parent
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ValueError(f"{path}: {existing} is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ValueError(f"{path}: {existing} is not writable")
+    return path
 
 
 def write_json(path: str | Path | None, payload: Any, *, quiet: bool = False) -> None:

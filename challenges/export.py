@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..datafiles import DataFileError, sha256_file
+from ..output import check_output_path
 
 if TYPE_CHECKING:
     from .base import Challenge
@@ -114,10 +115,10 @@ def export_unbinned(
     if replicas < 0:
         raise ValueError(f"--replicas must be >= 0, got {replicas}")
     challenge.check_preset(preset)
+    out = check_output_path(out, folder=True)
     folder = challenge.data_dir(preset, seed, data_dir)
     if not challenge.is_generated(folder):
         challenge.ensure_data(preset, seed, folder)
-    out = Path(out)
     boot_seed = replica_seed(seed) if bootstrap_seed is None else bootstrap_seed
     manifest: dict[str, Any] = {
         "format": FORMAT,

@@ -14,7 +14,7 @@ from rich.markup import escape
 
 from .. import __version__, challenges
 from ..extras import missing_extra_hint
-from .output import console, err_console, printable
+from .output import check_output_path, console, err_console, printable
 
 app = typer.Typer(
     name="hepbench",
@@ -29,7 +29,31 @@ baseline_app = typer.Typer(help="List and run the baseline methods of a challeng
 app.add_typer(data_app, name="data")
 app.add_typer(baseline_app, name="baseline")
 
-JsonOption = Annotated[Path | None, typer.Option("--json", help="Also write the numbers to this JSON file.")]
+
+def _writable_json(path: Path | None) -> Path | None:
+    """--json is checked before the work starts: a folder or an unwritable place fails at once."""
+    if path is None:
+        return None
+    try:
+        return check_output_path(path)
+    except ValueError as err:
+        raise typer.BadParameter(str(err)) from None
+
+
+def writable_folder(path: Path | None) -> Path | None:
+    """An output folder option is checked before the work starts (a file in its place fails at once)."""
+    if path is None:
+        return None
+    try:
+        return check_output_path(path, folder=True)
+    except ValueError as err:
+        raise typer.BadParameter(str(err)) from None
+
+
+JsonOption = Annotated[
+    Path | None,
+    typer.Option("--json", help="Also write the numbers to this JSON file.", callback=_writable_json),
+]
 ChallengeArg = Annotated[str, typer.Argument(help=f"Challenge id: {', '.join(challenges.ids())}.")]
 PresetOption = Annotated[str, typer.Option(help="Data size: tiny (tests), small (demo), full (anchor size).")]
 SeedOption = Annotated[int, typer.Option(help="Seed of the data generation.")]

@@ -27,6 +27,7 @@ from .apps import (
     WorkersOption,
     baseline_app,
     handles_errors,
+    writable_folder,
 )
 from .output import console, write_json
 
@@ -145,7 +146,8 @@ def run(
         Path | None,
         typer.Option(
             help="Folder for a study's results (default: the study's name); calo: where a run also writes its "
-            "generated showers (official HDF5) and the trained generator (.pt)."
+            "generated showers (official HDF5) and the trained generator (.pt).",
+            callback=writable_folder,
         ),
     ] = None,
     real: RealSubsetOption = None,
@@ -161,7 +163,8 @@ def run(
         Path | None,
         typer.Option(
             help="Folder where every network training keeps its state after each epoch (higgs-uncertainty: "
-            "also the trained model and each pseudo-experiment's answer); removed when the run ends."
+            "also the trained model and each pseudo-experiment's answer); removed when the run ends.",
+            callback=writable_folder,
         ),
     ] = None,
     resume: Annotated[bool, typer.Option(help="Continue the stopped run held in --checkpoint (same options).")] = False,
@@ -357,7 +360,10 @@ def tune(
     geometry: GeometryOption = None,
     classifier: ClassifierOption = None,
     out: Annotated[
-        Path, typer.Option("--out", help="Folder for search.json, best_config.json and convergence.png.")
+        Path,
+        typer.Option(
+            "--out", help="Folder for search.json, best_config.json and convergence.png.", callback=writable_folder
+        ),
     ] = Path("tune"),
     scheduler: SchedulerOption = "local",
     workers: WorkersOption = None,

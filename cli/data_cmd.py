@@ -19,6 +19,7 @@ from .apps import (
     WorkersOption,
     data_app,
     handles_errors,
+    writable_folder,
 )
 from .output import console, write_json
 
@@ -52,7 +53,8 @@ def generate(
     preset: PresetOption = "small",
     seed: SeedOption = 0,
     out: Annotated[
-        Path | None, typer.Option(help="Output folder (default hepbench-data/CHALLENGE/PRESET-seedSEED).")
+        Path | None,
+        typer.Option(help="Output folder (default hepbench-data/CHALLENGE/PRESET-seedSEED).", callback=writable_folder),
     ] = None,
     scheduler: SchedulerOption = "local",
     workers: WorkersOption = None,
@@ -109,9 +111,10 @@ def validate(
     ] = None,
     events_per_process: Annotated[int, typer.Option(help="Generated events per process.")] = 200_000,
     seed: SeedOption = 1,
-    out: Annotated[Path, typer.Option(help="Folder for the table (CSV, markdown) and the PNG histograms.")] = Path(
-        "validation"
-    ),
+    out: Annotated[
+        Path,
+        typer.Option(help="Folder for the table (CSV, markdown) and the PNG histograms.", callback=writable_folder),
+    ] = Path("validation"),
     json_path: JsonOption = None,
 ) -> None:
     """Compare generated events with real simulation: per-feature distances and overlaid histograms."""
@@ -139,8 +142,12 @@ def black_box(
     config: Annotated[
         Path, typer.Argument(help="The organiser's secret configuration (JSON, outside any shared folder).")
     ],
-    public: Annotated[Path, typer.Option(help="Folder for what participants get (unlabelled data).")],
-    organiser: Annotated[Path, typer.Option(help="Folder for the truth; never give it to participants.")],
+    public: Annotated[
+        Path, typer.Option(help="Folder for what participants get (unlabelled data).", callback=writable_folder)
+    ],
+    organiser: Annotated[
+        Path, typer.Option(help="Folder for the truth; never give it to participants.", callback=writable_folder)
+    ],
     json_path: JsonOption = None,
 ) -> None:
     """lhco: generate a black box from a secret configuration; the truth goes to --organiser only.

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from rich.markup import escape
 
-from ..output import console, err_console, printable, write_json
+from ..output import check_output_path, console, err_console, printable, write_json
 
-__all__ = ["console", "err_console", "printable", "shown", "write_json"]
+__all__ = ["check_output_path", "console", "err_console", "printable", "shown", "write_json"]
 
 
 def shown(text: object) -> str:

@@ -227,3 +227,23 @@ def test_bad_score_options_and_plans_are_named_before_any_work(tmp_path, plan_fi
         result = runner.invoke(app, ["score", *args])
         assert result.exit_code == 1 and message in " ".join(result.output.split()), (args, result.output)
         assert "Traceback" not in result.output and "unexpected" not in result.output, result.output
+
+
+def test_output_paths_are_checked_before_any_work(tmp_path) -> None:
+    """A --json that is a folder, or an --out that is a file, fails at once (not after a training)."""
+    a_file = tmp_path / "a_file"
+    a_file.write_text("")
+    cases = [
+        (["challenges", "--json", str(tmp_path)], "is a folder"),
+        (["challenges", "--json", str(a_file / "x.json")], "is a file, not a folder"),
+        (["baseline", "run", "calo", "calo-flow", "--preset", "tiny", "--out", str(a_file)], "is a file"),
+        (["data", "generate", "lhco", "--preset", "tiny", "--out", str(a_file)], "is a file"),
+        (["data", "export", "higgs-uncertainty", "--preset", "tiny", "--unbinned", str(a_file)], "is a file"),
+    ]
+    for args, message in cases:
+        result = runner.invoke(app, args)
+        assert result.exit_code != 0, args
+        assert message in " ".join(result.output.replace("│", " ").split()), (args, result.output)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file"]  # nothing generated
+    result = runner.invoke(app, ["challenges", "--json", str(tmp_path / "new" / "x.json")])
+    assert result.exit_code == 0 and json.loads((tmp_path / "new" / "x.json").read_text())
