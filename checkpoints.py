@@ -53,6 +53,8 @@ def claim_folder(folder: Path, identity: Mapping[str, Any], *, resume: bool) -> 
         previous = json.loads(stored.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise ValueError(f"{stored}: not a run checkpoint ({err})") from err
+    if not isinstance(previous, dict):
+        raise ValueError(f"{stored}: not a run checkpoint (a JSON object of the run's options)")
     differs = sorted(k for k in set(previous) | set(wanted) if previous.get(k) != wanted.get(k))
     if differs:
         field = differs[0]

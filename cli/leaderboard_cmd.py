@@ -33,14 +33,16 @@ PhaseOpt = Annotated[str, typer.Option("--phase", help="Phase (test split): publ
 DEFAULT_HOME = Path("hepbench-leaderboard")
 
 
-def _open(home: Path, db: str | None) -> Any:
+def _open(home: Path, db: str | None, *, create: bool = False) -> Any:
+    """The leaderboard at ``home``; only ``init`` creates one (``create``), every other command
+    refuses a home or database that holds none (a typo must not start an empty leaderboard)."""
     from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
     from ..leaderboard.db import open_store
     from ..leaderboard.submissions import sync_challenges
 
     try:
-        store = open_store(home, db)
+        store = open_store(home, db, create=create)
         sync_challenges(store)
     except ArgumentError as err:
         raise ValueError(f"--db {db!r}: not a database URL ({err})") from None
@@ -93,7 +95,7 @@ def init(
 
         phases = init_competition(
             config,
-            lambda: _open(home, db),
+            lambda: _open(home, db, create=True),
             preset=preset,
             on_event=lambda message: console.print(f"[dim]{message}[/dim]"),
         )
@@ -105,7 +107,7 @@ def init(
             table.add_row(*(str(row[c]) if row[c] is not None else "-" for c in columns))
         console.print(table)
         write_json(json_path, phases)
-    store = _open(home, db)
+    store = _open(home, db, create=True)
     console.print(
         f"leaderboard at {home} (schema {current_revision(store.engine)}, "
         f"database {store.engine.url.render_as_string()})"
@@ -285,10 +287,11 @@ def add_results_cmd(
     home: HomeOption = DEFAULT_HOME,
     db: DbOption = None,
 ) -> None:
-    """Import baseline run records as baseline submissions (and score them)."""
+    """Import baseline run records as baseline submissions (and score them); the first import
+    creates the leaderboard."""
     from ..leaderboard.imports import add_results
 
-    store = _open(home, db)
+    store = _open(home, db, create=True)
     for path in files:
         added = add_results(store, path, phase=phase, participant=participant)
         new = sum(a.created for a in added)

@@ -78,7 +78,9 @@ def _send(
     from ..leaderboard.db import open_store
     from ..leaderboard.submissions import submit as submit_local
 
-    result = submit_local(open_store(home), challenge, phase, "", method, payload, description=description, token=token)
+    result = submit_local(
+        open_store(home, create=False), challenge, phase, "", method, payload, description=description, token=token
+    )
     return {"submission": result.submission_id, "created": result.created}
 
 

@@ -126,11 +126,30 @@ class Store:
         self.engine.dispose()
 
 
-def open_store(home: str | Path = DEFAULT_HOME, url: str | None = None, *, upgrade: bool = True) -> Store:
-    """Open (and create or migrate) the leaderboard at ``home`` with database ``url``."""
+class NoLeaderboard(RuntimeError):
+    """No leaderboard where one was expected (a mistyped ``--home`` or ``--db``): nothing is created."""
+
+
+def open_store(
+    home: str | Path = DEFAULT_HOME, url: str | None = None, *, upgrade: bool = True, create: bool = True
+) -> Store:
+    """Open the leaderboard at ``home`` with database ``url``, migrating its schema when
+    ``upgrade``. With ``create=False`` a leaderboard must already be there (``init`` made it):
+    a mistyped home or database is an error, not a new empty leaderboard (the home folder itself
+    may be new when ``url`` names a database that holds one)."""
     home = Path(home)
+    url = url or default_url(home)
+    init_hint = f"create one with `hepbench leaderboard init --home {home}`"
+    if not create:
+        parsed = make_url(url)
+        on_disk = parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:")
+        if on_disk and not Path(str(parsed.database)).is_file():
+            raise NoLeaderboard(f"{parsed.database}: no leaderboard database; {init_hint}")
     home.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(url or default_url(home))
+    engine = make_engine(url)
+    if not create and "runs" not in inspect(engine).get_table_names():
+        engine.dispose()
+        raise NoLeaderboard(f"{make_url(url).render_as_string()}: no leaderboard schema; {init_hint}")
     if upgrade:
         migrate(engine)
     elif "runs" not in inspect(engine).get_table_names():

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import shutil
+from pathlib import Path
+
+import h5py
+import numpy as np
 import pytest
 from sqlalchemy import select
 
+from hepbench.challenges import get
 from hepbench.challenges.higgs_uncertainty.pseudo_experiments import make_test_plan
 from hepbench.leaderboard.models import PhaseRow
 from hepbench.leaderboard.submissions import configure_phase, sync_challenges
@@ -34,3 +41,65 @@ def test_a_bad_plan_is_refused_naming_the_file_and_a_good_one_can_be_cleared(sto
         configure_phase(store, "higgs-uncertainty", "public", plan=tmp_path / "plan.json", clear_plan=True)
     configure_phase(store, "higgs-uncertainty", "public", clear_plan=True)
     assert _plan_path(store) is None
+
+
+@pytest.fixture(scope="module")
+def organiser_folders(tmp_path_factory) -> dict[str, Path]:
+    """Organiser folders of the tiny lhco and calo phases (as `submission prepare` writes them)."""
+    root = tmp_path_factory.mktemp("phases")
+    folders = {}
+    for challenge in ("lhco", "calo"):
+        organiser = root / challenge / "organiser"
+        get(challenge).write_inputs(root / challenge / "input", organiser, preset="tiny", seed=11)
+        folders[challenge] = organiser
+    return folders
+
+
+@pytest.mark.parametrize("challenge", ["lhco", "calo"])
+def test_lhco_and_calo_truth_is_checked_before_it_is_stored(store, tmp_path, organiser_folders, challenge) -> None:
+    sync_challenges(store)
+    good = organiser_folders[challenge]
+    broken = tmp_path / "broken"
+    shutil.copytree(good, broken)
+    if challenge == "lhco":
+        data = (good / "truth.npz").read_bytes()
+        (broken / "truth.npz").write_bytes(data[: len(data) // 2])
+        fault = r"truth.npz: not a readable .npz file"
+    else:
+        reference = json.loads((good / "reference.json").read_text())
+        (broken / "reference.json").write_text(json.dumps({**reference, "geometry": "ds7"}))
+        fault = r"reference.json: field 'geometry': unknown geometry 'ds7'"
+    (tmp_path / "empty").mkdir()
+    for folder, message in ((tmp_path / "empty", "not found"), (broken, fault)):
+        with pytest.raises((ValueError, FileNotFoundError), match=message):
+            configure_phase(store, challenge, "public", plan=folder)
+    configure_phase(store, challenge, "public", plan=good)
+    with store.transaction() as session:
+        rows = session.scalars(select(PhaseRow)).all()
+        assert next(r.plan_path for r in rows if r.challenge.slug == challenge and r.slug == "public") == str(
+            good.resolve()
+        )
+
+
+def test_lhco_and_calo_payloads_are_checked_at_submission(tmp_path) -> None:
+    """What scoring would refuse is refused when submitted, naming the file and the field."""
+    answer = tmp_path / "answer.json"
+    answer.write_text(json.dumps({"significance": 2.5, "mass": 3.5}))
+    with pytest.raises(ValueError, match="answer.json: field 'mass_uncertainty' is required"):
+        get("lhco").check_submission(answer)
+    answer.write_text(json.dumps({"significance": 2.5, "mass": 3.5, "mass_uncertainty": 0.1}))
+    get("lhco").check_submission(answer)
+    table = tmp_path / "scores.csv"
+    table.write_text("score\n0.1\n")
+    for challenge in ("lhco", "calo"):
+        with pytest.raises(ValueError, match=f"scores.csv: {challenge} takes a code bundle"):
+            get(challenge).check_submission(table)
+    showers = tmp_path / "showers.hdf5"
+    with h5py.File(showers, "w") as handle:
+        handle["incident_energies"] = np.ones((3, 1))
+        handle["showers"] = np.ones((3, 368))
+    get("calo").check_submission(showers)
+    with h5py.File(showers, "w") as handle:
+        handle["incident_energies"] = np.ones((3, 1))
+    with pytest.raises(ValueError, match="dataset 'showers' missing"):
+        get("calo").check_submission(showers)

@@ -179,6 +179,7 @@ def test_cli_sets_dates_and_limits_with_one_line_errors(tmp_path, monkeypatch):
         monkeypatch.setattr(printer, "width", 400)
     home, db = tmp_path / "lb", f"sqlite:///{tmp_path / 'lb.db'}"
     base = ["leaderboard", "phase", "lhco", "public", "--home", str(home), "--db", db]
+    assert runner.invoke(app, ["leaderboard", "init", "--home", str(home), "--db", db]).exit_code == 0
     ok = runner.invoke(
         app, [*base, "--start", "2027-01-10", "--end", "2027-03-01T12:00+01:00", "--limit", "memory_mb=512"]
     )

@@ -9,6 +9,7 @@ calo inputs are simulated showers written in the official HDF5 layout under the 
 
 import json
 
+import h5py
 import numpy as np
 import pandas as pd
 import pytest
@@ -250,6 +251,28 @@ def test_import_calo_keeps_names_and_split(calo_files, tmp_path):
     )
     with pytest.raises(DataFileError, match="sha256"):
         load_split(out, "ds1-photons", "test")
+
+
+def test_import_calo_refuses_a_damaged_chunk_before_writing(calo_files, tmp_path):
+    """A file whose header reads but whose compressed data is damaged gets no sidecar (which
+    would vouch for it) and is not placed."""
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    (downloads / "dataset_1_photons_1.hdf5").write_bytes((calo_files / "dataset_1_photons_1.hdf5").read_bytes())
+    damaged = downloads / "dataset_1_photons_2.hdf5"
+    source = load_split(calo_files, "ds1-photons", "test")
+    with h5py.File(damaged, "w") as handle:
+        handle["incident_energies"] = source.incident_energy.reshape(-1, 1)
+        handle.create_dataset("showers", data=source.showers, chunks=(50, 368), compression="gzip")
+        offset = handle["showers"].id.get_chunk_info(2).byte_offset
+    with open(damaged, "r+b") as handle:  # inside the third compressed chunk: the deflate stream breaks
+        handle.seek(offset + 16)
+        handle.write(bytes(64))
+    out = tmp_path / "calo"
+    result = runner.invoke(app, ["data", "import", "calo", "--official", str(downloads), "--to", str(out)])
+    assert result.exit_code == 1
+    assert "dataset_1_photons_2.hdf5: rows 0-299 cannot be read" in " ".join(result.output.split())
+    assert not (out / "dataset_1_photons_2.hdf5").exists() and not (out / "dataset_1_photons_2.json").exists()
 
 
 def test_import_calo_in_place_adds_sidecars_only(calo_files, tmp_path):

@@ -511,6 +511,7 @@ def test_baseline_records_are_scored_in_a_phase_with_truth(inputs, tmp_path) -> 
             str(tmp_path / "lsq.json"),
         ]
     )
+    assert runner.invoke(app, ["leaderboard", "init", *at]).exit_code == 0
     result = runner.invoke(app, ["leaderboard", "phase", CHALLENGE, "public", "--truth", str(organiser_dir), *at])
     assert result.exit_code == 0, result.output
     result = runner.invoke(app, ["leaderboard", "add-results", str(tmp_path / "lsq.json"), *at])

@@ -503,6 +503,38 @@ class CaloFastSimulation(Challenge):
 
         return write_inputs(input_dir, organiser_dir, **options)
 
+    def check_truth(self, truth: Path) -> None:
+        """The reference: an organiser folder of :meth:`write_inputs` (its reference.json and the
+        held-out showers it names) or an official HDF5 file; headers only."""
+        from .showers_io import inspect_showers
+        from .submission import check_reference
+
+        truth = Path(truth)
+        if truth.is_dir():
+            check_reference(truth)
+        else:
+            inspect_showers(truth)
+
+    def check_submission(self, outputs: Path) -> None:
+        """A payload scored as it is: generated showers as an official HDF5 file (against a
+        reference file), or an output folder holding showers.npy."""
+        from .showers_io import inspect_showers
+        from .submission import OUTPUT_FILE
+
+        outputs = Path(outputs)
+        if outputs.is_dir():
+            if not (outputs / OUTPUT_FILE).is_file():
+                raise ValueError(f"{outputs}: no {OUTPUT_FILE} (the generated showers)")
+            return
+        import h5py
+
+        if not outputs.is_file() or not h5py.is_hdf5(outputs):
+            raise ValueError(
+                f"{outputs}: calo takes a code bundle (.tar.gz, .zip), an image tar (.tar) or generated "
+                "showers as an official HDF5 file"
+            )
+        inspect_showers(outputs)
+
     def read_outputs(self, output_dir: Path, organiser_dir: Path) -> Any:
         from .submission import read_and_validate_outputs
 

@@ -3,7 +3,7 @@
 The importer keeps the published file names and the anchor's split
 (:data:`~hepbench.challenges.calo.dataset.OFFICIAL_FILES`: ``_1`` for training, ``_2`` for
 evaluation; data set 3 ``_1``, ``_2`` and ``_3``, ``_4``), checks each file's format and voxel
-count, hard-links (else copies) it into the target folder unless it is already there, and writes
+count and reads every row back (a damaged chunk is refused before anything is written), hard-links (else copies) it into the target folder unless it is already there, and writes
 the JSON sidecar hepbench writes beside its own shower files (sha256, geometry, split, counts), so
 every later read verifies the bytes.
 """
@@ -16,13 +16,12 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-import h5py
-
 from ... import __version__
-from ...datafiles import DataFileError, sha256_file, sidecar_path
+from ...datafiles import sha256_file, sidecar_path
+from ...output import progress
 from .dataset import OFFICIAL_FILES, SPLITS
 from .geometry import builtin_geometry
-from .showers_io import ENERGY_KEY, SHOWER_KEY
+from .showers_io import inspect_showers, iter_showers
 
 RECORDS: dict[str, str] = {
     "ds1-photons": "doi:10.5281/zenodo.8099322",
@@ -32,21 +31,14 @@ RECORDS: dict[str, str] = {
 }
 
 
-def _shape(path: Path, n_voxels: int) -> int:
-    """Number of showers in an official file, after checking its datasets and voxel count."""
-    try:
-        with h5py.File(path, "r") as handle:
-            for key in (ENERGY_KEY, SHOWER_KEY):
-                if key not in handle:
-                    raise DataFileError(f"{path}: dataset {key!r} missing (found {sorted(handle.keys())})")
-            energy, showers = handle[ENERGY_KEY].shape, handle[SHOWER_KEY].shape
-    except OSError as err:
-        raise DataFileError(f"{path}: not a readable HDF5 file ({err})") from None
-    if len(showers) != 2 or showers[1] != n_voxels:
-        raise DataFileError(f"{path}: dataset {SHOWER_KEY!r} has shape {showers}, expected (N, {n_voxels})")
-    if energy[0] != showers[0]:
-        raise DataFileError(f"{path}: {energy[0]} incident energies for {showers[0]} showers")
-    return int(showers[0])
+def _checked_file(path: Path, n_voxels: int) -> int:
+    """Number of showers in an official file, after checking its datasets, its voxel count and
+    that every row reads back finite (a damaged compressed chunk is found here, not in a training)."""
+    n_showers, _ = inspect_showers(path, n_voxels=n_voxels)
+    with progress(f"checking {path.name}", n_showers) as advance:
+        for chunk in iter_showers(path, n_voxels=n_voxels, verify=False):
+            advance(len(chunk))
+    return n_showers
 
 
 def _place(source: Path, target: Path) -> None:
@@ -93,7 +85,7 @@ def import_calo(official: str | Path, out: str | Path, *, geometry: str | None =
         for split in SPLITS:
             for name in OFFICIAL_FILES[geo][split]:
                 source = folder / name
-                n_showers = _shape(source, model.n_voxels)
+                n_showers = _checked_file(source, model.n_voxels)
                 target = out / name
                 _place(source, target)
                 meta = {

@@ -191,6 +191,20 @@ def iter_showers(
             yield Showers(*_checked(path, start, energy, chunk), metadata=meta)
 
 
+def inspect_showers(path: str | Path, *, n_voxels: int | None = None) -> tuple[int, int]:
+    """``(number of showers, voxels per shower)`` of an official shower file, from its header
+    (datasets, shapes, dtypes) without reading the showers; DataFileError naming the fault."""
+    path = Path(path)
+    handle, _ = _open(path, verify=False)
+    with handle:
+        shape = handle[SHOWER_KEY].shape
+    if n_voxels is not None and shape[1] != n_voxels:
+        raise DataFileError(f"{path}: dataset {SHOWER_KEY!r} has {shape[1]} voxels, the geometry {n_voxels}")
+    if shape[0] == 0:
+        raise DataFileError(f"{path}: holds no showers")
+    return int(shape[0]), int(shape[1])
+
+
 def read_showers(
     path: str | Path, *, n_voxels: int | None = None, max_showers: int | None = None, verify: bool = True
 ) -> Showers:

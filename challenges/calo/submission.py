@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from ...output import read_json
 from ...scoring.calo import apply_threshold, evaluate, evaluation_threshold, feature_histograms, high_level_features
 from ..base import PhaseMetrics
 from ..outputs import (
@@ -42,9 +43,10 @@ from ..outputs import (
     require_mapping,
 )
 from ..secrets import record_secrets, seed_or_secret
-from .dataset import generate_dataset, get_calo_preset, load_split
-from .geometry import geometry_to_dict
+from .dataset import generate_dataset, get_calo_preset, load_split, split_files
+from .geometry import builtin_geometry, geometry_to_dict
 from .run import TIMING_BATCHES
+from .showers_io import inspect_showers
 from .simulator import detector_model
 
 CHALLENGE = "calo"
@@ -129,9 +131,34 @@ def write_inputs(
     return {"preset": data_preset, "geometry": geometry, "n_train": len(train), "n_generate": len(test)}
 
 
+def _reference_info(organiser_dir: str | Path) -> dict[str, Any]:
+    """``reference.json`` of an organiser folder, its fields checked (errors name file and field)."""
+    path = Path(organiser_dir) / "reference.json"
+    info = read_json(path)
+    if not isinstance(info, dict):
+        raise ValueError(f"{path}: must be a JSON object")
+    for key in ("data_dir", "geometry", "preset", "classifier"):
+        if not isinstance(info.get(key), str):
+            raise ValueError(f"{path}: field {key!r} must be a string")
+    try:
+        builtin_geometry(info["geometry"])
+    except ValueError as err:
+        raise ValueError(f"{path}: field 'geometry': {err}") from None
+    return info
+
+
 def _reference(organiser_dir: str | Path) -> tuple[dict[str, Any], Any]:
-    info = json.loads((Path(organiser_dir) / "reference.json").read_text())
+    info = _reference_info(organiser_dir)
     return info, load_split(info["data_dir"], info["geometry"], "test")
+
+
+def check_reference(organiser_dir: str | Path) -> None:
+    """The organiser folder of :func:`write_inputs` can score: its reference.json and the headers
+    of the held-out showers it names (nothing large is read)."""
+    info = _reference_info(organiser_dir)
+    n_voxels = builtin_geometry(info["geometry"]).n_voxels
+    for path in split_files(info["data_dir"], info["geometry"], "test"):
+        inspect_showers(path, n_voxels=n_voxels)
 
 
 def read_and_validate_outputs(output_dir: str | Path, organiser_dir: str | Path) -> np.ndarray:
@@ -267,7 +294,7 @@ def phase_multiclass(outputs: Mapping[str, Path], organiser_dir: str | Path) -> 
 
     if len(outputs) < 2:
         return PhaseMetrics({label: {"multiclass_log_posterior": None} for label in outputs})
-    info = json.loads((Path(organiser_dir) / "reference.json").read_text())
+    info = _reference_info(organiser_dir)
     showers = {label: np.load(Path(folder) / OUTPUT_FILE) for label, folder in outputs.items()}
     result = multiclass_table(
         info["data_dir"],

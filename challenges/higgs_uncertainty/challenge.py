@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ...output import read_json
 from ...records import Score, finite
 from ..base import Challenge, MetricColumn, RankingMetric, RecordError, check_options
 
@@ -353,7 +354,7 @@ class HiggsUncertainty(Challenge):
                 raise FileNotFoundError(f"{plan_path}: test plan not found")
             rows = join_answers(_read_plan(plan_path), read_answers(answers_path))
         else:
-            payload = json.loads(answers_path.read_text()) if answers_path.suffix == ".json" else None
+            payload = read_json(answers_path) if answers_path.suffix == ".json" else None
             if not (isinstance(payload, dict) and payload.get("pseudo_experiments")):
                 raise ValueError(f"{answers_path}: answers need the test plan they answer (its hidden truth)")
             rows = pd.DataFrame(payload["pseudo_experiments"])

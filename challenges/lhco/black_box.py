@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from ...datafiles import read_table, write_table
+from ...output import read_json
 from ...scoring.anomaly import MIN_BACKGROUND, anomaly_metrics
 from ..secrets import record_secrets, secret_seed
 from .dataset import _metadata, generate_frames
@@ -188,6 +189,41 @@ def _read_scores(path: Path, n_rows: int) -> np.ndarray:
     return scores
 
 
+def read_answer(answer: dict[str, Any] | str | Path) -> tuple[dict[str, Any], str, Path]:
+    """A black-box answer (a dict or a JSON file) with its fields checked: ``significance``
+    (>= 0), optional ``mass`` with ``mass_uncertainty`` (> 0, TeV), optional ``scores`` file.
+    Returns the answer, its name in errors and the folder its scores file is relative to."""
+    source, base = "answer", Path(".")
+    if not isinstance(answer, dict):
+        path = Path(answer)
+        source, base = str(path), path.parent
+        answer = read_json(path)
+        if not isinstance(answer, dict):
+            raise ValueError(f"{path}: must be a JSON object with field 'significance'")
+    z = _number(answer, "significance", source, required=True)
+    if z is not None and z < 0:
+        raise ValueError(f"{source}: field 'significance' must be >= 0, got {z}")
+    mass = _number(answer, "mass", source, required=False)
+    sigma = _number(answer, "mass_uncertainty", source, required=mass is not None)
+    if mass is not None and not (sigma is not None and sigma > 0):
+        raise ValueError(f"{source}: field 'mass_uncertainty' must be > 0, got {sigma}")
+    scores = answer.get("scores")
+    if scores is not None and not isinstance(scores, str):
+        raise ValueError(f"{source}: field 'scores' must be a file name, got {scores!r}")
+    return {"significance": z, "mass": mass, "mass_uncertainty": sigma, "scores": scores}, source, base
+
+
+def read_box_truth(organiser_dir: str | Path) -> dict[str, Any]:
+    """A black box's ``truth.json``: ``has_signal`` and, with a signal, ``m_wprime`` (TeV)."""
+    path = Path(organiser_dir) / "truth.json"
+    truth = read_json(path)
+    if not isinstance(truth, dict) or not isinstance(truth.get("has_signal"), bool):
+        raise ValueError(f"{path}: field 'has_signal' must be true or false")
+    if truth["has_signal"]:
+        _number(truth, "m_wprime", str(path), required=True)
+    return truth
+
+
 def score_answer(
     answer: dict[str, Any] | str | Path, organiser_dir: str | Path, *, min_background: float = MIN_BACKGROUND
 ) -> dict[str, Any]:
@@ -199,20 +235,10 @@ def score_answer(
     anomaly metrics (``auc``, ``max_sic`` over cuts keeping at least ``min_background``
     background events...) of the scores against the data's truth labels.
     """
-    source = "answer"
-    base = Path(".")
-    if not isinstance(answer, dict):
-        path = Path(answer)
-        source, base = str(path), path.parent
-        try:
-            answer = json.loads(path.read_text())
-        except json.JSONDecodeError as err:
-            raise ValueError(f"{path}: not valid JSON ({err})") from err
+    checked, _, base = read_answer(answer)
     organiser_dir = Path(organiser_dir)
-    truth = json.loads((organiser_dir / "truth.json").read_text())
-    z = _number(answer, "significance", source, required=True)
-    if z < 0:
-        raise ValueError(f"{source}: field 'significance' must be >= 0, got {z}")
+    truth = read_box_truth(organiser_dir)
+    z, mass, sigma = checked["significance"], checked["mass"], checked["mass_uncertainty"]
     claimed = z >= EVIDENCE_Z
     out: dict[str, Any] = {
         "has_signal": truth["has_signal"],
@@ -220,10 +246,6 @@ def score_answer(
         "claimed": claimed,
         "detection_correct": claimed == truth["has_signal"],
     }
-    mass = _number(answer, "mass", source, required=False)
-    sigma = _number(answer, "mass_uncertainty", source, required=mass is not None)
-    if mass is not None and not sigma > 0:
-        raise ValueError(f"{source}: field 'mass_uncertainty' must be > 0, got {sigma}")
     if truth["has_signal"] and mass is not None:
         pull = (mass - truth["m_wprime"]) / sigma
         out.update(
@@ -232,9 +254,9 @@ def score_answer(
             mass_within_1sigma=abs(pull) <= 1.0,
             mass_within_2sigma=abs(pull) <= 2.0,
         )
-    if answer.get("scores") is not None:
+    if checked["scores"] is not None:
         labels = read_table(organiser_dir / "data_truth.parquet")[LABEL].to_numpy()
-        scores = _read_scores(base / str(answer["scores"]), len(labels))
+        scores = _read_scores(base / checked["scores"], len(labels))
         if truth["has_signal"]:
             out.update(anomaly_metrics(labels, scores, min_background=min_background))
     return out

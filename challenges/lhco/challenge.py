@@ -447,6 +447,38 @@ class LhcOlympics(Challenge):
 
         return write_inputs(input_dir, organiser_dir, **options)
 
+    def check_truth(self, truth: Path) -> None:
+        """An organiser folder: of :meth:`write_inputs` (labels, bump-hunt masses, signal region)
+        or of a black box (``truth.json``)."""
+        from .black_box import read_box_truth
+        from .submission import read_truth
+
+        truth = Path(truth)
+        if not truth.is_dir():
+            raise ValueError(f"{truth}: lhco's truth is an organiser folder, not a file")
+        if (truth / "truth.json").exists():
+            read_box_truth(truth)
+        else:
+            read_truth(truth)
+
+    def check_submission(self, outputs: Path) -> None:
+        """A payload scored as it is: a black-box answer (JSON), or an output folder."""
+        from .black_box import read_answer
+        from .submission import OUTPUTS
+
+        outputs = Path(outputs)
+        if outputs.is_dir():
+            missing = [name for name in OUTPUTS.values() if not (outputs / name).is_file()]
+            if missing:
+                raise ValueError(f"{outputs}: no {', '.join(missing)}")
+            return
+        if outputs.suffix.lower() != ".json":
+            raise ValueError(
+                f"{outputs}: lhco takes a code bundle (.tar.gz, .zip), an image tar (.tar) or a black-box "
+                "answer (.json)"
+            )
+        read_answer(outputs)
+
     def read_outputs(self, output_dir: Path, organiser_dir: Path) -> Any:
         from .submission import read_and_validate_outputs
 

@@ -19,11 +19,13 @@ submission and the baselines are ranked on the same numbers.
 from __future__ import annotations
 
 import json
+import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ...output import read_json
 from ...scoring.anomaly import MIN_BACKGROUND, anomaly_metrics, roc_curve, sic_points
 from ..outputs import read_npy_output
 from ..secrets import record_secrets, secret_seed, seed_or_secret
@@ -105,10 +107,36 @@ def write_inputs(
     }
 
 
+def read_truth(organiser_dir: str | Path) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    """The organiser folder of :func:`write_inputs`: test labels (0 / 1, both present), the
+    bump-hunt sample's m_jj (TeV, finite) and inputs.json; errors name the file and the field."""
+    organiser_dir = Path(organiser_dir)
+    path = organiser_dir / TRUTH_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: the phase's truth not found")
+    try:
+        with np.load(path, allow_pickle=False) as truth:
+            labels, mjj = truth["test_labels"], truth["bump_hunt_mjj"]
+    except KeyError as err:
+        raise ValueError(f"{path}: array {err} missing") from None
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as err:
+        raise ValueError(f"{path}: not a readable .npz file ({err})") from None
+    if labels.ndim != 1 or not np.isin(labels, (0, 1)).all() or len(np.unique(labels)) != 2:
+        raise ValueError(f"{path}: field 'test_labels' must hold 0 and 1, one per test row")
+    if mjj.ndim != 1 or mjj.dtype.kind != "f" or not np.isfinite(mjj).all() or not len(mjj):
+        raise ValueError(f"{path}: field 'bump_hunt_mjj' must be finite masses, one per bump-hunt row")
+    inputs_path = organiser_dir / "inputs.json"
+    inputs = read_json(inputs_path)
+    region = inputs.get("signal_region") if isinstance(inputs, dict) else None
+    if not (isinstance(region, list) and len(region) == 2 and all(isinstance(x, (int, float)) for x in region)):
+        raise ValueError(f"{inputs_path}: field 'signal_region' must be [low, high] in TeV")
+    return labels, mjj, inputs
+
+
 def read_and_validate_outputs(output_dir: str | Path, organiser_dir: str | Path) -> dict[str, np.ndarray]:
     """The scores per scored file (float64, one per row), or ``OutputError`` naming the file."""
-    truth = np.load(Path(organiser_dir) / TRUTH_FILE)
-    rows = {"test": len(truth["test_labels"]), "bump_hunt": len(truth["bump_hunt_mjj"])}
+    labels, mjj, _ = read_truth(organiser_dir)
+    rows = {"test": len(labels), "bump_hunt": len(mjj)}
     return {
         name: read_npy_output(output_dir, OUTPUTS[name], (rows[name],), f"one score per row of {name}.npy")
         for name in OUTPUTS
@@ -124,12 +152,9 @@ def score_outputs(
 ) -> dict[str, Any]:
     """AUC, max SIC (over cuts keeping at least ``min_background`` test background events),
     rejections (labelled test set) and the bump-hunt Z per cut (independent sample)."""
-    organiser_dir = Path(organiser_dir)
-    truth = np.load(organiser_dir / TRUTH_FILE)
-    inputs = json.loads((organiser_dir / "inputs.json").read_text())
-    labels = truth["test_labels"]
+    labels, mjj, inputs = read_truth(organiser_dir)
     metrics = anomaly_metrics(labels, scores["test"], min_background=min_background)
-    hunts = bump_hunts(truth["bump_hunt_mjj"], scores["bump_hunt"], tuple(inputs["signal_region"]))
+    hunts = bump_hunts(mjj, scores["bump_hunt"], tuple(inputs["signal_region"]))
     metrics["bump_hunt_z_max"] = max(h["z"] for h in hunts)
     return {
         "metrics": metrics,
