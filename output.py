@@ -98,7 +98,7 @@ def check_output_path(path: str | Path, *, folder: bool = False) -> Path:
         raise ValueError(
             f"{path}: is {'a file' if folder else 'a folder'}; give {'a folder' if folder else 'a file name'}"
         )
-    existing = path if path.exists() else path.parent
+    existing = path if path.exists() and folder else path.parent
     while not existing.exists():
         existing = existing.parent
     if not existing.is_dir():

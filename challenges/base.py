@@ -395,9 +395,10 @@ class Challenge(abc.ABC):
         """Check a phase's hidden truth (``leaderboard phase --plan``) before it is stored;
         ValueError naming the file and the field."""
 
-    def check_submission(self, outputs: Path) -> None:  # noqa: B027  (an optional hook)
+    def check_submission(self, outputs: Path, truth: Path | None = None) -> None:  # noqa: B027  (an optional hook)
         """Cheap checks of a submitted payload before it is queued (errors name the file and the
-        field); the full validation happens when it is scored."""
+        field); ``truth``: the phase's hidden truth, for checks against it (the payload's shape).
+        The full validation happens when it is scored."""
 
     def check_record(self, record: dict[str, Any], where: str, at: str) -> None:  # noqa: B027  (an optional hook)
         """Challenge-specific checks of a run record (:func:`hepbench.records.validate_record`)."""

@@ -83,7 +83,7 @@ def check_payload(challenge: str, path: Path, truth_path: str | None) -> None:
 
             tar_tags(path)  # a readable image tar (its tags are checked again when it is loaded)
         else:
-            declared.check_submission(Path(path))
+            declared.check_submission(Path(path), Path(truth_path))
     else:
         record = read_record(Path(path))
         if record["challenge"] != challenge:

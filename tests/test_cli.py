@@ -247,6 +247,8 @@ def test_output_paths_are_checked_before_any_work(tmp_path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file"]  # nothing generated
     result = runner.invoke(app, ["challenges", "--json", str(tmp_path / "new" / "x.json")])
     assert result.exit_code == 0 and json.loads((tmp_path / "new" / "x.json").read_text())
+    result = runner.invoke(app, ["challenges", "--json", str(a_file)])  # an existing file is replaced
+    assert result.exit_code == 0 and json.loads(a_file.read_text())
 
 
 def test_a_mistyped_leaderboard_home_or_database_is_refused_not_created(tmp_path) -> None:
@@ -256,8 +258,9 @@ def test_a_mistyped_leaderboard_home_or_database_is_refused_not_created(tmp_path
         ["leaderboard", "participant", "list", "--home", str(tmp_path), "--db", f"sqlite:///{tmp_path / 'typo.db'}"],
     ):
         result = runner.invoke(app, args)
-        assert result.exit_code == 1 and "no leaderboard database" in result.output, result.output
-        assert "leaderboard init" in " ".join(result.output.split())
+        text = " ".join(result.output.split())  # the message wraps at the terminal's width
+        assert result.exit_code == 1 and "no leaderboard database" in text, result.output
+        assert "leaderboard init" in text
     assert not home.exists() and not (tmp_path / "typo.db").exists()
     assert runner.invoke(app, ["leaderboard", "init", "--home", str(home)]).exit_code == 0
     assert runner.invoke(app, ["leaderboard", "show", "calo", "--home", str(home)]).exit_code == 0

@@ -70,7 +70,14 @@ def test_lhco_and_calo_truth_is_checked_before_it_is_stored(store, tmp_path, org
         (broken / "reference.json").write_text(json.dumps({**reference, "geometry": "ds7"}))
         fault = r"reference.json: field 'geometry': unknown geometry 'ds7'"
     (tmp_path / "empty").mkdir()
-    for folder, message in ((tmp_path / "empty", "not found"), (broken, fault)):
+    cases = [(tmp_path / "empty", "not found"), (broken, fault)]
+    if challenge == "lhco":
+        inverted = tmp_path / "inverted"
+        shutil.copytree(good, inverted)
+        inputs = json.loads((good / "inputs.json").read_text())
+        (inverted / "inputs.json").write_text(json.dumps({**inputs, "signal_region": [3.7, 3.3]}))
+        cases.append((inverted, r"inputs.json: field 'signal_region' must be \[low, high\] in TeV, 0 < low < high"))
+    for folder, message in cases:
         with pytest.raises((ValueError, FileNotFoundError), match=message):
             configure_phase(store, challenge, "public", plan=folder)
     configure_phase(store, challenge, "public", plan=good)
@@ -89,6 +96,10 @@ def test_lhco_and_calo_payloads_are_checked_at_submission(tmp_path) -> None:
         get("lhco").check_submission(answer)
     answer.write_text(json.dumps({"significance": 2.5, "mass": 3.5, "mass_uncertainty": 0.1}))
     get("lhco").check_submission(answer)
+    for scores, match in (("../../etc/passwd", "must name a file beside the answer"), ("s.npy", "cannot carry")):
+        answer.write_text(json.dumps({"significance": 2.5, "scores": scores}))
+        with pytest.raises(ValueError, match=f"answer.json: field 'scores' ({match}|.*{match})"):
+            get("lhco").check_submission(answer)
     table = tmp_path / "scores.csv"
     table.write_text("score\n0.1\n")
     for challenge in ("lhco", "calo"):
@@ -99,6 +110,15 @@ def test_lhco_and_calo_payloads_are_checked_at_submission(tmp_path) -> None:
         handle["incident_energies"] = np.ones((3, 1))
         handle["showers"] = np.ones((3, 368))
     get("calo").check_submission(showers)
+    reference = tmp_path / "reference.hdf5"
+    with h5py.File(reference, "w") as handle:
+        handle["incident_energies"] = np.ones((3, 1))
+        handle["showers"] = np.ones((3, 533))
+    with pytest.raises(ValueError, match="showers.hdf5: dataset 'showers' has 368 voxels"):
+        get("calo").check_submission(showers, reference)
+    # a phase that runs the generator in the sandbox does not score an uploaded file
+    with pytest.raises(ValueError, match="showers.hdf5: this phase runs the generator in the sandbox"):
+        get("calo").check_submission(showers, tmp_path)
     with h5py.File(showers, "w") as handle:
         handle["incident_energies"] = np.ones((3, 1))
     with pytest.raises(ValueError, match="dataset 'showers' missing"):

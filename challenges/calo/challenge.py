@@ -515,9 +515,9 @@ class CaloFastSimulation(Challenge):
         else:
             inspect_showers(truth)
 
-    def check_submission(self, outputs: Path) -> None:
+    def check_submission(self, outputs: Path, truth: Path | None = None) -> None:
         """A payload scored as it is: generated showers as an official HDF5 file (against a
-        reference file), or an output folder holding showers.npy."""
+        reference HDF5 file, with as many voxels), or an output folder holding showers.npy."""
         from .showers_io import inspect_showers
         from .submission import OUTPUT_FILE
 
@@ -533,7 +533,14 @@ class CaloFastSimulation(Challenge):
                 f"{outputs}: calo takes a code bundle (.tar.gz, .zip), an image tar (.tar) or generated "
                 "showers as an official HDF5 file"
             )
-        inspect_showers(outputs)
+        if truth is not None and Path(truth).is_dir():
+            # an organiser folder scores what a sandboxed run generates for the phase's energies
+            raise ValueError(
+                f"{outputs}: this phase runs the generator in the sandbox; submit a code bundle "
+                "(.tar.gz, .zip) or an image tar (.tar), not generated showers"
+            )
+        n_voxels = inspect_showers(truth)[1] if truth is not None else None
+        inspect_showers(outputs, n_voxels=n_voxels)
 
     def read_outputs(self, output_dir: Path, organiser_dir: Path) -> Any:
         from .submission import read_and_validate_outputs

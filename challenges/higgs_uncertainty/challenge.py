@@ -394,7 +394,7 @@ class HiggsUncertainty(Challenge):
             ],
         )
 
-    def check_submission(self, outputs: Path) -> None:
+    def check_submission(self, outputs: Path, truth: Path | None = None) -> None:
         from .answers import read_answers
 
         outputs = Path(outputs)

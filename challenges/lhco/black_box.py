@@ -210,6 +210,9 @@ def read_answer(answer: dict[str, Any] | str | Path) -> tuple[dict[str, Any], st
     scores = answer.get("scores")
     if scores is not None and not isinstance(scores, str):
         raise ValueError(f"{source}: field 'scores' must be a file name, got {scores!r}")
+    if scores is not None and (Path(scores).is_absolute() or ".." in Path(scores).parts):
+        # the scores file sits beside the answer: nothing outside its folder is read
+        raise ValueError(f"{source}: field 'scores' must name a file beside the answer, got {scores!r}")
     return {"significance": z, "mass": mass, "mass_uncertainty": sigma, "scores": scores}, source, base
 
 

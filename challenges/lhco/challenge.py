@@ -461,8 +461,9 @@ class LhcOlympics(Challenge):
         else:
             read_truth(truth)
 
-    def check_submission(self, outputs: Path) -> None:
-        """A payload scored as it is: a black-box answer (JSON), or an output folder."""
+    def check_submission(self, outputs: Path, truth: Path | None = None) -> None:
+        """A payload scored as it is: a black-box answer (JSON), or an output folder. An uploaded
+        answer is one file, so it cannot carry a per-event ``scores`` file (a code bundle can)."""
         from .black_box import read_answer
         from .submission import OUTPUTS
 
@@ -477,7 +478,12 @@ class LhcOlympics(Challenge):
                 f"{outputs}: lhco takes a code bundle (.tar.gz, .zip), an image tar (.tar) or a black-box "
                 "answer (.json)"
             )
-        read_answer(outputs)
+        answer, source, _ = read_answer(outputs)
+        if answer["scores"] is not None:
+            raise ValueError(
+                f"{source}: field 'scores' names a file that an uploaded answer cannot carry; submit the "
+                "per-event scores as a code bundle, or leave the field out"
+            )
 
     def read_outputs(self, output_dir: Path, organiser_dir: Path) -> Any:
         from .submission import read_and_validate_outputs

@@ -128,8 +128,13 @@ def read_truth(organiser_dir: str | Path) -> tuple[np.ndarray, np.ndarray, dict[
     inputs_path = organiser_dir / "inputs.json"
     inputs = read_json(inputs_path)
     region = inputs.get("signal_region") if isinstance(inputs, dict) else None
-    if not (isinstance(region, list) and len(region) == 2 and all(isinstance(x, (int, float)) for x in region)):
-        raise ValueError(f"{inputs_path}: field 'signal_region' must be [low, high] in TeV")
+    if not (
+        isinstance(region, list)
+        and len(region) == 2
+        and all(isinstance(x, (int, float)) and not isinstance(x, bool) and np.isfinite(x) for x in region)
+        and 0 < region[0] < region[1]
+    ):
+        raise ValueError(f"{inputs_path}: field 'signal_region' must be [low, high] in TeV, 0 < low < high")
     return labels, mjj, inputs
 
 

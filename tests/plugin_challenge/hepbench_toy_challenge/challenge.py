@@ -172,7 +172,7 @@ class ToyRegression(Challenge):
     def read_outputs(self, output_dir: Path, organiser_dir: Path) -> np.ndarray:
         return read_predictions(Path(output_dir), len(_truth_targets(Path(organiser_dir))))
 
-    def check_submission(self, outputs: Path) -> None:
+    def check_submission(self, outputs: Path, truth: Path | None = None) -> None:
         """At submission: ``predictions.npy`` (or the submitted ``.npy`` file) must be a numeric
         numpy array with one axis; its length is checked against the truth when it is scored."""
         outputs = Path(outputs)
