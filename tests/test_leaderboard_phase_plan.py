@@ -123,3 +123,25 @@ def test_lhco_and_calo_payloads_are_checked_at_submission(tmp_path) -> None:
         handle["incident_energies"] = np.ones((3, 1))
     with pytest.raises(ValueError, match="dataset 'showers' missing"):
         get("calo").check_submission(showers)
+
+
+def test_a_higgs_plan_with_bad_rows_is_refused_naming_the_row(tmp_path) -> None:
+    """A plan that would score against a wrong or missing mu_true is refused before it is stored."""
+    make_test_plan(2, 2, initial_seed=7).to_json(tmp_path / "plan.json")
+    good = json.loads((tmp_path / "plan.json").read_text())
+    get("higgs-uncertainty").check_truth(tmp_path / "plan.json")
+    rows = good["pseudo_experiments"]
+    cases = (
+        ([1, 2], "a JSON object with n_sets"),
+        ({**good, "pseudo_experiments": [{**r, "mu_true": "x"} if i == 1 else r for i, r in enumerate(rows)]}, "row 1"),
+        ({**good, "pseudo_experiments": [{**r, "mu_true": float("nan")} for r in rows]}, "row 0: mu_true must be"),
+        ({**good, "pseudo_experiments": [{**r, "pe_index": 0} for r in rows]}, "row 1: set_index and pe_index repeat"),
+        (
+            {**good, "pseudo_experiments": [{k: v for k, v in r.items() if k != "mu_true"} for r in rows]},
+            "missing: mu_true",
+        ),
+    )
+    for payload, message in cases:
+        (tmp_path / "bad.json").write_text(json.dumps(payload))
+        with pytest.raises(ValueError, match=f"bad.json: .*{message}"):
+            get("higgs-uncertainty").check_truth(tmp_path / "bad.json")

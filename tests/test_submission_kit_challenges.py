@@ -138,6 +138,9 @@ def test_calo_reference_showers_score_as_indistinguishable(kit_inputs, tmp_path)
     assert scaled["auc_low"] > same["auc_low"] + 0.2 and scaled["separation_power_mean"] > 0.01
     # Scored outside a sandbox: no wall time to check a generation time against, so none is reported.
     assert "ms_per_shower" not in same
+    # The folder is scored as its phase says: an option that would change nothing is refused, not ignored.
+    with pytest.raises(ValueError, match="option plots: applies to an HDF5 file"):
+        calo.score(tmp_path, organiser_dir, plots=tmp_path / "plots")
 
 
 def _timing_file(folder: Path, showers: int, **changes) -> None:

@@ -584,6 +584,15 @@ class CaloFastSimulation(Challenge):
         if outputs.is_dir():
             from .submission import score_outputs
 
+            # An output folder is scored as its phase says (reference.json): no option overrides it.
+            ignored = [name for name, value in (("plots", plots), ("geometry", geometry)) if value is not None]
+            ignored += ["n_runs"] if n_runs != 1 else []
+            if ignored:
+                raise ValueError(
+                    f"option {', '.join(ignored)}: applies to an HDF5 file scored against a reference file; "
+                    f"{outputs} is an output folder, scored as its phase's reference.json says"
+                )
+
             showers = self.read_outputs(outputs, truth)
             timing = (
                 self.check_run_outputs(outputs, showers, wall_seconds=float(wall_seconds))

@@ -3,7 +3,8 @@
 The importer keeps the published file names and the anchor's split
 (:data:`~hepbench.challenges.calo.dataset.OFFICIAL_FILES`: ``_1`` for training, ``_2`` for
 evaluation; data set 3 ``_1``, ``_2`` and ``_3``, ``_4``), checks each file's format and voxel
-count and reads every row back (a damaged chunk is refused before anything is written), hard-links (else copies) it into the target folder unless it is already there, and writes
+count and reads every row back (one damaged chunk in any file and nothing is written), hard-links (else
+copies) each into the target folder unless it is already there, and writes
 the JSON sidecar hepbench writes beside its own shower files (sha256, geometry, split, counts), so
 every later read verifies the bytes.
 """
@@ -78,6 +79,13 @@ def import_calo(official: str | Path, out: str | Path, *, geometry: str | None =
             for g in ([geometry] if geometry else OFFICIAL_FILES)
         )
         raise FileNotFoundError(f"{folder}: no complete set of official CaloChallenge files ({expected})")
+    # Every file is read back before the first is placed: a damaged one leaves ``out`` as it was.
+    counts = {
+        name: _checked_file(folder / name, builtin_geometry(geo).n_voxels)
+        for geo in wanted
+        for split in SPLITS
+        for name in OFFICIAL_FILES[geo][split]
+    }
     out.mkdir(parents=True, exist_ok=True)
     files: dict[str, dict[str, Any]] = {}
     for geo in wanted:
@@ -85,7 +93,7 @@ def import_calo(official: str | Path, out: str | Path, *, geometry: str | None =
         for split in SPLITS:
             for name in OFFICIAL_FILES[geo][split]:
                 source = folder / name
-                n_showers = _checked_file(source, model.n_voxels)
+                n_showers = counts[name]
                 target = out / name
                 _place(source, target)
                 meta = {

@@ -31,7 +31,14 @@ from typing import Any
 import numpy as np
 
 from ...output import read_json
-from ...scoring.calo import apply_threshold, evaluate, evaluation_threshold, feature_histograms, high_level_features
+from ...scoring.calo import (
+    CLASSIFIER_SIZES,
+    apply_threshold,
+    evaluate,
+    evaluation_threshold,
+    feature_histograms,
+    high_level_features,
+)
 from ..base import PhaseMetrics
 from ..outputs import (
     OutputError,
@@ -144,6 +151,10 @@ def _reference_info(organiser_dir: str | Path) -> dict[str, Any]:
         builtin_geometry(info["geometry"])
     except ValueError as err:
         raise ValueError(f"{path}: field 'geometry': {err}") from None
+    if info["classifier"] not in CLASSIFIER_SIZES:
+        raise ValueError(
+            f"{path}: field 'classifier' must be one of {sorted(CLASSIFIER_SIZES)}, got {info['classifier']!r}"
+        )
     return info
 
 

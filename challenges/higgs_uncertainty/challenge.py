@@ -439,6 +439,9 @@ CHALLENGE = HiggsUncertainty()
 
 def _read_plan(path: Path) -> TestPlan:
     """The :class:`TestPlan` in ``path``; a broken one is named with its field, not a traceback."""
+    import numpy as np
+    import pandas as pd
+
     from .pseudo_experiments import TestPlan
 
     try:
@@ -447,8 +450,25 @@ def _read_plan(path: Path) -> TestPlan:
         raise ValueError(f"{path}: cannot read the test plan ({err.strerror})") from None
     except json.JSONDecodeError as err:
         raise ValueError(f"{path}: not JSON ({err.msg} at line {err.lineno})") from None
-    except (KeyError, TypeError, ValueError) as err:
-        raise ValueError(f"{path}: not a test plan (field {err} missing or invalid)") from None
-    if len(plan.table) != plan.n_sets * plan.n_pseudo_experiments or "mu_true" not in plan.table:
-        raise ValueError(f"{path}: pseudo_experiments does not match n_sets x n_pseudo_experiments rows with mu_true")
+    except KeyError as err:
+        raise ValueError(f"{path}: not a test plan (field {err} missing)") from None
+    except (TypeError, ValueError, AttributeError):
+        raise ValueError(
+            f"{path}: not a test plan (a JSON object with n_sets, n_pseudo_experiments, initial_seed, "
+            "active_systematics and pseudo_experiments)"
+        ) from None
+    table = plan.table
+    missing = [c for c in ("set_index", "pe_index", "seed", "mu_true") if c not in table]
+    if missing or len(table) != plan.n_sets * plan.n_pseudo_experiments:
+        raise ValueError(
+            f"{path}: field 'pseudo_experiments' must hold n_sets x n_pseudo_experiments rows with set_index, "
+            f"pe_index, seed and mu_true" + (f" (missing: {', '.join(missing)})" if missing else "")
+        )
+    mu_true = pd.to_numeric(table["mu_true"], errors="coerce").to_numpy(dtype=float)
+    if not np.isfinite(mu_true).all():
+        row = int(np.flatnonzero(~np.isfinite(mu_true))[0])
+        raise ValueError(f"{path}: field 'pseudo_experiments' row {row}: mu_true must be a finite number")
+    if table.duplicated(["set_index", "pe_index"]).any():
+        row = int(np.flatnonzero(table.duplicated(["set_index", "pe_index"]).to_numpy())[0])
+        raise ValueError(f"{path}: field 'pseudo_experiments' row {row}: set_index and pe_index repeat an earlier row")
     return plan
