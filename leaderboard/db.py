@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DatabaseError
 from sqlalchemy.orm import Session, sessionmaker
 
 DEFAULT_HOME = Path("hepbench-leaderboard")
@@ -138,8 +139,8 @@ def open_store(
     a mistyped home or database is an error, not a new empty leaderboard (the home folder itself
     may be new when ``url`` names a database that holds one)."""
     home = Path(home)
+    init_hint = f"create one with `hepbench leaderboard init --home {home}" + (f" --db {url}`" if url else "`")
     url = url or default_url(home)
-    init_hint = f"create one with `hepbench leaderboard init --home {home}`"
     if not create:
         parsed = make_url(url)
         on_disk = parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:")
@@ -147,7 +148,12 @@ def open_store(
             raise NoLeaderboard(f"{parsed.database}: no leaderboard database; {init_hint}")
     home.mkdir(parents=True, exist_ok=True)
     engine = make_engine(url)
-    if not create and "runs" not in inspect(engine).get_table_names():
+    try:
+        tables = inspect(engine).get_table_names()
+    except DatabaseError as err:  # e.g. a file that is not SQLite at all
+        engine.dispose()
+        raise NoLeaderboard(f"{make_url(url).render_as_string()}: not a leaderboard database ({err.orig})") from None
+    if not create and "runs" not in tables:
         engine.dispose()
         raise NoLeaderboard(f"{make_url(url).render_as_string()}: no leaderboard schema; {init_hint}")
     if upgrade:

@@ -262,5 +262,11 @@ def test_a_mistyped_leaderboard_home_or_database_is_refused_not_created(tmp_path
         assert result.exit_code == 1 and "no leaderboard database" in text, result.output
         assert "leaderboard init" in text
     assert not home.exists() and not (tmp_path / "typo.db").exists()
+    notes = tmp_path / "notes.db"
+    notes.write_text("not a database, and must stay as it is\n" * 100)
+    result = runner.invoke(app, ["leaderboard", "show", "calo", "--home", str(tmp_path), "--db", f"sqlite:///{notes}"])
+    text = " ".join(result.output.split())
+    assert result.exit_code == 1 and f"{notes}: not a leaderboard database" in text, result.output
+    assert notes.read_text().startswith("not a database")
     assert runner.invoke(app, ["leaderboard", "init", "--home", str(home)]).exit_code == 0
     assert runner.invoke(app, ["leaderboard", "show", "calo", "--home", str(home)]).exit_code == 0

@@ -101,6 +101,11 @@ def test_bad_config_and_answer(tmp_path, box) -> None:
     (tmp_path / "a.json").write_text(json.dumps({"significance": 5.0, "scores": "short.npy"}))
     with pytest.raises(ValueError, match="10 scores for 30600 data rows"):
         score_answer(tmp_path / "a.json", root / "organiser")
+    bad_truth = tmp_path / "bad_truth"
+    bad_truth.mkdir()
+    (bad_truth / "truth.json").write_text(json.dumps({"has_signal": True, "m_wprime": -3.5}))
+    with pytest.raises(ValueError, match=r"truth.json: field 'm_wprime' must be > 0 \(TeV\), got -3.5"):
+        score_answer({"significance": 5.0}, bad_truth)
 
 
 def test_black_box_from_the_command_line(tmp_path) -> None:

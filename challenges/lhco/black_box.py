@@ -223,7 +223,9 @@ def read_box_truth(organiser_dir: str | Path) -> dict[str, Any]:
     if not isinstance(truth, dict) or not isinstance(truth.get("has_signal"), bool):
         raise ValueError(f"{path}: field 'has_signal' must be true or false")
     if truth["has_signal"]:
-        _number(truth, "m_wprime", str(path), required=True)
+        mass = _number(truth, "m_wprime", str(path), required=True)
+        if mass is not None and mass <= 0:
+            raise ValueError(f"{path}: field 'm_wprime' must be > 0 (TeV), got {mass:g}")
     return truth
 
 
