@@ -411,5 +411,6 @@ def serve(
 
     from ..leaderboard.web import create_app
 
+    app = create_app(_open(home, db))  # a mistyped home fails before "serving" is printed
     console.print(f"serving http://{host}:{port}/ (API under /api/, docs at /api/docs)")
-    uvicorn.run(create_app(_open(home, db)), host=host, port=port, log_level="warning")
+    uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -218,6 +218,7 @@ def test_bad_score_options_and_plans_are_named_before_any_work(tmp_path, plan_fi
     cases = {
         ("higgs-uncertainty", str(answers), str(path), "-o", "n_bootstrap=abc"): "option n_bootstrap: a whole number",
         ("higgs-uncertainty", str(answers), str(path), "-o", "n_bootstrap=-1"): "option n_bootstrap: a whole number",
+        ("higgs-uncertainty", str(answers), str(path), "-o", "n_bootstrap=10000000000"): "from 0 to 100,000",
         ("higgs-uncertainty", str(answers), str(listed)): "listed.json: not a test plan",
         ("calo", "gen.hdf5", "ref.hdf5", "-o", "classifier=5"): "option classifier: one of ['full', 'small', 'tiny']",
         ("calo", "gen.hdf5", "ref.hdf5", "-o", "n_runs=0"): "option n_runs: a whole number of at least 1",

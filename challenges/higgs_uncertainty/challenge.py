@@ -20,6 +20,8 @@ ANSWERS_FILE = "answers.json"
 PE_KEYS = ("set_index", "mu_true", "p16", "p84")
 # Metrics a run record reports about its own run (not recomputable from the answers).
 REPORTED = ("auc", "ams", "train_seconds", "predict_seconds_mean")
+MAX_BOOTSTRAP = 100_000
+"""Most bootstrap resamples of the coverage score's error (each holds every pseudo-experiment's index)."""
 SUMMARY_METRICS = ("coverage_score", "width", "coverage", "rmse", "mae", "n_failed", "n_pseudo_experiments")
 
 
@@ -344,8 +346,8 @@ class HiggsUncertainty(Challenge):
         from .harness import score_results
 
         check_options(self, options, self.score_options)
-        if isinstance(n_bootstrap, bool) or not isinstance(n_bootstrap, int) or n_bootstrap < 0:
-            raise ValueError(f"option n_bootstrap: a whole number of at least 0, got {n_bootstrap!r}")
+        if isinstance(n_bootstrap, bool) or not isinstance(n_bootstrap, int) or not 0 <= n_bootstrap <= MAX_BOOTSTRAP:
+            raise ValueError(f"option n_bootstrap: a whole number from 0 to {MAX_BOOTSTRAP:,}, got {n_bootstrap!r}")
         outputs, truth = Path(outputs), None if truth is None else Path(truth)
         answers_path = outputs / ANSWERS_FILE if outputs.is_dir() else outputs
         if truth is not None:
