@@ -22,6 +22,8 @@ column per bootstrap replica, drawn from the seed the manifest records.
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -108,7 +110,6 @@ def export_unbinned(
     """Write the unbinned export of the preset's data set (generated into ``data_dir`` when
     absent) to ``out``; returns the manifest. ``sets`` limits the export to those data sets."""
     import yaml
-    from rich.progress import Progress
 
     from .. import __version__
 
@@ -134,6 +135,46 @@ def export_unbinned(
     }
     wanted = None if sets is None else set(sets)
     found: list[str] = []
+    # Arrays are written to a staging folder and moved into ``out`` once every set is written: an
+    # interrupted or refused export leaves ``out`` as it was.
+    created = not out.exists()
+    out.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".export-", dir=out))
+    try:
+        _export_sets(challenge, folder, staging, manifest, wanted, found, replicas, boot_seed, progress)
+        if wanted is not None and wanted - set(found):
+            raise ValueError(f"unknown data set(s) {sorted(wanted - set(found))}; {challenge.id} has {found}")
+        for path in sorted(p for p in staging.rglob("*") if p.is_file()):
+            target = out / path.relative_to(staging)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            path.replace(target)
+    except BaseException:
+        if created:
+            shutil.rmtree(out, ignore_errors=True)
+        raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    # The data sets' shared facts first, then the sets.
+    manifest["sets"] = manifest.pop("sets")
+    (out / MANIFEST).write_text(yaml.safe_dump(manifest, sort_keys=False))
+    return manifest
+
+
+def _export_sets(
+    challenge: Challenge,
+    folder: Path,
+    staging: Path,
+    manifest: dict[str, Any],
+    wanted: set[str] | None,
+    found: list[str],
+    replicas: int,
+    boot_seed: int,
+    progress: bool,
+) -> None:
+    """Write each wanted data set's arrays under ``staging`` and its entry into ``manifest``;
+    every set's name goes into ``found``."""
+    from rich.progress import Progress
+
     with Progress(disable=not progress, transient=True) as bar:
         for data in challenge.unbinned_sets(folder):
             found.append(data.name)
@@ -158,7 +199,7 @@ def export_unbinned(
                 "kind": "nominal",
                 "size": len(stacked),
                 "file": str(rel),
-                "sha256": _write_array(out / rel, "events", stacked, columns),
+                "sha256": _write_array(staging / rel, "events", stacked, columns),
                 "n_selected": int(np.count_nonzero(data.weight)),
             }
             bar.advance(job)
@@ -178,7 +219,7 @@ def export_unbinned(
                         "size": len(array),
                         "n_selected": int(np.count_nonzero(weight)),
                         "file": str(rel),
-                        "sha256": _write_array(out / rel, "events", array, columns),
+                        "sha256": _write_array(staging / rel, "events", array, columns),
                     }
                 )
                 bar.advance(job)
@@ -191,17 +232,10 @@ def export_unbinned(
                     "distribution": "Poisson(1)",
                     "seed": [boot_seed, len(manifest["sets"])],
                     "file": str(rel),
-                    "sha256": _write_array(out / rel, "weights", weights),
+                    "sha256": _write_array(staging / rel, "weights", weights),
                 }
                 bar.advance(job)
             manifest["sets"].append(entry)
-    if wanted is not None and wanted - set(found):
-        raise ValueError(f"unknown data set(s) {sorted(wanted - set(found))}; {challenge.id} has {found}")
-    # The data sets' shared facts first, then the sets.
-    manifest["sets"] = manifest.pop("sets")
-    out.mkdir(parents=True, exist_ok=True)
-    (out / MANIFEST).write_text(yaml.safe_dump(manifest, sort_keys=False))
-    return manifest
 
 
 @dataclass

@@ -102,6 +102,18 @@ def test_lhco_export_cli_and_reader(tmp_path) -> None:
     expected, _ = np.histogram(apply_systematics(frame, Systematics(jet_energy_scale=1.01))["mjj"], bins=bins)
     np.testing.assert_array_equal(exported, expected)
     assert labelled.replicas().shape == (len(frame), 2)
+    # A refused export (an unknown set, found only once the sets are read) leaves nothing behind.
+    refused = subprocess.run(
+        [sys.executable, "-m", "hepbench", "data", "export", "lhco", "--unbinned", str(tmp_path / "refused"),
+         "--preset", "tiny", "--seed", "6", "--data", str(tmp_path / "data"), "--set", "data", "--set", "bogus",
+         "--no-progress"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert refused.returncode == 1 and "unknown data set(s) ['bogus']" in refused.stdout + refused.stderr
+    assert not (tmp_path / "refused").exists()
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(
+        ["manifest.yaml", *(s["name"] for s in manifest["sets"])]
+    )  # no staging folder left in a finished export
 
 
 @pytest.mark.slow
