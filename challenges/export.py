@@ -134,14 +134,13 @@ def export_unbinned(
         "sets": [],
     }
     wanted = None if sets is None else set(sets)
-    found: list[str] = []
     # Arrays are written to a staging folder and moved into ``out`` once every set is written: an
     # interrupted or refused export leaves ``out`` as it was.
     created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".export-", dir=out))
     try:
-        _export_sets(challenge, folder, staging, manifest, wanted, found, replicas, boot_seed, progress)
+        found = _export_sets(challenge, folder, staging, manifest, wanted, replicas, boot_seed, progress)
         if wanted is not None and wanted - set(found):
             raise ValueError(f"unknown data set(s) {sorted(wanted - set(found))}; {challenge.id} has {found}")
         for path in sorted(p for p in staging.rglob("*") if p.is_file()):
@@ -166,14 +165,15 @@ def _export_sets(
     staging: Path,
     manifest: dict[str, Any],
     wanted: set[str] | None,
-    found: list[str],
     replicas: int,
     boot_seed: int,
     progress: bool,
-) -> None:
+) -> list[str]:
     """Write each wanted data set's arrays under ``staging`` and its entry into ``manifest``;
-    every set's name goes into ``found``."""
+    returns the names of every data set the folder holds."""
     from rich.progress import Progress
+
+    found: list[str] = []
 
     with Progress(disable=not progress, transient=True) as bar:
         for data in challenge.unbinned_sets(folder):
@@ -236,6 +236,7 @@ def _export_sets(
                 }
                 bar.advance(job)
             manifest["sets"].append(entry)
+    return found
 
 
 @dataclass

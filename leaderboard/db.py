@@ -139,7 +139,9 @@ def open_store(
     a mistyped home or database is an error, not a new empty leaderboard (the home folder itself
     may be new when ``url`` names a database that holds one)."""
     home = Path(home)
-    init_hint = f"create one with `hepbench leaderboard init --home {home}" + (f" --db {url}`" if url else "`")
+    # the URL as SQLAlchemy renders it: a password in it is masked
+    shown_db = f" --db {make_url(url).render_as_string()}" if url else ""
+    init_hint = f"create one with `hepbench leaderboard init --home {home}{shown_db}`"
     url = url or default_url(home)
     if not create:
         parsed = make_url(url)

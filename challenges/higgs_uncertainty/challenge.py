@@ -470,7 +470,8 @@ def _read_plan(path: Path) -> TestPlan:
     if not np.isfinite(mu_true).all():
         row = int(np.flatnonzero(~np.isfinite(mu_true))[0])
         raise ValueError(f"{path}: field 'pseudo_experiments' row {row}: mu_true must be a finite number")
-    if table.duplicated(["set_index", "pe_index"]).any():
-        row = int(np.flatnonzero(table.duplicated(["set_index", "pe_index"]).to_numpy())[0])
+    repeated = np.flatnonzero(table.duplicated(["set_index", "pe_index"]).to_numpy())
+    if len(repeated):
+        row = int(repeated[0])
         raise ValueError(f"{path}: field 'pseudo_experiments' row {row}: set_index and pe_index repeat an earlier row")
     return plan
