@@ -13,7 +13,7 @@ the entry-point group ``hepbench.challenges`` (a name -> a ``Challenge`` instanc
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -199,9 +199,10 @@ class Challenge(abc.ABC):
                 self.generate(preset, seed, target)
         return self.load(target)
 
-    def unbinned_sets(self, folder: Path) -> Iterator[UnbinnedSet]:
-        """Each data set of the generated ``folder`` with its systematic variations, for
-        ``hepbench data export --unbinned`` (:mod:`hepbench.challenges.export`)."""
+    def unbinned_sets(self, folder: Path) -> dict[str, Callable[[], UnbinnedSet]]:
+        """Each data set of the generated ``folder`` by name, read with its systematic variations
+        when its loader is called, for ``hepbench data export --unbinned``
+        (:mod:`hepbench.challenges.export`). The names come without reading any data."""
         if self.unbinned_export is None:
             raise ValueError(f"{self.id} has no unbinned export")
         from ..baselines.base import resolve
@@ -209,7 +210,7 @@ class Challenge(abc.ABC):
         return resolve(self.unbinned_export)(folder)
 
     unbinned_export: ClassVar[str | None] = None
-    """``"module:function"`` ``(folder) -> iterator of UnbinnedSet`` behind :meth:`unbinned_sets`."""
+    """``"module:function"`` ``(folder) -> {name: loader of UnbinnedSet}`` behind :meth:`unbinned_sets`."""
 
     def validate_data(self, real: Path | None, out: Path, *, seed: int = 1, **options: Any) -> dict[str, Any]:
         """Compare generated events with real simulation (tables and plots under ``out``)."""

@@ -120,6 +120,10 @@ def export_unbinned(
     folder = challenge.data_dir(preset, seed, data_dir)
     if not challenge.is_generated(folder):
         challenge.ensure_data(preset, seed, folder)
+    loaders = challenge.unbinned_sets(folder)
+    unknown = sorted(set(sets or ()) - set(loaders))
+    if unknown:
+        raise ValueError(f"unknown data set(s) {unknown}; {challenge.id} has {list(loaders)}")
     boot_seed = replica_seed(seed) if bootstrap_seed is None else bootstrap_seed
     manifest: dict[str, Any] = {
         "format": FORMAT,
@@ -133,16 +137,14 @@ def export_unbinned(
         "factors of the nominal weight",
         "sets": [],
     }
-    wanted = None if sets is None else set(sets)
     # Arrays are written to a staging folder and moved into ``out`` once every set is written: an
     # interrupted or refused export leaves ``out`` as it was.
     created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".export-", dir=out))
     try:
-        found = _export_sets(challenge, folder, staging, manifest, wanted, replicas, boot_seed, progress)
-        if wanted is not None and wanted - set(found):
-            raise ValueError(f"unknown data set(s) {sorted(wanted - set(found))}; {challenge.id} has {found}")
+        wanted = [load for name, load in loaders.items() if sets is None or name in sets]
+        _export_sets(wanted, staging, manifest, replicas, boot_seed, progress)
         for path in sorted(p for p in staging.rglob("*") if p.is_file()):
             target = out / path.relative_to(staging)
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -160,26 +162,19 @@ def export_unbinned(
 
 
 def _export_sets(
-    challenge: Challenge,
-    folder: Path,
+    loaders: list[Callable[[], UnbinnedSet]],
     staging: Path,
     manifest: dict[str, Any],
-    wanted: set[str] | None,
     replicas: int,
     boot_seed: int,
     progress: bool,
-) -> list[str]:
-    """Write each wanted data set's arrays under ``staging`` and its entry into ``manifest``;
-    returns the names of every data set the folder holds."""
+) -> None:
+    """Read each data set and write its arrays under ``staging`` and its entry into ``manifest``."""
     from rich.progress import Progress
 
-    found: list[str] = []
-
     with Progress(disable=not progress, transient=True) as bar:
-        for data in challenge.unbinned_sets(folder):
-            found.append(data.name)
-            if wanted is not None and data.name not in wanted:
-                continue
+        for load in loaders:
+            data = load()
             job = bar.add_task(f"{data.name}: variations", total=len(data.variations) + 1 + (replicas > 0))
             columns = [*data.features, "weight"]
             entry: dict[str, Any] = {
@@ -236,7 +231,6 @@ def _export_sets(
                 }
                 bar.advance(job)
             manifest["sets"].append(entry)
-    return found
 
 
 @dataclass

@@ -102,7 +102,7 @@ def test_lhco_export_cli_and_reader(tmp_path) -> None:
     expected, _ = np.histogram(apply_systematics(frame, Systematics(jet_energy_scale=1.01))["mjj"], bins=bins)
     np.testing.assert_array_equal(exported, expected)
     assert labelled.replicas().shape == (len(frame), 2)
-    # A refused export (an unknown set, found only once the sets are read) leaves nothing behind.
+    # A refused export (an unknown set) leaves nothing behind.
     refused = subprocess.run(
         [sys.executable, "-m", "hepbench", "data", "export", "lhco", "--unbinned", str(tmp_path / "refused"),
          "--preset", "tiny", "--seed", "6", "--data", str(tmp_path / "data"), "--set", "data", "--set", "bogus",
@@ -114,6 +114,23 @@ def test_lhco_export_cli_and_reader(tmp_path) -> None:
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(
         ["manifest.yaml", *(s["name"] for s in manifest["sets"])]
     )  # no staging folder left in a finished export
+
+
+def test_unknown_set_is_refused_before_any_set_is_read(tmp_path, monkeypatch) -> None:
+    spec = challenges.get("lhco")
+    (tmp_path / "data").mkdir()
+    monkeypatch.setattr(type(spec), "is_generated", lambda self, folder: True)
+
+    def unread() -> None:
+        raise AssertionError("a data set was read before the unknown name was refused")
+
+    monkeypatch.setattr(type(spec), "unbinned_sets", lambda self, folder: {"data": unread, "test": unread})
+    with pytest.raises(ValueError, match=r"unknown data set\(s\) \['bogus'\]; lhco has \['data', 'test'\]"):
+        export_unbinned(
+            spec, preset="tiny", seed=6, data_dir=tmp_path / "data", out=tmp_path / "out",
+            sets=["data", "bogus"], progress=False,
+        )  # fmt: skip
+    assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.slow

@@ -8,7 +8,8 @@ sampled events, nominal weight 1. Features: the incident energy, then every voxe
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -36,35 +37,35 @@ def resimulate(geometry: str, stream_seed: int, energy: np.ndarray, variation: V
     return showers
 
 
-def unbinned_sets(folder: Path) -> Iterator[UnbinnedSet]:
-    """Every ``GEOMETRY_SPLIT.hdf5`` of the folder."""
-    for path in sorted(Path(folder).glob("*_train.hdf5")):
-        geometry = path.name.removesuffix("_train.hdf5")
-        for split in SPLITS:
-            data = load_split(folder, geometry, split)
-            energy = np.asarray(data.incident_energy, dtype=np.float64).reshape(-1)
-            stream = int(data.metadata["stream_seed"])
-            n_voxels = data.showers.shape[1]
+def unbinned_sets(folder: Path) -> dict[str, Callable[[], UnbinnedSet]]:
+    """Every ``GEOMETRY_SPLIT.hdf5`` of the folder by set name, each read when its loader is called."""
+    geometries = [path.name.removesuffix("_train.hdf5") for path in sorted(Path(folder).glob("*_train.hdf5"))]
+    return {f"{g}_{split}": partial(_unbinned_set, Path(folder), g, split) for g in geometries for split in SPLITS}
 
-            def varied(
-                variation: Variation, geometry: str = geometry, stream: int = stream, energy: np.ndarray = energy
-            ):
-                showers = resimulate(geometry, stream, energy, variation)
-                return np.column_stack([energy, showers]), np.ones(len(energy))
 
-            yield UnbinnedSet(
-                name=f"{geometry}_{split}",
-                features=["incident_energy", *(f"voxel_{i}" for i in range(n_voxels))],
-                nominal=np.column_stack([energy, data.showers]),
-                weight=np.ones(len(energy)),
-                variations=VARIATIONS,
-                vary=varied,
-                metadata={
-                    "generator": data.metadata.get("generator"),
-                    "generator_version": data.metadata.get("generator_version", data.metadata.get("hepbench_version")),
-                    "stream_seed": stream,
-                    "geometry": data.metadata.get("geometry"),
-                    "units": "MeV",
-                    "weight": "1 (sampled showers)",
-                },
-            )
+def _unbinned_set(folder: Path, geometry: str, split: str) -> UnbinnedSet:
+    data = load_split(folder, geometry, split)
+    energy = np.asarray(data.incident_energy, dtype=np.float64).reshape(-1)
+    stream = int(data.metadata["stream_seed"])
+    n_voxels = data.showers.shape[1]
+
+    def varied(variation: Variation) -> tuple[np.ndarray, np.ndarray]:
+        showers = resimulate(geometry, stream, energy, variation)
+        return np.column_stack([energy, showers]), np.ones(len(energy))
+
+    return UnbinnedSet(
+        name=f"{geometry}_{split}",
+        features=["incident_energy", *(f"voxel_{i}" for i in range(n_voxels))],
+        nominal=np.column_stack([energy, data.showers]),
+        weight=np.ones(len(energy)),
+        variations=VARIATIONS,
+        vary=varied,
+        metadata={
+            "generator": data.metadata.get("generator"),
+            "generator_version": data.metadata.get("generator_version", data.metadata.get("hepbench_version")),
+            "stream_seed": stream,
+            "geometry": data.metadata.get("geometry"),
+            "units": "MeV",
+            "weight": "1 (sampled showers)",
+        },
+    )

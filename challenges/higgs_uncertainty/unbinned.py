@@ -8,7 +8,8 @@ reweight the backgrounds.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -61,30 +62,34 @@ def vary(frame: pd.DataFrame, nuisances: NuisanceParameters) -> tuple[np.ndarray
     return features, weight
 
 
-def unbinned_sets(folder: Path) -> Iterator[UnbinnedSet]:
-    """The train and test splits of a generated data set; the nominal is ``systematics`` at the
-    nominal parameters (the selection applied, as every pseudo-experiment does)."""
+def unbinned_sets(folder: Path) -> dict[str, Callable[[], UnbinnedSet]]:
+    """The train and test splits of a generated data set by name, each read when its loader is
+    called; the nominal is ``systematics`` at the nominal parameters (the selection applied, as
+    every pseudo-experiment does)."""
+    return {split: partial(_unbinned_set, Path(folder), split) for split in SPLITS}
+
+
+def _unbinned_set(folder: Path, split: str) -> UnbinnedSet:
     from ...datafiles import read_table
 
-    for split in SPLITS:
-        frame = read_table(Path(folder) / f"{split}.parquet")
-        meta = frame.attrs.get("metadata", {})
-        frame = frame.reset_index(drop=True)
-        nominal, weight = vary(frame, NuisanceParameters())
-        yield UnbinnedSet(
-            name=split,
-            features=[*FEATURES, *EXTRA_COLUMNS],
-            nominal=nominal,
-            weight=weight,
-            variations=variations(),
-            vary=lambda v, frame=frame: vary(frame, NuisanceParameters(**v.parameters)),
-            metadata={
-                "generator": meta.get("generator"),
-                "generator_version": meta.get("generator_version"),
-                "split_seed": meta.get("split_seed"),
-                "luminosity_fb": meta.get("luminosity_fb"),
-                "weight": "expected events at luminosity_fb",
-                "processes": list(PROCESSES),
-                "soft_met_seed": SOFT_MET_SEED,
-            },
-        )
+    frame = read_table(folder / f"{split}.parquet")
+    meta = frame.attrs.get("metadata", {})
+    frame = frame.reset_index(drop=True)
+    nominal, weight = vary(frame, NuisanceParameters())
+    return UnbinnedSet(
+        name=split,
+        features=[*FEATURES, *EXTRA_COLUMNS],
+        nominal=nominal,
+        weight=weight,
+        variations=variations(),
+        vary=lambda v: vary(frame, NuisanceParameters(**v.parameters)),
+        metadata={
+            "generator": meta.get("generator"),
+            "generator_version": meta.get("generator_version"),
+            "split_seed": meta.get("split_seed"),
+            "luminosity_fb": meta.get("luminosity_fb"),
+            "weight": "expected events at luminosity_fb",
+            "processes": list(PROCESSES),
+            "soft_met_seed": SOFT_MET_SEED,
+        },
+    )

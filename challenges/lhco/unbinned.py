@@ -8,8 +8,9 @@ All change features only, so their weights are 1. Events are unweighted: nominal
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import asdict
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -44,30 +45,35 @@ def vary(frame: pd.DataFrame, variation: Variation) -> tuple[np.ndarray, np.ndar
     return shifted[columns].to_numpy(np.float64), np.ones(len(frame))
 
 
-def unbinned_sets(folder: Path) -> Iterator[UnbinnedSet]:
+def unbinned_sets(folder: Path) -> dict[str, Callable[[], UnbinnedSet]]:
+    """Every event file of the folder by set name, each read when its loader is called."""
+    return {
+        name: partial(_unbinned_set, Path(folder) / f"{name}.parquet")
+        for name in FILES
+        if (Path(folder) / f"{name}.parquet").exists()
+    }
+
+
+def _unbinned_set(path: Path) -> UnbinnedSet:
     from ...datafiles import read_table
 
-    for name in FILES:
-        path = Path(folder) / f"{name}.parquet"
-        if not path.exists():
-            continue
-        frame = read_table(path).reset_index(drop=True)
-        meta = frame.attrs.get("metadata", {})
-        columns = [c for c in (*COLUMNS, LABEL) if c in frame]
-        yield UnbinnedSet(
-            name=name,
-            features=columns,
-            nominal=frame[columns].to_numpy(np.float64),
-            weight=np.ones(len(frame)),
-            variations=VARIATIONS,
-            vary=lambda variation, frame=frame: vary(frame, variation),
-            metadata={
-                "generator": meta.get("generator"),
-                "generator_version": meta.get("generator_version"),
-                "split_seed": meta.get("split_seed"),
-                "units": "TeV",
-                "weight": "1 (sampled events)",
-                "systematics_of_the_data": meta.get("systematics", asdict(Systematics())),
-                "correlated": meta.get("correlated", False),
-            },
-        )
+    frame = read_table(path).reset_index(drop=True)
+    meta = frame.attrs.get("metadata", {})
+    columns = [c for c in (*COLUMNS, LABEL) if c in frame]
+    return UnbinnedSet(
+        name=path.stem,
+        features=columns,
+        nominal=frame[columns].to_numpy(np.float64),
+        weight=np.ones(len(frame)),
+        variations=VARIATIONS,
+        vary=lambda variation: vary(frame, variation),
+        metadata={
+            "generator": meta.get("generator"),
+            "generator_version": meta.get("generator_version"),
+            "split_seed": meta.get("split_seed"),
+            "units": "TeV",
+            "weight": "1 (sampled events)",
+            "systematics_of_the_data": meta.get("systematics", asdict(Systematics())),
+            "correlated": meta.get("correlated", False),
+        },
+    )
