@@ -86,7 +86,11 @@ SizeOption = Annotated[
 
 def _one_line(err: BaseException) -> str:
     """The error's message on one line: HDF5 libraries put their call stack before the reason,
-    which is the last line."""
+    which is the last line; an operating-system error reads as ``PATH: reason`` (a folder given
+    where a file is expected: ``d1: is a folder, not a file``)."""
+    if isinstance(err, OSError) and err.filename is not None and err.strerror:
+        reason = "is a folder, not a file" if isinstance(err, IsADirectoryError) else err.strerror.lower()
+        return f"{err.filename}: {reason}"
     lines = [line.strip() for line in str(err).splitlines() if line.strip()]
     if len(lines) > 1 and "HDF5 error back trace" in lines[0]:
         return lines[-1]

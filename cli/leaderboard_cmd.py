@@ -289,11 +289,13 @@ def add_results_cmd(
 ) -> None:
     """Import baseline run records as baseline submissions (and score them); the first import
     creates the leaderboard."""
-    from ..leaderboard.imports import add_results
+    from ..leaderboard.imports import add_records
+    from ..records import load_records
 
+    records = {path: load_records(path) for path in files}  # every file read before the store is made
     store = _open(home, db, create=True)
-    for path in files:
-        added = add_results(store, path, phase=phase, participant=participant)
+    for path, found in records.items():
+        added = add_records(store, found, phase=phase, participant=participant, source=str(path))
         new = sum(a.created for a in added)
         console.print(f"{path}: {len(added)} record(s), {new} new, {len(added) - new} already present")
     if score:

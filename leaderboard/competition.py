@@ -187,6 +187,8 @@ def load_competition(path: Path) -> list[PhasePlan]:
     """Read and check a competition file; every error names the file and the field."""
     import yaml
 
+    if path.is_dir():
+        raise CompetitionError(f"{path}: is a folder; give the competition file")
     if not path.is_file():
         raise CompetitionError(f"{path}: competition file not found")
     try:

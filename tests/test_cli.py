@@ -252,6 +252,21 @@ def test_output_paths_are_checked_before_any_work(tmp_path) -> None:
     assert result.exit_code == 0 and json.loads(a_file.read_text())
 
 
+def test_a_folder_given_for_a_file_is_named_and_nothing_is_created(tmp_path) -> None:
+    folder = tmp_path / "results"
+    folder.mkdir()
+    home = tmp_path / "board"
+    cases = [
+        (["leaderboard", "add-results", str(folder), "--home", str(home)], f"{folder}: is a folder, not a file"),
+        (["leaderboard", "init", "--config", str(folder), "--home", str(home)], f"{folder}: is a folder; give"),
+    ]
+    for args, message in cases:
+        result = runner.invoke(app, args)
+        text = " ".join(result.output.split())
+        assert result.exit_code == 1 and message in text and "Errno" not in text, (args, result.output)
+    assert not home.exists()  # the leaderboard is made only once its inputs were read
+
+
 def test_a_mistyped_leaderboard_home_or_database_is_refused_not_created(tmp_path) -> None:
     home = tmp_path / "leaderbaord"
     for args in (
