@@ -115,33 +115,54 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     reference = json.loads(args.reference.read_text())["families"] if args.reference else {}
 
-    results: dict[str, Any] = {}
-    for family in chosen:
-        runs = reference.get(family.name, {})
-        cpu = runs.get("cpu") or run_family(family, "cpu", args.model_seed, args.data_seed)
-        cpu_other = runs.get("cpu_other_seed") or run_family(family, "cpu", args.model_seed + 1, args.data_seed)
-        dev = run_family(family, args.device, args.model_seed, args.data_seed)
-        check = verdict(cpu, cpu_other, dev, args.spread_factor, args.tolerance)
-        results[family.name] = {"cpu": cpu, "cpu_other_seed": cpu_other, "device": dev, "check": check}
-        print(
-            f"{family.name:20s} {family.metric:8s} cpu {cpu['metric']:.3f} ({cpu['train_seconds']:6.1f} s)  "
-            f"{dev['device']} {dev['metric']:.3f} ({dev['train_seconds']:6.1f} s)  "
-            f"|diff| {check['difference']:.3f} <= {check['allowed']:.3f}: {'ok' if check['ok'] else 'FAIL'}",
-            flush=True,
-        )
     device_name = torch.cuda.get_device_name(0) if args.device.startswith("cuda") else platform.processor()
-    out = {
+    out: dict[str, Any] = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "device": args.device,
         "device_name": device_name,
         "torch": torch.__version__,
+        "versions": _versions(),
         "machine": platform.platform(),
         "model_seed": args.model_seed,
         "data_seed": args.data_seed,
-        "families": results,
+        "families": {},
     }
-    args.json.write_text(json.dumps(out, indent=2))
-    return 0 if all(r["check"]["ok"] for r in results.values()) else 1
+    for family in chosen:
+        runs = reference.get(family.name, {})
+        try:
+            cpu = runs.get("cpu") or run_family(family, "cpu", args.model_seed, args.data_seed)
+            cpu_other = runs.get("cpu_other_seed") or run_family(family, "cpu", args.model_seed + 1, args.data_seed)
+            # A CPU reference run (``--device cpu``) would train seed s on the CPU twice; reuse the first.
+            dev = cpu if args.device == "cpu" else run_family(family, args.device, args.model_seed, args.data_seed)
+        except Exception as error:  # one family's failure is recorded and the others still run
+            out["families"][family.name] = {"error": f"{type(error).__name__}: {error}"}
+            print(f"{family.name:20s} FAILED: {type(error).__name__}: {error}", flush=True)
+        else:
+            check = verdict(cpu, cpu_other, dev, args.spread_factor, args.tolerance)
+            out["families"][family.name] = {"cpu": cpu, "cpu_other_seed": cpu_other, "device": dev, "check": check}
+            print(
+                f"{family.name:20s} {family.metric:8s} cpu {cpu['metric']:.3f} ({cpu['train_seconds']:6.1f} s)  "
+                f"{dev['device']} {dev['metric']:.3f} ({dev['train_seconds']:6.1f} s)  "
+                f"|diff| {check['difference']:.3f} <= {check['allowed']:.3f}: {'ok' if check['ok'] else 'FAIL'}",
+                flush=True,
+            )
+        # Written after every family, so that a run stopped at a time limit keeps what it finished.
+        args.json.write_text(json.dumps(out, indent=2))
+    families = out["families"].values()
+    return 0 if all("check" in r and r["check"]["ok"] for r in families) else 1
+
+
+def _versions() -> dict[str, str]:
+    """Versions of the packages whose kernels the check exercises."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {}
+    for name in ("hepbench", "torch", "xgboost", "zuko", "numpy", "scikit-learn"):
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            found[name] = "absent"
+    return found
 
 
 if __name__ == "__main__":
