@@ -86,6 +86,8 @@ def test_samples_have_shape_dtype_and_are_non_negative(trained, geometry, data) 
     assert showers.dtype == np.float32
     assert np.all(np.isfinite(showers)) and np.all(showers >= 0)
     assert trained.n_parameters > 1000
+    # the one-off set-up (preprocessing, creating the networks) is timed apart from the epochs
+    assert 0 < trained.setup_seconds_ <= trained.training_seconds_
 
 
 def test_training_learns_the_energy_dependence(trained, geometry, data) -> None:

@@ -78,7 +78,13 @@ class BDTClassifier:
         """Class probabilities, shape (n_events, 2); column 1 is the signal score."""
         if not hasattr(self, "model_"):
             raise RuntimeError("BDTClassifier.predict_proba called before fit")
-        return self.model_.predict_proba(self._matrix(data))
+        matrix = self._matrix(data)
+        if self.device_ == "cuda":
+            # The events are in host memory; through a DMatrix xgboost copies them to the GPU once,
+            # instead of warning about mismatched devices and falling back to the same path.
+            signal = self.model_.get_booster().predict(xgb.DMatrix(matrix))
+            return np.column_stack([1.0 - signal, signal])
+        return self.model_.predict_proba(matrix)
 
     def decision_score(self, data: pd.DataFrame) -> np.ndarray:
         """Signal score in [0, 1], shape (n_events,)."""
