@@ -60,3 +60,19 @@ def test_one_family_on_the_cpu_writes_its_verdict(gpu_check, tmp_path):
         == 0
     )
     assert json.loads(again.read_text())["families"]["lhco-classifier"]["cpu"] == result["cpu"]
+
+
+def test_a_failing_family_is_recorded_and_the_others_still_run(gpu_check, tmp_path, monkeypatch, capsys):
+    def run_family(family, device, model_seed, data_seed):
+        if family.name == "lhco-flow":
+            raise RuntimeError("CUDA error: out of memory")
+        return {"metric": 0.9, "train_seconds": 1.0, "total_seconds": 1.0, "device": device, "model_seed": model_seed}
+
+    monkeypatch.setattr(gpu_check, "run_family", run_family)
+    out = tmp_path / "check.json"
+    code = gpu_check.main(["--device", "cpu", "--families", "lhco-flow,lhco-classifier", "--json", str(out)])
+    assert code == 1
+    families = json.loads(out.read_text())["families"]
+    assert families["lhco-flow"] == {"error": "RuntimeError: CUDA error: out of memory"}
+    assert families["lhco-classifier"]["check"]["ok"]
+    assert "lhco-flow            FAILED: RuntimeError" in capsys.readouterr().out
