@@ -77,12 +77,38 @@ def test_fixed_sample_offset_is_within_the_samples_spread(fitted, tiny) -> None:
     it is of the size the two samples' simulation errors predict."""
     from hepbench.baselines.higgs_uncertainty.fixed_sample import fixed_sample_offsets
 
-    result = fixed_sample_offsets(fitted.inference, tiny.test, n_draws=2, n_replicas=20, seed=1)
+    result = fixed_sample_offsets(fitted.inference, tiny.test, n_draws=2, n_replicas=20, n_toys=5, seed=1)
     spread = result["spread"]
     assert 0 < spread["test"] < spread["both"] and 0 < spread["templates"] < spread["both"], spread
     assert abs(result["nominal"]) < 4 * spread["both"], result
     assert len(result["draws"]) == 2 and all(np.isfinite(d["offset"]) for d in result["draws"])
     assert len(result["bins"]["pull"]) == fitted.inference.n_bins
+    assert set(result["toy_coverage"]) == {
+        "fixed_templates",
+        "redrawn_templates",
+        "fixed_templates_half_errors",
+        "fixed_templates_no_errors",
+    }
+
+
+@pytest.mark.slow
+def test_toy_coverage_is_nominal_without_simulation_terms_and_higher_with_them(fitted) -> None:
+    """Binned toys of the fit's own model: without the templates' simulation terms the interval
+    covers 68.27%; with them, and the templates held fixed, the same toys get wider intervals
+    that cover more (what every pseudo-experiment of one trained estimator sees)."""
+    from hepbench.baselines.higgs_uncertainty.fixed_sample import toy_coverage
+
+    n = 150
+    exact = toy_coverage(fitted.inference, n_toys=n, error_scale=0.0, seed=4)
+    half = toy_coverage(fitted.inference, n_toys=n, error_scale=0.5, seed=4)
+    full = toy_coverage(fitted.inference, n_toys=n, error_scale=1.0, seed=4)
+    s = sigma68(n)
+    assert CONFIDENCE_LEVEL - 3 * s <= exact["coverage"] <= CONFIDENCE_LEVEL + 3 * s, exact
+    assert 0.8 < exact["pull_std"] < 1.25, exact
+    # the same toys (same seed, templates not redrawn): only the fit's simulation terms differ
+    assert exact["width"] < half["width"] < full["width"], (exact, half, full)
+    assert exact["coverage"] <= half["coverage"] + 2 / n and half["coverage"] <= full["coverage"] + 2 / n
+    assert full["pull_std"] < exact["pull_std"], (exact, full)
 
 
 def test_a_background_excess_in_the_signal_like_bin_raises_the_offset(fitted, tiny) -> None:

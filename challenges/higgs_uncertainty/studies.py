@@ -90,6 +90,17 @@ def run_fixed_sample_offset(data: Any, preset: str, seed: int, size: str, out: P
     for group, width in result["asimov_widths"].items():
         widths.add_row(group, f"{width:.3f}")
     console.print(widths)
+    toys = Table(title="coverage of the interval on binned toys of the fit's own model")
+    for column in ("templates", "coverage", "width", "pull sd"):
+        toys.add_column(column)
+    for name, toy in result["toy_coverage"].items():
+        toys.add_row(
+            name.replace("_", " "),
+            f"{toy['coverage']:.3f} +- {toy['coverage_error']:.3f}",
+            f"{toy['width']:.3f}",
+            f"{toy['pull_std']:.3f}",
+        )
+    console.print(toys)
     return result
 
 
