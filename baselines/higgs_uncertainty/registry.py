@@ -263,7 +263,7 @@ STUDIES: dict[str, str] = {
     "feature-ranking": "seven feature rankings (iterative addition / removal, correlation with the BDT "
     "score, BDT split frequency, separation, random subsets, permutation) and AUC against the number of features",
     "fixed-sample-offset": "bdt-template-fit's mean offset that every pseudo-experiment shares: Asimov fits of the "
-    "test set's expected counts (nominal and drawn nuisances) and the offset's spread from the test set's and "
-    "the templates' simulation errors",
+    "test set's expected counts (nominal and drawn nuisances), the offset's spread from the test set's and "
+    "the templates' simulation errors, and the interval's coverage on binned toys with the templates fixed or redrawn",
 }
 """Studies run by ``hepbench baseline run`` that produce rankings and plots rather than an interval."""
