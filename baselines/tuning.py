@@ -179,7 +179,7 @@ def tune(
         "method": method,
         "preset": preset,
         "data_seed": seed,
-        "size": size or preset,
+        "size": spec.model_size(preset, size),
         "model_seed": model_seed,
         "device": device,
         "options": {k: v for k, v in (options or {}).items()},

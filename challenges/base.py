@@ -85,6 +85,9 @@ class Challenge(abc.ABC):
     """How the leaderboard's metrics are measured and what their errors mean, in a few plain
     sentences: shown under the challenge's description on its leaderboard pages."""
     presets: ClassVar[tuple[str, ...]] = ("tiny", "small", "full")
+    model_sizes: ClassVar[Mapping[str, str]] = {}
+    """Model configuration (``--size``) of a preset whose name is not one, e.g. a larger training
+    split trained with the ``full`` models; other presets use the configuration of their name."""
     ranking: ClassVar[tuple[RankingMetric, ...]]
     """Primary metric first, then the tie-breakers."""
     columns: ClassVar[tuple[MetricColumn, ...]] = ()
@@ -120,6 +123,10 @@ class Challenge(abc.ABC):
         if given is not None:
             return Path(given)
         return DEFAULT_DATA_ROOT / self.id / f"{preset}-seed{seed}"
+
+    def model_size(self, preset: str, size: str | None = None) -> str:
+        """The model configuration of a run: ``size`` when given, else the preset's."""
+        return size or self.model_sizes.get(preset, preset)
 
     def check_preset(self, preset: str) -> None:
         if preset not in self.presets:

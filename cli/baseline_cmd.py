@@ -186,7 +186,7 @@ def run(
                 preset=preset,
                 seed=seed,
                 data_dir=data,
-                size=size or preset,
+                size=spec.model_size(preset, size),
                 out=out or Path(method),
                 progress=progress,
             ),

@@ -38,6 +38,15 @@ def test_challenge_is_a_full_implementation(challenge: Challenge) -> None:
 
 
 @pytest.mark.parametrize("challenge", CHALLENGES, ids=lambda c: c.id)
+def test_every_preset_names_a_model_configuration(challenge: Challenge) -> None:
+    assert set(challenge.model_sizes) <= set(challenge.presets)
+    for preset in challenge.presets:
+        size = challenge.model_size(preset)
+        assert size in challenge.presets and size not in challenge.model_sizes, f"{preset} -> {size}"
+        assert challenge.model_size(preset, "tiny") == "tiny"
+
+
+@pytest.mark.parametrize("challenge", CHALLENGES, ids=lambda c: c.id)
 def test_challenge_has_a_submission_template(challenge: Challenge) -> None:
     folder = challenge.template_dir()
     for name in ("Dockerfile", "entrypoint.py", "model.py", "README.md"):

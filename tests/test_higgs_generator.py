@@ -8,6 +8,7 @@ import pytest
 from scipy.stats import wasserstein_distance
 
 from hepbench.challenges.higgs_uncertainty.generator import generate_events, generate_process
+from hepbench.challenges.higgs_uncertainty.presets import PRESETS
 from hepbench.challenges.higgs_uncertainty.schema import EXPECTED_YIELDS, FEATURES, PROCESSES, UNDEFINED
 
 COUNTS = {"htautau": 20_000, "ztautau": 30_000, "ttbar": 10_000, "diboson": 6_000}
@@ -132,3 +133,16 @@ def test_tau_polarisation_shapes_visible_energy() -> None:
     assert lep[1.0] < lep[0.0] - 0.02 < lep[-1.0] - 0.04
     # unpolarised: mean visible fractions of the tau energy, 0.35 (Michel) and ~0.65 (hadrons)
     assert lep[0.0] == pytest.approx(0.35, abs=0.01) and 0.55 < had[0.0] < 0.7
+
+
+def test_full_x4_is_full_with_four_times_the_background_simulation() -> None:
+    full, x4 = PRESETS["full"], PRESETS["full-x4"]
+    assert (x4.luminosity_fb, x4.test_events, x4.n_sets, x4.n_pseudo_experiments) == (
+        full.luminosity_fb,
+        full.test_events,
+        full.n_sets,
+        full.n_pseudo_experiments,
+    )
+    assert x4.train_events["htautau"] == full.train_events["htautau"]
+    for process in ("ztautau", "ttbar", "diboson"):
+        assert x4.train_events[process] == 4 * full.train_events[process]

@@ -250,7 +250,7 @@ class CaloFastSimulation(Challenge):
         folder = self.ensure_data(preset, seed, data_dir, geometry)
         model_seed = seed if model_seed is None else model_seed
         return validation_metrics(
-            baseline.factory(size or preset, resolved, model_seed, **overrides),
+            baseline.factory(self.model_size(preset, size), resolved, model_seed, **overrides),
             folder,
             geometry,
             classifier=classifier,
@@ -318,7 +318,7 @@ class CaloFastSimulation(Challenge):
             "preset": preset,
             "data_seed": seed,
             "generator_version": self.data_generator_version(folder),
-            "size": size or preset,
+            "size": self.model_size(preset, size),
             "model_seed": model_seed,
             "params": dict(overrides),
             "device": resolved,
@@ -331,7 +331,7 @@ class CaloFastSimulation(Challenge):
         with resumable_run(checkpoint, identity, resume=resume, keep=keep_checkpoint):
             record, generated = run_generator(
                 method,
-                baseline.factory(size or preset, resolved, model_seed, **capped),
+                baseline.factory(self.model_size(preset, size), resolved, model_seed, **capped),
                 folder,
                 geometry,
                 classifier=classifier,
@@ -340,7 +340,7 @@ class CaloFastSimulation(Challenge):
                 out=out,
                 showers=showers,
             )
-        record["size"] = size or preset
+        record["size"] = self.model_size(preset, size)
         if overrides:
             record["params"] = overrides
         return record, generated

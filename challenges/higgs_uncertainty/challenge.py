@@ -28,6 +28,8 @@ SUMMARY_METRICS = ("coverage_score", "width", "coverage", "rmse", "mae", "n_fail
 class HiggsUncertainty(Challenge):
     id = "higgs-uncertainty"
     title = "HiggsML Uncertainty"
+    presets = ("tiny", "small", "full", "full-x4")
+    model_sizes = {"full-x4": "full"}
     description = (
         "Measure the H->tautau signal strength mu with a 68.27% interval in pseudo-experiments "
         "with six systematic uncertainties."
@@ -217,7 +219,7 @@ class HiggsUncertainty(Challenge):
             n_sets or spec.n_sets, n_pseudo_experiments or spec.n_pseudo_experiments, initial_seed=plan_seed
         )
         model_seed = seed if model_seed is None else model_seed
-        estimator = baseline.factory(size or preset, resolved, model_seed, **overrides)
+        estimator = baseline.factory(self.model_size(preset, size), resolved, model_seed, **overrides)
         generator_version = self.data_generator_version(self.data_dir(preset, seed, data_dir))
         kept = None
         if checkpoint is not None:
@@ -226,7 +228,7 @@ class HiggsUncertainty(Challenge):
                 "preset": preset,
                 "data_seed": seed,
                 "generator_version": generator_version,
-                "size": size or preset,
+                "size": self.model_size(preset, size),
                 "model_seed": model_seed,
                 "params": dict(overrides),
                 "device": resolved,
@@ -247,7 +249,7 @@ class HiggsUncertainty(Challenge):
         record = run_estimator(
             method, estimator, data, plan, device=resolved, progress=progress, client=client, checkpoint=kept
         )
-        record.update(size=size or preset, model_seed=model_seed, generator_version=generator_version)
+        record.update(size=self.model_size(preset, size), model_seed=model_seed, generator_version=generator_version)
         if overrides:
             record["params"] = overrides
         if kept is not None:
@@ -283,7 +285,10 @@ class HiggsUncertainty(Challenge):
         if not self.is_generated(folder):
             self.ensure_data(preset, seed, folder)
         estimator = baseline.factory(
-            size or preset, resolve_device(device), seed if model_seed is None else model_seed, **overrides
+            self.model_size(preset, size),
+            resolve_device(device),
+            seed if model_seed is None else model_seed,
+            **overrides,
         )
         return validation_metrics(
             estimator,

@@ -208,7 +208,7 @@ def compare(
     if resume:
         version = challenge.data_generator_version(challenge.data_dir(preset, seed, data))
         same_data = previous_results(
-            json_path, preset, seed, sets, pseudo_experiments, plan_seed, size or preset, version
+            json_path, preset, seed, sets, pseudo_experiments, plan_seed, challenge.model_size(preset, size), version
         )
         records, carried = split_resumed(same_data, lambda r: r["method"] in names, json_path, lambda r: r["method"])
         # The file's order first (a resumed file keeps its rows in place), then this run's.

@@ -180,7 +180,7 @@ class LhcOlympics(Challenge):
             f"[bold]{method}[/bold] (seed {model_seed}): fitting on {len(dataset.inputs.data):,} events ({resolved})"
         )
         provenance = {
-            "size": size or preset,
+            "size": self.model_size(preset, size),
             "model_seed": model_seed,
             "data": "real-subset" if real is not None else ("official" if official else "generated"),
             "generator_version": None
@@ -232,7 +232,10 @@ class LhcOlympics(Challenge):
         if not self.is_generated(folder):
             self.ensure_data(preset, seed, folder)
         detector = baseline.factory(
-            size or preset, resolve_device(device), seed if model_seed is None else model_seed, **overrides
+            self.model_size(preset, size),
+            resolve_device(device),
+            seed if model_seed is None else model_seed,
+            **overrides,
         )
         detector.fit(load_inputs(folder))
         validation = validation_sample(folder)
@@ -314,7 +317,10 @@ class LhcOlympics(Challenge):
             folder = self.data_dir(preset, seed, data)
             version = self.data_generator_version(folder)
             wanted.update(
-                preset=preset, size=size or preset, generator_version=version, correlated=is_correlated(folder)
+                preset=preset,
+                size=self.model_size(preset, size),
+                generator_version=version,
+                correlated=is_correlated(folder),
             )
         # Records written before the correlated-feature variant could be compared were nominal.
         kept = kept_results(json_path, wanted, defaults={"correlated": False})
