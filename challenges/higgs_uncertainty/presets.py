@@ -5,10 +5,10 @@ for the train and test splits, and the default test plan. ``full`` is the anchor
 (10 fb^-1, about a million events per pseudo-experiment); the smaller presets scale the
 luminosity down so that a pseudo-experiment stays quick while keeping many more simulated
 events than expected ones (simulation statistics must not dominate). ``full-x4`` is ``full`` with
-four times the background simulation in the training split: a template fit built from half of
-``full``'s training split carries per-bin simulation errors of about half the Poisson error of a
-pseudo-experiment (Z->tautau: two simulated events per expected one), where the anchor's public set
-holds 160; four times the events halve those errors.
+four times the background simulation in the training split: a template fit built from 70% of
+``full``'s training split carries per-bin simulation errors of about 0.6 of the Poisson error of a
+pseudo-experiment (Z->tautau: 2.8 simulated events per expected one), where the anchor's public
+set holds 160; four times the events halve those errors.
 """
 
 from __future__ import annotations
