@@ -80,7 +80,10 @@ WorkersOption = Annotated[
     int | None, typer.Option("--workers", help="Worker processes of a local cluster (default: one per core).")
 ]
 SizeOption = Annotated[
-    str | None, typer.Option("--size", help="Model configuration: tiny | small | full (default: the preset).")
+    str | None,
+    typer.Option(
+        "--size", help="Model configuration: tiny | small | full (default: the preset's, e.g. full for full-x4)."
+    ),
 ]
 
 

@@ -312,13 +312,14 @@ class CaloFastSimulation(Challenge):
                 f"{list(get_calo_preset(preset).showers)}, and `hepbench data import calo` brings official ones"
             )
         model_seed = seed if model_seed is None else model_seed
+        size = self.model_size(preset, size)
         console.print(f"[bold]{method}[/bold] on {geometry}: training ({resolved})")
         identity = {
             "method": method,
             "preset": preset,
             "data_seed": seed,
             "generator_version": self.data_generator_version(folder),
-            "size": self.model_size(preset, size),
+            "size": size,
             "model_seed": model_seed,
             "params": dict(overrides),
             "device": resolved,
@@ -331,7 +332,7 @@ class CaloFastSimulation(Challenge):
         with resumable_run(checkpoint, identity, resume=resume, keep=keep_checkpoint):
             record, generated = run_generator(
                 method,
-                baseline.factory(self.model_size(preset, size), resolved, model_seed, **capped),
+                baseline.factory(size, resolved, model_seed, **capped),
                 folder,
                 geometry,
                 classifier=classifier,
@@ -340,7 +341,7 @@ class CaloFastSimulation(Challenge):
                 out=out,
                 showers=showers,
             )
-        record["size"] = self.model_size(preset, size)
+        record["size"] = size
         if overrides:
             record["params"] = overrides
         return record, generated

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from ...output import read_json
 from ...records import Score, finite
 from ..base import Challenge, MetricColumn, RankingMetric, RecordError, check_options
+from .presets import PRESETS
 
 if TYPE_CHECKING:
     from .pseudo_experiments import TestPlan
@@ -28,8 +29,8 @@ SUMMARY_METRICS = ("coverage_score", "width", "coverage", "rmse", "mae", "n_fail
 class HiggsUncertainty(Challenge):
     id = "higgs-uncertainty"
     title = "HiggsML Uncertainty"
-    presets = ("tiny", "small", "full", "full-x4")
-    model_sizes = {"full-x4": "full"}
+    presets = tuple(PRESETS)
+    model_sizes = {name: p.model_size for name, p in PRESETS.items() if p.model_size}
     description = (
         "Measure the H->tautau signal strength mu with a 68.27% interval in pseudo-experiments "
         "with six systematic uncertainties."
@@ -219,7 +220,8 @@ class HiggsUncertainty(Challenge):
             n_sets or spec.n_sets, n_pseudo_experiments or spec.n_pseudo_experiments, initial_seed=plan_seed
         )
         model_seed = seed if model_seed is None else model_seed
-        estimator = baseline.factory(self.model_size(preset, size), resolved, model_seed, **overrides)
+        size = self.model_size(preset, size)
+        estimator = baseline.factory(size, resolved, model_seed, **overrides)
         generator_version = self.data_generator_version(self.data_dir(preset, seed, data_dir))
         kept = None
         if checkpoint is not None:
@@ -228,7 +230,7 @@ class HiggsUncertainty(Challenge):
                 "preset": preset,
                 "data_seed": seed,
                 "generator_version": generator_version,
-                "size": self.model_size(preset, size),
+                "size": size,
                 "model_seed": model_seed,
                 "params": dict(overrides),
                 "device": resolved,
@@ -249,7 +251,7 @@ class HiggsUncertainty(Challenge):
         record = run_estimator(
             method, estimator, data, plan, device=resolved, progress=progress, client=client, checkpoint=kept
         )
-        record.update(size=self.model_size(preset, size), model_seed=model_seed, generator_version=generator_version)
+        record.update(size=size, model_seed=model_seed, generator_version=generator_version)
         if overrides:
             record["params"] = overrides
         if kept is not None:

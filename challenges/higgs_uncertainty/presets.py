@@ -25,6 +25,8 @@ class Preset:
     n_sets: int
     n_pseudo_experiments: int
     description: str
+    model_size: str = ""
+    """Model configuration trained on this preset when no ``--size`` is given ("": its name)."""
 
 
 PRESETS: dict[str, Preset] = {
@@ -66,6 +68,7 @@ PRESETS["full-x4"] = replace(
     name="full-x4",
     train_events={p: n if p == "htautau" else 4 * n for p, n in PRESETS["full"].train_events.items()},
     description="full, with 4x the background simulation in the training split (template statistics)",
+    model_size="full",
 )
 
 
