@@ -18,6 +18,9 @@ SHAPE_NUISANCES: tuple[str, ...] = ("tes", "jes", "soft_met")
 """The nuisances that change event kinematics (the others only rescale whole processes)."""
 
 NUISANCE_COLUMNS: tuple[str, ...] = tuple(f"nu_{name}" for name in SHAPE_NUISANCES)
+SOURCE_EVENT = "source_event"
+"""Column of an augmented set: the row of the unshifted event each copy comes from, so that a
+held-out validation sample takes every copy of its events."""
 NOMINAL_TAGS: dict[str, float] = {f"nu_{name}": NUISANCE_PRIORS[name].nominal for name in SHAPE_NUISANCES}
 
 
@@ -79,9 +82,10 @@ class NuisanceAugmentation:
 
     def build(self, events: pd.DataFrame) -> pd.DataFrame:
         """Concatenated shifted copies of ``events`` (selection and derived features redone),
-        tagged with their nuisance values; weights divided by the number of copies so the set
-        keeps the expected yields."""
+        tagged with their nuisance values and their ``source_event``; weights divided by the
+        number of copies so the set keeps the expected yields."""
         draws = self.draws()
+        events = events.assign(**{SOURCE_EVENT: np.arange(len(events))})
         copies = [
             with_nuisance_tags(systematics(events, nuisances, seed=self.seed + 7919 * k), nuisances)
             for k, nuisances in enumerate(draws)

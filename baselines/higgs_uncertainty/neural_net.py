@@ -15,7 +15,7 @@ import pandas as pd
 from ...challenges.higgs_uncertainty.schema import UNDEFINED
 from ...torch_common import TrainingConfig, mlp, predict_logits, resolve_device, train_classifier
 from ..base import balanced_weights
-from .augmentation import nuisance_matrix
+from .augmentation import SOURCE_EVENT, nuisance_matrix
 
 # Energies, momenta and masses span orders of magnitude: the network sees their logarithm.
 _LOG_SCALED = ("_pt", "PRI_met", "DER_mass", "DER_sum_pt")
@@ -77,6 +77,14 @@ class NeuralNetClassifier:
     adversary_weight:
         > 0 decorrelates the score from the nuisances with an adversary (needs tagged,
         augmented training events).
+    validation_fraction:
+        > 0 holds out this fraction of the events, with every shifted copy of each (the
+        ``source_event`` column of an augmented set), and keeps the epoch of lowest loss on
+        them. Shifted copies multiply how often each event is seen per epoch, so a network
+        trained on them memorises its events unless it stops (docs/results.md).
+    patience:
+        With ``validation_fraction``: stop once this many epochs in a row brought no lower
+        validation loss.
     device:
         ``auto`` | ``cpu`` | ``cuda``.
     seed:
@@ -95,6 +103,8 @@ class NeuralNetClassifier:
         fgsm_epsilon: float = 0.0,
         nuisance_inputs: bool = False,
         adversary_weight: float = 0.0,
+        validation_fraction: float = 0.0,
+        patience: int | None = None,
         device: str = "auto",
         seed: int = 0,
     ) -> None:
@@ -108,6 +118,8 @@ class NeuralNetClassifier:
         self.fgsm_epsilon = fgsm_epsilon
         self.nuisance_inputs = nuisance_inputs
         self.adversary_weight = adversary_weight
+        self.validation_fraction = validation_fraction
+        self.patience = patience
         self.device = device
         self.seed = seed
 
@@ -121,10 +133,17 @@ class NeuralNetClassifier:
         """Train on ``data`` (n_events rows) with labels ``y`` (1 signal, 0 background)."""
         import torch
 
+        y = np.asarray(y)
         weight = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight)
         self.device_ = resolve_device(self.device)
-        self.scaler_ = FeatureScaler(self.features).fit(data)
-        x = self._inputs(data)
+        held = self.held_out(data)
+        train = data if not held.any() else data.loc[~held]
+        self.scaler_ = FeatureScaler(self.features).fit(train)
+        x = self._inputs(train)
+        validation = None
+        if held.any():
+            validation = (self._inputs(data.loc[held]), y[held], balanced_weights(y[held], weight[held]))
+            y, weight = y[~held], weight[~held]
         torch.manual_seed(self.seed)
         self.network_ = mlp(x.shape[1], self.hidden)
         config = TrainingConfig(
@@ -135,19 +154,35 @@ class NeuralNetClassifier:
             focal_gamma=self.focal_gamma,
             fgsm_epsilon=self.fgsm_epsilon,
             adversary_weight=self.adversary_weight,
+            patience=self.patience,
         )
-        nuisance = nuisance_matrix(data) if self.adversary_weight > 0 else None
+        nuisance = nuisance_matrix(train) if self.adversary_weight > 0 else None
         self.history_ = train_classifier(
             self.network_,
             x,
-            np.asarray(y),
+            y,
             balanced_weights(y, weight),
             config,
             nuisance=nuisance,
+            validation=validation,
             device=self.device_,
             seed=self.seed,
         )
+        if validation is not None:
+            self.best_epoch_ = int(np.argmin([r["validation_loss"] for r in self.history_])) + 1
         return self
+
+    def held_out(self, data: pd.DataFrame) -> np.ndarray:
+        """Rows of the held-out events (bool, shape (n_rows,)); every copy of an event together."""
+        if self.validation_fraction <= 0.0:
+            return np.zeros(len(data), dtype=bool)
+        if SOURCE_EVENT in data.columns:
+            events, rows = np.unique(data[SOURCE_EVENT].to_numpy(), return_inverse=True)
+        else:
+            events, rows = np.arange(len(data)), np.arange(len(data))
+        # Its own stream: the held-out events do not depend on the initialisation's draws.
+        held_events = np.random.default_rng([self.seed, 1]).random(len(events)) < self.validation_fraction
+        return held_events[rows]
 
     def decision_score(self, data: pd.DataFrame) -> np.ndarray:
         """Signal score in (0, 1), shape (n_events,)."""
