@@ -385,6 +385,7 @@ def train_classifier(
     *,
     nuisance: np.ndarray | None = None,
     validation: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+    on_epoch: Callable[[dict[str, float]], None] | None = None,
     device: str = "auto",
     seed: int = 0,
 ) -> list[dict[str, float]]:
@@ -406,6 +407,9 @@ def train_classifier(
         ``config.adversary_weight`` > 0.
     validation:
         Held-out ``(inputs, targets, weights)`` in the same layout, events the training never sees.
+    on_epoch:
+        ``on_epoch(record)`` after each epoch (epoch, loss, validation_loss), the network in
+        ``eval()`` mode: a diagnostic may score it there (benchmarks/higgs_overtraining.py).
     """
     device = resolve_device(device)
     torch.manual_seed(seed)
@@ -449,10 +453,12 @@ def train_classifier(
         adversary_total[0] += float(adv_loss.detach()) * n_rows
         return value - config.adversary_weight * adv_loss
 
-    def on_epoch(record: dict[str, float]) -> None:
+    def after_epoch(record: dict[str, float]) -> None:
         if use_adversary:
             record["adversary_loss"] = adversary_total[0] / len(x)
             adversary_total[0] = 0.0
+        if on_epoch is not None:
+            on_epoch(record)
 
     validation_loss = None
     if validation is not None:
@@ -478,7 +484,7 @@ def train_classifier(
         seed=seed,
         validation=validation_loss,
         patience=config.patience if validation is not None else None,
-        on_epoch=on_epoch,
+        on_epoch=after_epoch,
         extra_state={"adversary": adversary, "adversary_optimiser": adversary_optimiser} if use_adversary else None,
     )
     if validation is not None:

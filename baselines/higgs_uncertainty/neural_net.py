@@ -7,7 +7,7 @@ nuisance parameters (``nuisance_inputs``), or decorrelated from them by an adver
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -129,8 +129,16 @@ class NeuralNetClassifier:
             x = np.concatenate([x, nuisance_matrix(data).astype(np.float32)], axis=1)
         return x
 
-    def fit(self, data: pd.DataFrame, y: np.ndarray, sample_weight: np.ndarray | None = None) -> NeuralNetClassifier:
-        """Train on ``data`` (n_events rows) with labels ``y`` (1 signal, 0 background)."""
+    def fit(
+        self,
+        data: pd.DataFrame,
+        y: np.ndarray,
+        sample_weight: np.ndarray | None = None,
+        *,
+        on_epoch: Callable[[dict[str, float]], None] | None = None,
+    ) -> NeuralNetClassifier:
+        """Train on ``data`` (n_events rows) with labels ``y`` (1 signal, 0 background);
+        ``on_epoch(record)`` after each epoch, as :func:`train_classifier` calls it."""
         import torch
 
         y = np.asarray(y)
@@ -165,6 +173,7 @@ class NeuralNetClassifier:
             config,
             nuisance=nuisance,
             validation=validation,
+            on_epoch=on_epoch,
             device=self.device_,
             seed=self.seed,
         )
