@@ -414,9 +414,9 @@ def train_classifier(
     device = resolve_device(device)
     torch.manual_seed(seed)
     network.to(device)
-    x = torch.tensor(np.asarray(inputs, dtype=np.float32), device=device)
-    y = torch.tensor(np.asarray(targets, dtype=np.float32), device=device)
-    w = torch.tensor(np.asarray(weights, dtype=np.float32), device=device)
+    # as_tensor: on the CPU the network trains on the caller's float32 array itself, without a
+    # second copy of a training set that can be several GB (nothing below writes into it).
+    x, y, w = (torch.as_tensor(np.asarray(a, dtype=np.float32), device=device) for a in (inputs, targets, weights))
     tensors = [x, y, w]
     use_adversary = config.adversary_weight > 0.0
     if use_adversary:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import copy
+import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from hepbench import challenges
@@ -14,10 +16,11 @@ from hepbench.baselines.higgs_uncertainty.augmentation import (
     SOURCE_EVENT,
     NuisanceAugmentation,
     nuisance_matrix,
+    with_nuisance_tags,
 )
 from hepbench.baselines.higgs_uncertainty.counting import CountingExperiment
 from hepbench.baselines.higgs_uncertainty.likelihood_ratio import LikelihoodRatioFit
-from hepbench.baselines.higgs_uncertainty.neural_net import NeuralNetClassifier
+from hepbench.baselines.higgs_uncertainty.neural_net import FeatureScaler, NeuralNetClassifier
 from hepbench.baselines.higgs_uncertainty.registry import CLASSIFIERS, COMPARISON_TABLE, INFERENCES, STUDIES
 from hepbench.baselines.higgs_uncertainty.signal_strength import split_by_process
 from hepbench.baselines.higgs_uncertainty.template_fit import NOMINAL_PARAMETERS
@@ -26,7 +29,7 @@ from hepbench.challenges.higgs_uncertainty.pseudo_experiments import (
     MU_RANGE,
     make_test_plan,
 )
-from hepbench.challenges.higgs_uncertainty.schema import FEATURES, PRIMARY_FEATURES
+from hepbench.challenges.higgs_uncertainty.schema import FEATURES, PRIMARY_FEATURES, UNDEFINED
 from hepbench.challenges.higgs_uncertainty.systematics import (
     NuisanceParameters,
     systematics,
@@ -110,6 +113,55 @@ def test_augmentation_tags_copies_and_keeps_the_yield(higgs_tiny) -> None:
     np.testing.assert_array_equal(
         nominal_copy["PRI_had_pt"].to_numpy(), events["PRI_had_pt"].to_numpy()[nominal_copy[SOURCE_EVENT]]
     )
+
+
+def test_augmentation_joins_its_copies_as_a_plain_concatenation(higgs_tiny) -> None:
+    # The copies are joined column by column to save memory; the result is pd.concat's.
+    events = higgs_tiny.train.iloc[:5_000]
+    augmentation = NuisanceAugmentation(n_draws=2, spread=2.0, seed=4)
+    events_tagged = events.assign(**{SOURCE_EVENT: np.arange(len(events))})
+    expected = pd.concat(
+        [
+            with_nuisance_tags(systematics(events_tagged, nuisances, seed=4 + 7919 * k), nuisances)
+            for k, nuisances in enumerate(augmentation.draws())
+        ],
+        ignore_index=True,
+    )
+    expected["weights"] = expected["weights"] / 3
+    pd.testing.assert_frame_equal(augmentation.build(events), expected)
+
+
+def test_feature_scaler_in_blocks_equals_the_whole_array_computation(higgs_tiny, monkeypatch) -> None:
+    data = higgs_tiny.train.iloc[:3_001].copy()
+    data.loc[data.index[::3], "DER_mass_jet_jet"] = UNDEFINED
+    data["DER_prodeta_jet_jet"] = UNDEFINED  # never defined: mean 0, standard deviation 1
+    rows = np.random.default_rng(0).random(len(data)) < 0.7
+    whole = FeatureScaler(FEATURES).fit(data[rows])
+    monkeypatch.setattr(FeatureScaler, "CHUNK_ROWS", 97)
+    blocks = FeatureScaler(FEATURES).fit(data, rows)
+    # the reference: nanmean / nanstd over the selected rows' defined values
+    x = data[list(FEATURES)].to_numpy(np.float64)[rows]
+    x[:, blocks.log_scaled_] = np.log1p(np.maximum(x[:, blocks.log_scaled_], 0.0))
+    masked = np.where(data[list(FEATURES)].to_numpy()[rows] == UNDEFINED, np.nan, x)
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        reference_mean = np.nan_to_num(np.nanmean(masked, axis=0))
+        reference_std = np.nan_to_num(np.nanstd(masked, axis=0), nan=1.0)
+    reference_std[reference_std == 0] = 1.0
+    for scaler in (whole, blocks):
+        np.testing.assert_allclose(scaler.mean_, reference_mean, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(scaler.std_, reference_std, rtol=1e-12)
+    assert blocks.mean_[FEATURES.index("DER_prodeta_jet_jet")] == 0.0
+    assert blocks.std_[FEATURES.index("DER_prodeta_jet_jet")] == 1.0
+    # transform by blocks and by mask: the same rows as transforming the selected frame at once
+    monkeypatch.setattr(FeatureScaler, "CHUNK_ROWS", 1 << 30)
+    at_once = blocks.transform(data[rows])
+    monkeypatch.setattr(FeatureScaler, "CHUNK_ROWS", 97)
+    np.testing.assert_array_equal(blocks.transform(data, rows), at_once)
+    assert at_once.dtype == np.float32 and at_once.shape == (rows.sum(), len(FEATURES))
+    assert np.all(at_once[:, FEATURES.index("DER_prodeta_jet_jet")] == -3.0)
+    with pytest.raises(ValueError, match="lacks feature column"):
+        blocks.transform(data.drop(columns=["PRI_met"]))
 
 
 def test_neural_net_learns_and_is_seeded(higgs_tiny, nominal_test) -> None:

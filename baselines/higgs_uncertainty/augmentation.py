@@ -86,11 +86,19 @@ class NuisanceAugmentation:
         number of copies so the set keeps the expected yields."""
         draws = self.draws()
         events = events.assign(**{SOURCE_EVENT: np.arange(len(events))})
-        copies = [
-            with_nuisance_tags(systematics(events, nuisances, seed=self.seed + 7919 * k), nuisances)
-            for k, nuisances in enumerate(draws)
-        ]
-        out = pd.concat(copies, ignore_index=True)
+        # Column by column, each copy's column freed once joined: pd.concat of the whole copies
+        # holds them and the result at once, twice the set (46 million rows, 7.7 GB, for the
+        # parameterised network at `full-x4`: 15 GB at the join, docs/benchmarks.md).
+        parts: dict[str, list[pd.Series]] = {}
+        for k, nuisances in enumerate(draws):
+            shifted = with_nuisance_tags(systematics(events, nuisances, seed=self.seed + 7919 * k), nuisances)
+            for column in shifted.columns:
+                parts.setdefault(column, []).append(shifted[column].copy())
+            del shifted
+        columns = {}
+        for column in list(parts):
+            columns[column] = pd.concat(parts.pop(column), ignore_index=True)
+        out = pd.DataFrame(columns, copy=False)
         if "weights" in out.columns:
             out["weights"] = out["weights"].to_numpy() / len(draws)
         return out

@@ -7,7 +7,7 @@ nuisance parameters (``nuisance_inputs``), or decorrelated from them by an adver
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -15,7 +15,7 @@ import pandas as pd
 from ...challenges.higgs_uncertainty.schema import UNDEFINED
 from ...torch_common import TrainingConfig, mlp, predict_logits, resolve_device, train_classifier
 from ..base import balanced_weights
-from .augmentation import SOURCE_EVENT, nuisance_matrix
+from .augmentation import NUISANCE_COLUMNS, SOURCE_EVENT, nuisance_matrix
 
 # Energies, momenta and masses span orders of magnitude: the network sees their logarithm.
 _LOG_SCALED = ("_pt", "PRI_met", "DER_mass", "DER_sum_pt")
@@ -23,7 +23,12 @@ _LOG_SCALED = ("_pt", "PRI_met", "DER_mass", "DER_sum_pt")
 
 class FeatureScaler:
     """log(1 + x) for momentum-like features, then standardisation; undefined (-25) values map
-    to a fixed point outside the defined range so the network can tell them apart."""
+    to a fixed point outside the defined range so the network can tell them apart.
+
+    Both steps go through the rows in blocks of ``CHUNK_ROWS``: the float64 work arrays of a
+    whole augmented set (46 million rows at `full-x4`) would take 10 GB each."""
+
+    CHUNK_ROWS = 1 << 18
 
     def __init__(self, features: Sequence[str]) -> None:
         self.features = list(features)
@@ -32,28 +37,64 @@ class FeatureScaler:
         )
 
     def _raw(self, data: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-        missing = [c for c in self.features if c not in data.columns]
-        if missing:
-            raise ValueError(f"input lacks feature column(s) {missing}")
         x = data[self.features].to_numpy(np.float64, copy=True)  # written in place below
         undefined = x == UNDEFINED
         x[:, self.log_scaled_] = np.log1p(np.maximum(x[:, self.log_scaled_], 0.0))
         return x, undefined
 
-    def fit(self, data: pd.DataFrame) -> FeatureScaler:
-        x, undefined = self._raw(data)
-        masked = np.where(undefined, np.nan, x)
-        self.mean_ = np.nan_to_num(np.nanmean(masked, axis=0))
-        self.std_ = np.nan_to_num(np.nanstd(masked, axis=0), nan=1.0)
+    def _blocks(self, data: pd.DataFrame, rows: np.ndarray | None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """(x, undefined) of the selected rows (bool mask ``rows``, default all), block by block."""
+        missing = [c for c in self.features if c not in data.columns]
+        if missing:
+            raise ValueError(f"input lacks feature column(s) {missing}")
+        for start in range(0, len(data), self.CHUNK_ROWS):
+            block = data.iloc[start : start + self.CHUNK_ROWS]
+            if rows is not None:
+                block = block[rows[start : start + self.CHUNK_ROWS]]
+            if len(block):
+                yield self._raw(block)
+
+    def fit(self, data: pd.DataFrame, rows: np.ndarray | None = None) -> FeatureScaler:
+        """Mean and standard deviation of each feature over the defined values of the selected
+        rows (bool mask ``rows``, shape (n_events,); default all)."""
+        n = np.zeros(len(self.features))
+        mean = np.zeros(len(self.features))
+        m2 = np.zeros(len(self.features))
+        for x, undefined in self._blocks(data, rows):
+            # Chan et al.'s merge of per-block counts, means and squared deviations: no
+            # cancellation of the kind that sum(x^2) - n mean^2 suffers.
+            defined = ~undefined
+            n_b = defined.sum(axis=0)
+            sums = np.where(defined, x, 0.0).sum(axis=0)
+            mean_b = np.divide(sums, n_b, out=np.zeros_like(sums), where=n_b > 0)
+            m2_b = (np.where(defined, x - mean_b, 0.0) ** 2).sum(axis=0)
+            total = n + n_b
+            delta = mean_b - mean
+            share = np.divide(n_b, total, out=np.zeros_like(n), where=total > 0)
+            m2 += m2_b + delta**2 * n * share
+            mean += delta * share
+            n = total
+        self.mean_ = mean
+        self.std_ = np.sqrt(np.divide(m2, n, out=np.ones_like(m2), where=n > 0))
         self.std_[self.std_ == 0] = 1.0
         return self
 
-    def transform(self, data: pd.DataFrame) -> np.ndarray:
-        """Standardised inputs, shape (n_events, n_features), float32."""
-        x, undefined = self._raw(data)
-        z = (x - self.mean_) / self.std_
-        z[undefined] = -3.0
-        return z.astype(np.float32)
+    def transform(
+        self, data: pd.DataFrame, rows: np.ndarray | None = None, out: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Standardised inputs of the selected rows (bool mask ``rows``; default all), shape
+        (n_selected, n_features), float32; written into ``out`` when given (a view of a wider
+        array, so that extra inputs need no second copy)."""
+        if out is None:
+            n_out = len(data) if rows is None else int(np.count_nonzero(rows))
+            out = np.empty((n_out, len(self.features)), dtype=np.float32)
+        start = 0
+        for x, undefined in self._blocks(data, rows):
+            z = (x - self.mean_) / self.std_
+            z[undefined] = -3.0
+            out[start : start + len(z)] = z
+            start += len(z)
+        return out
 
 
 class NeuralNetClassifier:
@@ -123,10 +164,15 @@ class NeuralNetClassifier:
         self.device = device
         self.seed = seed
 
-    def _inputs(self, data: pd.DataFrame) -> np.ndarray:
-        x = self.scaler_.transform(data)
+    def _inputs(self, data: pd.DataFrame, rows: np.ndarray | None = None) -> np.ndarray:
+        """The network's inputs for the selected rows (bool mask ``rows``; default all), float32."""
+        n_rows = len(data) if rows is None else int(np.count_nonzero(rows))
+        n_features = len(self.features)
+        x = np.empty((n_rows, n_features + (len(NUISANCE_COLUMNS) if self.nuisance_inputs else 0)), np.float32)
+        self.scaler_.transform(data, rows, out=x[:, :n_features])
         if self.nuisance_inputs:
-            x = np.concatenate([x, nuisance_matrix(data).astype(np.float32)], axis=1)
+            tags = nuisance_matrix(data)
+            x[:, n_features:] = tags if rows is None else tags[rows]
         return x
 
     def fit(
@@ -145,13 +191,14 @@ class NeuralNetClassifier:
         weight = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight)
         self.device_ = resolve_device(self.device)
         held = self.held_out(data)
-        train = data if not held.any() else data.loc[~held]
-        self.scaler_ = FeatureScaler(self.features).fit(train)
-        x = self._inputs(train)
+        # Masks, not data.loc[...] copies: an augmented set is the largest object of a training.
+        kept = None if not held.any() else ~held
+        self.scaler_ = FeatureScaler(self.features).fit(data, kept)
+        x = self._inputs(data, kept)
         validation = None
-        if held.any():
-            validation = (self._inputs(data.loc[held]), y[held], balanced_weights(y[held], weight[held]))
-            y, weight = y[~held], weight[~held]
+        if kept is not None:
+            validation = (self._inputs(data, held), y[held], balanced_weights(y[held], weight[held]))
+            y, weight = y[kept], weight[kept]
         torch.manual_seed(self.seed)
         self.network_ = mlp(x.shape[1], self.hidden)
         config = TrainingConfig(
@@ -164,7 +211,9 @@ class NeuralNetClassifier:
             adversary_weight=self.adversary_weight,
             patience=self.patience,
         )
-        nuisance = nuisance_matrix(train) if self.adversary_weight > 0 else None
+        nuisance = None
+        if self.adversary_weight > 0:
+            nuisance = nuisance_matrix(data) if kept is None else nuisance_matrix(data)[kept]
         self.history_ = train_classifier(
             self.network_,
             x,

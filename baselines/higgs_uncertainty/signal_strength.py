@@ -63,7 +63,9 @@ class SignalStrengthEstimator:
         for_classifier, for_templates = split_by_process(train, self.classifier_fraction, self.seed)
         augmentation = self.augmentation or NuisanceAugmentation(seed=self.seed)
         training = augmentation.build(for_classifier)
+        del for_classifier
         self.classifier.fit(training, training["labels"].to_numpy(), training["weights"].to_numpy())
+        del training  # the classifier's set (nine copies for the augmented ones) before the templates'
         self.inference.fit(self.classifier.decision_score, for_templates)
         return self
 
