@@ -384,15 +384,18 @@ def train_classifier(
     config: TrainingConfig,
     *,
     nuisance: np.ndarray | None = None,
-    validation: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+    validation: tuple[np.ndarray, ...] | None = None,
     on_epoch: Callable[[dict[str, float]], None] | None = None,
     device: str = "auto",
     seed: int = 0,
 ) -> list[dict[str, float]]:
     """Train ``network`` (inputs -> one logit) in place with :func:`fit`; returns the loss per epoch.
 
-    With ``validation`` the network ends at its epoch of lowest validation loss (the classifier's
-    own loss, without the adversary's term), and ``config.patience`` may stop the training early.
+    With ``validation`` the network ends at its epoch of lowest validation loss, and
+    ``config.patience`` may stop the training early. The validation loss is the objective the
+    network minimises, on the held-out events: its own loss, minus ``adversary_weight`` times
+    the adversary's when there is one (the adversary as it stands after the epoch, not updated
+    on them), so that the epoch kept is not one that bought classification with the nuisances.
 
     Parameters
     ----------
@@ -406,9 +409,11 @@ def train_classifier(
         Standardised nuisance values per event, shape (n_events, n_nuisances); required when
         ``config.adversary_weight`` > 0.
     validation:
-        Held-out ``(inputs, targets, weights)`` in the same layout, events the training never sees.
+        Held-out ``(inputs, targets, weights)`` in the same layout, events the training never
+        sees; with an adversary, ``(inputs, targets, weights, nuisance)``.
     on_epoch:
-        ``on_epoch(record)`` after each epoch (epoch, loss, validation_loss), the network in
+        ``on_epoch(record)`` after each epoch (epoch, loss, validation_loss; with an adversary
+        also adversary_loss and the two terms of the validation loss), the network in
         ``eval()`` mode: a diagnostic may score it there (benchmarks/higgs_overtraining.py).
     """
     device = resolve_device(device)
@@ -426,6 +431,7 @@ def train_classifier(
         adversary = mlp(1, config.adversary_hidden, tensors[3].shape[1]).to(device)
         adversary_optimiser = torch.optim.Adam(adversary.parameters(), lr=config.learning_rate)
     adversary_total = [0.0]
+    validation_terms: dict[str, float] = {}
 
     def loss(xb: torch.Tensor, yb: torch.Tensor, wb: torch.Tensor, zb: torch.Tensor | None = None) -> torch.Tensor:
         n_rows = len(xb)
@@ -457,21 +463,37 @@ def train_classifier(
         if use_adversary:
             record["adversary_loss"] = adversary_total[0] / len(x)
             adversary_total[0] = 0.0
+        record.update(validation_terms)
         if on_epoch is not None:
             on_epoch(record)
 
     validation_loss = None
     if validation is not None:
-        xv, yv, wv = (torch.as_tensor(np.asarray(a, dtype=np.float32), device=device) for a in validation)
+        if use_adversary and len(validation) != 4:
+            raise ValueError("adversarial training with validation events needs their nuisance values")
+        xv, yv, wv, *zv = (torch.as_tensor(np.asarray(a, dtype=np.float32), device=device) for a in validation)
 
         def validation_loss() -> float:
             # Batched as in predict_logits: a 256-wide layer over a million rows is a GiB.
-            total = 0.0
+            total, squared_error, n_background = 0.0, 0.0, 0
             for start in range(0, len(xv), 16384):
                 part = slice(start, start + 16384)
                 logits = network(xv[part]).squeeze(1)
                 total += float(binary_loss(logits, yv[part], wv[part], config.focal_gamma)) * float(wv[part].sum())
-            return total / float(wv.sum())
+                if use_adversary:
+                    background = yv[part] < 0.5
+                    pred = adversary(torch.sigmoid(logits[background]).unsqueeze(1))
+                    squared_error += float(((pred - zv[0][part][background]) ** 2).mean(dim=1).sum())
+                    n_background += int(background.sum())
+            classifier_loss = total / float(wv.sum())
+            if not use_adversary:
+                return classifier_loss
+            # The training's adversary loss: squared error averaged over background rows and nuisances.
+            adversary_loss = squared_error / max(n_background, 1)
+            validation_terms.update(
+                validation_classifier_loss=classifier_loss, validation_adversary_loss=adversary_loss
+            )
+            return classifier_loss - config.adversary_weight * adversary_loss
 
     result = fit(
         network,

@@ -95,3 +95,15 @@ def test_adversary_needs_nuisance_values() -> None:
     x, y, w, _ = two_gaussians(n=100)
     with pytest.raises(ValueError, match="nuisance"):
         train_classifier(mlp(4, (4,)), x, y, w, TrainingConfig(epochs=1, adversary_weight=1.0), device="cpu")
+
+
+def test_adversarial_validation_needs_the_held_out_nuisance_values() -> None:
+    x, y, w, z = two_gaussians(n=200)
+    config = TrainingConfig(epochs=1, adversary_weight=1.0)
+    with pytest.raises(ValueError, match="validation events needs their nuisance"):
+        train_classifier(mlp(4, (4,)), x, y, w, config, nuisance=z[:, None], validation=(x, y, w), device="cpu")
+    history = train_classifier(
+        mlp(4, (4,)), x, y, w, config, nuisance=z[:, None], validation=(x, y, w, z[:, None]), device="cpu"
+    )
+    terms = history[0]["validation_classifier_loss"], history[0]["validation_adversary_loss"]
+    assert history[0]["validation_loss"] == pytest.approx(terms[0] - terms[1])

@@ -210,6 +210,40 @@ def test_network_on_shifted_copies_holds_out_whole_events_and_keeps_its_best_epo
     assert np.sum(weights * bce) / np.sum(weights) == pytest.approx(min(validation), rel=1e-4)
 
 
+def test_adversarial_network_keeps_the_epoch_of_its_best_held_out_objective(higgs_tiny) -> None:
+    events = higgs_tiny.train.sample(2_000, random_state=5)
+    built = NuisanceAugmentation(n_draws=4, spread=3.0, seed=2).build(events)
+    y, w = built["labels"].to_numpy(), built["weights"].to_numpy()
+    clf = NeuralNetClassifier(
+        FEATURES,
+        hidden=(64, 64),
+        epochs=6,
+        batch_size=256,
+        adversary_weight=2.0,
+        validation_fraction=0.2,
+        patience=6,
+        device="cpu",
+        seed=1,
+    )
+    clf.fit(built, y, w)
+    history = clf.history_
+    for record in history:  # the objective the network minimises, on the held-out events
+        objective = record["validation_classifier_loss"] - 2.0 * record["validation_adversary_loss"]
+        assert record["validation_loss"] == pytest.approx(objective, rel=1e-9)
+        assert record["validation_adversary_loss"] > 0.0
+    best = int(np.argmin([r["validation_loss"] for r in history]))
+    assert clf.best_epoch_ == best + 1
+    # the network kept is that epoch's: its classification loss on the held-out copies
+    held = clf.held_out(built)
+    p = np.clip(clf.decision_score(built[held]), 1e-12, 1 - 1e-12)
+    weights = balanced_weights(y[held], w[held])
+    bce = -(y[held] * np.log(p) + (1 - y[held]) * np.log(1 - p))
+    assert np.sum(weights * bce) / np.sum(weights) == pytest.approx(
+        history[best]["validation_classifier_loss"], rel=1e-4
+    )
+    assert CLASSIFIERS["nn-adversarial"].make("tiny", "cpu", 0).validation_fraction > 0
+
+
 def test_parameterised_network_responds_to_its_nuisance_inputs(higgs_tiny, nominal_test) -> None:
     estimator = challenges.get("higgs-uncertainty").baseline("nn-parameterised-template-fit").factory("tiny", "cpu", 0)
     augmented = estimator.augmentation.build(higgs_tiny.train)

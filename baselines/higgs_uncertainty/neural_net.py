@@ -121,8 +121,9 @@ class NeuralNetClassifier:
     validation_fraction:
         > 0 holds out this fraction of the events, with every shifted copy of each (the
         ``source_event`` column of an augmented set), and keeps the epoch of lowest loss on
-        them. Shifted copies multiply how often each event is seen per epoch, so a network
-        trained on them memorises its events unless it stops (docs/results.md).
+        them (with an adversary, its loss minus ``adversary_weight`` times the adversary's).
+        Shifted copies multiply how often each event is seen per epoch, so a network trained
+        on them memorises its events unless it stops (docs/results.md).
     patience:
         With ``validation_fraction``: stop once this many epochs in a row brought no lower
         validation loss.
@@ -195,9 +196,11 @@ class NeuralNetClassifier:
         kept = None if not held.any() else ~held
         self.scaler_ = FeatureScaler(self.features).fit(data, kept)
         x = self._inputs(data, kept)
-        validation = None
+        validation: tuple[np.ndarray, ...] | None = None
         if kept is not None:
             validation = (self._inputs(data, held), y[held], balanced_weights(y[held], weight[held]))
+            if self.adversary_weight > 0:
+                validation += (nuisance_matrix(data)[held],)
             y, weight = y[kept], weight[kept]
         torch.manual_seed(self.seed)
         self.network_ = mlp(x.shape[1], self.hidden)
