@@ -178,6 +178,15 @@ def test_neural_net_learns_and_is_seeded(higgs_tiny, nominal_test) -> None:
         NeuralNetClassifier(FEATURES).decision_score(nominal_test)
 
 
+def held_out_loss(clf: NeuralNetClassifier, built: pd.DataFrame) -> float:
+    """The class-balanced cross-entropy of a fitted network on its own held-out rows."""
+    held = clf.held_out(built)
+    y, w = built["labels"].to_numpy()[held], built["weights"].to_numpy()[held]
+    p = np.clip(clf.decision_score(built[held]), 1e-12, 1 - 1e-12)
+    weights = balanced_weights(y, w)
+    return float(np.sum(weights * -(y * np.log(p) + (1 - y) * np.log(1 - p))) / np.sum(weights))
+
+
 def test_network_on_shifted_copies_holds_out_whole_events_and_keeps_its_best_epoch(higgs_tiny) -> None:
     # 2,000 events seen in 9 copies per epoch: the network memorises them within a few epochs,
     # as the parameterised network did at 10 fb^-1 (docs/results.md).
@@ -204,10 +213,7 @@ def test_network_on_shifted_copies_holds_out_whole_events_and_keeps_its_best_epo
     assert len(validation) < 40  # stopped by its patience
     assert clf.best_epoch_ == len(validation) - 3 and validation[-1] > min(validation)
     # the network kept is the best epoch's: its loss on the held-out copies is the minimum
-    p = np.clip(clf.decision_score(built[held]), 1e-12, 1 - 1e-12)
-    weights = balanced_weights(y[held], w[held])
-    bce = -(y[held] * np.log(p) + (1 - y[held]) * np.log(1 - p))
-    assert np.sum(weights * bce) / np.sum(weights) == pytest.approx(min(validation), rel=1e-4)
+    assert held_out_loss(clf, built) == pytest.approx(min(validation), rel=1e-4)
 
 
 def test_adversarial_network_keeps_the_epoch_of_its_best_held_out_objective(higgs_tiny) -> None:
@@ -234,13 +240,7 @@ def test_adversarial_network_keeps_the_epoch_of_its_best_held_out_objective(higg
     best = int(np.argmin([r["validation_loss"] for r in history]))
     assert clf.best_epoch_ == best + 1
     # the network kept is that epoch's: its classification loss on the held-out copies
-    held = clf.held_out(built)
-    p = np.clip(clf.decision_score(built[held]), 1e-12, 1 - 1e-12)
-    weights = balanced_weights(y[held], w[held])
-    bce = -(y[held] * np.log(p) + (1 - y[held]) * np.log(1 - p))
-    assert np.sum(weights * bce) / np.sum(weights) == pytest.approx(
-        history[best]["validation_classifier_loss"], rel=1e-4
-    )
+    assert held_out_loss(clf, built) == pytest.approx(history[best]["validation_classifier_loss"], rel=1e-4)
     assert CLASSIFIERS["nn-adversarial"].make("tiny", "cpu", 0).validation_fraction > 0
 
 
