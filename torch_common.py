@@ -376,6 +376,16 @@ class TrainingConfig:
     patience: int | None = None
 
 
+def _float32_tensor(values: np.ndarray, device: str) -> torch.Tensor:
+    """``values`` as a float32 tensor on ``device``; on the CPU a float32 array is shared, not
+    copied (a training set can be several GB, and the loop never writes into it). A read-only
+    array (pandas' copy-on-write views) is copied, as torch cannot share it."""
+    array = np.asarray(values, dtype=np.float32)
+    if not array.flags.writeable:
+        array = array.copy()
+    return torch.as_tensor(array, device=device)
+
+
 def train_classifier(
     network: nn.Module,
     inputs: np.ndarray,
@@ -419,9 +429,7 @@ def train_classifier(
     device = resolve_device(device)
     torch.manual_seed(seed)
     network.to(device)
-    # as_tensor: on the CPU the network trains on the caller's float32 array itself, without a
-    # second copy of a training set that can be several GB (nothing below writes into it).
-    x, y, w = (torch.as_tensor(np.asarray(a, dtype=np.float32), device=device) for a in (inputs, targets, weights))
+    x, y, w = (_float32_tensor(a, device) for a in (inputs, targets, weights))
     tensors = [x, y, w]
     use_adversary = config.adversary_weight > 0.0
     if use_adversary:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -107,3 +109,25 @@ def test_adversarial_validation_needs_the_held_out_nuisance_values() -> None:
     )
     terms = history[0]["validation_classifier_loss"], history[0]["validation_adversary_loss"]
     assert history[0]["validation_loss"] == pytest.approx(terms[0] - terms[1])
+
+
+def test_the_loop_trains_on_the_callers_float32_inputs_without_copying_them(monkeypatch) -> None:
+    x, y, w, _ = two_gaussians(n=300)
+    x32 = np.ascontiguousarray(x, dtype=np.float32)
+    shared = []
+    original = torch.as_tensor
+
+    def spy(data, *args, **kwargs):
+        tensor = original(data, *args, **kwargs)
+        if isinstance(data, np.ndarray) and data.ndim == 2:
+            shared.append(np.shares_memory(tensor.numpy(), x32))
+        return tensor
+
+    monkeypatch.setattr(torch, "as_tensor", spy)
+    train_classifier(mlp(4, (4,)), x32, y, w, TrainingConfig(epochs=1), device="cpu")
+    assert shared == [True]
+    x32.flags.writeable = False  # a read-only view (pandas copy-on-write) is copied, without a warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        train_classifier(mlp(4, (4,)), x32, y, w, TrainingConfig(epochs=1), device="cpu")
+    assert shared[-1] is False
