@@ -81,9 +81,9 @@ def main() -> None:
 
     def load() -> Any:
         dataset = load_dataset(args.data) if args.data else generate_dataset(args.preset, args.seed)
-        return split_by_process(dataset.train, estimator.classifier_fraction, args.seed)[0]
+        return dataset.preset, split_by_process(dataset.train, estimator.classifier_fraction, args.seed)[0]
 
-    events, loaded = memory.stage(load)
+    (preset, events), loaded = memory.stage(load)
     built, copies = memory.stage(partial(estimator.augmentation.build, events))
     del events
     clf = estimator.classifier
@@ -105,7 +105,7 @@ def main() -> None:
     record = {
         "method": args.method,
         "size": args.size,
-        "preset": args.preset,
+        "preset": preset,
         "augmented_rows": rows,
         "frame_bytes_per_row": float(built.memory_usage(deep=False).sum()) / rows,
         "gb": {name: {k: v / 1e9 for k, v in s.items() if k != "seconds"} for name, s in stages.items()},
