@@ -165,14 +165,15 @@ class NeuralNetClassifier:
         self.device = device
         self.seed = seed
 
-    def _inputs(self, data: pd.DataFrame, rows: np.ndarray | None = None) -> np.ndarray:
-        """The network's inputs for the selected rows (bool mask ``rows``; default all), float32."""
+    def _inputs(self, data: pd.DataFrame, rows: np.ndarray | None = None, tags: np.ndarray | None = None) -> np.ndarray:
+        """The network's inputs for the selected rows (bool mask ``rows``; default all), float32;
+        ``tags``: ``nuisance_matrix(data)`` when the caller has it already."""
         n_rows = len(data) if rows is None else int(np.count_nonzero(rows))
         n_features = len(self.features)
         x = np.empty((n_rows, n_features + (len(NUISANCE_COLUMNS) if self.nuisance_inputs else 0)), np.float32)
         self.scaler_.transform(data, rows, out=x[:, :n_features])
         if self.nuisance_inputs:
-            tags = nuisance_matrix(data)
+            tags = nuisance_matrix(data) if tags is None else tags
             x[:, n_features:] = tags if rows is None else tags[rows]
         return x
 
@@ -194,13 +195,15 @@ class NeuralNetClassifier:
         held = self.held_out(data)
         # Masks, not data.loc[...] copies: an augmented set is the largest object of a training.
         kept = None if not held.any() else ~held
+        # One nuisance matrix for the inputs, the held-out inputs and the adversary's targets.
+        tags = nuisance_matrix(data) if self.nuisance_inputs or self.adversary_weight > 0 else None
         self.scaler_ = FeatureScaler(self.features).fit(data, kept)
-        x = self._inputs(data, kept)
+        x = self._inputs(data, kept, tags)
         validation: tuple[np.ndarray, ...] | None = None
         if kept is not None:
-            validation = (self._inputs(data, held), y[held], balanced_weights(y[held], weight[held]))
+            validation = (self._inputs(data, held, tags), y[held], balanced_weights(y[held], weight[held]))
             if self.adversary_weight > 0:
-                validation += (nuisance_matrix(data)[held],)
+                validation += (tags[held],)
             y, weight = y[kept], weight[kept]
         torch.manual_seed(self.seed)
         self.network_ = mlp(x.shape[1], self.hidden)
@@ -216,7 +219,7 @@ class NeuralNetClassifier:
         )
         nuisance = None
         if self.adversary_weight > 0:
-            nuisance = nuisance_matrix(data) if kept is None else nuisance_matrix(data)[kept]
+            nuisance = tags if kept is None else tags[kept]
         self.history_ = train_classifier(
             self.network_,
             x,
