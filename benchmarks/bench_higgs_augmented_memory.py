@@ -72,8 +72,7 @@ def main() -> None:
     import torch
 
     from hepbench import challenges
-    from hepbench.baselines.higgs_uncertainty.signal_strength import split_by_process
-    from hepbench.challenges.higgs_uncertainty.dataset import generate_dataset, load_dataset
+    from hepbench.challenges.higgs_uncertainty.dataset import generate_dataset, load_dataset, split_mask, weighted_part
 
     torch.set_num_threads(2)
     memory = ResidentPeak()
@@ -81,7 +80,8 @@ def main() -> None:
 
     def load() -> Any:
         dataset = load_dataset(args.data) if args.data else generate_dataset(args.preset, args.seed)
-        return dataset.preset, split_by_process(dataset.train, estimator.classifier_fraction, args.seed)[0]
+        share = split_mask(len(dataset.train), estimator.classifier_fraction, args.seed)
+        return dataset.preset, weighted_part(dataset.train, share)
 
     (preset, events), loaded = memory.stage(load)
     built, copies = memory.stage(partial(estimator.augmentation.build, events))

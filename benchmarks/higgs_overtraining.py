@@ -23,8 +23,7 @@ import json
 import time
 
 from hepbench import challenges
-from hepbench.baselines.higgs_uncertainty.signal_strength import split_by_process
-from hepbench.challenges.higgs_uncertainty.dataset import generate_dataset, load_dataset
+from hepbench.challenges.higgs_uncertainty.dataset import generate_dataset, load_dataset, split_mask, weighted_part
 from hepbench.challenges.higgs_uncertainty.run import classification_metrics
 from hepbench.challenges.higgs_uncertainty.systematics import systematics
 from hepbench.scoring.anomaly import roc_auc
@@ -45,7 +44,9 @@ def main() -> None:
 
     dataset = load_dataset(args.data) if args.data else generate_dataset(args.preset, args.seed)
     estimator = challenges.get("higgs-uncertainty").baseline(args.method).factory(args.size, "cpu", args.seed)
-    for_classifier, _ = split_by_process(dataset.train, estimator.classifier_fraction, args.seed)
+    for_classifier = weighted_part(
+        dataset.train, split_mask(len(dataset.train), estimator.classifier_fraction, args.seed)
+    )
     built = estimator.augmentation.build(for_classifier)
     clf = estimator.classifier
     nominal = systematics(dataset.test)

@@ -22,8 +22,9 @@ from hepbench.baselines.higgs_uncertainty.counting import CountingExperiment
 from hepbench.baselines.higgs_uncertainty.likelihood_ratio import LikelihoodRatioFit
 from hepbench.baselines.higgs_uncertainty.neural_net import FeatureScaler, NeuralNetClassifier
 from hepbench.baselines.higgs_uncertainty.registry import CLASSIFIERS, COMPARISON_TABLE, INFERENCES, STUDIES
-from hepbench.baselines.higgs_uncertainty.signal_strength import split_by_process
+from hepbench.baselines.higgs_uncertainty.signal_strength import SignalStrengthEstimator
 from hepbench.baselines.higgs_uncertainty.template_fit import NOMINAL_PARAMETERS
+from hepbench.challenges.higgs_uncertainty.dataset import split_by_process
 from hepbench.challenges.higgs_uncertainty.harness import evaluate_plan, score_results
 from hepbench.challenges.higgs_uncertainty.pseudo_experiments import (
     MU_RANGE,
@@ -129,6 +130,40 @@ def test_augmentation_joins_its_copies_as_a_plain_concatenation(higgs_tiny) -> N
     )
     expected["weights"] = expected["weights"] / 3
     pd.testing.assert_frame_equal(augmentation.build(events), expected)
+
+
+def test_estimator_trains_and_builds_templates_on_the_two_parts_of_its_split(higgs_tiny) -> None:
+    """The classifier's share and the templates' are the two parts of ``split_by_process``
+    (disjoint, together the split, each keeping every process's yield); the templates' part is
+    taken only after the classifier trained (memory: docs/benchmarks.md)."""
+    train = higgs_tiny.train
+    seen: dict[str, pd.DataFrame] = {}
+
+    class Classifier:
+        def fit(self, frame, labels, weights):
+            seen["classifier"] = frame
+            return self
+
+        def decision_score(self, frame):
+            return np.zeros(len(frame))
+
+    class Inference:
+        def fit(self, score, frame):
+            assert "classifier" in seen, "templates built before the classifier trained"
+            seen["templates"] = frame
+            return self
+
+    SignalStrengthEstimator(Classifier(), Inference(), classifier_fraction=0.3, seed=11).fit(train)
+    first, second = split_by_process(train, 0.3, 11)
+    pd.testing.assert_frame_equal(seen["templates"], second)
+    classifier_events = first.iloc[seen["classifier"][SOURCE_EVENT].to_numpy()]
+    np.testing.assert_array_equal(seen["classifier"]["weights"].to_numpy(), classifier_events["weights"].to_numpy())
+    assert len(first) + len(second) == len(train) and not set(first.index) & set(second.index)
+    assert 0.28 < len(first) / len(train) < 0.32
+    for part in (first, second):
+        by_process = part.groupby("detailed_labels", observed=True)["weights"].sum()
+        expected = train.groupby("detailed_labels", observed=True)["weights"].sum()
+        pd.testing.assert_series_equal(by_process, expected, rtol=1e-9)
 
 
 def test_feature_scaler_in_blocks_equals_the_whole_array_computation(higgs_tiny, monkeypatch) -> None:

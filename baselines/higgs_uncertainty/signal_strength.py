@@ -12,7 +12,7 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
-from ...challenges.higgs_uncertainty.dataset import split_by_process
+from ...challenges.higgs_uncertainty.dataset import split_mask, weighted_part
 from .augmentation import NuisanceAugmentation
 
 
@@ -60,13 +60,14 @@ class SignalStrengthEstimator:
 
     def fit(self, train: pd.DataFrame) -> SignalStrengthEstimator:
         """``train``: weighted events with features, ``weights``, ``labels``, ``detailed_labels``."""
-        for_classifier, for_templates = split_by_process(train, self.classifier_fraction, self.seed)
+        # One part at a time: the templates' share (70% of the split) is copied out only once
+        # the classifier's set (nine copies for the augmented networks) is freed.
+        for_classifier = split_mask(len(train), self.classifier_fraction, self.seed)
         augmentation = self.augmentation or NuisanceAugmentation(seed=self.seed)
-        training = augmentation.build(for_classifier)
-        del for_classifier
+        training = augmentation.build(weighted_part(train, for_classifier))
         self.classifier.fit(training, training["labels"].to_numpy(), training["weights"].to_numpy())
-        del training  # the classifier's set (nine copies for the augmented ones) before the templates'
-        self.inference.fit(self.classifier.decision_score, for_templates)
+        del training
+        self.inference.fit(self.classifier.decision_score, weighted_part(train, ~for_classifier))
         return self
 
     def predict(self, data: pd.DataFrame) -> dict[str, float]:

@@ -37,21 +37,33 @@ class Dataset:
     seed: int
 
 
+def split_mask(n_events: int, fraction: float, seed: int) -> np.ndarray:
+    """Boolean mask, shape (n_events,): the events of the first part of a random split that
+    takes about ``fraction`` of them."""
+    return np.random.default_rng(seed).random(n_events) < fraction
+
+
+def weighted_part(train: pd.DataFrame, mask: np.ndarray) -> pd.DataFrame:
+    """The rows of ``train`` under ``mask`` (a copy), each process's weights rescaled to its
+    yield in the whole of ``train``, so that the part stands for the full luminosity."""
+    part = train.loc[mask].copy()
+    labels, weights = train["detailed_labels"].to_numpy(), train["weights"].to_numpy()
+    part_labels = part["detailed_labels"].to_numpy()
+    for process in PROCESSES:
+        full = weights[labels == process].sum()
+        sel = part_labels == process
+        got = part["weights"].to_numpy()[sel].sum()
+        if got > 0:
+            part.loc[sel, "weights"] = part.loc[sel, "weights"].to_numpy() * (full / got)
+    return part
+
+
 def split_by_process(train: pd.DataFrame, fraction: float, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Split a weighted set in two; each part's weights rescaled to the full per-process yield."""
-    rng = np.random.default_rng(seed)
-    first = rng.random(len(train)) < fraction
-    parts = []
-    for mask in (first, ~first):
-        part = train.loc[mask].copy()
-        for process in PROCESSES:
-            full = train["weights"].to_numpy()[train["detailed_labels"].to_numpy() == process].sum()
-            sel = part["detailed_labels"].to_numpy() == process
-            got = part["weights"].to_numpy()[sel].sum()
-            if got > 0:
-                part.loc[sel, "weights"] = part.loc[sel, "weights"].to_numpy() * (full / got)
-        parts.append(part)
-    return parts[0], parts[1]
+    """Split a weighted set in two (:func:`split_mask`, :func:`weighted_part`); each part's
+    weights rescaled to the full per-process yield. A caller that needs one part at a time
+    takes the mask and builds each part when it needs it (a part of a large split is GBs)."""
+    first = split_mask(len(train), fraction, seed)
+    return weighted_part(train, first), weighted_part(train, ~first)
 
 
 def generate_split(preset: Preset, split: str, seed: int, *, client: Any = None) -> pd.DataFrame:
