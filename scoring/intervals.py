@@ -271,3 +271,59 @@ def bootstrap_over_sets(
     cov = covered_sum[drawn].sum(axis=1) / n
     score = _score(width, cov, n)
     return {"coverage_score": _summary(score), "width": _summary(width), "coverage": _summary(cov)}
+
+
+def interval_calibration(
+    mu_true: ArrayLike, mu_hat: ArrayLike, p16: ArrayLike, p84: ArrayLike, set_index: ArrayLike | None = None
+) -> dict[str, float | int]:
+    """Why a coverage is what it is: a shared offset of ``mu_hat``, intervals too wide or too
+    narrow for the scatter of ``mu_hat``, or neither.
+
+    Inputs are ``(N,)`` arrays in units of mu (N >= 2); ``set_index`` optionally labels each
+    pseudo-experiment's set. With ``r = mu_hat - mu_true``, the returned keys are:
+
+    - ``offset``, ``offset_error``: the mean of ``r`` and its standard error ``sd(r) / sqrt(N)``;
+    - ``scatter``: ``sd(r)`` (ddof=1);
+    - ``half_width_over_scatter``: ``mean(|p84 - p16|) / 2 / scatter``, 1 for Gaussian errors
+      covered as they should be;
+    - ``pull_std``, ``n_pull``: the standard deviation of the pulls ``r / h``, ``h`` the
+      interval's half on the side of ``mu_true`` (``p84 - mu_hat`` when ``mu_true > mu_hat``,
+      else ``mu_hat - p16``), 1 for calibrated intervals; pseudo-experiments with ``h <= 0`` are
+      left out, ``n_pull`` are kept;
+    - ``coverage_offset_removed``: the coverage of ``[p16 - offset, p84 - offset]``, what the
+      intervals would cover without the shared offset;
+    - ``response_slope``, ``response_intercept``: the least-squares line
+      ``mu_hat = slope * mu_true + intercept`` (NaN when ``mu_true`` takes one value);
+    - ``set_coverage_min``, ``set_coverage_max``: the lowest and highest coverage of one set
+      (only with ``set_index``).
+    """
+    a = _checked(mu_true=mu_true, mu_hat=mu_hat, p16=p16, p84=p84)
+    t, m, lo, hi = a["mu_true"], a["mu_hat"], a["p16"], a["p84"]
+    if t.size < 2:
+        raise ValueError(f"mu_true has {t.size} entry; calibration needs at least 2 pseudo-experiments")
+    r = m - t
+    offset, scatter = float(r.mean()), float(r.std(ddof=1))
+    half = np.where(t > m, hi - m, m - lo)
+    defined = half > 0
+    pulls = r[defined] / half[defined]
+    slope, intercept = (float("nan"), float("nan")) if np.ptp(t) == 0 else (float(v) for v in np.polyfit(t, m, 1))
+    out: dict[str, float | int] = {
+        "offset": offset,
+        "offset_error": scatter / float(np.sqrt(t.size)),
+        "scatter": scatter,
+        "half_width_over_scatter": float(np.mean(np.abs(hi - lo))) / 2.0 / scatter if scatter > 0 else float("nan"),
+        "pull_std": float(pulls.std(ddof=1)) if pulls.size > 1 else float("nan"),
+        "n_pull": int(pulls.size),
+        "coverage_offset_removed": float(np.mean(_covered(t, lo - offset, hi - offset))),
+        "response_slope": slope,
+        "response_intercept": intercept,
+    }
+    if set_index is not None:
+        sets = np.asarray(set_index)
+        if sets.shape != t.shape:
+            raise ValueError(f"set_index has shape {sets.shape}, expected {t.shape}")
+        _, member = np.unique(sets, return_inverse=True)
+        member = member.ravel()
+        per_set = np.bincount(member, weights=_covered(t, lo, hi).astype(np.float64)) / np.bincount(member)
+        out["set_coverage_min"], out["set_coverage_max"] = float(per_set.min()), float(per_set.max())
+    return out

@@ -87,3 +87,24 @@ def test_paired_width_ratio_uses_the_same_pseudo_experiments() -> None:
     assert 0.0 < error < 0.05
     del a["pseudo_experiments"]
     assert np.isnan(paired_width_ratio(a, b)[1])
+
+
+def test_calibration_table_from_the_answers() -> None:
+    # Two sets of two answered pseudo-experiments and one failed one, which has no interval.
+    rows = [
+        {"set_index": 0, "mu_true": 1.0, "mu_hat": 0.5, "p16": 0.0, "p84": 1.0, "status": "ok"},
+        {"set_index": 0, "mu_true": 1.0, "mu_hat": 1.5, "p16": 0.5, "p84": 2.0, "status": "ok"},
+        {"set_index": 1, "mu_true": 2.0, "mu_hat": 3.0, "p16": 2.5, "p84": 4.0, "status": "ok"},
+        {"set_index": 1, "mu_true": 2.0, "mu_hat": 2.0, "p16": 1.5, "p84": 2.5, "status": "ok"},
+        {"set_index": 1, "mu_true": 2.0, "mu_hat": np.nan, "p16": np.nan, "p84": np.nan, "status": "failed"},
+    ]
+    answered = dict(record("bdt-template-fit", 0.75, 1.25), pseudo_experiments=rows)
+    section = comparison_markdown(
+        [answered, record("nn-focal-template-fit", 0.7, 1.0)], command="c", machine="m", date="d"
+    )
+    row = next(line for line in section.splitlines() if line.startswith("| bdt-template-fit | +0.250"))
+    # The failed answer is left out: offset +0.25; without it 2 of 4 cover; the sets cover 2/2
+    # and 1/2; pulls -1, 0.5, 2, 0 (sd 1.25).
+    assert "| 0.500 |" in row and "| 0.50 to 1.00 |" in row and "| 1.250 |" in row
+    # A record without its answers gets no calibration row.
+    assert not any(line.startswith("| nn-focal-template-fit | +") for line in section.splitlines())

@@ -16,6 +16,7 @@ from hepbench.scoring.intervals import (
     coverage,
     coverage_penalty,
     coverage_score,
+    interval_calibration,
     interval_metrics,
     interval_width,
     mae,
@@ -275,3 +276,60 @@ def test_bootstrap_is_reproducible_and_seeded() -> None:
         bootstrap_over_sets(mu, mu, mu, lo, hi, sets[:-1])
     with pytest.raises(ValueError, match="n_replicas"):
         bootstrap_over_sets(mu, mu, mu, lo, hi, sets, n_replicas=0)
+
+
+def test_calibration_by_hand() -> None:
+    # Residuals -0.5, +0.5, +1.0, 0.0; halves on the side of the truth 0.5, 1.0, 0.5, 0.5
+    # (mu_true above mu_hat uses p84 - mu_hat, else mu_hat - p16): pulls -1, 0.5, 2, 0.
+    mu_true = np.array([1.0, 1.0, 2.0, 2.0])
+    mu_hat = np.array([0.5, 1.5, 3.0, 2.0])
+    p16 = np.array([0.0, 0.5, 2.5, 1.5])
+    p84 = np.array([1.0, 2.0, 4.0, 2.5])
+    c = interval_calibration(mu_true, mu_hat, p16, p84, set_index=[0, 0, 1, 1])
+    r = mu_hat - mu_true
+    assert c["offset"] == pytest.approx(0.25)
+    assert c["scatter"] == pytest.approx(np.std(r, ddof=1))
+    assert c["offset_error"] == pytest.approx(np.std(r, ddof=1) / 2)
+    assert c["half_width_over_scatter"] == pytest.approx(np.mean([1.0, 1.5, 1.5, 1.0]) / 2 / np.std(r, ddof=1))
+    assert c["pull_std"] == pytest.approx(np.std([-1.0, 0.5, 2.0, 0.0], ddof=1))
+    assert c["n_pull"] == 4
+    # Shifted down by 0.25: [-0.25, 0.75], [0.25, 1.75], [2.25, 3.75], [1.25, 2.25]; the second
+    # and the fourth cover their truth.
+    assert c["coverage_offset_removed"] == pytest.approx(0.5)
+    # Set 0 covers both (1.0 in [0, 1] and [0.5, 2]); set 1 covers one (2.0 in [1.5, 2.5]).
+    assert (c["set_coverage_min"], c["set_coverage_max"]) == (0.5, 1.0)
+    slope, intercept = np.polyfit(mu_true, mu_hat, 1)
+    assert (c["response_slope"], c["response_intercept"]) == (pytest.approx(slope), pytest.approx(intercept))
+
+
+def test_calibration_tells_an_offset_from_a_scale() -> None:
+    rng = np.random.default_rng(7)
+    mu_true = rng.uniform(0.5, 2.0, 20_000)
+    sigma = 0.3
+    mu_hat = mu_true + 0.1 + sigma * rng.standard_normal(mu_true.size)
+    shifted = interval_calibration(mu_true, mu_hat, mu_hat - sigma, mu_hat + sigma)
+    assert shifted["offset"] == pytest.approx(0.1, abs=4 * shifted["offset_error"])
+    assert shifted["pull_std"] == pytest.approx(1.0, abs=0.02)
+    assert shifted["half_width_over_scatter"] == pytest.approx(1.0, abs=0.02)
+    # The offset costs coverage; removing it gives back the Gaussian 68.27%.
+    assert coverage(mu_true, mu_hat - sigma, mu_hat + sigma) < 0.66
+    assert shifted["coverage_offset_removed"] == pytest.approx(CL, abs=0.01)
+    assert shifted["response_slope"] == pytest.approx(1.0, abs=0.02)
+    assert "set_coverage_min" not in shifted
+    too_wide = interval_calibration(mu_true, mu_hat, mu_hat - 2 * sigma, mu_hat + 2 * sigma)
+    assert too_wide["half_width_over_scatter"] == pytest.approx(2.0, abs=0.04)
+    assert too_wide["pull_std"] == pytest.approx(0.5, abs=0.01)
+    assert too_wide["offset"] == shifted["offset"]
+
+
+def test_calibration_edge_cases() -> None:
+    one_mu = interval_calibration([1.0, 1.0, 1.0], [0.9, 1.2, 1.0], [0.5, 1.0, 1.0], [1.5, 1.5, 1.0])
+    assert np.isnan(one_mu["response_slope"]) and np.isnan(one_mu["response_intercept"])
+    # The third interval has no width on the side of its truth (mu_hat == mu_true == p16): left out.
+    assert one_mu["n_pull"] == 2
+    with pytest.raises(ValueError, match="at least 2"):
+        interval_calibration([1.0], [1.0], [0.5], [1.5])
+    with pytest.raises(ValueError, match="set_index has shape"):
+        interval_calibration([1.0, 2.0], [1.0, 2.0], [0.5, 1.5], [1.5, 2.5], set_index=[0])
+    with pytest.raises(ValueError, match="p84 contains 1 non-finite"):
+        interval_calibration([1.0, 2.0], [1.0, 2.0], [0.5, 1.5], [1.5, np.nan])

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from ...scoring.intervals import CONFIDENCE_LEVEL, sigma68
+from ...scoring.intervals import CONFIDENCE_LEVEL, interval_calibration, sigma68
 from ..sections import section_markers, write_section  # noqa: F401  (write_section: re-exported)
 
 
@@ -45,6 +45,16 @@ def paired_width_ratio(a: dict[str, Any], b: dict[str, Any]) -> tuple[float, flo
     w_a, w_b = w_a[ok], w_b[ok]
     r = w_a.mean() / w_b.mean()
     return float(r), float(np.std(w_a - r * w_b, ddof=1) / np.sqrt(ok.sum()) / w_b.mean())
+
+
+def calibration(record: dict[str, Any]) -> dict[str, float | int] | None:
+    """:func:`~hepbench.scoring.intervals.interval_calibration` of a record's answered
+    pseudo-experiments (failed ones have no interval of their own); None without two of them."""
+    rows = [r for r in record.get("pseudo_experiments") or () if r.get("status", "ok") == "ok"]
+    if len(rows) < 2:
+        return None
+    column = {k: np.array([r[k] for r in rows]) for k in ("mu_true", "mu_hat", "p16", "p84", "set_index")}
+    return interval_calibration(**column)
 
 
 def comparison_markdown(records: list[dict[str, Any]], *, command: str, machine: str, date: str) -> str:
@@ -98,6 +108,25 @@ def comparison_markdown(records: list[dict[str, Any]], *, command: str, machine:
             lines.append(
                 f"| {a['method']} | {b['method']} | {ma['width']:.3f} | {mb['width']:.3f} | "
                 f"{ratio:.3f}{f' +- {error:.3f}' if np.isfinite(error) else ''} | {ma['coverage']:.3f} | {mb['coverage']:.3f} |"
+            )
+    calibrated = [(r["method"], c) for r in records if (c := calibration(r)) is not None]
+    if calibrated:
+        lines += [
+            "",
+            "How each method's intervals miss (answered pseudo-experiments; offset = mean of mu_hat - mu_true "
+            "+- its standard error, scatter = sd of mu_hat - mu_true, pull = (mu_hat - mu_true) / the interval's half "
+            "on the side of mu_true, sd 1.00 for calibrated intervals):",
+            "",
+            "| method | offset | coverage without it | scatter | half-width / scatter | pull sd "
+            "| mu_hat vs mu_true | coverage per set |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for method, c in calibrated:
+            lines.append(
+                f"| {method} | {c['offset']:+.3f} +- {c['offset_error']:.3f} | {c['coverage_offset_removed']:.3f} | "
+                f"{c['scatter']:.3f} | {c['half_width_over_scatter']:.2f} | {c['pull_std']:.3f} | "
+                f"{c['response_slope']:.3f} mu {c['response_intercept']:+.3f} | "
+                f"{c['set_coverage_min']:.2f} to {c['set_coverage_max']:.2f} |"
             )
     not_covering = [r["method"] for r in records if not _in_band(r["metrics"]["coverage"], n)]
     lines += [
