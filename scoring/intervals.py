@@ -200,6 +200,18 @@ def interval_metrics(
     ).as_dict()
 
 
+def _set_members(set_index: ArrayLike, shape: tuple[int, ...]) -> NDArray[np.intp]:
+    """The set of each pseudo-experiment as 0..n_sets-1, shape ``shape``, from any labels
+    (ints or strings); a ValueError for a shape mismatch or non-finite float labels."""
+    sets = np.asarray(set_index)
+    if sets.shape != shape:
+        raise ValueError(f"set_index has shape {sets.shape}, expected {shape}")
+    if sets.dtype.kind == "f" and not np.all(np.isfinite(sets)):
+        raise ValueError(f"set_index contains {np.count_nonzero(~np.isfinite(sets))} non-finite value(s)")
+    _, member = np.unique(sets, return_inverse=True)
+    return member.ravel()
+
+
 def _summary(replicas: FloatArray) -> dict[str, float]:
     q16, q50, q84 = np.quantile(replicas, QUANTILES)
     return {
@@ -245,18 +257,12 @@ def bootstrap_over_sets(
     (``mean``, ``std``, ``q16``, ``q50``, ``q84``).
     """
     a = _checked(mu_true=mu_true, mu_hat=mu_hat, delta_mu_hat=delta_mu_hat, p16=p16, p84=p84)
-    sets = np.asarray(set_index)
-    if sets.shape != a["mu_true"].shape:
-        raise ValueError(f"set_index has shape {sets.shape}, expected {a['mu_true'].shape}")
-    if sets.dtype.kind == "f" and not np.all(np.isfinite(sets)):
-        raise ValueError(f"set_index contains {np.count_nonzero(~np.isfinite(sets))} non-finite value(s)")
+    member = _set_members(set_index, a["mu_true"].shape)
     if int(n_replicas) != n_replicas or n_replicas < 1:
         raise ValueError(f"n_replicas must be a positive integer, got {n_replicas!r}")
 
     # Reduce each set to three sums once; a replica's metrics are then sums over its drawn
     # sets, which equals recomputing on the concatenated pseudo-experiments without copying.
-    _, member = np.unique(sets, return_inverse=True)
-    member = member.ravel()
     n_sets = int(member.max()) + 1
     size = np.bincount(member, minlength=n_sets).astype(np.float64)
     width_sum = np.bincount(member, weights=np.abs(a["p84"] - a["p16"]), minlength=n_sets)
@@ -319,11 +325,7 @@ def interval_calibration(
         "response_intercept": intercept,
     }
     if set_index is not None:
-        sets = np.asarray(set_index)
-        if sets.shape != t.shape:
-            raise ValueError(f"set_index has shape {sets.shape}, expected {t.shape}")
-        _, member = np.unique(sets, return_inverse=True)
-        member = member.ravel()
+        member = _set_members(set_index, t.shape)
         per_set = np.bincount(member, weights=_covered(t, lo, hi).astype(np.float64)) / np.bincount(member)
         out["set_coverage_min"], out["set_coverage_max"] = float(per_set.min()), float(per_set.max())
     return out
